@@ -1,0 +1,53 @@
+# The verbs a newcomer looks for. Each installs what it needs first (venv, Python packages from
+# uv.lock, Debian packages), so `make run` and `make test` work on a fresh Debian machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+DEMO_PASSWORD_FILE := .demo-admin-password
+
+.PHONY: run test lint fmt typecheck migrations-check check install install-test-packages
+
+$(BIN)/python:
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || scripts/ensure-debian-packages python3-venv
+	@$(PYTHON) -m venv $(VENV) || { scripts/ensure-debian-packages python3-venv && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+
+$(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet
+	@touch $@
+
+install: $(VENV)/.synced
+	@scripts/ensure-debian-packages xmlsec1
+
+install-test-packages: install
+	@scripts/ensure-debian-packages postgresql redis-server
+
+run: install
+	@test -s $(DEMO_PASSWORD_FILE) || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $(DEMO_PASSWORD_FILE)
+	@export DEBUG=true; \
+	$(BIN)/python manage.py migrate --verbosity 0 && \
+	$(BIN)/python manage.py createcachetable && \
+	$(BIN)/python manage.py seed_demo --admin-password "$$(cat $(DEMO_PASSWORD_FILE))" && \
+	echo "Serving on http://127.0.0.1:8000 — press Ctrl-C to stop." && \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: install-test-packages
+	@scripts/with-services $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+fmt: install
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+typecheck: install
+	@DEBUG=true $(BIN)/mypy .
+
+migrations-check: install
+	@DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+check: lint typecheck migrations-check test

@@ -1,0 +1,139 @@
+"""Admin Settings: the Django admin site, its index grouped under headings a company admin knows.
+
+Each ModelAdmin names its `admin_section`; pages that are not model lists (API keys, SAML SSO,
+SCIM provisioning) join a section with `admin_site.add_link()`. Sections nest: Authentication
+lives under My Company, so breadcrumbs read `Admin Settings › My Company › Authentication › …`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import admin
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, URLResolver, path, reverse
+
+
+@dataclass
+class Section:
+    slug: str
+    title: str
+    parent: str | None = None
+    description: str = ""
+
+
+@dataclass
+class Link:
+    section: str
+    title: str
+    url_name: str
+    description: str = ""
+    # Who sees the link; defaults to whoever may open Admin Settings.
+    visible: Any = None
+
+
+SECTIONS: list[Section] = [
+    Section("my-company", "My Company", description="Profile, email domains and licenses."),
+    Section(
+        "authentication",
+        "Authentication",
+        parent="my-company",
+        description="API keys, SAML single sign-on and SCIM provisioning.",
+    ),
+    Section("offices", "Offices & Numbers", description="Offices, area codes and phone numbers."),
+    Section("users", "Users", description="Everyone in the company."),
+    Section("approvals", "Pending approvals", description="Provisioning changes to review."),
+    Section("audit", "Audit log", description="Every change, who made it and when."),
+    Section("platform", "Platform", description="Operators only: every company."),
+]
+SECTION_BY_SLUG = {section.slug: section for section in SECTIONS}
+
+
+@dataclass
+class Heading:
+    section: Section
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+
+class AdminSettingsSite(admin.AdminSite):
+    site_header = "Switchboard · Admin Settings"
+    site_title = "Admin Settings"
+    index_title = "Admin Settings"
+    index_template = "admin/switchboard/index.html"
+
+    def __init__(self, name: str = "admin") -> None:
+        super().__init__(name)
+        self._links: list[Link] = []
+
+    def add_link(
+        self, section: str, title: str, url_name: str, description: str = "", visible: Any = None
+    ) -> None:
+        if section not in SECTION_BY_SLUG:
+            raise ValueError(f"Unknown Admin Settings section {section!r}")
+        self._links.append(Link(section, title, url_name, description, visible))
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        return [
+            path(
+                "section/<slug:slug>/",
+                self.admin_view(self.section_view),
+                name="section",
+            ),
+            *super().get_urls(),
+        ]
+
+    def headings(self, request: HttpRequest) -> list[Heading]:
+        """The index: each section with the model lists and pages this user may open."""
+        by_slug = {section.slug: Heading(section) for section in SECTIONS}
+        for app in super().get_app_list(request):
+            for model in app["models"]:
+                model_admin = self._registry[model["model"]]
+                slug = getattr(model_admin, "admin_section", "platform")
+                model["description"] = getattr(model_admin, "admin_description", "")
+                by_slug[slug].entries.append(model)
+        for link in self._links:
+            if link.visible is not None and not link.visible(request.user):
+                continue
+            by_slug[link.section].entries.append(
+                {
+                    "name": link.title,
+                    "admin_url": reverse(link.url_name, current_app=self.name),
+                    "description": link.description,
+                    "view_only": False,
+                }
+            )
+        return [heading for heading in by_slug.values() if heading.entries]
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        context = super().each_context(request)
+        context["sections"] = SECTION_BY_SLUG
+        return context
+
+    def index(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        extra_context = {**(extra_context or {}), "headings": self.headings(request)}
+        return super().index(request, extra_context)
+
+    def section_view(self, request: HttpRequest, slug: str) -> HttpResponse:
+        section = SECTION_BY_SLUG.get(slug)
+        if section is None:
+            raise Http404("No such section.")
+        headings = self.headings(request)
+        own = [heading for heading in headings if heading.section.slug == slug]
+        children = [heading for heading in headings if heading.section.parent == slug]
+        if not own and not children:
+            raise Http404("No such section.")
+        context = {
+            **self.each_context(request),
+            "title": section.title,
+            "section": section,
+            "admin_section": slug,
+            "headings": own + children,
+        }
+        return TemplateResponse(request, "admin/switchboard/section.html", context)
+
+
+admin_site = AdminSettingsSite()

@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Plan(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    PRO = "pro", "Pro"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class LicenseType(models.TextChoices):
+    TALK = "talk", "Talk"
+    CONTACT_CENTER = "contact_center", "Contact Center"
+    SALES = "sales", "Sales"
+
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
+    "Use 1–50 lowercase letters, digits and hyphens, not starting or ending with a hyphen.",
+)
+
+
+class Company(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.STANDARD)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "company profile"
+        verbose_name_plural = "company profile"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_enterprise(self) -> bool:
+        return self.plan == Plan.ENTERPRISE
+
+
+class CompanyDomain(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="domains")
+    # Stored lower-cased by the service; unique across companies: the domain finds the company.
+    domain = models.CharField(max_length=253, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "email domain"
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class LicenseSeats(models.Model):
+    """How many seats of one license type a company bought. Locked while seats are counted."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="license_seats")
+    license_type = models.CharField(max_length=20, choices=LicenseType.choices)
+    seats = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "license"
+        verbose_name_plural = "licenses"
+        ordering = ["license_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "license_type"], name="license_seats_one_row_per_type"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_license_type_display()}: {self.seats} seats"
+
+
+class UserStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    PENDING = "pending", "Pending approval"
+
+
+class Role(models.TextChoices):
+    MEMBER = "member", "Member"
+    COMPANY_ADMIN = "company_admin", "Company admin"
+
+
+class ManagedBy(models.TextChoices):
+    SCIM = "scim", "SCIM (identity provider)"
+    MANUAL = "manual", "Manual"
+
+
+class UserManager(BaseUserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Sign-in emails match case-insensitively, through the Lower(email) unique index.
+        return self.get(email__lower=(username or "").lower())
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        """Platform operators: no company, every company visible (manage.py createsuperuser)."""
+        user = self.model(email=self.normalize_email(email), is_superuser=True, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    # Null only for platform operators (superusers), who belong to no company.
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, null=True, blank=True, related_name="users"
+    )
+    # Unique as typed and, through user_email_unique_ci, case-insensitively: sign-in ignores case.
+    email = models.EmailField(max_length=254, unique=True)
+    given_name = models.CharField("first name", max_length=150, blank=True)
+    family_name = models.CharField("last name", max_length=150, blank=True)
+    middle_name = models.CharField(max_length=150, blank=True)
+    display_name = models.CharField(max_length=300, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    department = models.CharField(max_length=200, blank=True)
+    # The identity provider's own id for the user (RFC 7643 externalId: case-exact).
+    # NULL, not "", when absent: the per-company unique constraints must not count absent values.
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    # SCIM userName: unique per company, compared case-insensitively.
+    scim_user_name = models.CharField(  # noqa: DJ001
+        "SCIM userName", max_length=255, null=True, blank=True
+    )
+    status = models.CharField(max_length=20, choices=UserStatus.choices, default=UserStatus.ACTIVE)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    is_approver = models.BooleanField(
+        default=False, help_text="May approve or reject queued provisioning changes."
+    )
+    license_type = models.CharField(
+        max_length=20, choices=LicenseType.choices, blank=True, default=""
+    )
+    managed_by = models.CharField(
+        max_length=10, choices=ManagedBy.choices, default=ManagedBy.MANUAL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        ordering = ["family_name", "given_name", "email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+            models.UniqueConstraint(
+                "company", Lower("scim_user_name"), name="user_scim_user_name_unique_per_company"
+            ),
+            models.UniqueConstraint(
+                fields=["company", "external_id"], name="user_external_id_unique_per_company"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(company__isnull=False) | models.Q(is_superuser=True),
+                name="user_has_company_unless_platform_operator",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.given_name, self.family_name) if part)
+
+    # Django's auth and admin read these two: a suspended or pending user cannot sign in, and
+    # only company admins (or platform operators) may open Admin Settings.
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.status == UserStatus.ACTIVE
+
+    @property
+    def is_staff(self) -> bool:
+        return self.is_superuser or (self.company_id is not None and self.is_company_admin)
+
+    @property
+    def is_company_admin(self) -> bool:
+        return self.role == Role.COMPANY_ADMIN
+
+    def audit_identity(self) -> tuple[str, User | None, str]:
+        return ("user", self, self.email)
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every domain change: written by services, never edited."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=100, db_index=True)
+    # Who: a user, an API key, the system, or an anonymous client known by its IP.
+    actor_kind = models.CharField(max_length=20)
+    actor_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=300)
+    source = models.CharField(max_length=20)
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=100, blank=True)
+    target_label = models.CharField(max_length=300, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "audit event"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["company", "-created_at"], name="audit_company_recent"),
+            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events are append-only.")

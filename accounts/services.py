@@ -1,0 +1,434 @@
+"""Every write to companies, domains, seats and users. Views, admin and commands call these.
+
+Each service owns its transaction, audits inside it, and raises `DomainError` (nothing written)
+for input the domain refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from accounts.audit import Actor, changed, record_audit, snapshot
+from accounts.errors import Conflict, DomainError
+from accounts.models import (
+    Company,
+    CompanyDomain,
+    LicenseSeats,
+    LicenseType,
+    ManagedBy,
+    Plan,
+    Role,
+    User,
+    UserStatus,
+    slug_validator,
+)
+
+COMPANY_FIELDS = ("name", "slug", "plan")
+USER_PROFILE_FIELDS = (
+    "email",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "display_name",
+    "title",
+    "department",
+    "external_id",
+    "scim_user_name",
+)
+USER_AUDIT_FIELDS = (
+    *USER_PROFILE_FIELDS,
+    "status",
+    "role",
+    "is_approver",
+    "license_type",
+    "managed_by",
+)
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+# --- validation shared by the services (and by forms that want the same words) ---
+
+
+def clean_email(email: str) -> str:
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise DomainError(f"'{email[:100]}' is not a valid email address.", field="email") from None
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def clean_domain(domain: str) -> str:
+    domain = (domain or "").strip().lower().rstrip(".")
+    if not _DOMAIN.match(domain):
+        raise DomainError(
+            f"'{domain[:100]}' is not an email domain. Enter it like 'example.com'.",
+            field="domain",
+        )
+    return domain
+
+
+def clean_slug(slug: str) -> str:
+    try:
+        slug_validator(slug)
+    except ValidationError as error:
+        raise DomainError(f"'{slug[:60]}': {error.messages[0]}", field="slug") from None
+    return slug
+
+
+def clean_choice(
+    value: str, choices: type[Plan | Role | LicenseType | UserStatus], field: str
+) -> str:
+    if value not in choices.values:
+        allowed = ", ".join(choices.values)
+        raise DomainError(
+            f"Unknown {field} '{str(value)[:50]}'. Use one of: {allowed}.", field=field
+        )
+    return value
+
+
+def _ensure_email_free(email: str, *, exclude_user_id: int | None = None) -> None:
+    taken = User.objects.filter(email__lower=email.lower())
+    if exclude_user_id is not None:
+        taken = taken.exclude(pk=exclude_user_id)
+    if taken.exists():
+        raise Conflict(f"The email {email} is already used by another account.", field="email")
+
+
+# --- companies ---
+
+
+def create_company(
+    *,
+    name: str,
+    slug: str,
+    actor: Actor,
+    source: str,
+    plan: str = Plan.STANDARD,
+    domains: list[str] | tuple[str, ...] = (),
+) -> Company:
+    """Create a company with its email domains and an empty seat row per license type."""
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise DomainError("A company needs a name of 1–200 characters.", field="name")
+    slug = clean_slug(slug)
+    plan = clean_choice(plan, Plan, "plan")
+    cleaned_domains = [clean_domain(domain) for domain in domains]
+    with transaction.atomic():
+        if Company.objects.filter(slug=slug).exists():
+            raise Conflict(f"The slug '{slug}' is taken by another company.", field="slug")
+        company = Company.objects.create(name=name, slug=slug, plan=plan)
+        LicenseSeats.objects.bulk_create(
+            LicenseSeats(company=company, license_type=license_type, seats=0)
+            for license_type in LicenseType.values
+        )
+        record_audit(
+            actor=actor,
+            source=source,
+            action="company.created",
+            company=company,
+            target=company,
+            after=snapshot(company, COMPANY_FIELDS),
+        )
+        for domain in cleaned_domains:
+            add_company_domain(company=company, domain=domain, actor=actor, source=source)
+    return company
+
+
+def update_company(
+    *, company: Company, actor: Actor, source: str, name: str | None = None, plan: str | None = None
+) -> Company:
+    with transaction.atomic():
+        company = Company.objects.select_for_update().get(pk=company.pk)
+        before = snapshot(company, COMPANY_FIELDS)
+        if name is not None:
+            name = name.strip()
+            if not name or len(name) > 200:
+                raise DomainError("A company needs a name of 1–200 characters.", field="name")
+            company.name = name
+        if plan is not None:
+            company.plan = clean_choice(plan, Plan, "plan")
+        after = snapshot(company, COMPANY_FIELDS)
+        if before != after:
+            company.save()
+            old, new = changed(before, after)
+            record_audit(
+                actor=actor,
+                source=source,
+                action="company.updated",
+                company=company,
+                target=company,
+                before=old,
+                after=new,
+            )
+    return company
+
+
+def add_company_domain(
+    *, company: Company, domain: str, actor: Actor, source: str
+) -> CompanyDomain:
+    """Claim an email domain for the company; a domain belongs to one company only."""
+    domain = clean_domain(domain)
+    owner = CompanyDomain.objects.filter(domain=domain).select_related("company").first()
+    if owner is not None:
+        where = "this company" if owner.company_id == company.pk else "another company"
+        raise Conflict(f"The domain {domain} is already registered to {where}.", field="domain")
+    try:
+        with transaction.atomic():
+            row = CompanyDomain.objects.create(company=company, domain=domain)
+            record_audit(
+                actor=actor,
+                source=source,
+                action="company.domain_added",
+                company=company,
+                target=row,
+                after={"domain": domain},
+            )
+    except IntegrityError:  # lost a race for the same domain
+        raise Conflict(f"The domain {domain} is already registered.", field="domain") from None
+    return row
+
+
+def remove_company_domain(*, domain: CompanyDomain, actor: Actor, source: str) -> None:
+    with transaction.atomic():
+        record_audit(
+            actor=actor,
+            source=source,
+            action="company.domain_removed",
+            company=domain.company,
+            target=domain,
+            before={"domain": domain.domain},
+        )
+        domain.delete()
+
+
+def set_license_seats(
+    *, company: Company, license_type: str, seats: int, actor: Actor, source: str
+) -> LicenseSeats:
+    """Set how many seats of a license type the company has; never below the seats in use."""
+    license_type = clean_choice(license_type, LicenseType, "license_type")
+    if not isinstance(seats, int) or isinstance(seats, bool) or not 0 <= seats <= 1_000_000:
+        raise DomainError("Seats must be a whole number from 0 to 1,000,000.", field="seats")
+    with transaction.atomic():
+        row, _ = LicenseSeats.objects.select_for_update().get_or_create(
+            company=company, license_type=license_type
+        )
+        in_use = User.objects.filter(
+            company=company, license_type=license_type, status=UserStatus.ACTIVE
+        ).count()
+        if seats < in_use:
+            label = LicenseType(license_type).label
+            raise DomainError(
+                f"{in_use} users hold a '{label}' license: seats cannot go below {in_use}. "
+                "Release licenses first.",
+                field="seats",
+            )
+        if row.seats != seats:
+            before = {"license_type": license_type, "seats": row.seats}
+            row.seats = seats
+            row.save(update_fields=["seats"])
+            record_audit(
+                actor=actor,
+                source=source,
+                action="license.seats_changed",
+                company=company,
+                target=row,
+                before=before,
+                after={"license_type": license_type, "seats": seats},
+            )
+    return row
+
+
+# --- users ---
+
+
+def _clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - set(USER_PROFILE_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown user fields: {', '.join(sorted(unknown))}.")
+    cleaned: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "email":
+            cleaned[name] = clean_email(value)
+            continue
+        if name in {"external_id", "scim_user_name"}:
+            value = value if value is None else str(value).strip() or None
+        else:
+            value = "" if value is None else str(value).strip()
+        model_field = User._meta.get_field(name)
+        max_length = getattr(model_field, "max_length", None)
+        if value is not None and max_length is not None and len(value) > max_length:
+            label = getattr(model_field, "verbose_name", name)
+            raise DomainError(f"The {label} is longer than {max_length} characters.", field=name)
+        cleaned[name] = value
+    return cleaned
+
+
+def _save_user(user: User) -> None:
+    """Insert or update, turning the database's uniqueness checks into clear errors."""
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as error:
+        constraint = str(error)
+        if "user_scim_user_name_unique_per_company" in constraint:
+            raise Conflict(
+                f"The userName {user.scim_user_name} is already taken in this company.",
+                field="scim_user_name",
+            ) from None
+        if "user_external_id_unique_per_company" in constraint:
+            raise Conflict(
+                f"The externalId {user.external_id} is already taken in this company.",
+                field="external_id",
+            ) from None
+        if "user_email_unique_ci" in constraint:
+            raise Conflict(
+                f"The email {user.email} is already used by another account.", field="email"
+            ) from None
+        raise
+
+
+def create_user(
+    *,
+    company: Company,
+    email: str,
+    actor: Actor,
+    source: str,
+    role: str = Role.MEMBER,
+    is_approver: bool | None = None,
+    password: str | None = None,
+    status: str = UserStatus.ACTIVE,
+    managed_by: str = ManagedBy.MANUAL,
+    **profile: Any,
+) -> User:
+    """Create a user of the company. Company admins approve by default.
+
+    Raises DomainError for an invalid or taken email, userName or externalId, or a weak password.
+    """
+    fields = _clean_profile({"email": email, **profile})
+    role = clean_choice(role, Role, "role")
+    status = clean_choice(status, UserStatus, "status")
+    user = User(
+        company=company,
+        role=role,
+        is_approver=(role == Role.COMPANY_ADMIN) if is_approver is None else is_approver,
+        status=status,
+        managed_by=managed_by,
+        **fields,
+    )
+    if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as error:
+            raise DomainError(" ".join(error.messages), field="password") from None
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    with transaction.atomic():
+        _ensure_email_free(user.email)
+        _save_user(user)
+        record_audit(
+            actor=actor,
+            source=source,
+            action="user.created",
+            company=company,
+            target=user,
+            after=snapshot(user, USER_AUDIT_FIELDS),
+        )
+    return user
+
+
+def update_user(*, user: User, actor: Actor, source: str, **changes: Any) -> User:
+    """Change profile fields (email, names, title, department, externalId, userName).
+
+    Only what differs is written and audited; a taken email or userName raises Conflict.
+    """
+    fields = _clean_profile(changes)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        before = snapshot(user, USER_AUDIT_FIELDS)
+        for name, value in fields.items():
+            setattr(user, name, value)
+        after = snapshot(user, USER_AUDIT_FIELDS)
+        if before == after:
+            return user
+        if before["email"] != after["email"]:
+            _ensure_email_free(user.email, exclude_user_id=user.pk)
+        _save_user(user)
+        old, new = changed(before, after)
+        record_audit(
+            actor=actor,
+            source=source,
+            action="user.updated",
+            company=user.company,
+            target=user,
+            before=old,
+            after=new,
+        )
+    return user
+
+
+def change_role(
+    *, user: User, actor: Actor, source: str, role: str, is_approver: bool | None = None
+) -> User:
+    """Make a user a member or a company admin (and approver or not).
+
+    Refuses to demote the company's last company admin: someone must keep the keys.
+    """
+    role = clean_choice(role, Role, "role")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        before = snapshot(user, USER_AUDIT_FIELDS)
+        if user.role == Role.COMPANY_ADMIN and role != Role.COMPANY_ADMIN:
+            admins = User.objects.select_for_update().filter(
+                company=user.company, role=Role.COMPANY_ADMIN, status=UserStatus.ACTIVE
+            )
+            if not admins.exclude(pk=user.pk).exists():
+                raise DomainError(
+                    f"{user.email} is the company's last company admin. "
+                    "Make someone else an admin first.",
+                    field="role",
+                )
+        user.role = role
+        if is_approver is not None:
+            user.is_approver = is_approver
+        after = snapshot(user, USER_AUDIT_FIELDS)
+        if before == after:
+            return user
+        user.save(update_fields=["role", "is_approver", "updated_at"])
+        old, new = changed(before, after)
+        record_audit(
+            actor=actor,
+            source=source,
+            action="user.role_changed",
+            company=user.company,
+            target=user,
+            before=old,
+            after=new,
+        )
+    return user
+
+
+def set_user_password(*, user: User, password: str, actor: Actor, source: str) -> User:
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise DomainError(" ".join(error.messages), field="password") from None
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password", "updated_at"])
+        record_audit(
+            actor=actor,
+            source=source,
+            action="user.password_set",
+            company=user.company,
+            target=user,
+        )
+    return user

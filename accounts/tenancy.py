@@ -1,0 +1,224 @@
+"""Tenancy that fails closed: every query user input can reach is scoped to the caller's company.
+
+`scope_to_company()` is the one scoping rule; `CompanyScopedAdmin` applies it to every admin page
+(lists, change and delete URLs, foreign-key choices, autocomplete, inlines) and saves through the
+services. A platform operator (superuser) sees every company; anyone else without a company sees
+nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import models, transaction
+from django.forms import ModelForm
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+
+from accounts.errors import DomainError
+from accounts.models import Company, User
+
+
+def company_field_of(model: type[models.Model]) -> str | None:
+    """The lookup from a model to its company: '' for Company itself, None if not tenant-owned."""
+    if model is Company:
+        return ""
+    path = getattr(model, "company_path", None)
+    if path is not None:
+        return str(path)
+    names = {field.name for field in model._meta.get_fields()}
+    return "company" if "company" in names else None
+
+
+def scope_to_company(queryset: models.QuerySet[Any], user: Any) -> models.QuerySet[Any]:
+    """Rows of `user`'s company only; all rows for platform operators; none for anyone else."""
+    if getattr(user, "is_superuser", False):
+        return queryset
+    company_id = getattr(user, "company_id", None)
+    path = company_field_of(queryset.model)
+    if company_id is None or path is None:
+        return queryset.none()
+    if path == "":
+        return queryset.filter(pk=company_id)
+    return queryset.filter(**{path: company_id})
+
+
+def is_company_admin(user: Any) -> bool:
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or (user.company_id and user.is_company_admin))
+    )
+
+
+class TenantFormMixin:
+    """Foreign-key and many-to-many choices limited to the admin's company."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        if formfield is not None and hasattr(formfield, "queryset"):
+            formfield.queryset = scope_to_company(formfield.queryset, request.user)
+        return formfield
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        if formfield is not None and hasattr(formfield, "queryset"):
+            formfield.queryset = scope_to_company(formfield.queryset, request.user)
+        return formfield
+
+
+class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
+    """Base of every tenant model's admin.
+
+    Subclasses name their Admin Settings section and write through services by overriding
+    `save_model`/`delete_model`; a `DomainError` raised there becomes a form error (or, from an
+    action, an error message) and nothing is saved.
+    """
+
+    admin_section = "my-company"
+    change_list_template = "admin/switchboard/change_list.html"
+    change_form_template = "admin/switchboard/change_form.html"
+    delete_confirmation_template = "admin/switchboard/delete_confirmation.html"
+
+    # --- who may ---
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_company_admin(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_company_admin(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_company_admin(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_company_admin(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_company_admin(request.user)
+
+    # --- what they see ---
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        return scope_to_company(super().get_queryset(request), request.user)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            # Another company's id looks exactly like an id that never existed.
+            raise Http404("No such object.")
+        return obj
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser or company_field_of(self.model) != "company":
+            return fieldsets
+        # A company admin's objects are stamped with their own company: no field to choose it.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "company"]})
+            for name, options in fieldsets
+        ]
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        exclude = list(super().get_exclude(request, obj) or [])
+        if not request.user.is_superuser and company_field_of(self.model) == "company":
+            exclude.append("company")
+        return exclude
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form_class = super().get_form(request, obj, change, **kwargs)
+        error: DomainError | None = getattr(request, "_service_error", None)
+        if error is None:
+            return form_class
+
+        message, field = error.message, error.field
+
+        class FormWithServiceError(form_class):  # type: ignore[valid-type,misc]
+            def clean(self) -> Any:
+                cleaned = super().clean()
+                self.add_error(field if field in self.fields else None, message)
+                return cleaned
+
+        return FormWithServiceError
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = list(super().get_list_filter(request))
+        if request.user.is_superuser and company_field_of(self.model) == "company":
+            filters.insert(0, "company")
+        return filters
+
+    def company_for(self, request: HttpRequest, obj: Any) -> Company:
+        """The company a new object belongs to: the admin's own, or the operator's choice."""
+        user: User = request.user  # type: ignore[assignment]
+        if user.is_superuser and getattr(obj, "company_id", None):
+            return obj.company
+        if user.company is None:
+            raise DomainError("Choose a company for this object.", field="company")
+        return user.company
+
+    # --- service errors as form errors ---
+
+    def _changeform_view(
+        self, request: HttpRequest, object_id: Any, form_url: str, extra_context: Any
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "admin_section": self.admin_section}
+        try:
+            with transaction.atomic():
+                return super()._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        except DomainError as error:
+            # Render the same form again, invalid, with the service's words beside the field.
+            request._service_error = error  # type: ignore[attr-defined]
+            return super()._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "admin_section": self.admin_section}
+        return super().changelist_view(request, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "admin_section": self.admin_section}
+        try:
+            with transaction.atomic():
+                return super().delete_view(request, object_id, extra_context)
+        except DomainError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
+        # Bulk delete goes through delete_model one by one, so services see every row.
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def run_service_action(
+        self, request: HttpRequest, queryset: Any, service: Any, verb: str
+    ) -> None:
+        """Apply a service to each selected row; report successes and each refusal clearly."""
+        done = 0
+        for obj in queryset:
+            try:
+                service(obj)
+                done += 1
+            except DomainError as error:
+                self.message_user(request, f"{obj}: {error.message}", level=messages.ERROR)
+        if done:
+            self.message_user(request, f"{verb} {done} item(s).", level=messages.SUCCESS)
+
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool
+    ) -> None:
+        raise NotImplementedError(
+            f"{type(self).__name__} must save through a service (override save_model)."
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        raise NotImplementedError(
+            f"{type(self).__name__} must delete through a service (override delete_model)."
+        )
+
+
+class CompanyScopedInline(TenantFormMixin, admin.TabularInline):
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        return scope_to_company(super().get_queryset(request), request.user)

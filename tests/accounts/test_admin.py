@@ -1,0 +1,110 @@
+import pytest
+from django.urls import reverse
+
+from accounts.models import AuditEvent, CompanyDomain, User
+from tests.accounts.factories import CompanyDomainFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_index_groups_models_under_company_headings(company_admin_client):
+    response = company_admin_client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    titles = [heading.section.title for heading in response.context["headings"]]
+    assert titles[:2] == ["My Company", "Users"] or titles[0] == "My Company"
+    assert "Platform" not in titles
+    body = response.content.decode()
+    assert "Admin Settings" in body
+    assert "Acme" in body  # the admin's company is named in the header
+
+
+def test_section_page_has_breadcrumbs(company_admin_client):
+    response = company_admin_client.get(reverse("admin:section", args=["my-company"]))
+    assert response.status_code == 200
+    assert "Email domains" in response.content.decode()
+    assert company_admin_client.get(reverse("admin:section", args=["nope"])).status_code == 404
+
+
+def test_changelist_breadcrumbs_name_the_section(company_admin_client):
+    response = company_admin_client.get(reverse("admin:accounts_companydomain_changelist"))
+    body = response.content.decode()
+    assert 'href="/admin/section/my-company/">My Company</a>' in body
+
+
+def test_member_cannot_open_admin_settings(client, member):
+    client.force_login(member)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert client.get(reverse("admin:accounts_user_changelist")).status_code == 302
+
+
+def test_add_domain_through_form_is_audited(company_admin_client, company):
+    response = company_admin_client.post(
+        reverse("admin:accounts_companydomain_add"), {"domain": "Acme-Corp.Example"}
+    )
+    assert response.status_code == 302
+    assert CompanyDomain.objects.get(company=company).domain == "acme-corp.example"
+    assert AuditEvent.objects.filter(
+        action="company.domain_added", actor_user__email="admin@acme.example"
+    ).exists()
+
+
+def test_service_refusal_is_a_form_error_and_nothing_is_saved(company_admin_client, other_company):
+    CompanyDomainFactory(company=other_company, domain="taken.example")
+    response = company_admin_client.post(
+        reverse("admin:accounts_companydomain_add"), {"domain": "taken.example"}
+    )
+    assert response.status_code == 200
+    assert "already exists" in str(response.context["adminform"].form.errors["domain"])
+    # The service's own refusal (no model validator checks the domain's form) shows the same way.
+    response = company_admin_client.post(
+        reverse("admin:accounts_companydomain_add"), {"domain": "no spaces.example"}
+    )
+    assert response.status_code == 200
+    assert "is not an email domain" in str(response.context["adminform"].form.errors["domain"])
+    assert CompanyDomain.objects.count() == 1
+    assert not AuditEvent.objects.filter(action="company.domain_added").exists()
+
+
+def test_admin_adds_user_in_own_company(company_admin_client, company):
+    response = company_admin_client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "new@acme.example",
+            "given_name": "New",
+            "family_name": "Person",
+            "role": "member",
+            "title": "",
+            "department": "",
+            "password": "",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user = User.objects.get(email="new@acme.example")
+    assert user.company == company
+    assert not user.has_usable_password()
+
+
+def test_missing_object_is_404_not_redirect(company_admin_client):
+    response = company_admin_client.get(reverse("admin:accounts_user_change", args=[999999]))
+    assert response.status_code == 404
+
+
+def test_audit_log_is_read_only(company_admin_client, company_admin):
+    event = AuditEvent.objects.create(
+        company=company_admin.company,
+        action="x",
+        actor_kind="system",
+        actor_label="system",
+        source="system",
+    )
+    assert (
+        company_admin_client.get(reverse("admin:accounts_auditevent_changelist")).status_code == 200
+    )
+    assert (
+        company_admin_client.post(
+            reverse("admin:accounts_auditevent_delete", args=[event.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
