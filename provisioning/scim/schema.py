@@ -88,14 +88,18 @@ def _s(name: str, description: str, **kwargs: Any) -> Attribute:
     return Attribute(name=name, description=description, **kwargs)
 
 
-_ref = Attribute(
-    "$ref", "reference", description="URI of the resource.", mutability="readOnly"
-)
+_ref = Attribute("$ref", "reference", description="URI of the resource.", mutability="readOnly")
 
 # Common attributes (RFC 7643 §3.1): not listed in /Schemas, but filterable and projectable.
 COMMON_ATTRIBUTES = (
-    _s("id", "Identifier assigned by Switchboard.", case_exact=True, mutability="readOnly",
-       returned="always", uniqueness="server"),
+    _s(
+        "id",
+        "Identifier assigned by Switchboard.",
+        case_exact=True,
+        mutability="readOnly",
+        returned="always",
+        uniqueness="server",
+    ),
     _s("externalId", "The identity provider's identifier for the resource.", case_exact=True),
     Attribute(
         "meta",
@@ -135,9 +139,13 @@ USER_SCHEMA = Schema(
     "User",
     "User account",
     (
-        _s("userName", "Unique identifier for the user in the company; compared without regard "
-           "to case. Also the sign-in email when no email is sent.", required=True,
-           uniqueness="server"),
+        _s(
+            "userName",
+            "Unique identifier for the user in the company; compared without regard "
+            "to case. Also the sign-in email when no email is sent.",
+            required=True,
+            uniqueness="server",
+        ),
         Attribute(
             "name",
             "complex",
@@ -183,8 +191,11 @@ USER_SCHEMA = Schema(
             "kept as profile data.",
             sub_attributes=(
                 _s("value", "The number, E.164 for work numbers."),
-                _s("type", "work, mobile, home, other", canonical_values=(
-                    "work", "mobile", "home", "fax", "pager", "other")),
+                _s(
+                    "type",
+                    "work, mobile, home, other",
+                    canonical_values=("work", "mobile", "home", "fax", "pager", "other"),
+                ),
                 Attribute("primary", "boolean", description="The work number is primary."),
             ),
         ),
@@ -192,13 +203,17 @@ USER_SCHEMA = Schema(
             "groups",
             "complex",
             multi_valued=True,
-            description="The user's office (a Group). Change it through the Group or "
-            "officeName.",
+            description="The user's office (a Group). Change it through the Group or officeName.",
             mutability="readOnly",
             sub_attributes=(
                 _s("value", "The office id.", mutability="readOnly"),
-                Attribute("$ref", "reference", description="The office URI.",
-                          mutability="readOnly", reference_types=("Group",)),
+                Attribute(
+                    "$ref",
+                    "reference",
+                    description="The office URI.",
+                    mutability="readOnly",
+                    reference_types=("Group",),
+                ),
                 _s("display", "The office name.", mutability="readOnly"),
                 _s("type", "direct", mutability="readOnly", canonical_values=("direct",)),
             ),
@@ -222,8 +237,13 @@ ENTERPRISE_SCHEMA = Schema(
             description="The user's manager, a user of the same company.",
             sub_attributes=(
                 _s("value", "The manager's id."),
-                Attribute("$ref", "reference", description="The manager's URI.",
-                          mutability="readOnly", reference_types=("User",)),
+                Attribute(
+                    "$ref",
+                    "reference",
+                    description="The manager's URI.",
+                    mutability="readOnly",
+                    reference_types=("User",),
+                ),
                 _s("displayName", "The manager's name.", mutability="readOnly"),
             ),
         ),
@@ -236,15 +256,31 @@ SWITCHBOARD_SCHEMA = Schema(
     "Switchboard phone-system settings. licenseType, officeName and areaCode may also be sent "
     "as top-level attributes (OneLogin custom parameters).",
     (
-        _s("licenseType", "License the user holds. A new user gets talk unless told otherwise; "
-           "no free seat refuses the change.", case_exact=True, canonical_values=LICENSE_TYPES),
-        _s("officeName", "The user's office (a Group's displayName). A new user goes to the "
-           "main office unless told otherwise."),
+        _s(
+            "licenseType",
+            "License the user holds. A new user gets talk unless told otherwise; "
+            "no free seat refuses the change.",
+            case_exact=True,
+            canonical_values=LICENSE_TYPES,
+        ),
+        _s(
+            "officeName",
+            "The user's office (a Group's displayName). A new user goes to the "
+            "main office unless told otherwise.",
+        ),
         _s("areaCode", "Area code the work number is taken from.", case_exact=True),
-        _s("phoneNumber", "The assigned work number (E.164).", case_exact=True,
-           mutability="readOnly"),
-        Attribute("pendingChanges", "integer", description="Changes of this user waiting for "
-                  "an approver.", mutability="readOnly"),
+        _s(
+            "phoneNumber",
+            "The assigned work number (E.164).",
+            case_exact=True,
+            mutability="readOnly",
+        ),
+        Attribute(
+            "pendingChanges",
+            "integer",
+            description="Changes of this user waiting for an approver.",
+            mutability="readOnly",
+        ),
     ),
 )
 
@@ -262,8 +298,13 @@ GROUP_SCHEMA = Schema(
             description="The users in the office.",
             sub_attributes=(
                 _s("value", "The user's id.", case_exact=True, mutability="immutable"),
-                Attribute("$ref", "reference", description="The user's URI.",
-                          mutability="immutable", reference_types=("User",)),
+                Attribute(
+                    "$ref",
+                    "reference",
+                    description="The user's URI.",
+                    mutability="immutable",
+                    reference_types=("User",),
+                ),
                 _s("display", "The user's name.", mutability="readOnly"),
                 _s("type", "User", mutability="immutable", canonical_values=("User",)),
             ),
