@@ -359,6 +359,8 @@ class GroupEndpoint(UserEndpoint):
     resource_type = s.GROUP_TYPE
 
     def queryset(self, context: Context) -> Any:
+        if not services.offices_installed():
+            raise ScimError(501, "Groups (offices) are not available on this server yet.")
         from offices.models import Office
 
         return Office.objects.filter(company=context.company).prefetch_related("users")
@@ -496,4 +498,7 @@ def _list_response(
 
 
 def _search_all(context: Context, params: dict[str, Any]) -> HttpResponse:
-    return _list_response(context, [USER_ENDPOINT, GROUP_ENDPOINT], params)
+    endpoints = [USER_ENDPOINT]
+    if services.offices_installed():
+        endpoints.append(GROUP_ENDPOINT)
+    return _list_response(context, endpoints, params)
