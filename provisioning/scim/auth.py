@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from accounts.audit import Source
 from provisioning.scim.errors import ScimError
 
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="SCIM"'}
@@ -29,7 +30,7 @@ def key_for_request(request: HttpRequest) -> Any:
     from apikeys.services import AuthenticationFailed, Throttled
 
     try:
-        key = authenticate_request(request)
+        key = authenticate_request(request, source=Source.SCIM)
     except Throttled as error:
         retry_after = max(1, int(getattr(error, "retry_after", 1) or 1))
         raise ScimError(

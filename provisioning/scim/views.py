@@ -365,7 +365,7 @@ class GroupEndpoint(UserEndpoint):
 
         return Office.objects.filter(company=context.company).prefetch_related("users")
 
-    def render(self, context: Context, office: Any) -> dict[str, Any]:  # type: ignore[override]
+    def render(self, context: Context, office: Any) -> dict[str, Any]:
         return _with_version(render_group(office, office.users.all(), context.base))
 
     def find(self, context: Context, resource_id: str) -> Any:
@@ -401,7 +401,7 @@ class GroupEndpoint(UserEndpoint):
             context, office, current, apply_patch(current, operations, self.resource_type)
         )
 
-    def _update(  # type: ignore[override]
+    def _update(
         self, context: Context, office: Any, current: dict[str, Any], wanted: dict[str, Any]
     ) -> HttpResponse:
         from provisioning import groups
