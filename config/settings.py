@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "accounts",
+    "djangosaml2",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +68,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.request_context.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # djangosaml2's own session cookie (SameSite=None over HTTPS): it carries outstanding
+    # AuthnRequest ids across the IdP's cross-site POST to the ACS.
+    "djangosaml2.middleware.SamlSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -102,15 +107,17 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Password sign-in refuses members of companies that enforce SSO (sso/backends.py).
+AUTHENTICATION_BACKENDS = ["sso.backends.PasswordPolicyBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/app/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 # Shared by every web process: throttles and caches must not live in process memory.
 REDIS_URL = env("REDIS_URL")
@@ -166,6 +173,21 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# SAML (djangosaml2 + pysaml2): each company's SP is built from the database (sso/saml.py).
+SAML_CONFIG_LOADER = "sso.saml.config_loader"
+SAML_SESSION_COOKIE_NAME = "saml_session"
+# Cross-site POSTs from the IdP carry the SAML session only with SameSite=None, which browsers
+# accept only on Secure cookies; plain-HTTP development falls back to Lax.
+SAML_SESSION_COOKIE_SAMESITE = "None" if not DEBUG else "Lax"
+SAML_DJANGO_USER_MAIN_ATTRIBUTE = "email"
+SAML_USE_NAME_ID_AS_USERNAME = True
+SAML_CREATE_UNKNOWN_USER = False  # just-in-time creation is the company's choice (sso.services)
+SAML_DEFAULT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+SAML_IGNORE_AUTHENTICATED_USERS_ON_LOGIN = True
+SAML_ALLOWED_HOSTS: list[str] = []  # RelayState/next: relative paths only
+SAML_CSP_HANDLER = ""
+ACS_DEFAULT_REDIRECT_URL = "/app/"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # 1 MB: larger SCIM or SAML bodies are refused
 
