@@ -143,13 +143,12 @@ def configure_saml(
         cleaned["idp_slo_url"] = clean_idp_url(
             fields["idp_slo_url"], field="idp_slo_url", required=False
         )
-    if "idp_certificate" in fields:
-        cleaned["idp_certificate"] = normalize_certificate(fields["idp_certificate"])
-    if "idp_certificate_2" in fields:
-        second = (fields["idp_certificate_2"] or "").strip()
-        cleaned["idp_certificate_2"] = (
-            normalize_certificate(second, field="idp_certificate_2") if second else ""
-        )
+    # An emptied certificate field removes that certificate (the end of a rollover); the
+    # service refuses to leave none.
+    for name in CERT_FIELDS:
+        if name in fields:
+            text = (fields[name] or "").strip()
+            cleaned[name] = normalize_certificate(text, field=name) if text else ""
     if "jit_license_type" in fields:
         cleaned["jit_license_type"] = accounts_services.clean_choice(
             fields["jit_license_type"], LicenseType, "jit_license_type"

@@ -37,6 +37,7 @@ from sso import services
 from sso.forms import EmailForm, PasswordForm
 from sso.inspection import InspectedResponse, inspect_saml_response
 from sso.models import SAMLConfig
+from sso.saml import sp_acs_url
 from sso.services import CONTACT_ADMIN, SignInRefused
 
 logger = logging.getLogger(__name__)
@@ -197,6 +198,16 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
                 "no_valid_assertion",
                 "The sign-in response was not meant for this site, so nobody was signed in.",
             )
+        # pysaml2 checks Recipient only when given "conv_info", which djangosaml2 never passes.
+        acs = sp_acs_url(self.company.slug)
+        confirmations = response.assertion.subject.subject_confirmation
+        for confirmation in confirmations:
+            data = confirmation.subject_confirmation_data
+            if data is None or data.recipient != acs:
+                raise SignInRefused(
+                    "wrong_recipient",
+                    "The sign-in response was not meant for this site, so nobody was signed in.",
+                )
         in_response_to = response.in_response_to or ""
         outstanding = OutstandingQueriesCache(self.request.saml_session).outstanding_queries()  # type: ignore[attr-defined]
         if in_response_to and in_response_to not in outstanding:
@@ -207,7 +218,7 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
         if not in_response_to and not self.config.allow_idp_initiated:
             raise _idp_initiated_refused(self.company)
         not_on_or_after = None
-        for confirmation in response.assertion.subject.subject_confirmation:
+        for confirmation in confirmations:
             data = confirmation.subject_confirmation_data
             if data is not None and data.not_on_or_after:
                 not_on_or_after = _parse_saml_time(data.not_on_or_after)
