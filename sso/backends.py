@@ -16,7 +16,7 @@ class PasswordPolicyBackend(ModelBackend):
     audit it). Every password door — /login/, the admin, anything later — goes through here.
     """
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

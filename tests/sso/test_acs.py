@@ -4,7 +4,6 @@ import base64
 import datetime as dt
 
 import pytest
-from django.urls import reverse
 
 from accounts.models import AuditEvent, User, UserStatus
 from sso.models import SeenAssertion
@@ -118,7 +117,12 @@ def test_relay_state_is_followed_when_relative(client, acme_saml, acme_idp, ada)
 
 @pytest.mark.parametrize(
     "relay_state",
-    ["https://evil.example/phish", "//evil.example/phish", "/\\evil.example", "javascript:alert(1)"],
+    [
+        "https://evil.example/phish",
+        "//evil.example/phish",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ],
 )
 def test_off_site_relay_state_is_ignored(client, acme_saml, acme_idp, ada, relay_state):
     response = post(client, acme_idp.response("ada@acme.example"), relay_state=relay_state)
@@ -152,9 +156,7 @@ def test_unknown_user_without_jit_is_refused(client, acme_saml, acme_idp):
     assert not User.objects.filter(email="nobody@acme.example").exists()
 
 
-def test_name_id_maps_to_users_of_this_company_only(
-    client, acme_saml, acme_idp, other_company
-):
+def test_name_id_maps_to_users_of_this_company_only(client, acme_saml, acme_idp, other_company):
     # A globex user's email asserted by acme's IdP does not sign into globex's account.
     UserFactory(company=other_company, email="boss@globex.example")
     response = post(client, acme_idp.response("boss@globex.example"))
@@ -254,7 +256,9 @@ def test_replay_store_purge_keeps_unexpired_ids(acme_saml, company):
     from sso.services import consume_assertion, purge_seen_assertions
 
     now = timezone.now()
-    consume_assertion(company=company, assertion_id="_old", not_on_or_after=now - dt.timedelta(hours=1))
+    consume_assertion(
+        company=company, assertion_id="_old", not_on_or_after=now - dt.timedelta(hours=1)
+    )
     consume_assertion(company=company, assertion_id="_live", not_on_or_after=now)
     assert purge_seen_assertions() == 1
     assert list(SeenAssertion.objects.values_list("assertion_id", flat=True)) == ["_live"]

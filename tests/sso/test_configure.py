@@ -92,7 +92,9 @@ def test_configure_saml_stores_and_audits(company, keys):
     assert event.company == company
     assert event.after["enabled"] is True
     # Certificates are audited by fingerprint, never their text.
-    assert event.after["idp_certificate"] == certificate_info(keys["acme"].cert_pem).fingerprint_sha256
+    assert (
+        event.after["idp_certificate"] == certificate_info(keys["acme"].cert_pem).fingerprint_sha256
+    )
 
     configure(company, enforce_sso=True)
     change = AuditEvent.objects.get(action="sso.settings_changed")
@@ -134,13 +136,14 @@ def test_metadata_without_signing_certificate_is_refused(company, keys):
 
 def test_parse_metadata_reads_entities_descriptor(keys):
     inner = metadata_xml(keys, "acme").split("?>", 1)[1]
-    wrapped = f'<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">{inner}</md:EntitiesDescriptor>'
+    md = "urn:oasis:names:tc:SAML:2.0:metadata"
+    wrapped = f'<md:EntitiesDescriptor xmlns:md="{md}">{inner}</md:EntitiesDescriptor>'
     assert parse_idp_metadata(wrapped).entity_id == ACME_IDP
 
 
 @pytest.mark.parametrize("entity_id", ["OneLogin", "not a uri", "ftp:/x", ""])
 def test_entity_id_must_be_a_uri(company, keys, entity_id):
-    with pytest.raises(DomainError, match="URI|entity ID") as error:
+    with pytest.raises(DomainError, match=r"URI|entity ID") as error:
         configure(company, **{**base_fields(keys), "idp_entity_id": entity_id})
     assert error.value.field == "idp_entity_id"
     assert not SAMLConfig.objects.exists()

@@ -35,7 +35,8 @@ def test_login_page_asks_for_email_first(client, db):
     response = client.get("/login/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'name="email"' in body and 'name="password"' not in body
+    assert 'name="email"' in body
+    assert 'name="password"' not in body
     assert 'name="viewport"' in body
 
 
@@ -96,9 +97,7 @@ def test_break_glass_can_be_turned_off(client, enforced, company_admin):
     assert "_auth_user_id" not in client.session
 
 
-def test_admin_login_goes_through_login_so_enforced_sso_has_no_side_door(
-    client, enforced, company
-):
+def test_admin_login_goes_through_login_so_enforced_sso_has_no_side_door(client, enforced, company):
     admin = CompanyAdminFactory(company=company, email="boss@acme.example")
     enforced.allow_admin_password_login = False
     enforced.save()

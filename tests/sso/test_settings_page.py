@@ -34,7 +34,9 @@ def test_page_is_listed_under_authentication_with_breadcrumbs(company_admin_clie
     page = company_admin_client.get(PAGE)
     body = page.content.decode()
     assert page.status_code == 200
-    assert "My Company" in body and "Authentication" in body and "SAML SSO" in body
+    assert "My Company" in body
+    assert "Authentication" in body
+    assert "SAML SSO" in body
     # Our three URLs, each with a copy button.
     assert "http://127.0.0.1:8000/sso/acme/acs/" in body
     assert "http://127.0.0.1:8000/sso/acme/metadata/" in body
@@ -45,7 +47,8 @@ def test_save_shows_certificate_details_and_audits(company_admin_client, company
     response = company_admin_client.post(PAGE, form_data(keys, allow_idp_initiated="on"))
     assert response.status_code == 302
     config = SAMLConfig.objects.get(company=company_admin.company)
-    assert config.enabled and config.allow_idp_initiated
+    assert config.enabled
+    assert config.allow_idp_initiated
     assert config.idp_certificate == keys["acme"].cert_pem
     event = AuditEvent.objects.get(action="sso.configured")
     assert event.actor_user == company_admin
@@ -73,7 +76,9 @@ def test_expired_certificate_is_flagged(company_admin_client, tmp_path):
 
 
 def test_private_key_is_refused_beside_the_field(company_admin_client, keys):
-    response = company_admin_client.post(PAGE, form_data(keys, idp_certificate=keys["acme"].key_pem))
+    response = company_admin_client.post(
+        PAGE, form_data(keys, idp_certificate=keys["acme"].key_pem)
+    )
     assert response.status_code == 200
     assert "This is a private key, not a certificate" in response.content.decode()
     assert not SAMLConfig.objects.exists()
@@ -162,5 +167,3 @@ def test_sp_metadata_of_unknown_or_non_enterprise_company_is_404(client, company
     company.plan = Plan.STANDARD
     company.save()
     assert client.get("/sso/acme/metadata/").status_code == 404
-
-
