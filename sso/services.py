@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import services as accounts_services
-from accounts.audit import Actor, SystemActor, changed, record_audit
+from accounts.audit import Actor, SystemActor, record_audit, record_change
 from accounts.errors import DomainError
 from accounts.models import Company, LicenseType, Role, User, UserStatus
 from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
@@ -184,16 +184,25 @@ def configure_saml(
         if not created and before == after:
             return config
         config.save()
-        old, new = changed(before, after)
-        record_audit(
-            actor=actor,
-            source=source,
-            action="sso.configured" if created else "sso.settings_changed",
-            company=company,
-            target=config,
-            before=old or None,
-            after=new,
-        )
+        if created:
+            record_audit(
+                actor=actor,
+                source=source,
+                action="sso.configured",
+                company=company,
+                target=config,
+                after=after,
+            )
+        else:
+            record_change(
+                actor=actor,
+                source=source,
+                action="sso.settings_changed",
+                company=company,
+                target=config,
+                before=before,
+                after=after,
+            )
     return config
 
 
