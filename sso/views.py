@@ -428,13 +428,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
     step = request.POST.get("step", "email")
     context: dict[str, Any] = {
         "next": next_url,
+        "method": "password" if request.GET.get("method") == "password" else "",
         "signed_out": request.GET.get("signed_out") == "1",
         "step": "email",
     }
     if request.method == "POST" and step == "password":
         return _password_step(request, next_url, context)
 
-    wants_password = request.GET.get("method") == "password"
+    wants_password = (request.POST.get("method") or request.GET.get("method")) == "password"
     if request.method == "POST":
         form = EmailForm(request.POST)
     elif request.GET.get("email"):

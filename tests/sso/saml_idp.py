@@ -90,10 +90,16 @@ class TestIdP:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, entity_id: str, keys: KeyPair, sp_slugs: tuple[str, ...] = ("acme",)):
+    def __init__(
+        self,
+        entity_id: str,
+        keys: KeyPair,
+        sp_slugs: tuple[str, ...] = ("acme",),
+        sso_url: str = "https://idp.example.test/sso",
+    ):
         self.entity_id = entity_id
         self.keys = keys
-        self.sso_url = "https://idp.example.test/sso"
+        self.sso_url = sso_url
         config = IdPConfig()
         config.load(
             {

@@ -90,6 +90,16 @@ def test_enforced_sso_break_glass_for_company_admins_is_audited(client, enforced
     assert event.company == company_admin.company
 
 
+def test_break_glass_link_leads_to_the_password_form(client, enforced, company_admin):
+    page = client.get("/login/", {"method": "password"}).content.decode()
+    assert 'name="method" value="password"' in page
+    response = client.post(
+        "/login/", {"step": "email", "email": "admin@acme.example", "method": "password"}
+    )
+    assert response.status_code == 200
+    assert 'name="password"' in response.content.decode()
+
+
 def test_break_glass_can_be_turned_off(client, enforced, company_admin):
     enforced.allow_admin_password_login = False
     enforced.save()
