@@ -92,7 +92,7 @@ def http_request(
     headers: dict[str, str] | None = None,
     data: bytes | None = None,
 ) -> Response:
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310 — http://127.0.0.1 only
     try:
         with _opener.open(request, timeout=30) as answer:
             return Response(answer.status, answer.headers, answer.read())
@@ -145,7 +145,7 @@ def start_web(tmp_path: Path, name: str, *, workers: int = 1, **env: str) -> Web
     )
     log_path = tmp_path / f"{name}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 — our own gunicorn
             [str(BIN / "gunicorn"), "--config", "config/gunicorn.conf.py"],
             cwd=BASE_DIR,
             env=full_env,
