@@ -45,13 +45,17 @@ def test_named_metrics_for_other_apps(client):
     record_scim_request(operation="users.create", status=201, seconds=0.012)
     record_saml_login(outcome="replayed")
     samples = _samples(client.get("/metrics"))
-    assert _value(samples, "switchboard_scim_requests_total", operation="users.create", status="201")
+    assert _value(
+        samples, "switchboard_scim_requests_total", operation="users.create", status="201"
+    )
     assert _value(samples, "switchboard_scim_request_seconds_count", operation="users.create")
     assert _value(samples, "switchboard_saml_logins_total", outcome="replayed")
 
 
 def test_pending_approvals_is_read_when_scraped(client):
-    assert not [k for k in _samples(client.get("/metrics")) if k[0] == "switchboard_pending_approvals"]
+    assert not [
+        k for k in _samples(client.get("/metrics")) if k[0] == "switchboard_pending_approvals"
+    ]
     counts = iter([3, 5])
     PENDING_APPROVALS.set_source(lambda: next(counts))
     try:
@@ -75,11 +79,15 @@ def explode() -> None:
 
 def test_task_failures_are_counted_by_task(client):
     before = _value(
-        _samples(client.get("/metrics")), "switchboard_task_failures_total", task="tests.ops.explode"
+        _samples(client.get("/metrics")),
+        "switchboard_task_failures_total",
+        task="tests.ops.explode",
     )
     assert explode.apply(throw=False).state == "FAILURE"  # as a worker runs it
     samples = _samples(client.get("/metrics"))
-    assert _value(samples, "switchboard_task_failures_total", task="tests.ops.explode") == before + 1
+    assert (
+        _value(samples, "switchboard_task_failures_total", task="tests.ops.explode") == before + 1
+    )
     assert _value(samples, "switchboard_tasks_total", task="tests.ops.explode", state="FAILURE")
 
 
@@ -103,6 +111,9 @@ def test_with_token_a_bearer_from_anywhere(client):
     assert right.status_code == 200
     assert right["Content-Type"].startswith("text/plain")
     # Scraped by pod address, over plain http inside the cluster.
-    assert client.get(
-        "/metrics", HTTP_HOST="10.2.0.4:8000", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token"
-    ).status_code == 200
+    assert (
+        client.get(
+            "/metrics", HTTP_HOST="10.2.0.4:8000", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token"
+        ).status_code
+        == 200
+    )
