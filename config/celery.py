@@ -10,10 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # A worker serving its metrics (WORKER_METRICS_PORT) adds up its pool processes' values through
 # prometheus_client's multiprocess directory, which must be known before prometheus_client is
 # first imported (by config.metrics below).
-if os.environ.get("WORKER_METRICS_PORT"):
-    os.environ.setdefault(
-        "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="switchboard-worker-metrics-")
-    )
+if os.environ.get("WORKER_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="switchboard-worker-metrics-")
 
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError

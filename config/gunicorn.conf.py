@@ -22,9 +22,8 @@ import os
 import tempfile
 
 # Before anything imports prometheus_client (config/__init__ does, through the Celery app).
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="switchboard-web-metrics-")
-)
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="switchboard-web-metrics-")
 
 from config.log import logging_config
 from config.metrics import clear_multiprocess_dir
