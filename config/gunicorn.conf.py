@@ -39,7 +39,6 @@ keepalive = 5  # a little above nothing: the load balancer reuses connections
 max_requests = 2000
 max_requests_jitter = 200
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
-proxy_allow_ips = forwarded_allow_ips
 
 _log_format = (os.environ.get("LOG_FORMAT") or "plain").lower()
 _log_level = os.environ.get("LOG_LEVEL") or "INFO"
