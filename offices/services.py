@@ -27,7 +27,7 @@ from typing import IO, Any, NamedTuple
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
-from accounts.audit import Actor, changed, record_audit, snapshot
+from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, LicenseSeats, LicenseType, User, UserStatus
 from offices.models import AreaCode, Office, PhoneNumber
@@ -306,15 +306,14 @@ def update_office(
         if before == after:
             return office
         _save_office(office)
-        old, new = changed(before, after)
-        record_audit(
+        record_change(
             actor=actor,
             source=source,
             action="office.updated",
             company=office.company,
             target=office,
-            before=old,
-            after=new,
+            before=before,
+            after=after,
         )
     return office
 
