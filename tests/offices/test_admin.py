@@ -54,6 +54,13 @@ def test_office_list_counts_users_and_numbers_in_a_fixed_number_of_queries(
     body = response.content.decode()
     assert f"?office__id__exact={ny.pk}" in body
     assert "4 (4 free)" in body
+    # The links land on filtered lists.
+    users = company_admin_client.get(
+        reverse("admin:accounts_user_changelist"), {"office__id__exact": ny.pk}
+    )
+    assert len(shown(users)) == 3
+    numbers = company_admin_client.get(NUMBERS, {"office__id__exact": ny.pk})
+    assert len(shown(numbers)) == 4
 
 
 def test_add_offices_through_the_form(company_admin_client, company):
