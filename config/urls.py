@@ -21,3 +21,6 @@ urlpatterns = [
     path("logout/", sso_views.logout_view, name="logout"),
     path("app/", sso_views.app_home, name="app_home"),
 ]
+
+# A database that went away while middleware ran (a session save) still answers 503.
+handler500 = "config.faults.server_error"

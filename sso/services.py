@@ -19,6 +19,8 @@ from accounts import services as accounts_services
 from accounts.audit import Actor, SystemActor, record_audit, record_change
 from accounts.errors import DomainError
 from accounts.models import Company, LicenseType, Role, User, UserStatus
+from offices import services as office_services
+from offices.models import Office
 from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
 from sso.models import SAMLConfig, SeenAssertion
 
@@ -300,7 +302,7 @@ def _provision_just_in_time(
         )
     try:
         with transaction.atomic():
-            return accounts_services.create_user(
+            user = accounts_services.create_user(
                 company=company,
                 email=email,
                 actor=JIT_ACTOR,
@@ -309,7 +311,23 @@ def _provision_just_in_time(
                 given_name=_first(attributes, _GIVEN),
                 family_name=_first(attributes, _FAMILY),
             )
+            main_office = Office.objects.filter(company=company, is_main=True).first()
+            if main_office is not None:
+                user = office_services.move_user_to_office(
+                    user=user, office=main_office, actor=JIT_ACTOR, source="sso"
+                )
+            # No free seat rolls the whole creation back: nobody half-made is left behind.
+            user = office_services.assign_license(
+                user=user, license_type=config.jit_license_type, actor=JIT_ACTOR, source="sso"
+            )
+            office_services.assign_number(user=user, actor=JIT_ACTOR, source="sso")
+            return user
     except DomainError as error:
+        if error.code == "no_free_seats":
+            raise SignInRefused(
+                "no_free_license",
+                f"{company.name} has no free license for a new account right now. " + CONTACT_ADMIN,
+            ) from None
         raise SignInRefused(
             "jit_refused",
             f"Your account could not be created automatically: {error.message} " + CONTACT_ADMIN,

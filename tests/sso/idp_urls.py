@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from config.urls import urlpatterns as site_urlpatterns
 from sso.saml import sp_acs_url
 
-IDP = {}  # "idp": the TestIdP the browser test signs with
+IDP: dict = {}  # "idp": the TestIdP the browser test signs with
 
 
 @csrf_exempt

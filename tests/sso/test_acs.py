@@ -8,6 +8,7 @@ import pytest
 from accounts.models import AuditEvent, User, UserStatus
 from sso.models import SeenAssertion
 from tests.accounts.factories import UserFactory
+from tests.offices.factories import OfficeFactory, PhoneNumberFactory
 from tests.sso.conftest import assert_refused, refusals
 from tests.sso.saml_idp import DIGEST_SHA1, SIG_RSA_SHA1, encode, wrap
 
@@ -163,16 +164,40 @@ def test_name_id_maps_to_users_of_this_company_only(client, acme_saml, acme_idp,
     assert_refused(client, response, "unknown_user")
 
 
-def test_jit_creates_a_user_in_the_company_domain(client, acme_saml, acme_idp, company):
+def test_jit_creates_a_user_with_office_license_and_number(client, acme_saml, acme_idp, company):
+    office = OfficeFactory(company=company, name="San Francisco", is_main=True)
+    number = PhoneNumberFactory(company=company, number="+14155550100", office=office)
     acme_saml.jit_provisioning = True
+    acme_saml.jit_license_type = "sales"
     acme_saml.save()
     response = post(client, acme_idp.response("new.person@acme.example"))
     assert response.status_code == 302
     user = User.objects.get(email="new.person@acme.example")
     assert user.company == company
     assert (user.given_name, user.family_name) == ("Ada", "Lovelace")
+    assert user.office == office
+    assert user.license_type == "sales"
+    number.refresh_from_db()
+    assert number.assigned_user == user
     assert signed_in_as(client) == str(user.pk)
     assert AuditEvent.objects.filter(action="user.created", source="sso").count() == 1
+    assert AuditEvent.objects.filter(action="license.assigned", source="sso").count() == 1
+    page = client.get("/app/").content.decode()
+    assert "San Francisco" in page
+    assert number.formatted in page
+    assert "Sales" in page
+
+
+def test_jit_without_a_free_seat_creates_nobody(client, acme_saml, acme_idp, company):
+    from accounts.models import LicenseSeats
+
+    LicenseSeats.objects.filter(company=company).update(seats=0)
+    acme_saml.jit_provisioning = True
+    acme_saml.save()
+    response = post(client, acme_idp.response("new.person@acme.example"))
+    assert_refused(client, response, "no_free_license")
+    assert "no free license" in response.content.decode()
+    assert not User.objects.filter(email="new.person@acme.example").exists()
 
 
 def test_jit_refuses_emails_outside_the_company_domains(client, acme_saml, acme_idp):

@@ -9,6 +9,7 @@ from playwright.sync_api import sync_playwright
 
 from accounts.models import User, UserStatus
 from tests.accounts.factories import CompanyAdminFactory, CompanyDomainFactory, UserFactory
+from tests.offices.factories import OfficeFactory, PhoneNumberFactory
 from tests.sso import idp_urls
 from tests.sso.conftest import ACME_IDP
 from tests.sso.saml_idp import TestIdP
@@ -72,13 +73,17 @@ def no_horizontal_scroll(page):
 def test_admin_configures_saml_and_people_sign_in(browser, site, company, keys):
     CompanyDomainFactory(company=company, domain="acme.example")
     CompanyAdminFactory(company=company, email="admin@acme.example", given_name="Grace")
-    UserFactory(
+    office = OfficeFactory(company=company, name="San Francisco", is_main=True)
+    ada = UserFactory(
         company=company,
         email="ada@acme.example",
         given_name="Ada",
         family_name="Lovelace",
+        title="Head of Engineering",
         license_type="talk",
+        office=office,
     )
+    PhoneNumberFactory(company=company, number="+14155550123", office=office, assigned_user=ada)
     UserFactory(company=company, email="sam@acme.example", status=UserStatus.SUSPENDED)
 
     # --- desktop: the company admin sets up SAML on the settings page ---
@@ -124,6 +129,8 @@ def test_admin_configures_saml_and_people_sign_in(browser, site, company, keys):
     assert page.url == f"{site}/app/"
     assert "Hello, Ada" in page.content()
     assert "Talk" in page.content()
+    assert "San Francisco" in page.content()
+    assert "+1 415-555-0123" in page.content()
     page.screenshot(path=ARTIFACTS / "sso-app-desktop.png", full_page=True)
     page.click("text=Sign out")
     page.wait_for_load_state("networkidle")
