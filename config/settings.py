@@ -179,6 +179,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # any task runs, so a slow task is not run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_BEAT_SCHEDULE = {
+    # Seen SAML assertion ids are only needed until they expire.
+    "sso-purge-seen-assertions": {"task": "sso.purge_seen_assertions", "schedule": 3600.0},
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING (JSON in production)
 CELERY_WORKER_SEND_TASK_EVENTS = False
 

@@ -384,30 +384,41 @@ class SingleLogoutView(CompanySPMixin, LoginView):
         self, request: HttpRequest, data: QueryDict, binding: str, slug: str
     ) -> HttpResponse:
         company, config = self.bind_company(request, slug)
-        if request.session.get("sso_company") == company.slug or (
-            request.user.is_authenticated
-            and getattr(request.user, "company_id", None) == company.pk
+        if "SAMLRequest" not in data:
+            # The IdP's answer to our LogoutRequest: we signed the user out before sending it.
+            return redirect(f"{reverse('login')}?signed_out=1")
+        if config is None:
+            return error_page(request, "Single sign-on is not set up here.", status=400)
+        client = Saml2Client(self.get_sp_config(request))
+        try:
+            logout_request = client.parse_logout_request(data["SAMLRequest"], binding)
+            message = logout_request.message
+            issuer = (message.issuer.text or "").strip() if message.issuer is not None else ""
+            name_id = (message.name_id.text or "").strip() if message.name_id is not None else ""
+        except Exception:  # malformed, or not a LogoutRequest at all
+            logger.info("Unusable SAML LogoutRequest for %s", slug, exc_info=True)
+            return error_page(
+                request, "That sign-out request could not be read.", status=400, title="Sign out"
+            )
+        # The company's own IdP ends only the session it started, for the user it names.
+        if (
+            issuer == config.idp_entity_id
+            and request.session.get("sso_company") == company.slug
+            and name_id
+            and name_id == request.session.get("sso_name_id")
         ):
             sign_out(request)
-        if "SAMLRequest" in data and config is not None and config.idp_slo_url:
-            client = Saml2Client(self.get_sp_config(request))
-            try:
-                logout_request = client.parse_logout_request(data["SAMLRequest"], binding)
-                reply = client.create_logout_response(
-                    logout_request.message, [saml2.BINDING_HTTP_REDIRECT]
-                )
-                info = client.apply_binding(
-                    saml2.BINDING_HTTP_REDIRECT,
-                    str(reply),
-                    config.idp_slo_url,
-                    data.get("RelayState", ""),
-                    response=True,
-                )
-            except Exception:  # a malformed or foreign request: we still signed out locally
-                logger.info("Unusable SAML LogoutRequest for %s", slug, exc_info=True)
-            else:
-                return HttpResponseRedirect(get_location(info))
-        return redirect(f"{reverse('login')}?signed_out=1")
+        if not config.idp_slo_url:
+            return redirect(f"{reverse('login')}?signed_out=1")
+        reply = client.create_logout_response(message, [saml2.BINDING_HTTP_REDIRECT])
+        info = client.apply_binding(
+            saml2.BINDING_HTTP_REDIRECT,
+            str(reply),
+            config.idp_slo_url,
+            data.get("RelayState", ""),
+            response=True,
+        )
+        return HttpResponseRedirect(get_location(info))
 
 
 # --- /login/, /app/, sign-out ---

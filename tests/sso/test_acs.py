@@ -461,3 +461,18 @@ def test_acs_of_an_unknown_company_is_404(client, db):
 
 def test_get_on_the_acs_is_not_allowed(client, acme_saml):
     assert client.get(ACS).status_code == 405
+
+
+def test_purge_task_runs_the_purge(acme_saml, company):
+    from django.utils import timezone
+
+    from sso.services import consume_assertion
+    from sso.tasks import purge_seen_assertions_task
+
+    consume_assertion(
+        company=company,
+        assertion_id="_expired",
+        not_on_or_after=timezone.now() - dt.timedelta(hours=2),
+    )
+    assert purge_seen_assertions_task.delay().get() == 1
+    assert not SeenAssertion.objects.exists()

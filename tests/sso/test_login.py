@@ -171,10 +171,58 @@ def test_sign_out_after_sso_continues_at_the_idp_slo(client, acme_saml, acme_idp
 
 
 def test_idp_logout_response_lands_on_login(client, acme_saml, member):
-    client.force_login(member)
     response = client.get("/sso/acme/sls/", {"SAMLResponse": "anything"})
     assert response["Location"] == "/login/?signed_out=1"
+
+
+def _sso_session(client, acme_saml, acme_idp, company):
+    acme_saml.idp_slo_url = "https://idp.example.test/slo"
+    acme_saml.save()
+    UserFactory(company=company, email="ada@acme.example")
+    client.post("/sso/acme/acs/", {"SAMLResponse": acme_idp.response("ada@acme.example")})
+    assert "_auth_user_id" in client.session
+
+
+def _idp_logout_request(acme_idp, email):
+    from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
+
+    from sso.saml import sp_entity_id, sp_sls_url
+
+    _, request = acme_idp.server.create_logout_request(
+        sp_sls_url("acme"),
+        sp_entity_id("acme"),
+        name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
+        sign=False,
+    )
+    info = acme_idp.server.apply_binding(
+        BINDING_HTTP_REDIRECT, str(request), sp_sls_url("acme"), "", sign=False
+    )
+    location = dict(info["headers"])["Location"]
+    return parse_qs(urlsplit(location).query)["SAMLRequest"][0]
+
+
+def test_idp_initiated_logout_ends_the_session_and_answers_the_idp(
+    client, acme_saml, acme_idp, company
+):
+    _sso_session(client, acme_saml, acme_idp, company)
+    saml_request = _idp_logout_request(acme_idp, "ada@acme.example")
+    response = client.get("/sso/acme/sls/", {"SAMLRequest": saml_request})
     assert "_auth_user_id" not in client.session
+    assert response["Location"].startswith("https://idp.example.test/slo?SAMLResponse=")
+
+
+def test_idp_logout_for_someone_else_leaves_the_session(client, acme_saml, acme_idp, company):
+    _sso_session(client, acme_saml, acme_idp, company)
+    saml_request = _idp_logout_request(acme_idp, "someone.else@acme.example")
+    client.get("/sso/acme/sls/", {"SAMLRequest": saml_request})
+    assert "_auth_user_id" in client.session
+
+
+def test_garbage_logout_request_is_a_clear_error(client, acme_saml, acme_idp, company):
+    _sso_session(client, acme_saml, acme_idp, company)
+    response = client.get("/sso/acme/sls/", {"SAMLRequest": "%%%garbage"})
+    assert response.status_code == 400
+    assert "_auth_user_id" in client.session
 
 
 def test_sp_login_for_company_without_sso_is_a_friendly_page(client, company):
