@@ -24,6 +24,7 @@ from djangosaml2.cache import OutstandingQueriesCache
 from djangosaml2.overrides import Saml2Client
 from djangosaml2.utils import get_location
 from djangosaml2.views import AssertionConsumerServiceView, LoginView, MetadataView
+from saml2.metadata import entity_descriptor
 from saml2.response import (
     IncorrectlySigned,
     StatusError,
@@ -38,7 +39,12 @@ from accounts.audit import ClientActor, Source
 from accounts.models import Company, CompanyDomain, User
 from sso import services
 from sso.forms import EmailForm, PasswordForm
-from sso.inspection import InspectedResponse, inspect_saml_response
+from sso.inspection import (
+    DIGEST_ALGORITHMS,
+    SIGNATURE_ALGORITHMS,
+    InspectedResponse,
+    inspect_saml_response,
+)
 from sso.models import SAMLConfig
 from sso.saml import sp_acs_url
 from sso.services import CONTACT_ADMIN, SignInRefused
@@ -107,9 +113,27 @@ class SPMetadataView(CompanySPMixin, MetadataView):
         request.saml_company = company  # type: ignore[attr-defined]
         # The SP metadata describes us only: it is published before the IdP is configured.
         request.saml_config = None  # type: ignore[attr-defined]
-        response = super().get(request)
-        response["Content-Type"] = "application/samlmetadata+xml; charset=utf-8"
-        return response
+        metadata = entity_descriptor(self.get_sp_config(request))
+        _advertise_only_accepted_algorithms(metadata)
+        return HttpResponse(
+            str(metadata).encode("utf-8"),
+            content_type="application/samlmetadata+xml; charset=utf-8",
+        )
+
+
+ALGSUPPORT = "urn:oasis:names:tc:SAML:metadata:algsupport"
+
+
+def _advertise_only_accepted_algorithms(metadata: Any) -> None:
+    """pysaml2 lists every algorithm xmlsec1 knows (MD5, SHA-1 …); we accept SHA-256 and up."""
+    if metadata.extensions is None:
+        return
+    accepted = SIGNATURE_ALGORITHMS | DIGEST_ALGORITHMS
+    metadata.extensions.extension_elements = [
+        element
+        for element in metadata.extensions.extension_elements
+        if element.namespace != ALGSUPPORT or element.attributes.get("Algorithm") in accepted
+    ]
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -160,6 +160,9 @@ def test_sp_metadata_describes_our_sp(client, company, slug):
     assert 'entityID="http://127.0.0.1:8000/sso/acme/metadata/"' in body
     assert 'Location="http://127.0.0.1:8000/sso/acme/acs/"' in body
     assert "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" in body
+    assert "xmldsig-more#rsa-sha256" in body
+    assert "md5" not in body
+    assert "rsa-sha1" not in body
 
 
 def test_sp_metadata_of_unknown_or_non_enterprise_company_is_404(client, company):
