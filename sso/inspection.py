@@ -22,6 +22,7 @@ from sso.services import SignInRefused
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 DS = "http://www.w3.org/2000/09/xmldsig#"
+STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 MAX_SAML_RESPONSE_CHARS = 256 * 1024
 SIGNATURE_ALGORITHMS = {
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
@@ -98,6 +99,13 @@ def inspect_saml_response(encoded: str) -> InspectedResponse:
             "encrypted_assertion",
             "Your identity provider encrypts its assertions, which Switchboard does not "
             "support. Ask your administrator to turn off assertion encryption.",
+        )
+    status = root.find(f"{{{SAMLP}}}Status/{{{SAMLP}}}StatusCode")
+    if status is not None and status.get("Value") != STATUS_SUCCESS:
+        raise SignInRefused(
+            "idp_refused",
+            "Your identity provider did not sign you in. Please contact your company's "
+            "Switchboard administrator.",
         )
     assertions = list(root.iter(f"{{{SAML}}}Assertion"))
     direct = root.findall(f"{{{SAML}}}Assertion")

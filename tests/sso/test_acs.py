@@ -476,3 +476,14 @@ def test_purge_task_runs_the_purge(acme_saml, company):
     )
     assert purge_seen_assertions_task.delay().get() == 1
     assert not SeenAssertion.objects.exists()
+
+
+def test_idp_error_status_is_a_friendly_refusal(client, acme_saml, acme_idp):
+    from saml2.samlp import STATUS_AUTHN_FAILED, STATUS_RESPONDER
+
+    error = acme_idp.server.create_error_response(
+        None, "http://127.0.0.1:8000/sso/acme/acs/", (STATUS_RESPONDER, STATUS_AUTHN_FAILED)
+    )
+    response = post(client, encode(str(error)))
+    assert_refused(client, response, "idp_refused")
+    assert "did not sign you in" in response.content.decode()
