@@ -20,10 +20,16 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import View
 from djangosaml2.cache import OutstandingQueriesCache
 from djangosaml2.overrides import Saml2Client
 from djangosaml2.utils import get_location
-from djangosaml2.views import AssertionConsumerServiceView, LoginView, MetadataView
+from djangosaml2.views import (
+    AssertionConsumerServiceView,
+    LoginView,
+    MetadataView,
+    SPConfigMixin,
+)
 from saml2.metadata import entity_descriptor
 from saml2.response import (
     IncorrectlySigned,
@@ -37,6 +43,7 @@ from saml2.validate import ResponseLifetimeExceed, ToEarly
 
 from accounts.audit import ClientActor, Source
 from accounts.models import Company, CompanyDomain, User
+from config.request_context import client_ip as request_client_ip
 from sso import services
 from sso.forms import EmailForm, PasswordForm
 from sso.inspection import (
@@ -54,11 +61,11 @@ logger = logging.getLogger(__name__)
 HOME = "/app/"
 # The ACS reads the body only below this size; a bigger POST is refused before parsing.
 MAX_ACS_BODY_BYTES = 512 * 1024
-SSO_SESSION_KEYS = ("sso_company", "sso_name_id", "sso_name_id_format", "sso_session_index")
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    # The shared rule (trusted proxies' X-Forwarded-For), as the request log uses it.
+    return request_client_ip(request) or None
 
 
 def safe_next(value: str | None, default: str = HOME) -> str:
@@ -390,7 +397,7 @@ def _tampered(reason: str) -> SignInRefused:
 
 
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
-class SingleLogoutView(CompanySPMixin, LoginView):
+class SingleLogoutView(CompanySPMixin, SPConfigMixin, View):
     """/sso/<slug>/sls/: the IdP's answer to our LogoutRequest, or its own LogoutRequest.
 
     Either way the local session ends; an IdP-initiated request gets a LogoutResponse back.
