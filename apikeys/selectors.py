@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 
 from django.db import connections, router
+from django.db.models import Field, Model
 
 from accounts.models import Company
 from apikeys.models import APIKey
@@ -20,20 +21,26 @@ COMPANY_FIELDS = ("id", "name", "slug", "plan")
 _COMPANY_ALIAS = "company__"
 
 
+def _column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column  # noqa: S101 (concrete fields only)
+    return field.column
+
+
 @cache
 def _key_with_company_sql(vendor: str, alias: str) -> str:
     quote = connections[alias].ops.quote_name
     key_columns = ", ".join(f"k.{quote(field.column)}" for field in APIKey._meta.concrete_fields)
     company_columns = ", ".join(
-        f"c.{quote(Company._meta.get_field(name).column)} AS {quote(_COMPANY_ALIAS + name)}"
+        f"c.{quote(_column(Company, name))} AS {quote(_COMPANY_ALIAS + name)}"
         for name in COMPANY_FIELDS
     )
-    company_fk = quote(APIKey._meta.get_field("company").column)
+    join = f"c.{quote(_column(Company, 'id'))} = k.{quote(_column(APIKey, 'company'))}"
     return (
         f"SELECT {key_columns}, {company_columns} "  # noqa: S608 (names from the models, quoted)
         f"FROM {quote(APIKey._meta.db_table)} k "
-        f"JOIN {quote(Company._meta.db_table)} c ON c.{quote(Company._meta.pk.column)} = k.{company_fk} "
-        f"WHERE k.{quote(APIKey._meta.get_field('prefix').column)} = %s"
+        f"JOIN {quote(Company._meta.db_table)} c ON {join} "
+        f"WHERE k.{quote(_column(APIKey, 'prefix'))} = %s"
     )
 
 
