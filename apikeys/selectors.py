@@ -23,7 +23,8 @@ _COMPANY_ALIAS = "company__"
 
 def _column(model: type[Model], name: str) -> str:
     field = model._meta.get_field(name)
-    assert isinstance(field, Field) and field.column  # noqa: S101 (concrete fields only)
+    if not isinstance(field, Field) or not field.column:
+        raise TypeError(f"{model.__name__}.{name} is not a concrete column")
     return field.column
 
 
