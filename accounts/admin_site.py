@@ -7,7 +7,7 @@ lives under My Company, so breadcrumbs read `Admin Settings › My Company › A
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin
@@ -51,12 +51,6 @@ SECTIONS: list[Section] = [
 SECTION_BY_SLUG = {section.slug: section for section in SECTIONS}
 
 
-@dataclass
-class Heading:
-    section: Section
-    entries: list[dict[str, Any]] = field(default_factory=list)
-
-
 class AdminSettingsSite(admin.AdminSite):
     site_header = "Switchboard · Admin Settings"
     site_title = "Admin Settings"
@@ -84,54 +78,70 @@ class AdminSettingsSite(admin.AdminSite):
             *super().get_urls(),
         ]
 
-    def headings(self, request: HttpRequest) -> list[Heading]:
-        """The index: each section with the model lists and pages this user may open."""
-        by_slug = {section.slug: Heading(section) for section in SECTIONS}
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        """Sections instead of Django apps, for the index, the sidebar and section pages.
+
+        Each entry has the shape Django's templates expect of an app ("name", "app_label",
+        "app_url", "models"), plus "section" and "description" for our own templates.
+        """
+        if app_label is not None:  # Django's per-app index (/admin/<app_label>/)
+            return super().get_app_list(request, app_label)
+        entries: dict[str, list[dict[str, Any]]] = {section.slug: [] for section in SECTIONS}
         for app in super().get_app_list(request):
             for model in app["models"]:
                 model_admin = self._registry[model["model"]]
-                slug = getattr(model_admin, "admin_section", "platform")
                 model["description"] = getattr(model_admin, "admin_description", "")
-                by_slug[slug].entries.append(model)
+                entries[getattr(model_admin, "admin_section", "platform")].append(model)
         for link in self._links:
             if link.visible is not None and not link.visible(request.user):
                 continue
-            by_slug[link.section].entries.append(
+            entries[link.section].append(
                 {
                     "name": link.title,
+                    "object_name": link.url_name,
                     "admin_url": reverse(link.url_name, current_app=self.name),
+                    "add_url": None,
                     "description": link.description,
                     "view_only": False,
+                    "perms": {"change": True, "view": True},
                 }
             )
-        return [heading for heading in by_slug.values() if heading.entries]
+        return [
+            {
+                "name": section.title,
+                "app_label": section.slug,
+                "app_url": reverse("admin:section", args=[section.slug], current_app=self.name),
+                "has_module_perms": True,
+                "models": entries[section.slug],
+                "section": section,
+                "description": section.description,
+            }
+            for section in SECTIONS
+            if entries[section.slug]
+        ]
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         context = super().each_context(request)
         context["sections"] = SECTION_BY_SLUG
         return context
 
-    def index(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> TemplateResponse:
-        extra_context = {**(extra_context or {}), "headings": self.headings(request)}
-        return super().index(request, extra_context)
-
     def section_view(self, request: HttpRequest, slug: str) -> HttpResponse:
         section = SECTION_BY_SLUG.get(slug)
         if section is None:
             raise Http404("No such section.")
-        headings = self.headings(request)
-        own = [heading for heading in headings if heading.section.slug == slug]
-        children = [heading for heading in headings if heading.section.parent == slug]
-        if not own and not children:
+        shown = [
+            app
+            for app in self.get_app_list(request)
+            if slug in (app["section"].slug, app["section"].parent)
+        ]
+        if not shown:
             raise Http404("No such section.")
         context = {
             **self.each_context(request),
             "title": section.title,
             "section": section,
             "admin_section": slug,
-            "headings": own + children,
+            "app_list": shown,
         }
         return TemplateResponse(request, "admin/switchboard/section.html", context)
 

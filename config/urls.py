@@ -7,3 +7,6 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin_site.urls),
 ]
+
+# A database that went away while middleware ran (a session save) still answers 503.
+handler500 = "config.faults.server_error"

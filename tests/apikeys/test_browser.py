@@ -14,7 +14,12 @@ from apikeys.services import AuthenticationFailed, authenticate
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory
 from tests.apikeys.factories import make_api_key
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: a plain flush would wipe the data migrations' rows (area codes) for every
+# test that runs after this one.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "apikeys"
 CHROMIUM_ARGS = [
