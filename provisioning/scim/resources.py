@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.apps import apps
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.utils.dateparse import parse_datetime
@@ -273,10 +272,9 @@ def isoformat(moment: datetime) -> str:
 
 
 def user_queryset(company: Company) -> QuerySet[User]:
-    related = ["manager"]
-    if apps.is_installed("offices"):
-        related += ["office", "phone_number", "phone_number__area_code"]
-    return User.objects.filter(company=company).select_related(*related)
+    return User.objects.filter(company=company).select_related(
+        "manager", "office", "phone_number", "phone_number__area_code"
+    )
 
 
 def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str, Any]:
@@ -554,6 +552,28 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     if area_code:
         changes["area_code"] = area_code
     return changes
+
+
+def group_changes(body: dict[str, Any]) -> tuple[str, set[int]]:
+    """A canonical SCIM Group body → the office name and the ids of its members."""
+    name = body.get("displayName")
+    if not isinstance(name, str) or not name.strip():
+        raise invalid_value("displayName (the office name) is required.")
+    members = body.get("members")
+    if members is None:
+        members = []
+    if not isinstance(members, list):
+        raise invalid_value("members must be a list of objects with a value (a user id).")
+    ids: set[int] = set()
+    for member in members:
+        value = member.get("value") if isinstance(member, dict) else None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise invalid_value("Each member needs a value: the id of a user.")
+        try:
+            ids.add(int(str(value)))
+        except ValueError:
+            raise invalid_value(f"'{str(value)[:40]}' is not a user id.") from None
+    return name.strip(), ids
 
 
 def normalize_body(body: Any, resource_type: s.ResourceType) -> dict[str, Any]:
