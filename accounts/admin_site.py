@@ -8,6 +8,7 @@ lives under My Company, so breadcrumbs read `Admin Settings › My Company › A
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib import admin
@@ -32,6 +33,8 @@ class Link:
     description: str = ""
     # Who sees the link; defaults to whoever may open Admin Settings.
     visible: Any = None
+    # Appended to the URL, e.g. "ghost=30" for a filtered list.
+    query: str = ""
 
 
 SECTIONS: list[Section] = [
@@ -62,11 +65,17 @@ class AdminSettingsSite(admin.AdminSite):
         self._links: list[Link] = []
 
     def add_link(
-        self, section: str, title: str, url_name: str, description: str = "", visible: Any = None
+        self,
+        section: str,
+        title: str,
+        url_name: str,
+        description: str = "",
+        visible: Any = None,
+        query: str = "",
     ) -> None:
         if section not in SECTION_BY_SLUG:
             raise ValueError(f"Unknown Admin Settings section {section!r}")
-        self._links.append(Link(section, title, url_name, description, visible))
+        self._links.append(Link(section, title, url_name, description, visible, query))
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         return [
@@ -91,6 +100,9 @@ class AdminSettingsSite(admin.AdminSite):
             for model in app["models"]:
                 model_admin = self._registry[model["model"]]
                 model["description"] = getattr(model_admin, "admin_description", "")
+                if hasattr(model_admin, "admin_summary"):  # e.g. seat usage bars
+                    # Lazy: the template calls it, so the sidebar on every page never does.
+                    model["summary"] = partial(model_admin.admin_summary, request)
                 entries[getattr(model_admin, "admin_section", "platform")].append(model)
         for link in self._links:
             if link.visible is not None and not link.visible(request.user):
@@ -99,7 +111,8 @@ class AdminSettingsSite(admin.AdminSite):
                 {
                     "name": link.title,
                     "object_name": link.url_name,
-                    "admin_url": reverse(link.url_name, current_app=self.name),
+                    "admin_url": reverse(link.url_name, current_app=self.name)
+                    + (f"?{link.query}" if link.query else ""),
                     "add_url": None,
                     "description": link.description,
                     "view_only": False,
