@@ -267,16 +267,16 @@ class UserAdmin(CompanyScopedAdmin):
     admin_section = "users"
     admin_description = "Everyone in the company: search by name, email or number."
     list_display = (
+        "name",
         "email",
-        "full_name",
         "status",
-        "license_type",
-        "office",
+        "license",
+        "office_display",
         "phone_number_display",
         "managed_by_display",
         "role",
     )
-    list_display_links = ("email", "full_name")
+    list_display_links = ("name", "email")
     list_filter = (
         "status",
         "license_type",
@@ -285,7 +285,6 @@ class UserAdmin(CompanyScopedAdmin):
         "managed_by",
         GhostAccountFilter,
         "role",
-        "is_approver",
     )
     list_select_related = ("office", "phone_number")
     list_per_page = 50
@@ -359,10 +358,24 @@ class UserAdmin(CompanyScopedAdmin):
     ) -> Any:
         if obj is None:
             kwargs["form"] = UserAddForm
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        office = form.base_fields.get("office")
+        if office is not None:
+            # Offices are edited under Offices & Numbers, not from a user's page.
+            office.widget.can_add_related = False
+            office.widget.can_change_related = False
+            office.widget.can_delete_related = False
+            office.widget.can_view_related = False
+        return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).select_related("company")
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        """A user's history is the Audit log about them (every door), not Django's admin log."""
+        user = self.get_object(request, object_id)  # another company's user: 404
+        query = urlencode({"target_type": selectors.USER_TARGET_TYPE, "target_id": user.pk})
+        return HttpResponseRedirect(f"{reverse('admin:accounts_auditevent_changelist')}?{query}")
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -378,7 +391,7 @@ class UserAdmin(CompanyScopedAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         ghost_days = request.GET.get(GhostAccountFilter.parameter_name)
-        extra_context = {**(extra_context or {})}
+        extra_context = {"title": "Users", **(extra_context or {})}
         if ghost_days is not None and ghost_days.isdigit():
             extra_context["ghost_days"] = int(ghost_days)
             extra_context["title"] = "Ghost accounts"
@@ -393,7 +406,19 @@ class UserAdmin(CompanyScopedAdmin):
             return number.formatted
         if obj.status == UserStatus.ACTIVE and obj.license_type:
             return "Needs a number"
-        return "—"
+        return "No number"
+
+    @admin.display(description="License", ordering="license_type")
+    def license(self, obj: User) -> str:
+        return obj.get_license_type_display() if obj.license_type else "No license"
+
+    @admin.display(description="Office", ordering="office__name")
+    def office_display(self, obj: User) -> str:
+        return obj.office.name if obj.office else "No office"
+
+    @admin.display(description="Name", ordering="family_name")
+    def name(self, obj: User) -> str:
+        return obj.full_name or "—"
 
     @admin.display(description="Managed by", ordering="managed_by")
     def managed_by_display(self, obj: User) -> str:
@@ -604,7 +629,15 @@ class AuditEventAdmin(CompanyScopedAdmin):
 
     admin_section = "audit"
     admin_description = "Every change: who, what, when, from where. Filter it and export CSV."
-    list_display = ("created_at", "action", "actor_label", "source", "target_label", "change")
+    list_display = (
+        "created_at",
+        "action",
+        "actor_label",
+        "source_display",
+        "target_label",
+        "change",
+    )
+    empty_value_display = ""
     list_filter = (DateRangeFilter, ActorFilter, TargetFilter, "action", "source")
     search_fields = ("action", "actor_label", "target_label", "target_id", "request_id")
     search_help_text = "Action, who, what it changed, or a request id."
@@ -626,6 +659,13 @@ class AuditEventAdmin(CompanyScopedAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return super().changelist_view(request, {"title": "Audit log", **(extra_context or {})})
+
+    @admin.display(description="From", ordering="source")
+    def source_display(self, obj: AuditEvent) -> str:
+        return Source(obj.source).label if obj.source in Source.values else obj.source
 
     @admin.display(description="Change")
     def change(self, obj: AuditEvent) -> str:

@@ -59,6 +59,9 @@ class AdminSettingsSite(admin.AdminSite):
     site_title = "Admin Settings"
     index_title = "Admin Settings"
     index_template = "admin/switchboard/index.html"
+    # Breadcrumbs and the home page carry navigation; the sidebar would take a quarter of a
+    # laptop screen from the lists admins came for.
+    enable_nav_sidebar = False
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
