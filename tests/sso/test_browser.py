@@ -2,7 +2,6 @@
 in headless Chromium against the live server, at desktop and phone widths. Screenshots land in
 test-artifacts/ (gitignored)."""
 
-
 import pytest
 
 from accounts.models import User, UserStatus
