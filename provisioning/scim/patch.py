@@ -76,7 +76,14 @@ def apply_patch(
                 raise no_target("A remove operation needs a path.")
             if not isinstance(value, dict):
                 raise invalid_value(f"An {op} without a path needs an object as its value.")
-            plain = {k: v for k, v in value.items() if "." not in k or k.lower().startswith("urn:")}
+            schema_ids = {urn.lower() for urn in resource_type.schema_ids}
+            # Keys that are paths ("name.givenName", "urn:…:User:department") apply one by
+            # one; plain attribute names and whole extension objects are normalized together.
+            plain = {
+                k: v
+                for k, v in value.items()
+                if (k.lower() in schema_ids) or ("." not in k and not k.lower().startswith("urn:"))
+            }
             dotted = {k: v for k, v in value.items() if k not in plain}
             normalized = normalize_body(
                 {k: v for k, v in plain.items() if k != "schemas"}, resource_type

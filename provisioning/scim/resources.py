@@ -333,7 +333,7 @@ def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str
             else None,
         },
         s.SWITCHBOARD_USER: {
-            "licenseType": user.license_type if user.status == UserStatus.ACTIVE else None,
+            "licenseType": user.license_type,
             "officeName": office.name if office is not None else None,
             "areaCode": _area_code(number),
             "phoneNumber": number.number if number is not None else None,

@@ -258,7 +258,8 @@ SWITCHBOARD_SCHEMA = Schema(
     (
         _s(
             "licenseType",
-            "License the user holds. A new user gets talk unless told otherwise; "
+            "License the user holds while active (a suspended user keeps it for "
+            "reactivation but takes no seat). A new user gets talk unless told otherwise; "
             "no free seat refuses the change.",
             case_exact=True,
             canonical_values=LICENSE_TYPES,
@@ -288,7 +289,9 @@ GROUP_SCHEMA = Schema(
     CORE_GROUP,
     "Group",
     "An office. A user is in exactly one office: adding a member moves them here; removing a "
-    "member moves them to the main office.",
+    "member moves them to the main office (members cannot be removed from the main office). "
+    "A new group is an office in the main office's country and time zone; an office with "
+    "members cannot be deleted.",
     (
         _s("displayName", "The office name.", required=True, uniqueness="server"),
         Attribute(

@@ -27,10 +27,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.audit import Source
-from config.faults import SCIM_CONTENT_TYPE
-from config.metrics import record_scim_request
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, User
+from config.faults import SCIM_CONTENT_TYPE
+from config.metrics import record_scim_request
 from offices.models import Office
 from provisioning import groups, services
 from provisioning.scim import discovery
@@ -154,8 +154,7 @@ def route(method: str, parts: list[str]) -> tuple[str, Handler]:
         return "me", _refuse(
             ScimError(
                 501,
-                "/Me is not supported: an API key authenticates the identity provider, not a "
-                "user.",
+                "/Me is not supported: an API key authenticates the identity provider, not a user.",
             )
         )
     elif head == "bulk" and len(parts) == 1:
