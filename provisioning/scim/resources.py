@@ -358,7 +358,7 @@ def _area_code(number: Any) -> str | None:
 
 
 def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "schemas": [s.CORE_GROUP],
         "id": str(office.pk),
         "displayName": office.name,
@@ -378,6 +378,9 @@ def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[st
             "location": f"{base_url}/Groups/{office.pk}",
         },
     }
+    if not body["members"]:
+        del body["members"]  # RFC 7643 §2.5: an empty multi-valued attribute is unassigned
+    return body
 
 
 def _drop_empty(value: Any) -> Any:
