@@ -107,6 +107,17 @@ def apply_patch(
                 parsed = parse_path(key)
                 _apply(result, op, parsed.attr, parsed.filter, item, resource_type, strict=False)
             continue
+        extension = resource_type.extension(path)
+        if extension is not None and op == "remove":
+            result.pop(extension.id, None)
+            continue
+        if extension is not None:
+            # A whole extension as the path: its value holds that extension's attributes.
+            if not isinstance(value, dict):
+                raise invalid_value(f"The {op} of '{extension.id}' needs an object.")
+            operations_for_extension = [{"op": op, "path": None, "value": {extension.id: value}}]
+            result = apply_patch(result, operations_for_extension, resource_type)
+            continue
         parsed = parse_path(path)
         if op != "remove" and value is None and parsed.filter is None:
             raise invalid_value(f"The {op} of '{path[:60]}' needs a value.")

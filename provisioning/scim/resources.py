@@ -533,7 +533,10 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     if replace or "manager" in enterprise:
         manager = enterprise.get("manager")
         if isinstance(manager, dict):
+            reference = manager.get("$ref")
             manager = manager.get("value")
+            if manager in (None, "") and isinstance(reference, str):
+                manager = reference.rstrip("/").rsplit("/", 1)[-1]  # RFC 7643 §4.3: $ref
         if manager not in (None, "") and not isinstance(manager, str | int):
             raise invalid_value("manager.value must be a user id.")
         changes["manager_id"] = str(manager) if manager not in (None, "") else None

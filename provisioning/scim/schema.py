@@ -174,10 +174,12 @@ USER_SCHEMA = Schema(
             "emails",
             "complex",
             multi_valued=True,
-            description="The sign-in email (unique across Switchboard). One email is kept: the "
-            "primary one, else the work one, else the first.",
+            required=True,
+            description="The sign-in email (unique across Switchboard), required unless the "
+            "userName is an email address. One email is kept: the primary one, else the work "
+            "one, else the first.",
             sub_attributes=(
-                _s("value", "The email address."),
+                _s("value", "The email address.", required=True),
                 _s("type", "work", canonical_values=("work", "home", "other")),
                 Attribute("primary", "boolean", description="Always true for the kept email."),
             ),
@@ -240,8 +242,7 @@ ENTERPRISE_SCHEMA = Schema(
                 Attribute(
                     "$ref",
                     "reference",
-                    description="The manager's URI.",
-                    mutability="readOnly",
+                    description="The manager's URI (read when value is not sent).",
                     reference_types=("User",),
                 ),
                 _s("displayName", "The manager's name.", mutability="readOnly"),
