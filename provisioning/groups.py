@@ -33,10 +33,14 @@ def _users(company: Company, ids: Iterable[int]) -> list[User]:
     return users
 
 
-def _move_in(company: Company, office: Office, ids: Iterable[int], actor: Actor, source: str) -> None:
+def _move_in(
+    company: Company, office: Office, ids: Iterable[int], actor: Actor, source: str
+) -> None:
     for user in _users(company, ids):
         if user.office_id != office.pk:
-            office_services.move_user_to_office(user=user, office=office, actor=actor, source=source)
+            office_services.move_user_to_office(
+                user=user, office=office, actor=actor, source=source
+            )
 
 
 def _move_out(company: Company, office: Office, ids: set[int], actor: Actor, source: str) -> None:

@@ -127,7 +127,9 @@ def _give_number(
             )
         except DomainError as error:
             # Held by someone else is not a uniqueness clash of this resource: a plain refusal.
-            raise DomainError(error.message, field="work_phone", code="number_unavailable") from None
+            raise DomainError(
+                error.message, field="work_phone", code="number_unavailable"
+            ) from None
     return office_services.assign_number(
         user=user, area_code=changes.get("area_code") or None, actor=actor, source=source
     )

@@ -333,7 +333,7 @@ def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str
             else None,
         },
         s.SWITCHBOARD_USER: {
-            "licenseType": user.license_type if user.status == UserStatus.ACTIVE else None,
+            "licenseType": user.license_type,
             "officeName": office.name if office is not None else None,
             "areaCode": _area_code(number),
             "phoneNumber": number.number if number is not None else None,
@@ -358,7 +358,7 @@ def _area_code(number: Any) -> str | None:
 
 
 def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "schemas": [s.CORE_GROUP],
         "id": str(office.pk),
         "displayName": office.name,
@@ -378,6 +378,9 @@ def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[st
             "location": f"{base_url}/Groups/{office.pk}",
         },
     }
+    if not body["members"]:
+        del body["members"]  # RFC 7643 §2.5: an empty multi-valued attribute is unassigned
+    return body
 
 
 def _drop_empty(value: Any) -> Any:
@@ -530,7 +533,10 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     if replace or "manager" in enterprise:
         manager = enterprise.get("manager")
         if isinstance(manager, dict):
+            reference = manager.get("$ref")
             manager = manager.get("value")
+            if manager in (None, "") and isinstance(reference, str):
+                manager = reference.rstrip("/").rsplit("/", 1)[-1]  # RFC 7643 §4.3: $ref
         if manager not in (None, "") and not isinstance(manager, str | int):
             raise invalid_value("manager.value must be a user id.")
         changes["manager_id"] = str(manager) if manager not in (None, "") else None
