@@ -38,8 +38,19 @@ USER_PROFILE_FIELDS = (
     "display_name",
     "title",
     "department",
+    "division",
+    "organization",
+    "cost_center",
+    "employee_number",
+    "nick_name",
+    "user_type",
+    "preferred_language",
+    "locale",
+    "timezone",
     "external_id",
     "scim_user_name",
+    "manager",
+    "other_phone_numbers",
 )
 USER_AUDIT_FIELDS = (
     *USER_PROFILE_FIELDS,
@@ -258,6 +269,14 @@ def _clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
         if name == "email":
             cleaned[name] = clean_email(value)
             continue
+        if name == "manager":
+            if value is not None and not isinstance(value, User):
+                raise DomainError("A manager must be a user of the company.", field="manager")
+            cleaned[name] = value
+            continue
+        if name == "other_phone_numbers":
+            cleaned[name] = _clean_other_phone_numbers(value)
+            continue
         if name in {"external_id", "scim_user_name"}:
             value = value if value is None else str(value).strip() or None
         else:
@@ -268,6 +287,28 @@ def _clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
             label = getattr(model_field, "verbose_name", name)
             raise DomainError(f"The {label} is longer than {max_length} characters.", field=name)
         cleaned[name] = value
+    return cleaned
+
+
+def _clean_other_phone_numbers(value: Any) -> list[dict[str, str]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 20:
+        raise DomainError("Phone numbers must be a list of at most 20.", field="phone_numbers")
+    cleaned = []
+    for item in value:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("value"), str)
+            or not isinstance(item.get("type", ""), str)
+            or not 0 < len(item["value"].strip()) <= 50
+            or len(item.get("type", "")) > 30
+        ):
+            raise DomainError(
+                "Each phone number needs a value of 1–50 characters and a short type.",
+                field="phone_numbers",
+            )
+        cleaned.append({"value": item["value"].strip(), "type": item.get("type", "").strip()})
     return cleaned
 
 
