@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "accounts",
     "provisioning",
+    "approvals",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +144,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Approver digests: at most one mail per company's approvers per interval.
+APPROVAL_DIGEST_INTERVAL_MINUTES = int(env("APPROVAL_DIGEST_INTERVAL_MINUTES", "15") or 15)
+CELERY_BEAT_SCHEDULE = {
+    # Re-enqueues approved changes a dead worker left unapplied; expires stale pending ones.
+    "sweep-pending-changes": {
+        "task": "approvals.tasks.sweep_pending_changes",
+        "schedule": 300.0,
+    },
+    "send-approval-digests": {
+        "task": "approvals.tasks.send_approval_digests",
+        "schedule": APPROVAL_DIGEST_INTERVAL_MINUTES * 60.0,
+    },
+}
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")

@@ -2,8 +2,10 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from accounts.admin_site import admin_site
+from approvals.admin_views import urlpatterns as approvals_admin_urls
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    *approvals_admin_urls,
     path("admin/", admin_site.urls),
 ]
