@@ -99,3 +99,28 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, An
     """Only the keys whose values differ, for before/after pairs that read as a diff."""
     keys = [key for key in after if before.get(key) != after[key]]
     return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
+
+
+def record_change(
+    *,
+    actor: Actor,
+    source: str,
+    action: str,
+    company: Company | None,
+    target: models.Model,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> AuditEvent | None:
+    """Audit an update as a diff of two snapshots; nothing changed, nothing recorded."""
+    old, new = changed(before, after)
+    if not new:
+        return None
+    return record_audit(
+        actor=actor,
+        source=source,
+        action=action,
+        company=company,
+        target=target,
+        before=old,
+        after=new,
+    )

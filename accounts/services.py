@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from accounts.audit import Actor, changed, record_audit, snapshot
+from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError
 from accounts.models import (
     Company,
@@ -169,15 +169,14 @@ def update_company(
         after = snapshot(company, COMPANY_FIELDS)
         if before != after:
             company.save()
-            old, new = changed(before, after)
-            record_audit(
+            record_change(
                 actor=actor,
                 source=source,
                 action="company.updated",
                 company=company,
                 target=company,
-                before=old,
-                after=new,
+                before=before,
+                after=after,
             )
     return company
 
@@ -403,15 +402,14 @@ def update_user(*, user: User, actor: Actor, source: str, **changes: Any) -> Use
         if before["email"] != after["email"]:
             _ensure_email_free(user.email, exclude_user_id=user.pk)
         _save_user(user)
-        old, new = changed(before, after)
-        record_audit(
+        record_change(
             actor=actor,
             source=source,
             action="user.updated",
             company=user.company,
             target=user,
-            before=old,
-            after=new,
+            before=before,
+            after=after,
         )
     return user
 
@@ -444,15 +442,14 @@ def change_role(
         if before == after:
             return user
         user.save(update_fields=["role", "is_approver", "updated_at"])
-        old, new = changed(before, after)
-        record_audit(
+        record_change(
             actor=actor,
             source=source,
             action="user.role_changed",
             company=user.company,
             target=user,
-            before=old,
-            after=new,
+            before=before,
+            after=after,
         )
     return user
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.admin_site import admin_site
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     *approvals_admin_urls,
     path("admin/", admin_site.urls),
+    path("", include("provisioning.urls")),
 ]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.db import transaction
 
 from accounts import services as account_services
@@ -86,6 +87,11 @@ def _manager(company: Company, manager_id: Any) -> User | None:
         ) from None
 
 
+def offices_installed() -> bool:
+    """Offices, licenses and numbers come from the offices app (issue 4)."""
+    return apps.is_installed("offices")
+
+
 def _office_services() -> Any:
     from offices import services as office_services
 
@@ -130,6 +136,8 @@ def _apply_assignments(
     user: User, changes: dict[str, Any], *, actor: Actor, source: str, creating: bool
 ) -> User:
     """Office, then license, then number: the number is picked from the user's office."""
+    if not offices_installed():
+        return user
     offices = _office_services()
     if "office_name" in changes and changes["office_name"] not in (None, ""):
         office = _find_office(user.company, changes["office_name"])
@@ -218,11 +226,9 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
             source=source,
             status=UserStatus.ACTIVE if active else UserStatus.SUSPENDED,
             managed_by=ManagedBy.SCIM,
-            license_type=changes.get("license_type") or DEFAULT_LICENSE_TYPE,
             **profile,
         )
-        user = _apply_assignments(user, changes, actor=actor, source=source, creating=True)
-    return user
+        return _apply_assignments(user, changes, actor=actor, source=source, creating=True)
 
 
 def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: str) -> User:
@@ -234,8 +240,7 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
     _check_keys(changes)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
-        assert user.company is not None
-        profile = _profile(user.company, changes)
+        profile = _profile(user.company, changes)  # type: ignore[arg-type]
         if profile:
             user = account_services.update_user(user=user, actor=actor, source=source, **profile)
         _set_managed_by_scim(user, actor=actor, source=source)
@@ -266,11 +271,12 @@ def suspend_user(*, user: User, actor: Actor, source: str) -> User:
         if user.status == UserStatus.SUSPENDED:
             return user
         before = snapshot(user, ("status",))
-        offices = _office_services()
-        if _current_number(user) is not None:
-            offices.release_number(user=user, actor=actor, source=source)
-        offices.release_license(user=user, actor=actor, source=source)
-        user.refresh_from_db()
+        if offices_installed():
+            offices = _office_services()
+            if _current_number(user) is not None:
+                offices.release_number(user=user, actor=actor, source=source)
+            offices.release_license(user=user, actor=actor, source=source)
+            user.refresh_from_db()
         user.status = UserStatus.SUSPENDED
         user.save(update_fields=["status", "updated_at"])
         record_audit(
@@ -305,16 +311,18 @@ def reactivate_user(
         license_type = user.license_type or DEFAULT_LICENSE_TYPE
         user.status = UserStatus.ACTIVE
         user.save(update_fields=["status", "updated_at"])
-        offices = _office_services()
-        offices.assign_license(user=user, license_type=license_type, actor=actor, source=source)
-        user.refresh_from_db()
-        changes: dict[str, Any] = {"active": True}
-        if area_code:
-            changes["area_code"] = area_code
-        if work_phone:
-            changes["work_phone"] = work_phone
-        if _current_number(user) is None:
-            _apply_number(user, changes, actor=actor, source=source, creating=False)
+        if offices_installed():
+            _office_services().assign_license(
+                user=user, license_type=license_type, actor=actor, source=source
+            )
+            user.refresh_from_db()
+            changes: dict[str, Any] = {"active": True}
+            if area_code:
+                changes["area_code"] = area_code
+            if work_phone:
+                changes["work_phone"] = work_phone
+            if _current_number(user) is None:
+                _apply_number(user, changes, actor=actor, source=source, creating=False)
         record_audit(
             actor=actor,
             source=source,
@@ -331,11 +339,12 @@ def delete_user(*, user: User, actor: Actor, source: str) -> None:
     """Remove the user for good, freeing license and number first."""
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
-        offices = _office_services()
-        if _current_number(user) is not None:
-            offices.release_number(user=user, actor=actor, source=source)
-        if user.license_type and user.status == UserStatus.ACTIVE:
-            offices.release_license(user=user, actor=actor, source=source)
+        if offices_installed():
+            offices = _office_services()
+            if _current_number(user) is not None:
+                offices.release_number(user=user, actor=actor, source=source)
+            if user.license_type and user.status == UserStatus.ACTIVE:
+                offices.release_license(user=user, actor=actor, source=source)
         record_audit(
             actor=actor,
             source=source,
