@@ -158,6 +158,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     managed_by = models.CharField(
         max_length=10, choices=ManagedBy.choices, default=ManagedBy.MANUAL
     )
+    # Where the user sits; their phone number comes from this office's pool. An office with
+    # users cannot be deleted (offices.services.delete_office says so; RESTRICT backs it up).
+    office = models.ForeignKey(
+        "offices.Office",
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="users",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

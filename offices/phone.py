@@ -1,0 +1,134 @@
+"""Phone-number knowledge, all from the `phonenumbers` library (Google's libphonenumber data):
+parsing and E.164 formatting, area codes and their region names, country names.
+
+Nothing here touches the database; the services and the reference-data migration build on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, geocoder
+from phonenumbers.geodata import GEOCODE_DATA
+
+from accounts.errors import DomainError
+
+NANP_COUNTRY_CODE = 1
+# Subscriber parts tried when probing which region an NPA belongs to (555-0100 is fictional).
+_PROBE_SUBSCRIBERS = ("5550100", "2345678", "2000000", "3456789", "7654321", "9999999")
+
+
+@dataclass(frozen=True)
+class ParsedNumber:
+    e164: str
+    country: str  # ISO 3166 alpha-2 region of the number ("US", "GB" …)
+    area_code: str  # "" for numbers without a geographic area code (toll-free, mobile …)
+    region_name: str  # where the area code is, e.g. "California"; "" when unknown
+
+    @property
+    def international(self) -> str:
+        return format_international(self.e164)
+
+
+def parse_number(
+    raw: str, *, default_country: str | None = None, field: str = "number"
+) -> ParsedNumber:
+    """Parse a phone number typed by a person or sent by a client; raise DomainError if invalid.
+
+    Without `default_country` the number must be international (E.164, "+" first); spaces,
+    dashes and parentheses are accepted and dropped.
+    """
+    text = (raw or "").strip()
+    shown = text[:40]
+    if not text:
+        raise DomainError(
+            "Enter a phone number in international format, like +14155550100.", field=field
+        )
+    if len(text) > 40:
+        raise DomainError(f"'{shown}…' is too long to be a phone number.", field=field)
+    try:
+        parsed = phonenumbers.parse(text, default_country if not text.startswith("+") else None)
+    except NumberParseException:
+        raise DomainError(
+            f"'{shown}' is not a phone number. Use international format, like +14155550100.",
+            field=field,
+        ) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise DomainError(
+            f"'{shown}' is not a valid phone number: check the country code and the number of "
+            "digits (international format, like +14155550100).",
+            field=field,
+        )
+    country = phonenumbers.region_code_for_number(parsed) or ""
+    e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+    return ParsedNumber(
+        e164=e164,
+        country=country,
+        area_code=_area_code_of(parsed),
+        region_name=_region_name_of(parsed, country),
+    )
+
+
+def _area_code_of(parsed: phonenumbers.PhoneNumber) -> str:
+    length = phonenumbers.length_of_geographical_area_code(parsed)
+    if length <= 0:
+        return ""
+    return phonenumbers.national_significant_number(parsed)[:length]
+
+
+def _region_name_of(parsed: phonenumbers.PhoneNumber, country: str) -> str:
+    if parsed.country_code == NANP_COUNTRY_CODE and country not in {"US", "CA"}:
+        # The Caribbean NANP members: one area code is the whole country.
+        return geocoder.country_name_for_number(parsed, "en")
+    if parsed.country_code == NANP_COUNTRY_CODE:
+        npa = phonenumbers.national_significant_number(parsed)[:3]
+        state = GEOCODE_DATA.get(f"1{npa}", {}).get("en")
+        if state:
+            return str(state)
+    return str(geocoder.description_for_number(parsed, "en"))
+
+
+def format_international(e164: str) -> str:
+    """+14155550100 → "+1 415-555-0100" (for people; the database keeps E.164)."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)
+
+
+def nanp_area_codes() -> list[tuple[str, str, str]]:
+    """Every North American area code the library can place: (country, code, region name).
+
+    The NPAs come from the geocoder's prefixes (+1 NPA …); each is probed with a valid sample
+    number to learn its country (US, CA, or a Caribbean member) and its region's name.
+    """
+    npas = sorted({key[1:4] for key in GEOCODE_DATA if key.startswith("1") and len(key) >= 4})
+    rows: list[tuple[str, str, str]] = []
+    for npa in npas:
+        for subscriber in _PROBE_SUBSCRIBERS:
+            parsed = phonenumbers.parse(f"+1{npa}{subscriber}", None)
+            if phonenumbers.is_valid_number(parsed):
+                country = phonenumbers.region_code_for_number(parsed) or ""
+                rows.append((country, npa, _region_name_of(parsed, country)[:200]))
+                break
+    return rows
+
+
+@cache
+def country_names() -> dict[str, str]:
+    """ISO 3166 alpha-2 → English name, for every region that has a phone numbering plan."""
+    names: dict[str, str] = {}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        code = metadata.country_code if metadata else None
+        example = phonenumbers.example_number(region)
+        name = geocoder.country_name_for_number(example, "en") if example else ""
+        names[region] = name or (f"{region} (+{code})" if code else region)
+    return dict(sorted(names.items(), key=lambda item: item[1]))
+
+
+def country_name(code: str) -> str:
+    return country_names().get(code, code)
