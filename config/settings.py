@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "accounts",
+    "apikeys",
     "offices",
     "provisioning",
     "approvals",
@@ -136,6 +137,15 @@ else:
         }
     }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# API keys: this many failed authentications from one client address (an IPv6 /64) within the
+# window block it for API_KEY_BLOCK_SECONDS (429 with Retry-After). Counted in the cache above.
+API_KEY_FAILURE_LIMIT = int(env("API_KEY_FAILURE_LIMIT", "20") or 20)
+API_KEY_FAILURE_WINDOW = int(env("API_KEY_FAILURE_WINDOW", "300") or 300)
+API_KEY_BLOCK_SECONDS = int(env("API_KEY_BLOCK_SECONDS", "300") or 300)
+# How many reverse proxies append to X-Forwarded-For in front of the app. 0: the header is
+# ignored and REMOTE_ADDR is the client (see apikeys/authentication.py: client_ip).
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0") or 0)
 
 # Celery: with no broker configured the quickstart runs tasks in-process, right away.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
