@@ -68,8 +68,6 @@ def change_rows(change: PendingChange) -> list[dict[str, Any]]:
     done = change.status in (ChangeStatus.APPLIED, ChangeStatus.FAILED) and change.before
     current = change.before if done else user_state(change.user)
     current = current or {}
-    if change.user is not None and "manager_id" not in current:
-        current["manager_id"] = change.user.manager_id if hasattr(change.user, "manager_id") else None
     rows: list[dict[str, Any]] = []
     if change.operation == Operation.DELETE:
         for key, value in current.items():

@@ -85,7 +85,13 @@ class PendingChange(models.Model):
     status = models.CharField(
         max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.PENDING
     )
-    # TODO(apikeys): FK to apikeys.APIKey once that app lands.
+    requested_by = models.ForeignKey(
+        "apikeys.APIKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="pending_changes",
+    )
     requested_by_label = models.CharField("requested by", max_length=300, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

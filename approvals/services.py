@@ -25,6 +25,8 @@ from django.utils import timezone
 from accounts.audit import Actor, Source, SystemActor, record_audit, snapshot
 from accounts.errors import DomainError, NotFound
 from accounts.models import Company, User, UserStatus
+from apikeys.models import APIKey
+from offices.models import PhoneNumber
 from approvals.models import (
     DEFAULT_PENDING_CHANGE_TTL_DAYS,
     OPEN_STATUSES,
@@ -62,6 +64,7 @@ USER_STATE_FIELDS = (
     "license_type",
 )
 SWEEP_UNAPPLIED_AFTER = timedelta(minutes=5)
+NO_FREE_SEATS = "no_free_seats"  # offices.services' code for a license type with no free seat
 EXPIRY_ACTOR = SystemActor("pending change expiry")
 SWEEPER_ACTOR = SystemActor("approval sweeper")
 
@@ -173,11 +176,7 @@ def _requester_label(actor: Actor) -> str:
     return actor.audit_identity()[2][:300]
 
 
-def _requesting_api_key(actor: Actor) -> Any:
-    try:
-        from apikeys.models import APIKey
-    except ImportError:  # pragma: no cover - the API keys app is part of every deployment
-        return None
+def _requesting_api_key(actor: Actor) -> APIKey | None:
     return actor if isinstance(actor, APIKey) else None
 
 
@@ -205,13 +204,20 @@ def _reserve_user(*, company: Company, changes: dict[str, Any], actor: Actor, so
 
 
 def _validate_update(*, user: User, changes: dict[str, Any], actor: Actor, source: str) -> None:
-    """Apply the update and roll it back: its refusal reaches the client now, not at approval."""
+    """Apply the update and roll it back: its refusal reaches the client now, not at approval.
+
+    A missing seat is no refusal of the input: seats may be added before the approver decides
+    (if not, the change fails then, visibly, and can be retried).
+    """
     try:
         with transaction.atomic():
             provisioning.update_user(user=user, changes=changes, actor=actor, source=source)
             raise _DryRun
     except _DryRun:
         pass
+    except DomainError as error:
+        if error.code != NO_FREE_SEATS:
+            raise
 
 
 def queue_change(
@@ -262,6 +268,7 @@ def queue_change(
             request_body=body,
             changes=changes,
             status=ChangeStatus.PENDING if needs_approval else ChangeStatus.APPROVED,
+            requested_by=_requesting_api_key(actor),
             requested_by_label=_requester_label(actor),
             reviewed_at=None if needs_approval else timezone.now(),
             review_comment=""
@@ -308,7 +315,10 @@ def _ensure_may_decide(actor: Actor, company_id: int) -> User:
 def _lock_change(change: PendingChange | int) -> PendingChange:
     change_id = change if isinstance(change, int) else change.pk
     locked = (
-        PendingChange.objects.select_for_update().select_related("user").filter(pk=change_id).first()
+        PendingChange.objects.select_for_update(of=("self",))
+        .select_related("user", "reviewed_by", "company")
+        .filter(pk=change_id)
+        .first()
     )
     if locked is None:
         raise NotFound("No such pending change.")
@@ -503,12 +513,11 @@ def user_state(user: User | None) -> dict[str, Any]:
     state["active"] = user.status == UserStatus.ACTIVE
     office = getattr(user, "office", None)
     state["office_name"] = getattr(office, "name", None)
-    try:
-        from offices.models import PhoneNumber
-    except ImportError:  # pragma: no cover - offices is part of every deployment
-        return state
-    phone = PhoneNumber.objects.filter(assigned_user=user).first()
-    state["work_phone"] = str(phone.number) if phone is not None else None
+    number = PhoneNumber.objects.filter(assigned_user=user).select_related("area_code").first()
+    state["work_phone"] = number.number if number is not None else None
+    state["area_code"] = getattr(number.area_code, "code", None) if number is not None else None
+    state["other_phone_numbers"] = list(user.other_phone_numbers or [])
+    state["manager_id"] = user.manager_id
     return state
 
 
@@ -668,7 +677,7 @@ def expire_stale_changes(
     for change_id in stale:
         with transaction.atomic():
             change = (
-                PendingChange.objects.select_for_update(skip_locked=True)
+                PendingChange.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("user", "company")
                 .filter(pk=change_id, status=ChangeStatus.PENDING)
                 .first()
