@@ -32,7 +32,7 @@ from django.db import transaction
 from accounts import services as account_services
 from accounts.audit import Actor, record_audit, snapshot
 from accounts.errors import DomainError, NotFound
-from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
+from accounts.models import AuditEvent, Company, LicenseType, ManagedBy, User, UserStatus
 
 PROFILE_KEYS = frozenset(
     {
@@ -140,19 +140,16 @@ def _apply_assignments(
         return user
     offices = _office_services()
     if "office_name" in changes and changes["office_name"] not in (None, ""):
-        office = _find_office(user.company, changes["office_name"])
+        office = _find_office(user.company, changes["office_name"])  # type: ignore[arg-type]
         if getattr(user, "office_id", None) != office.pk:
             offices.move_user_to_office(user=user, office=office, actor=actor, source=source)
     elif creating and getattr(user, "office_id", None) is None:
-        main = _main_office(user.company)
+        main = _main_office(user.company)  # type: ignore[arg-type]
         if main is not None:
             offices.move_user_to_office(user=user, office=main, actor=actor, source=source)
     user.refresh_from_db()
     if user.status != UserStatus.ACTIVE:
-        # A suspended user holds no license and no number; remember the wanted license type.
-        if changes.get("license_type") and changes["license_type"] != user.license_type:
-            account_services.clean_choice(changes["license_type"], LicenseType, "licenseType")
-            User.objects.filter(pk=user.pk).update(license_type=changes["license_type"])
+        # A suspended user holds no license and no number: those come back on reactivation.
         return user
     wanted = changes.get("license_type") or (
         (user.license_type or DEFAULT_LICENSE_TYPE) if creating else None
@@ -246,13 +243,11 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
         _set_managed_by_scim(user, actor=actor, source=source)
         if "active" in changes:
             if changes["active"] and user.status != UserStatus.ACTIVE:
-                if changes.get("license_type"):
-                    User.objects.filter(pk=user.pk).update(license_type=changes["license_type"])
-                    user.refresh_from_db()
                 user = reactivate_user(
                     user=user,
                     actor=actor,
                     source=source,
+                    license_type=changes.get("license_type"),
                     area_code=changes.get("area_code"),
                     work_phone=changes.get("work_phone"),
                 )
@@ -270,7 +265,8 @@ def suspend_user(*, user: User, actor: Actor, source: str) -> User:
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.status == UserStatus.SUSPENDED:
             return user
-        before = snapshot(user, ("status",))
+        # The suspension's audit row remembers the license (release clears it) for reactivation.
+        before = snapshot(user, ("status", "license_type"))
         if offices_installed():
             offices = _office_services()
             if _current_number(user) is not None:
@@ -296,6 +292,7 @@ def reactivate_user(
     user: User,
     actor: Actor,
     source: str,
+    license_type: str | None = None,
     area_code: str | None = None,
     work_phone: str | None = None,
 ) -> User:
@@ -308,9 +305,11 @@ def reactivate_user(
         if user.status == UserStatus.ACTIVE:
             return user
         before = snapshot(user, ("status",))
-        license_type = user.license_type or DEFAULT_LICENSE_TYPE
+        license_type = license_type or user.license_type or _license_before_suspension(user)
+        account_services.clean_choice(license_type, LicenseType, "licenseType")
         user.status = UserStatus.ACTIVE
-        user.save(update_fields=["status", "updated_at"])
+        user.license_type = ""  # assign_license below counts the seat
+        user.save(update_fields=["status", "license_type", "updated_at"])
         if offices_installed():
             _office_services().assign_license(
                 user=user, license_type=license_type, actor=actor, source=source
@@ -333,6 +332,18 @@ def reactivate_user(
             after=snapshot(user, ("status",)),
         )
     return user
+
+
+def _license_before_suspension(user: User) -> str:
+    event = (
+        AuditEvent.objects.filter(
+            action="user.suspended", target_type="accounts.user", target_id=str(user.pk)
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    remembered = (event.before or {}).get("license_type") if event is not None else None
+    return remembered or DEFAULT_LICENSE_TYPE
 
 
 def delete_user(*, user: User, actor: Actor, source: str) -> None:

@@ -294,10 +294,8 @@ def project(
     excluded: str | list[str] | None,
 ) -> dict[str, Any]:
     """Return only what was asked for; `id` and `schemas` are returned always (RFC 7643 §7)."""
-    include = [_resolve_name(n, resource_type) for n in _split(attributes)]
-    exclude = [_resolve_name(n, resource_type) for n in _split(excluded)]
-    include = [i for i in include if i is not None]
-    exclude = [e for e in exclude if e is not None]
+    include = [r for n in _split(attributes) if (r := _resolve_name(n, resource_type))]
+    exclude = [r for n in _split(excluded) if (r := _resolve_name(n, resource_type))]
     if include:
         result: dict[str, Any] = {k: body[k] for k in ("schemas", "id") if k in body}
         for container, name, sub in include:

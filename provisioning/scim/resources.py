@@ -596,9 +596,9 @@ def normalize_body(body: Any, resource_type: s.ResourceType) -> dict[str, Any]:
                 result[attribute.name] = _canonical_value(value, attribute)
             continue
         for extension in resource_type.extensions:
-            attribute = extension.attribute(key)
-            if extension.id == s.SWITCHBOARD_USER and attribute is not None:
-                result.setdefault(extension.id, {}).setdefault(attribute.name, value)
+            custom = extension.attribute(key)
+            if extension.id == s.SWITCHBOARD_USER and custom is not None:
+                result.setdefault(extension.id, {}).setdefault(custom.name, value)
     return result
 
 

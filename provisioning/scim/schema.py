@@ -342,9 +342,9 @@ class ResourceType:
                     if attribute.name.lower() == lowered:
                         return self.schema, attribute
         for schema in schemas:
-            attribute = schema.attribute(name)
-            if attribute is not None:
-                return schema, attribute
+            match = schema.attribute(name)
+            if match is not None:
+                return schema, match
         return None
 
     def extension(self, urn: str) -> Schema | None:

@@ -407,11 +407,13 @@ class GroupEndpoint(UserEndpoint):
     resource_type = s.GROUP_TYPE
 
     def queryset(self, context: Context) -> Any:
+        if not services.offices_installed():
+            raise ScimError(501, "Groups (offices) are not available on this server yet.")
         from offices.models import Office
 
         return Office.objects.filter(company=context.company).prefetch_related("users")
 
-    def render(self, context: Context, office: Any) -> dict[str, Any]:  # type: ignore[override]
+    def render(self, context: Context, office: Any) -> dict[str, Any]:
         return _with_version(render_group(office, office.users.all(), context.base))
 
     def find(self, context: Context, resource_id: str) -> Any:
@@ -447,7 +449,7 @@ class GroupEndpoint(UserEndpoint):
             context, office, current, apply_patch(current, operations, self.resource_type)
         )
 
-    def _update(  # type: ignore[override]
+    def _update(
         self, context: Context, office: Any, current: dict[str, Any], wanted: dict[str, Any]
     ) -> HttpResponse:
         from provisioning import groups
@@ -544,4 +546,7 @@ def _list_response(
 
 
 def _search_all(context: Context, params: dict[str, Any]) -> HttpResponse:
-    return _list_response(context, [USER_ENDPOINT, GROUP_ENDPOINT], params)
+    endpoints = [USER_ENDPOINT]
+    if services.offices_installed():
+        endpoints.append(GROUP_ENDPOINT)
+    return _list_response(context, endpoints, params)

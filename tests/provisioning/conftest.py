@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from provisioning.scim import views
+from provisioning.scim import auth
 from provisioning.scim.auth import UNAUTHORIZED_HEADERS
 from provisioning.scim.errors import ScimError
 
@@ -33,7 +33,7 @@ def api_key(company, monkeypatch):
             raise ScimError(401, "Send a valid API key.", headers=UNAUTHORIZED_HEADERS)
         return key
 
-    monkeypatch.setattr(views, "authenticate", authenticate)
+    monkeypatch.setattr(auth, "key_for_request", authenticate)
     return key
 
 
