@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, URLResolver, path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
@@ -147,9 +147,7 @@ class APIKeyAdmin(CompanyScopedAdmin):
     @admin.display(description="Created", ordering="created_at")
     def created(self, obj: APIKey) -> str:
         by = obj.created_by.email if obj.created_by else "command line"
-        return format_html(
-            '{}<div class="quiet">by {}</div>', format_moment(obj.created_at), by
-        )
+        return format_html('{}<div class="quiet">by {}</div>', format_moment(obj.created_at), by)
 
     @admin.display(description="Last used", ordering="last_used_at")
     def last_used(self, obj: APIKey) -> str:
@@ -254,7 +252,7 @@ class APIKeyAdmin(CompanyScopedAdmin):
 
     # --- revoke ---
 
-    def get_urls(self) -> list[URLResolver | URLPattern]:
+    def get_urls(self) -> list[URLPattern]:
         return [
             path(
                 "<path:object_id>/revoke/",

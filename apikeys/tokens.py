@@ -35,7 +35,9 @@ _KEY = re.compile(
 
 
 def new_prefix() -> str:
-    return KEY_MARKER + "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(PREFIX_RANDOM_LENGTH))
+    return KEY_MARKER + "".join(
+        secrets.choice(PREFIX_ALPHABET) for _ in range(PREFIX_RANDOM_LENGTH)
+    )
 
 
 def new_key(prefix: str) -> str:

@@ -38,7 +38,17 @@ def test_bearer_key_authenticates(company):
         "Bearer sbk_ünïcödé_key",
         "Bearer \x00\x01",
     ],
-    ids=["missing", "empty", "scheme-only", "blank-token", "basic", "token", "10kb", "non-ascii", "control"],
+    ids=[
+        "missing",
+        "empty",
+        "scheme-only",
+        "blank-token",
+        "basic",
+        "token",
+        "10kb",
+        "non-ascii",
+        "control",
+    ],
 )
 def test_malformed_headers_are_plain_failures(company, header):
     make_api_key(company)
@@ -103,7 +113,9 @@ def test_drf_authentication_puts_the_key_in_request_auth(company):
     assert response.data == {"company": "acme", "user": None}
 
 
-@pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer " + "x" * 10_240, "Basic Zm9vOmJhcg=="])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer nope", "Bearer " + "x" * 10_240, "Basic Zm9vOmJhcg=="]
+)
 def test_drf_refusal_is_401_with_bearer_challenge(company, header):
     response = call(header)
     assert response.status_code == 401

@@ -1,3 +1,4 @@
+import math
 import re
 from datetime import timedelta
 
@@ -28,14 +29,17 @@ def test_created_key_is_recognizable_and_only_its_hash_is_stored(company, compan
     assert stored.scopes == ["scim"]
     assert stored.created_by == company_admin
     assert stored.secret_hash == tokens.hash_key(raw_key)
-    assert raw_key not in stored.secret_hash and raw_key.split("_")[2] not in stored.secret_hash
-    assert stored.is_usable and stored.status == "active"
-    assert stored.has_scope("scim") and not stored.has_scope("api:write")
+    assert raw_key not in stored.secret_hash
+    assert raw_key.split("_")[2] not in stored.secret_hash
+    assert stored.is_usable
+    assert stored.status == "active"
+    assert stored.has_scope("scim")
+    assert not stored.has_scope("api:write")
 
 
 def test_keys_carry_256_bits_and_never_repeat(company):
     # 62**43 possible secrets is more than 2**256.
-    assert tokens.SECRET_LENGTH * __import__("math").log2(len(tokens.SECRET_ALPHABET)) >= 256
+    assert tokens.SECRET_LENGTH * math.log2(len(tokens.SECRET_ALPHABET)) >= 256
     keys = [make_api_key(company)[1] for _ in range(20)]
     assert len(set(keys)) == 20
     assert len({key.split("_")[1] for key in keys}) == 20
@@ -91,8 +95,10 @@ def test_revoke_takes_effect_on_the_next_request(company, company_admin):
     api_key, raw_key = make_api_key(company)
     assert authenticate(raw_key=raw_key, client_ip="198.51.100.7") == api_key
     revoked = revoke_api_key(api_key=api_key, actor=company_admin, source=Source.ADMIN)
-    assert revoked.revoked_at is not None and revoked.revoked_by == company_admin
-    assert not revoked.is_usable and revoked.status == "revoked"
+    assert revoked.revoked_at is not None
+    assert revoked.revoked_by == company_admin
+    assert not revoked.is_usable
+    assert revoked.status == "revoked"
     with pytest.raises(AuthenticationFailed):
         authenticate(raw_key=raw_key, client_ip="198.51.100.7")
     event = AuditEvent.objects.get(action="api_key.revoked")
@@ -110,9 +116,10 @@ def test_revoking_twice_is_a_clear_conflict(company, company_admin):
 
 def test_authenticate_returns_the_key_with_its_company(company, other_company):
     mine, raw_mine = make_api_key(company)
-    theirs, raw_theirs = make_api_key(other_company)
+    _, raw_theirs = make_api_key(other_company)
     found = authenticate(raw_key=raw_mine, client_ip="198.51.100.7")
-    assert found == mine and found.company == company
+    assert found == mine
+    assert found.company == company
     assert authenticate(raw_key=raw_theirs, client_ip="198.51.100.7").company == other_company
 
 
@@ -153,7 +160,8 @@ def test_expired_key_is_refused_and_its_use_audited_once_an_hour(company):
             authenticate(raw_key=raw_key, client_ip="198.51.100.7", source=Source.SCIM)
     event = AuditEvent.objects.get(action="api_key.expired_key_used")
     assert event.company == company
-    assert event.actor_kind == "client" and event.actor_label == "198.51.100.7"
+    assert event.actor_kind == "client"
+    assert event.actor_label == "198.51.100.7"
     assert event.client_ip == "198.51.100.7"
     assert event.source == "scim"
     assert event.target_id == str(api_key.pk)
@@ -173,7 +181,8 @@ def test_last_used_is_stamped_at_most_once_a_minute(company, django_assert_num_q
     with django_assert_num_queries(2):  # the lookup, the first stamp
         authenticate(raw_key=raw_key, client_ip="198.51.100.7")
     first = APIKey.objects.get(pk=api_key.pk)
-    assert first.last_used_at is not None and first.last_used_ip == "198.51.100.7"
+    assert first.last_used_at is not None
+    assert first.last_used_ip == "198.51.100.7"
 
     with django_assert_num_queries(1):  # the lookup only: no write within the minute
         authenticate(raw_key=raw_key, client_ip="203.0.113.5")
@@ -183,7 +192,8 @@ def test_last_used_is_stamped_at_most_once_a_minute(company, django_assert_num_q
     APIKey.objects.filter(pk=api_key.pk).update(last_used_at=a_minute_ago)
     authenticate(raw_key=raw_key, client_ip="203.0.113.5")
     later = APIKey.objects.get(pk=api_key.pk)
-    assert later.last_used_ip == "203.0.113.5" and later.last_used_at > a_minute_ago
+    assert later.last_used_ip == "203.0.113.5"
+    assert later.last_used_at > a_minute_ago
 
 
 def test_api_key_is_an_audit_actor(company):
@@ -192,7 +202,8 @@ def test_api_key_is_an_audit_actor(company):
     from accounts.audit import record_audit
 
     event = record_audit(actor=api_key, source=Source.SCIM, action="user.created", company=company)
-    assert event.actor_kind == "api_key" and event.actor_user is None
+    assert event.actor_kind == "api_key"
+    assert event.actor_user is None
 
 
 def test_unknown_client_address_still_works(company):

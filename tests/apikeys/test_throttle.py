@@ -91,7 +91,7 @@ def test_ipv6_clients_are_counted_per_64(company, limit):
 def redis_cache_client() -> RedisCache:
     """A cache client of its own (own connection pool), like another web process has."""
     default = django_settings.CACHES["default"]
-    return RedisCache(default["LOCATION"], {"KEY_PREFIX": default.get("KEY_PREFIX", "")})
+    return RedisCache(str(default["LOCATION"]), {"KEY_PREFIX": default.get("KEY_PREFIX", "")})
 
 
 def test_throttle_is_shared_by_separate_cache_clients(company, limit):
@@ -117,7 +117,7 @@ def test_throttle_is_shared_with_another_process(company):
         f"print(sum(throttle.record_failure({ATTACKER!r}) for _ in range(throttle.limit)))\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 (our own script, our own interpreter)
         [sys.executable, "-c", script],
         env=env,
         capture_output=True,
