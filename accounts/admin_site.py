@@ -26,7 +26,9 @@ class Section:
 
 
 def _is_company_admin(user: Any) -> bool:
-    return bool(user.is_superuser or (user.company_id and user.is_company_admin))
+    return bool(
+        user.is_superuser or (getattr(user, "company_id", None) and user.is_company_admin)
+    )
 
 
 @dataclass
@@ -59,7 +61,10 @@ SECTION_BY_SLUG = {section.slug: section for section in SECTIONS}
 def is_company_approver(user: Any) -> bool:
     """An active approver of a company (who may be no company admin)."""
     return bool(
-        user.is_authenticated and user.is_active and user.company_id and user.is_approver
+        user.is_authenticated
+        and user.is_active
+        and getattr(user, "company_id", None)
+        and user.is_approver
     )
 
 

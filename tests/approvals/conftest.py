@@ -28,3 +28,7 @@ def scim_user(company, office):
         actor=SYSTEM,
         source=Source.SCIM,
     )
+
+
+# The SCIM suite's client and key, so the SCIM flows re-run here with approval on.
+from tests.provisioning.conftest import api_key, scim  # noqa: E402, F401
