@@ -26,9 +26,7 @@ class Section:
 
 
 def _is_company_admin(user: Any) -> bool:
-    return bool(
-        user.is_superuser or (getattr(user, "company_id", None) and user.is_company_admin)
-    )
+    return bool(user.is_superuser or (getattr(user, "company_id", None) and user.is_company_admin))
 
 
 @dataclass

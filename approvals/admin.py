@@ -26,6 +26,7 @@ from django.utils.timesince import timesince
 from accounts.admin_site import admin_site, is_company_approver
 from accounts.audit import Source
 from accounts.errors import DomainError
+from accounts.models import User
 from accounts.tenancy import CompanyScopedAdmin, is_company_admin
 from approvals import services
 from approvals.diff import change_rows
@@ -185,7 +186,7 @@ class PendingChangeAdmin(CompanyScopedAdmin):
     def _decide_one(self, request: HttpRequest, change: PendingChange) -> HttpResponse:
         decision = request.POST.get("decision")
         comment = request.POST.get("comment", "")
-        actor = request.user
+        actor: User = request.user  # type: ignore[assignment]  # admin views require a user
         try:
             if decision == "approve":
                 services.approve_change(
@@ -220,6 +221,4 @@ def _pretty(body: str) -> str:
         return body
 
 
-admin_site.allow_approvers(
-    "approvals_pendingchange_changelist", "approvals_pendingchange_change"
-)
+admin_site.allow_approvers("approvals_pendingchange_changelist", "approvals_pendingchange_change")

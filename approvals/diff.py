@@ -54,7 +54,7 @@ def show(key: str, value: Any, company_id: int | None = None) -> str:
             for item in value
         )
     if key == "manager_id":
-        manager = User.objects.filter(company_id=company_id, pk=value).first()
+        manager = User.objects.filter(company=company_id or 0, pk=value).first()
         return manager.email if manager is not None else f"unknown user {value}"
     return str(value)
 
@@ -83,8 +83,10 @@ def change_rows(change: PendingChange) -> list[dict[str, Any]]:
             )
         return rows
     for key, value in change.changes.items():
-        before = "—" if change.operation == Operation.CREATE else show(
-            key, current.get(key), change.company_id
+        before = (
+            "—"
+            if change.operation == Operation.CREATE
+            else show(key, current.get(key), change.company_id)
         )
         after = show(key, value, change.company_id)
         rows.append(

@@ -26,7 +26,6 @@ from accounts.audit import Actor, Source, SystemActor, record_audit, snapshot
 from accounts.errors import DomainError, NotFound
 from accounts.models import Company, User, UserStatus
 from apikeys.models import APIKey
-from offices.models import PhoneNumber
 from approvals.models import (
     DEFAULT_PENDING_CHANGE_TTL_DAYS,
     OPEN_STATUSES,
@@ -35,6 +34,7 @@ from approvals.models import (
     PendingChange,
     ProvisioningPolicy,
 )
+from offices.models import PhoneNumber
 from provisioning import services as provisioning
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,11 @@ class ApprovedChangeActor:
 
     def audit_identity(self) -> tuple[str, User | None, str]:
         if self.approver is not None:
-            return ("user", self.approver, f"{self.approver.email} (approved change #{self.change_id})")
+            return (
+                "user",
+                self.approver,
+                f"{self.approver.email} (approved change #{self.change_id})",
+            )
         return ("system", None, f"approval queue (change #{self.change_id}, {self.requested_by})")
 
 
@@ -379,6 +383,8 @@ def _discard_followers(
     change: PendingChange, *, status: str, reason: str, actor: Actor, source: str
 ) -> None:
     """Close the later open changes of a user who will not exist (rejected/expired create)."""
+    if change.user_id is None:
+        return
     followers = PendingChange.objects.select_for_update().filter(
         user_id=change.user_id, status__in=OPEN_STATUSES, pk__gt=change.pk
     )
@@ -400,9 +406,12 @@ def _discard_followers(
 
 def _release_reserved_user(change: PendingChange, *, actor: Actor, source: str) -> None:
     user = change.user
-    if change.operation == Operation.CREATE and user is not None:
-        if user.status == UserStatus.PENDING:
-            provisioning.delete_user(user=user, actor=actor, source=source)
+    if (
+        change.operation == Operation.CREATE
+        and user is not None
+        and user.status == UserStatus.PENDING
+    ):
+        provisioning.delete_user(user=user, actor=actor, source=source)
 
 
 def reject_change(
@@ -724,7 +733,7 @@ def send_approver_digests(*, now: datetime | None = None) -> int:
     number of mails sent.
     """
     now = now or timezone.now()
-    messages: list[tuple[str, str, str, list[str]]] = []
+    messages: list[tuple[str, str, str | None, list[str]]] = []
     company_ids = (
         PendingChange.objects.filter(
             status=ChangeStatus.PENDING, approvers_notified_at__isnull=True
@@ -742,7 +751,10 @@ def send_approver_digests(*, now: datetime | None = None) -> int:
             )
             if policy is None:
                 continue
-            if policy.last_digest_at is not None and policy.last_digest_at > now - digest_interval():
+            if (
+                policy.last_digest_at is not None
+                and policy.last_digest_at > now - digest_interval()
+            ):
                 continue
             changes = list(
                 PendingChange.objects.filter(
@@ -781,7 +793,8 @@ def _digest_text(company: Company, changes: list[PendingChange]) -> tuple[str, s
         "",
     ]
     lines.extend(
-        f"  #{change.pk}  {change.get_operation_display():<6}  {change.user_label}" for change in changes
+        f"  #{change.pk}  {change.get_operation_display():<6}  {change.user_label}"
+        for change in changes
     )
     lines += [
         "",

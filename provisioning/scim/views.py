@@ -353,7 +353,9 @@ class UserEndpoint:
             lambda: services.delete_user(user=user, actor=context.key, source=Source.SCIM),
         )
         if status == 202:
-            return self.respond(context, self.render(context, self.find(context, str(user.pk))), 202)
+            return self.respond(
+                context, self.render(context, self.find(context, str(user.pk))), 202
+            )
         return HttpResponse(status=204)
 
     def _save(

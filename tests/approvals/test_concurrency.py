@@ -50,7 +50,8 @@ def test_two_approvers_at_once_apply_the_change_once(company):
         lambda: services.approve_change(change=change, actor=second, source=Source.ADMIN),
     )
     refused = [o for o in outcomes if isinstance(o, DomainError)]
-    assert len(refused) == 1 and refused[0].code == "already_decided"
+    assert len(refused) == 1
+    assert refused[0].code == "already_decided"
     change.refresh_from_db()
     assert change.status == ChangeStatus.APPLIED  # eager apply after the winner's commit
     assert AuditEvent.objects.filter(action="provisioning.change_approved").count() == 1

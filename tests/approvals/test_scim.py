@@ -41,7 +41,10 @@ CREATE_BODIES = {
 UPDATES = {
     "patch-path": {
         "method": "patch",
-        "body": {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "CTO"}]},
+        "body": {
+            "schemas": [PATCH],
+            "Operations": [{"op": "replace", "path": "title", "value": "CTO"}],
+        },
     },
     "patch-no-path-okta": {
         "method": "patch",
@@ -49,7 +52,10 @@ UPDATES = {
     },
     "patch-entra": {
         "method": "patch",
-        "body": {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "title", "value": "CTO"}]},
+        "body": {
+            "schemas": [PATCH],
+            "Operations": [{"op": "Replace", "path": "title", "value": "CTO"}],
+        },
     },
     "put": {
         "method": "put",
@@ -94,7 +100,8 @@ def test_create_with_approval_is_202_with_a_reserved_user(
     response = scim.post("Users", CREATE_BODIES[dialect])
     assert response.status_code == 202, response.body
     body = response.body
-    assert body["id"] and body["active"] is False
+    assert body["id"]
+    assert body["active"] is False
     assert body[SWITCHBOARD]["pendingChanges"] == 1
     assert body[SWITCHBOARD].get("phoneNumber") is None
     reserved = User.objects.get(pk=body["id"])
@@ -102,12 +109,14 @@ def test_create_with_approval_is_202_with_a_reserved_user(
     assert not User.objects.filter(pk=reserved.pk, phone_number__isnull=False).exists()
     change = PendingChange.objects.get()
     assert (change.operation, change.user_id, change.status) == ("create", reserved.pk, "pending")
-    assert change.request_method == "POST" and change.request_path == "/scim/v2/Users"
+    assert change.request_method == "POST"
+    assert change.request_path == "/scim/v2/Users"
     assert "ann@acme.example" in change.request_body.lower()
     assert change.requested_by_label == "API key OneLogin"
     # The client can read what it got back, and find it by userName.
     fetched = scim.get(f"Users/{body['id']}")
-    assert fetched.status_code == 200 and fetched.body["active"] is False
+    assert fetched.status_code == 200
+    assert fetched.body["active"] is False
     found = scim.get('Users?filter=userName eq "ann@acme.example"')
     assert [r["id"] for r in found.body["Resources"]] == [body["id"]]
 
@@ -122,10 +131,25 @@ def test_create_with_approval_is_202_with_a_reserved_user(
     ("body", "status", "scim_type"),
     [
         ({"schemas": [CORE], "userName": "x"}, 400, "invalidValue"),  # no email
-        ({"schemas": [CORE], "userName": "bob@acme.example",
-          "emails": [{"value": "bob@acme.example"}]}, 409, "uniqueness"),
-        ({"schemas": [CORE], "userName": "z@acme.example", "emails": [{"value": "z@acme.example"}],
-          SWITCHBOARD: {"officeName": "Atlantis"}}, 400, "invalidValue"),
+        (
+            {
+                "schemas": [CORE],
+                "userName": "bob@acme.example",
+                "emails": [{"value": "bob@acme.example"}],
+            },
+            409,
+            "uniqueness",
+        ),
+        (
+            {
+                "schemas": [CORE],
+                "userName": "z@acme.example",
+                "emails": [{"value": "z@acme.example"}],
+                SWITCHBOARD: {"officeName": "Atlantis"},
+            },
+            400,
+            "invalidValue",
+        ),
     ],
 )
 def test_bad_create_is_refused_now_and_nothing_queued(scim, company, bob, body, status, scim_type):
@@ -156,7 +180,9 @@ def test_update_with_approval_is_202_and_leaves_the_user_untouched(
     assert after[SWITCHBOARD]["pendingChanges"] == 0
 
 
-def test_suspension_waits_for_approval(scim, company, bob, company_admin, django_capture_on_commit_callbacks):
+def test_suspension_waits_for_approval(
+    scim, company, bob, company_admin, django_capture_on_commit_callbacks
+):
     policy(company, "update")
     response = scim.patch(
         f"Users/{bob['id']}",
@@ -182,7 +208,10 @@ def test_update_without_differences_is_not_queued(scim, company, bob):
     policy(company, "update")
     response = scim.patch(
         f"Users/{bob['id']}",
-        {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "name.givenName", "value": "Bob"}]},
+        {
+            "schemas": [PATCH],
+            "Operations": [{"op": "replace", "path": "name.givenName", "value": "Bob"}],
+        },
     )
     assert response.status_code == 200
     assert not PendingChange.objects.exists()
@@ -224,7 +253,7 @@ def test_changes_to_a_reserved_user_queue_behind_its_create(
     assert response.status_code == 202  # no activation around the approver
     assert response.body["active"] is False
     assert response.body[SWITCHBOARD]["pendingChanges"] == 2
-    listed = scim.get("Users?filter=userName sw \"ann\"").body["Resources"]
+    listed = scim.get('Users?filter=userName sw "ann"').body["Resources"]
     assert listed[0][SWITCHBOARD]["pendingChanges"] == 2
     approve_all(company_admin, django_capture_on_commit_callbacks)
     assert User.objects.get(pk=created["id"]).status == UserStatus.ACTIVE

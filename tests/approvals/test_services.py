@@ -213,7 +213,8 @@ def test_approved_delete_removes_user_and_fails_later_changes(
     delete.refresh_from_db()
     later.refresh_from_db()
     assert delete.status == ChangeStatus.APPLIED
-    assert delete.user is None and delete.user_label == "ada@acme.example"
+    assert delete.user is None
+    assert delete.user_label == "ada@acme.example"
     assert later.status == ChangeStatus.FAILED
     assert f"deleted by change #{delete.pk}" in later.error
 
@@ -262,9 +263,8 @@ def test_deciding_twice_is_refused_with_the_reason(
         with pytest.raises(DomainError, match=f"already .* by {approver.email}") as info:
             again(change=change, actor=approver, source=Source.ADMIN)
         assert info.value.code == "already_decided"
-    assert (
-        AuditEvent.objects.filter(action="provisioning.change_applied").count()
-        == (1 if first == "approve" else 0)
+    assert AuditEvent.objects.filter(action="provisioning.change_applied").count() == (
+        1 if first == "approve" else 0
     )
 
 
@@ -422,7 +422,8 @@ def test_digest_mails_each_approver_once_per_interval(company, scim_user, approv
     assert services.send_approver_digests() == 2
     assert sorted(m.to[0] for m in mail.outbox) == [approver.email, company_admin.email]
     body = mail.outbox[0].body
-    assert f"#{first.pk}" in body and f"#{second.pk}" in body
+    assert f"#{first.pk}" in body
+    assert f"#{second.pk}" in body
     assert "2 provisioning changes" in mail.outbox[0].subject
 
     queue_update(company, scim_user, {"title": "CFO"})

@@ -54,7 +54,7 @@ def start_worker(broker: str, name: str) -> subprocess.Popen:
         "CELERY_RESULT_BACKEND": "",
     }
     env.pop("CELERY_RESULT_BACKEND")
-    return subprocess.Popen(
+    return subprocess.Popen(  # noqa: S603 - our own celery binary, fixed arguments
         [
             str(Path(sys.executable).parent / "celery"),
             "-A",
@@ -156,7 +156,9 @@ def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company
     approver = CompanyAdminFactory(company=company)
     users = [
         provisioning.provision_user(
-            company=company, changes={"email": f"u{n}@acme.example"}, actor=SYSTEM,
+            company=company,
+            changes={"email": f"u{n}@acme.example"},
+            actor=SYSTEM,
             source=Source.SCIM,
         )
         for n in range(USERS)
@@ -202,9 +204,7 @@ def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company
             assert "Traceback" not in stderr, stderr
 
     # Exactly once: one applied event and one user update per change, one attempt each.
-    applied = list(
-        AuditEvent.objects.filter(action="provisioning.change_applied").order_by("id")
-    )
+    applied = list(AuditEvent.objects.filter(action="provisioning.change_applied").order_by("id"))
     assert sorted(int(e.target_id) for e in applied) == sorted(c.pk for c in changes)
     assert AuditEvent.objects.filter(action="user.updated").count() == len(changes)
     assert set(PendingChange.objects.values_list("attempts", flat=True)) == {1}

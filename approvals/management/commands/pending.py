@@ -56,13 +56,13 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"No change {', '.join(f'#{pk}' for pk in sorted(missing))} in {company.slug}."
                 )
-        decide = services.approve_change if options["action"] == "approve" else services.reject_change
+        decide = (
+            services.approve_change if options["action"] == "approve" else services.reject_change
+        )
         failures = 0
         for change in selected:
             try:
-                decide(
-                    change=change, actor=approver, source=Source.CLI, comment=options["comment"]
-                )
+                decide(change=change, actor=approver, source=Source.CLI, comment=options["comment"])
             except DomainError as error:
                 failures += 1
                 self.stderr.write(f"#{change.pk}: {error.message}")
@@ -96,4 +96,6 @@ class Command(BaseCommand):
             return
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
         for row in rows:
-            self.stdout.write("  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip())
+            self.stdout.write(
+                "  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip()
+            )
