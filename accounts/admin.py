@@ -4,14 +4,19 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts import services
 from accounts.admin_site import admin_site
 from accounts.audit import Source
+from accounts.errors import DomainError
 from accounts.models import AuditEvent, Company, CompanyDomain, LicenseSeats, User, UserStatus
-from accounts.tenancy import CompanyScopedAdmin
+from accounts.tenancy import CompanyScopedAdmin, ScopedRelatedFieldListFilter
+from offices import services as office_services
 
 
 @admin.register(Company, site=admin_site)
@@ -88,20 +93,44 @@ class CompanyDomainAdmin(CompanyScopedAdmin):
 @admin.register(LicenseSeats, site=admin_site)
 class LicenseSeatsAdmin(CompanyScopedAdmin):
     admin_section = "my-company"
-    admin_description = "Seats per license type and how many are in use."
-    list_display = ("license_type", "seats", "in_use")
-    fields = ("license_type", "seats")
-    readonly_fields = ("license_type",)
+    admin_description = "Seats per license type: how many are in use, and by whom."
+    list_display = ("license_type", "seats", "in_use", "holders")
+    fields = ("license_type", "seats", "in_use")
+    readonly_fields = ("license_type", "in_use")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LicenseSeats]:
-        return super().get_queryset(request).select_related("company")
+        # Seats in use = active users holding the type (the rule offices.services counts by).
+        holders = (
+            User.objects.filter(
+                company_id=OuterRef("company_id"),
+                license_type=OuterRef("license_type"),
+                status=UserStatus.ACTIVE,
+            )
+            .order_by()
+            .values("company_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("company")
+            .annotate(used=Coalesce(Subquery(holders, output_field=IntegerField()), Value(0)))
+        )
 
     @admin.display(description="In use")
     def in_use(self, obj: LicenseSeats) -> str:
-        used = User.objects.filter(
-            company_id=obj.company_id, license_type=obj.license_type, status=UserStatus.ACTIVE
-        ).count()
-        return f"{used} of {obj.seats}"
+        return f"{getattr(obj, 'used', 0)} of {obj.seats}"
+
+    @admin.display(description="Held by")
+    def holders(self, obj: LicenseSeats) -> str:
+        url = reverse("admin:accounts_user_changelist")
+        return format_html(
+            '<a href="{}?license_type__exact={}&amp;status__exact=active">{} user(s)</a>',
+            url,
+            obj.license_type,
+            getattr(obj, "used", 0),
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # one row per license type exists from the company's creation
@@ -128,25 +157,78 @@ class UserAddForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ("company", "email", "given_name", "family_name", "title", "department", "role")
+        fields = (
+            "company",
+            "email",
+            "given_name",
+            "family_name",
+            "title",
+            "department",
+            "role",
+            "office",
+            "license_type",
+        )
+
+
+class PhoneNumberFilter(admin.SimpleListFilter):
+    title = "phone number"
+    parameter_name = "number"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return (
+            ("needed", "Needs a number"),
+            ("yes", "Has a number"),
+            ("no", "No number"),
+        )
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "needed":
+            # Licensed, active and without a number: assignment found no free number.
+            return queryset.filter(status=UserStatus.ACTIVE, phone_number__isnull=True).exclude(
+                license_type=""
+            )
+        if self.value() in {"yes", "no"}:
+            return queryset.filter(phone_number__isnull=self.value() == "no")
+        return queryset
 
 
 @admin.register(User, site=admin_site)
 class UserAdmin(CompanyScopedAdmin):
     admin_section = "users"
     admin_description = "Everyone in the company: profile, role and status."
-    list_display = ("email", "full_name", "role", "status", "license_type", "managed_by")
-    list_filter = ("status", "role", "license_type", "managed_by", "is_approver")
+    list_display = (
+        "email",
+        "full_name",
+        "role",
+        "status",
+        "license_type",
+        "office",
+        "phone_number_display",
+        "managed_by",
+    )
+    list_filter = (
+        "status",
+        "role",
+        "license_type",
+        ("office", ScopedRelatedFieldListFilter),
+        PhoneNumberFilter,
+        "managed_by",
+        "is_approver",
+    )
+    list_select_related = ("office", "phone_number")
     search_fields = ("email", "given_name", "family_name", "scim_user_name", "external_id")
     ordering = ("family_name", "given_name", "email")
-    readonly_fields = ("status", "managed_by", "license_type", "created_at", "updated_at")
+    readonly_fields = ("status", "managed_by", "phone_number_display", "created_at", "updated_at")
     fieldsets = (
         (
             None,
             {"fields": ("company", "email", "given_name", "family_name", "title", "department")},
         ),
         ("Access", {"fields": ("role", "is_approver", "status", "managed_by")}),
-        ("License", {"fields": ("license_type",)}),
+        (
+            "Office, license and number",
+            {"fields": ("office", "license_type", "phone_number_display")},
+        ),
         ("Identity provider", {"fields": ("scim_user_name", "external_id")}),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
@@ -160,6 +242,8 @@ class UserAdmin(CompanyScopedAdmin):
                 "title",
                 "department",
                 "role",
+                "office",
+                "license_type",
                 "password",
             ]
             if request.user.is_superuser:
@@ -177,8 +261,39 @@ class UserAdmin(CompanyScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).select_related("company")
 
+    @admin.display(description="Phone number", ordering="phone_number__number")
+    def phone_number_display(self, obj: User) -> str:
+        number = getattr(obj, "phone_number", None)
+        if number is not None:
+            return number.formatted
+        if obj.status == UserStatus.ACTIVE and obj.license_type:
+            return "Needs a number"
+        return "—"
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # users leave through suspension or the identity provider
+
+    def _save_office_and_license(
+        self, user: User, data: dict[str, Any], changed: list[str], actor: User
+    ) -> None:
+        """Office, license and (for a newly licensed user) a number, through offices.services."""
+        if "office" in changed:
+            if data.get("office") is None:
+                raise DomainError(
+                    "A user cannot be left without an office: choose another office.",
+                    field="office",
+                )
+            office_services.move_user_to_office(
+                user=user, office=data["office"], actor=actor, source=Source.ADMIN
+            )
+        if "license_type" in changed:
+            if data.get("license_type"):
+                office_services.assign_license(
+                    user=user, license_type=data["license_type"], actor=actor, source=Source.ADMIN
+                )
+                office_services.assign_number(user=user, actor=actor, source=Source.ADMIN)
+            else:
+                office_services.release_license(user=user, actor=actor, source=Source.ADMIN)
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         actor: User = request.user  # type: ignore[assignment]
@@ -206,10 +321,17 @@ class UserAdmin(CompanyScopedAdmin):
                 **profile,
             )
             obj.pk = created.pk
+            self._save_office_and_license(
+                created,
+                data,
+                [name for name in ("office", "license_type") if data.get(name)],
+                actor,
+            )
             return
         services.update_user(
             user=obj, email=data["email"], actor=actor, source=Source.ADMIN, **profile
         )
+        self._save_office_and_license(obj, data, form.changed_data, actor)
         if "role" in data or "is_approver" in data:
             services.change_role(
                 user=obj,

@@ -222,3 +222,15 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
 class CompanyScopedInline(TenantFormMixin, admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         return scope_to_company(super().get_queryset(request), request.user)
+
+
+class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A foreign-key list filter whose choices are the admin's own company's rows only.
+
+    Django's RelatedFieldListFilter lists every row of the related model: another company's
+    office names would leak into the sidebar. Use `("office", ScopedRelatedFieldListFilter)`.
+    """
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        related = scope_to_company(field.related_model._default_manager.all(), request.user)
+        return [(obj.pk, str(obj)) for obj in related]

@@ -63,12 +63,16 @@ def parse_number(
         )
     country = phonenumbers.region_code_for_number(parsed) or ""
     e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
-    return ParsedNumber(
-        e164=e164,
-        country=country,
-        area_code=_area_code_of(parsed),
-        region_name=_region_name_of(parsed, country),
-    )
+    area_code = _area_code_of(parsed)
+    # The geocoder is slow (it classifies the number again): ask it once per area code.
+    key = (country, area_code)
+    region_name = _REGION_NAMES.get(key)
+    if region_name is None:
+        region_name = _REGION_NAMES[key] = _region_name_of(parsed, country) if area_code else ""
+    return ParsedNumber(e164=e164, country=country, area_code=area_code, region_name=region_name)
+
+
+_REGION_NAMES: dict[tuple[str, str], str] = {}
 
 
 def _area_code_of(parsed: phonenumbers.PhoneNumber) -> str:

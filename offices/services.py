@@ -27,7 +27,7 @@ from typing import IO, Any, NamedTuple
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
-from accounts.audit import Actor, changed, record_audit, snapshot
+from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, LicenseSeats, LicenseType, User, UserStatus
 from offices.models import AreaCode, Office, PhoneNumber
@@ -38,8 +38,33 @@ MAX_IMPORT_ROWS = 50_000
 MAX_REPORTED_ERRORS = 20
 # One numbering plan, many countries: an area code of any of them is "North American".
 NANP_COUNTRIES = frozenset(
-    ("US", "CA", "AG", "AI", "AS", "BB", "BM", "BS", "DM", "DO", "GD", "GU", "JM", "KN", "KY")
-    + ("LC", "MP", "MS", "PR", "SX", "TC", "TT", "VC", "VG", "VI")
+    (
+        "US",
+        "CA",
+        "AG",
+        "AI",
+        "AS",
+        "BB",
+        "BM",
+        "BS",
+        "DM",
+        "DO",
+        "GD",
+        "GU",
+        "JM",
+        "KN",
+        "KY",
+        "LC",
+        "MP",
+        "MS",
+        "PR",
+        "SX",
+        "TC",
+        "TT",
+        "VC",
+        "VG",
+        "VI",
+    )
 )
 
 
@@ -138,6 +163,13 @@ def _lock_user(user: User) -> User:
             field="user",
         )
     return locked
+
+
+def _company_id(user: User) -> int:
+    """The company of a user `_lock_user` accepted (platform operators are refused there)."""
+    if user.company_id is None:
+        raise DomainError("This user belongs to no company.", field="user")
+    return user.company_id
 
 
 def _lock_company(company: Company) -> Company:
@@ -274,15 +306,14 @@ def update_office(
         if before == after:
             return office
         _save_office(office)
-        old, new = changed(before, after)
-        record_audit(
+        record_change(
             actor=actor,
             source=source,
             action="office.updated",
             company=office.company,
             target=office,
-            before=old,
-            after=new,
+            before=before,
+            after=after,
         )
     return office
 
@@ -441,13 +472,13 @@ def assign_license(*, user: User, license_type: str, actor: Actor, source: str) 
         if user.status == UserStatus.ACTIVE:
             seats = (
                 LicenseSeats.objects.select_for_update()
-                .filter(company_id=user.company_id, license_type=license_type)
+                .filter(company_id=_company_id(user), license_type=license_type)
                 .first()
             )
             total = seats.seats if seats is not None else 0
             others = (
                 User.objects.filter(
-                    company_id=user.company_id,
+                    company_id=_company_id(user),
                     license_type=license_type,
                     status=UserStatus.ACTIVE,
                 )
@@ -562,7 +593,7 @@ def _claim_free_number(
     if not preferred_only:
         tiers.append(reserve)
     free = PhoneNumber.objects.select_for_update(skip_locked=True).filter(
-        company_id=user.company_id, assigned_user__isnull=True
+        company_id=_company_id(user), assigned_user__isnull=True
     )
     for tier in tiers:
         number = free.filter(tier).order_by("number").first()
@@ -627,7 +658,7 @@ def assign_number(
 
 
 def _main_country(user: User) -> str | None:
-    main = Office.objects.filter(company_id=user.company_id, is_main=True).first()
+    main = Office.objects.filter(company_id=_company_id(user), is_main=True).first()
     return main.country if main is not None else None
 
 
@@ -646,7 +677,7 @@ def assign_specific_number(*, user: User, number: str, actor: Actor, source: str
         user = _lock_user(user)
         row = (
             PhoneNumber.objects.select_for_update()
-            .filter(number=parsed.e164, company_id=user.company_id)
+            .filter(number=parsed.e164, company_id=_company_id(user))
             .first()
         )
         if row is None:

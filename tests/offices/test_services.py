@@ -41,13 +41,12 @@ def london(company, sf):
 
 
 def licensed(company, office=None, email=None, license_type="talk"):
-    user = UserFactory(
+    return UserFactory(
         company=company,
         office=office,
         license_type=license_type,
         **({"email": email} if email else {}),
     )
-    return user
 
 
 # --- reference data ---
@@ -84,7 +83,8 @@ def test_second_office_is_not_main_unless_asked(company, sf, ny):
     tokyo = services.create_office(
         company=company, name="Tokyo", country="jp", timezone="Asia/Tokyo", is_main=True, **ACT
     )
-    assert tokyo.is_main and tokyo.country == "JP"
+    assert tokyo.is_main
+    assert tokyo.country == "JP"
     assert list(Office.objects.filter(company=company, is_main=True)) == [tokyo]
 
 
@@ -138,7 +138,8 @@ def test_rename_and_update_office(company, sf, ny):
     with pytest.raises(Conflict):
         services.rename_office(office=ny, name="SAN FRANCISCO", **ACT)
     event = AuditEvent.objects.filter(action="office.updated").get()
-    assert event.before == {"name": "New York"} and event.after == {"name": "New York City"}
+    assert event.before == {"name": "New York"}
+    assert event.after == {"name": "New York City"}
     services.update_office(office=ny, timezone="America/Chicago", **ACT)
     ny.refresh_from_db()
     assert ny.timezone == "America/Chicago"
@@ -209,7 +210,8 @@ def test_assign_license_counts_and_switching_frees_the_old_seat(company, member)
     assert usage["sales"] == (1, 1)
     assert usage["sales"].free == 0
     event = AuditEvent.objects.filter(action="license.assigned").order_by("id").last()
-    assert event.before == {"license_type": "talk"} and event.after == {"license_type": "sales"}
+    assert event.before == {"license_type": "talk"}
+    assert event.after == {"license_type": "sales"}
 
 
 def test_no_free_seat_is_a_clear_error_and_nothing_changes(company, member):
@@ -413,7 +415,8 @@ def test_release_number(company, sf):
     services.assign_number(user=user, **ACT)
     assert services.release_number(user=user, **ACT) == number
     number.refresh_from_db()
-    assert number.assigned_user is None and number.status == "available"
+    assert number.assigned_user is None
+    assert number.status == "available"
     assert services.release_number(user=user, **ACT) is None
     assert actions().count("number.released") == 1
 
@@ -439,11 +442,13 @@ def test_move_user_takes_a_number_in_the_new_office_keeping_the_area_code(compan
     moved = services.move_user_to_office(user=user, office=ny, **ACT)
     assert moved.office == ny
     old.refresh_from_db()
-    assert old.assigned_user is None and old.office == sf  # back in San Francisco's pool
+    assert old.assigned_user is None
+    assert old.office == sf
     same_code.refresh_from_db()
     assert same_code.assigned_user == user
     event = AuditEvent.objects.get(action="user.office_changed")
-    assert event.before == {"office": "San Francisco"} and event.after == {"office": "New York"}
+    assert event.before == {"office": "San Francisco"}
+    assert event.after == {"office": "New York"}
 
 
 def test_move_user_falls_back_to_any_number_of_the_new_office(company, sf, ny):
@@ -497,7 +502,8 @@ def test_move_user_to_another_companys_office_is_refused(company, other_company,
 def test_add_number_to_office_and_reserve(company, london):
     row = services.add_number(company=company, number="020 7946 0001", office=london, **ACT)
     assert row.number == "+442079460001"
-    assert row.area_code.code == "20" and row.area_code.region == "London"
+    assert row.area_code.code == "20"
+    assert row.area_code.region == "London"
     assert row.formatted == "+44 20 7946 0001"
     reserve = services.add_number(company=company, number="+14155550100", **ACT)
     assert reserve.office is None
@@ -534,7 +540,8 @@ def test_reassign_and_move_numbers(company, sf, ny):
     assert needs_number(alice)
     services.set_number_office(phone_number=number, office=None, **ACT)
     number.refresh_from_db()
-    assert number.office is None and number.assigned_user == bob
+    assert number.office is None
+    assert number.assigned_user == bob
     with pytest.raises(DomainError, match="is assigned to"):
         services.remove_number(phone_number=number, **ACT)
     services.reassign_number(phone_number=number, user=None, **ACT)
@@ -553,4 +560,5 @@ def test_numbers_never_cross_companies(company, other_company, sf):
     with pytest.raises(NotFound):
         services.set_number_office(phone_number=number, office=theirs, **ACT)
     number.refresh_from_db()
-    assert number.assigned_user is None and number.office == sf
+    assert number.assigned_user is None
+    assert number.office == sf
