@@ -11,9 +11,10 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -26,7 +27,7 @@ from accounts.audit import Source
 from accounts.errors import DomainError
 from accounts.tenancy import CompanyScopedAdmin, is_company_admin
 from apikeys import services
-from apikeys.models import APIKey, APIKeyStatus, Scope
+from apikeys.models import APIKey, Scope
 
 DETAIL_FIELDS = (
     "name",
@@ -74,25 +75,6 @@ class APIKeyCreateForm(forms.ModelForm):
         return expires_on
 
 
-class StatusFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return APIKeyStatus.choices
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        now = timezone.now()
-        expired = Q(expires_at__isnull=False, expires_at__lte=now)
-        if self.value() == APIKeyStatus.ACTIVE:
-            return queryset.filter(revoked_at__isnull=True).exclude(expired)
-        if self.value() == APIKeyStatus.EXPIRED:
-            return queryset.filter(expired, revoked_at__isnull=True)
-        if self.value() == APIKeyStatus.REVOKED:
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
-
-
 @admin.register(APIKey, site=admin_site)
 class APIKeyAdmin(CompanyScopedAdmin):
     admin_section = "authentication"
@@ -110,7 +92,6 @@ class APIKeyAdmin(CompanyScopedAdmin):
         "revoke_link",
     )
     list_display_links = None
-    list_filter = (StatusFilter,)
     search_fields = ("name", "prefix")
     actions = None
     ordering = ("-created_at", "-id")
@@ -122,6 +103,12 @@ class APIKeyAdmin(CompanyScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        # Keys are managed from the list (added, revoked): the index says "Open", not "View".
+        perms = super().get_model_perms(request)
+        perms["change"] = perms["add"]
+        return perms
 
     # --- the list ---
 
@@ -168,9 +155,12 @@ class APIKeyAdmin(CompanyScopedAdmin):
     @admin.display(description="Status")
     def status_badge(self, obj: APIKey) -> str:
         status = obj.status
-        return format_html(
+        badge = format_html(
             '<span class="api-key-status api-key-status-{}">{}</span>', status.value, status.label
         )
+        if obj.revoked_at is None:
+            return badge
+        return format_html('{}<div class="quiet">{}</div>', badge, self.revoked(obj))
 
     @admin.display(description="Revoked")
     def revoked(self, obj: APIKey) -> str:
@@ -179,7 +169,7 @@ class APIKeyAdmin(CompanyScopedAdmin):
         by = obj.revoked_by.email if obj.revoked_by else "command line"
         return f"{format_moment(obj.revoked_at)} by {by}"
 
-    @admin.display(description="")
+    @admin.display(description="", empty_value="")
     def revoke_link(self, obj: APIKey) -> str:
         if obj.revoked_at is not None:
             return ""
@@ -242,7 +232,7 @@ class APIKeyAdmin(CompanyScopedAdmin):
             "api_key": api_key,
             "raw_key": raw_key,
             "expires": format_moment(api_key.expires_at),
-            "scim_base_url": f"{request.build_absolute_uri('/').rstrip('/')}/scim/v2/"
+            "scim_base_url": f"{settings.PUBLIC_BASE_URL}/scim/v2/"
             if api_key.has_scope(Scope.SCIM)
             else "",
         }

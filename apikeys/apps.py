@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class ApiKeysConfig(AppConfig):
     name = "apikeys"
-    verbose_name = "API keys"
+    verbose_name = "Authentication"  # the Admin Settings section its page lives in

@@ -12,3 +12,8 @@ def make_api_key(company, *, name="OneLogin", actor=SYSTEM, **kwargs) -> tuple[A
 @tenant_object(APIKey)
 def make_tenant_api_key(company) -> APIKey:
     return make_api_key(company, name=f"Secret{company.slug} key")[0]
+
+
+def tampered(raw_key: str) -> str:
+    """The key with its last character changed: right prefix, wrong secret."""
+    return raw_key[:-1] + ("A" if raw_key[-1] != "A" else "B")

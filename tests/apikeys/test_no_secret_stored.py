@@ -16,7 +16,7 @@ from apikeys.services import (
     create_api_key,
     revoke_api_key,
 )
-from tests.apikeys.factories import make_api_key
+from tests.apikeys.factories import make_api_key, tampered
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def test_no_table_holds_a_key(company, company_admin, company_admin_client, caps
     for raw_key in keys:
         api_key = authenticate(raw_key=raw_key, client_ip="198.51.100.1")
         with pytest.raises(AuthenticationFailed):
-            authenticate(raw_key=raw_key[:-1] + "0", client_ip="198.51.100.2")
+            authenticate(raw_key=tampered(raw_key), client_ip="198.51.100.2")
         revoke_api_key(api_key=api_key, actor=company_admin, source=Source.ADMIN)
         with pytest.raises(AuthenticationFailed):
             authenticate(raw_key=raw_key, client_ip="198.51.100.3")
@@ -90,7 +90,7 @@ def test_the_cache_holds_no_key(company):
     authenticate(raw_key=raw_key, client_ip="198.51.100.1")
     for _ in range(3):
         with pytest.raises(AuthenticationFailed):
-            authenticate(raw_key=raw_key[:-1] + "0", client_ip="198.51.100.2")
+            authenticate(raw_key=tampered(raw_key), client_ip="198.51.100.2")
     client = cache._cache.get_client()  # the Redis of the test run
     secret = raw_key.rpartition("_")[2]
     entries = list(client.scan_iter("*"))

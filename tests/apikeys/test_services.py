@@ -11,7 +11,7 @@ from accounts.models import AuditEvent
 from apikeys import services, tokens
 from apikeys.models import APIKey
 from apikeys.services import AuthenticationFailed, authenticate, create_api_key, revoke_api_key
-from tests.apikeys.factories import make_api_key
+from tests.apikeys.factories import make_api_key, tampered
 
 pytestmark = pytest.mark.django_db
 
@@ -121,11 +121,6 @@ def test_authenticate_returns_the_key_with_its_company(company, other_company):
     assert found == mine
     assert found.company == company
     assert authenticate(raw_key=raw_theirs, client_ip="198.51.100.7").company == other_company
-
-
-def tampered(raw_key: str) -> str:
-    last = raw_key[-1]
-    return raw_key[:-1] + ("A" if last != "A" else "B")
 
 
 @pytest.mark.parametrize(
