@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 DEMO_PASSWORD_FILE := .demo-admin-password
 
-.PHONY: run test lint fmt typecheck migrations-check check install install-test-packages
+.PHONY: run serve test lint fmt typecheck migrations-check check install install-test-packages
 
 $(BIN)/python:
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || scripts/ensure-debian-packages python3-venv
@@ -32,6 +32,11 @@ run: install
 	$(BIN)/python manage.py seed_demo --admin-password "$$(cat $(DEMO_PASSWORD_FILE))" && \
 	echo "Serving on http://127.0.0.1:8000 — press Ctrl-C to stop." && \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# The production topology (Procfile: gunicorn, celery worker, celery beat) on PostgreSQL + Redis;
+# throwaway servers when DATABASE_URL / REDIS_URL are unset. Ctrl-C stops everything.
+serve: install-test-packages
+	@scripts/with-services scripts/serve
 
 test: install-test-packages
 	@scripts/with-services $(BIN)/pytest $(PYTEST_ARGS)

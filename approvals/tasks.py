@@ -7,29 +7,18 @@ by the domain is not an error here: the change is marked failed for the approver
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
-from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from approvals import services
+from config.celery import TRANSIENT_RETRY
 
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
 
-
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=10,
-)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **TRANSIENT_RETRY)
 def apply_pending_change(change_id: int) -> str:
     """Apply an approved change once (locked, state-checked, in per-user arrival order)."""
     return services.apply_approved_change(change_id=int(change_id))
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, max_retries=3)
+@shared_task(acks_late=True, **TRANSIENT_RETRY)
 def sweep_pending_changes() -> dict[str, int]:
     """Re-enqueue approved changes a dead worker left unapplied; expire stale pending ones."""
     return {
@@ -38,7 +27,7 @@ def sweep_pending_changes() -> dict[str, int]:
     }
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, max_retries=3)
+@shared_task(acks_late=True, **TRANSIENT_RETRY)
 def send_approval_digests() -> int:
     """One mail per approver listing the changes queued since their last digest."""
     return services.send_approver_digests()

@@ -1,12 +1,15 @@
 """A request id for every request: in the `X-Request-ID` response header, every log line and
 every AuditEvent written while the request runs."""
 
+import contextlib
+import ipaddress
 import logging
 import re
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
@@ -35,3 +38,39 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id.get() or "-"
         return True
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or — when that is a trusted proxy (the same
+    `FORWARDED_ALLOW_IPS` gunicorn trusts) — the nearest untrusted hop of X-Forwarded-For.
+    Only hops our own proxies appended are believed; a client can prepend anything."""
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    if not _is_trusted_proxy(remote):
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for hop in reversed([hop for hop in hops if hop]):
+        if not _is_trusted_proxy(hop):
+            return hop
+    return hops[0] if hops and hops[0] else remote
+
+
+def _trusted_proxies() -> tuple[bool, list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    entries = getattr(settings, "FORWARDED_ALLOW_IPS", [])
+    if "*" in entries:
+        return True, []
+    networks = []
+    for entry in entries:
+        with contextlib.suppress(ValueError):
+            networks.append(ipaddress.ip_network(entry, strict=False))
+    return False, networks
+
+
+def _is_trusted_proxy(address: str) -> bool:
+    trust_all, networks = _trusted_proxies()
+    if trust_all:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)

@@ -10,6 +10,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.log import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -69,6 +71,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.request_context.RequestIdMiddleware",
+    "config.observability.RequestLogMiddleware",  # one log line + metrics per request
+    "config.observability.ProbeMiddleware",  # /healthz, /metrics: before Host is validated
+    "config.faults.DatabaseUnavailableMiddleware",  # database down: 503 + Retry-After
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -103,6 +108,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails the request in seconds (503), instead of hanging a worker.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(env("DB_CONNECT_TIMEOUT", "5") or 5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -158,6 +168,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# A broker that is down at start or goes away is waited for, not fatal; publishing retries
+# briefly before the caller sees the error. Tasks retry transient errors with backoff via
+# config.celery.TRANSIENT_RETRY.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # keep trying: the supervisor decides, not Celery
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 3,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 2,
+}
+# With acks_late on Redis, an unacknowledged task is redelivered after this long: longer than
+# any task runs, so a slow task is not run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING (JSON in production)
+CELERY_WORKER_SEND_TASK_EVENTS = False
 # Approver digests: at most one mail per company's approvers per interval.
 APPROVAL_DIGEST_INTERVAL_MINUTES = int(env("APPROVAL_DIGEST_INTERVAL_MINUTES", "15") or 15)
 CELERY_BEAT_SCHEDULE = {
@@ -186,7 +214,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -201,9 +229,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # 1 MB: larger SCIM or SAML bodies ar
 # Behind a TLS-terminating proxy (the production topology); none of this applies in DEBUG.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+# Off only for `make serve`, which runs the production topology on plain http://localhost.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = 0 if DEBUG else int(env("SECURE_HSTS_SECONDS", "31536000") or 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -213,20 +242,18 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS") or [PUBLIC_BASE_URL]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.request_context.RequestIdLogFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Proxies whose X-Forwarded-For hops are believed (the variable gunicorn reads too).
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# /metrics: with a token, `Authorization: Bearer <token>` from anywhere; without, loopback only.
+METRICS_TOKEN = env("METRICS_TOKEN")
+
+# Plain text for a terminal; LOG_FORMAT=json (the Procfile) for one JSON object per line.
+LOG_FORMAT = (env("LOG_FORMAT") or "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+# One line per request (logger "switchboard.request"); runserver prints its own under DEBUG.
+LOG_REQUESTS = env_bool("LOG_REQUESTS", default=not DEBUG)
+LOGGING = logging_config(
+    log_format=LOG_FORMAT, level=env("LOG_LEVEL", "INFO") or "INFO", log_requests=LOG_REQUESTS
+)

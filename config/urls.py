@@ -10,3 +10,6 @@ urlpatterns = [
     path("admin/", admin_site.urls),
     path("", include("provisioning.urls")),
 ]
+
+# A database that went away while middleware ran (a session save) still answers 503.
+handler500 = "config.faults.server_error"

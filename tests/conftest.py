@@ -5,6 +5,7 @@ import pytest
 
 import tests
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory, UserFactory
+from tests.processes import web_processes  # noqa: F401 — a fixture for every test package
 
 # Every app's factories module registers its tenant objects (tests/tenancy.py) on import.
 for module in pkgutil.walk_packages(tests.__path__, "tests."):

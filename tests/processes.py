@@ -1,0 +1,182 @@
+"""Real server processes for tests that need more than one process: gunicorn with the production
+config file (config/gunicorn.conf.py) on free ports, against the test database and Redis.
+
+    def test_something(web_processes):
+        first, second = web_processes(2)
+        response = first.request("GET", "/healthz")
+
+The fixture needs committed data, so it brings `transactional_db`: rows a test creates are
+visible to the servers (and flushed afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+STARTUP_LIMIT_SECONDS = 60  # a guard against a hung start, not a measurement
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def shared_database_url() -> str:
+    """The test run's database (test_…), which the servers must share with the test."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"])
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": shared_database_url(),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class Response:
+    status: int
+    headers: Message
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+    def cookies(self) -> dict[str, str]:
+        jar = {}
+        for header in self.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            jar[name.strip()] = rest.split(";", 1)[0]
+        return jar
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def http_request(
+    url: str,
+    method: str = "GET",
+    *,
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
+) -> Response:
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310 — http://127.0.0.1 only
+    try:
+        with _opener.open(request, timeout=30) as answer:
+            return Response(answer.status, answer.headers, answer.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, error.headers, error.read())
+
+
+@dataclass
+class WebProcess:
+    """One gunicorn (master + workers) on its own port."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str] = field(repr=False)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
+    ) -> Response:
+        return http_request(self.url + path, method, headers=headers, data=data)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_web(tmp_path: Path, name: str, *, workers: int = 1, **env: str) -> WebProcess:
+    port = free_port()
+    metrics_dir = tmp_path / f"{name}-metrics"
+    metrics_dir.mkdir()
+    full_env = base_env(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        WEB_CONCURRENCY=str(workers),
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        **env,
+    )
+    log_path = tmp_path / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 — our own gunicorn
+            [str(BIN / "gunicorn"), "--config", "config/gunicorn.conf.py"],
+            cwd=BASE_DIR,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    web = WebProcess(f"http://127.0.0.1:{port}", process, log_path, full_env)
+    deadline = time.monotonic() + STARTUP_LIMIT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn {name} exited at start:\n{web.log()}")
+        try:
+            web.request("GET", "/healthz")  # 200 or 503: either way it answers
+        except OSError:
+            time.sleep(0.2)
+            continue
+        return web
+    web.stop()
+    raise RuntimeError(f"gunicorn {name} did not answer in {STARTUP_LIMIT_SECONDS}s:\n{web.log()}")
+
+
+@pytest.fixture
+def web_processes(transactional_db, tmp_path):
+    """`web_processes(count, workers=1, **env)` → that many gunicorns; all stopped afterwards."""
+    started: list[WebProcess] = []
+
+    def start(count: int = 1, *, workers: int = 1, **env: str) -> list[WebProcess]:
+        for _ in range(count):
+            started.append(start_web(tmp_path, f"web{len(started)}", workers=workers, **env))
+        return started[-count:]
+
+    yield start
+    for web in started:
+        web.stop()
