@@ -4,7 +4,6 @@ even when the worker is killed mid-run and a new one takes over."""
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -22,8 +21,8 @@ from config.celery import app as celery_app
 from provisioning import services as provisioning
 from tests.accounts.factories import CompanyAdminFactory
 from tests.approvals.factories import policy, queue_update
+from tests.processes import BASE_DIR, BIN, base_env
 
-ROOT = Path(__file__).resolve().parents[2]
 USERS = 10
 CHANGES_PER_USER = 10
 DEADLINE = 45  # seconds; the run takes a fraction of it
@@ -37,43 +36,28 @@ def broker_url() -> str:
     return base.rsplit("/", 1)[0] + "/14"
 
 
-def worker_database_url() -> str:
-    settings = connection.settings_dict
-    return (
-        f"postgres://{settings['USER']}:{settings['PASSWORD'] or ''}@{settings['HOST']}:"
-        f"{settings['PORT']}/{settings['NAME']}"
-    )
-
-
-def start_worker(broker: str, name: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DATABASE_URL": worker_database_url(),
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": "",
-    }
-    env.pop("CELERY_RESULT_BACKEND")
-    return subprocess.Popen(  # noqa: S603 - our own celery binary, fixed arguments
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "config",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=2",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            f"--hostname={name}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,  # its own process group: SIGKILL takes the pool children too
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def start_worker(broker: str, log_path: Path) -> subprocess.Popen:
+    env = base_env(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(  # noqa: S603 - our own celery binary, fixed arguments
+            [
+                str(BIN / "celery"),
+                "--app",
+                "config",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=2",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            start_new_session=True,  # its own process group: SIGKILL takes the pool children too
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def kill(worker: subprocess.Popen) -> None:
@@ -115,14 +99,15 @@ class RowLock(threading.Thread):
             connection.close()
 
 
-def wait_until(condition, what: str) -> None:
+def wait_until(condition, what: str, log_path: Path) -> None:
     deadline = time.monotonic() + DEADLINE
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(
                 f"gave up waiting for {what}: {applied_count()} applied, "
                 f"{backends_waiting_for_a_lock()} waiting for a lock, statuses "
-                f"{sorted(PendingChange.objects.values_list('status', flat=True).distinct())}"
+                f"{sorted(set(PendingChange.objects.values_list('status', flat=True)))}; "
+                f"worker log:\n{log_path.read_text()[-3000:]}"
             )
         time.sleep(0.1)
 
@@ -152,7 +137,8 @@ def broker():
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company, broker):
+def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company, broker, tmp_path):
+    log_path = tmp_path / "workers.log"
     approver = CompanyAdminFactory(company=company)
     users = [
         provisioning.provision_user(
@@ -174,7 +160,7 @@ def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company
     lock = RowLock(blocked.pk)
     lock.start()
     assert lock.locked.wait(timeout=10)
-    first = start_worker(broker, "first")
+    first = start_worker(broker, log_path)
     second = None
     try:
         # Approve newest first: every later change must wait for its user's earlier ones.
@@ -184,24 +170,24 @@ def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company
         wait_until(
             lambda: applied_count() == others and backends_waiting_for_a_lock() >= 1,
             "the other users' changes to apply while one change is stuck mid-transaction",
+            log_path,
         )
         kill(first)  # mid-transaction on the blocked user's first change; its message unacked
         lock.release.set()
         lock.join(timeout=10)
         assert applied_count() == others
 
-        second = start_worker(broker, "second")
+        second = start_worker(broker, log_path)
         # The dead worker's reserved message is not redelivered until the broker's visibility
         # timeout: the sweeper's re-enqueue is what rescues it (beat runs it every 5 minutes).
         services.reenqueue_unapplied_changes(older_than=timedelta(0))
-        wait_until(lambda: applied_count() == len(changes), "every change to apply")
+        wait_until(lambda: applied_count() == len(changes), "every change to apply", log_path)
     finally:
         lock.release.set()
         kill(first)
         if second is not None:
             kill(second)
-            stderr = second.stderr.read().decode() if second.stderr else ""
-            assert "Traceback" not in stderr, stderr
+    assert "Traceback" not in log_path.read_text(), log_path.read_text()
 
     # Exactly once: one applied event and one user update per change, one attempt each.
     applied = list(AuditEvent.objects.filter(action="provisioning.change_applied").order_by("id"))
