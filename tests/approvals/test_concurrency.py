@@ -36,7 +36,7 @@ def run_together(*calls):
     return outcomes
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_approvers_at_once_apply_the_change_once(company):
     first, second = CompanyAdminFactory(company=company), CompanyAdminFactory(company=company)
     user = provisioning.provision_user(
@@ -67,7 +67,7 @@ def test_two_approvers_at_once_apply_the_change_once(company):
     assert outcomes == ["skipped", "skipped"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_applying_one_approved_change_apply_it_once(company):
     approver = CompanyAdminFactory(company=company)
     user = provisioning.provision_user(

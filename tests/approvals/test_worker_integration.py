@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -107,9 +108,20 @@ def wait_until(condition, what: str, log_path: Path) -> None:
                 f"gave up waiting for {what}: {applied_count()} applied, "
                 f"{backends_waiting_for_a_lock()} waiting for a lock, statuses "
                 f"{sorted(set(PendingChange.objects.values_list('status', flat=True)))}; "
+                f"queued messages {redis.Redis.from_url(broker_url()).llen('celery')}; "
                 f"worker log:\n{log_path.read_text()[-3000:]}"
             )
         time.sleep(0.1)
+
+
+def forget_connections() -> None:
+    """Drop the app's cached connection and producer pools (eager runs create them for the
+    default broker): the next publish connects to the broker now configured."""
+    app: Any = celery_app
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -126,17 +138,17 @@ def broker():
     }
     saved = {key: celery_app.conf.get(key) for key in overrides}
     celery_app.conf.update(overrides)
+    forget_connections()
     assert not celery_app.conf.task_always_eager
     yield url
     celery_app.conf.update(saved)
-    celery_app.pool.force_close_all()
-    celery_app._pool = None
+    forget_connections()
     client.flushdb()
     client.close()
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company, broker, tmp_path):
     log_path = tmp_path / "workers.log"
     approver = CompanyAdminFactory(company=company)
