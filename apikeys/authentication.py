@@ -1,17 +1,14 @@
 """Bearer-token authentication with API keys: for SCIM views and for the REST API (DRF).
 
-The client address is REMOTE_ADDR. Behind reverse proxies, set TRUSTED_PROXY_COUNT to the number
-of proxies that append to X-Forwarded-For: the address that many entries from the right is then
-used (never the left-most entry, which any client can forge). With the default 0 the header is
-ignored.
+The client address (throttling, last used from, audit) is `config.request_context.client_ip`:
+REMOTE_ADDR, or behind the proxies named in FORWARDED_ALLOW_IPS the nearest hop of
+X-Forwarded-For they appended — never a hop a client could have written itself.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -21,26 +18,10 @@ from accounts.audit import Source
 from apikeys.models import APIKey
 from apikeys.services import AuthenticationFailed, Throttled, authenticate
 from apikeys.tokens import KEY_LENGTH
+from config.request_context import client_ip
 
 # Anything longer than "Bearer " and a key is refused before it is looked at.
 _MAX_HEADER_LENGTH = KEY_LENGTH + 64
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's address as this deployment can trust it (see the module docstring)."""
-    remote = request.META.get("REMOTE_ADDR", "") or ""
-    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
-    if proxies <= 0:
-        return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [part for part in forwarded if part]
-    if len(forwarded) < proxies:
-        return remote
-    candidate = forwarded[-proxies]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return remote
 
 
 def bearer_token(request: HttpRequest) -> str | None:

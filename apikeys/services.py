@@ -2,7 +2,7 @@
 
 `create_api_key` and `revoke_api_key` own their transaction and audit inside it.
 `authenticate` is on the hot path of every SCIM and REST request: one cache read, one indexed
-query, one SHA-256, and at most one UPDATE a minute per key.
+query (apikeys/selectors.py), one SHA-256, and at most one UPDATE a minute per key.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from accounts.errors import Conflict, DomainError
 from accounts.models import Company, User
 from apikeys import tokens
 from apikeys.models import APIKey, Scope
+from apikeys.selectors import key_with_company
 from apikeys.throttle import FailureThrottle
 
 NAME_MAX_LENGTH = APIKey._meta.get_field("name").max_length or 100
@@ -203,7 +204,7 @@ def authenticate(*, raw_key: str, client_ip: str, source: str = Source.API) -> A
     parts = tokens.split_key(raw_key)
     key = None
     if parts is not None:
-        key = APIKey.objects.select_related("company").filter(prefix=parts[0]).first()
+        key = key_with_company(parts[0])
     presented = tokens.hash_key(raw_key) if parts is not None else ""
     expected = key.secret_hash if key is not None else _NO_SUCH_KEY_HASH
     matches = hmac.compare_digest(presented, expected)

@@ -61,8 +61,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "accounts",
-    "apikeys",
     "offices",
+    "apikeys",
+    "djangosaml2",
+    "sso",
     "provisioning",
     "approvals",
 ]
@@ -75,6 +77,9 @@ MIDDLEWARE = [
     "config.observability.ProbeMiddleware",  # /healthz, /metrics: before Host is validated
     "config.faults.DatabaseUnavailableMiddleware",  # database down: 503 + Retry-After
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # djangosaml2's own session cookie (SameSite=None over HTTPS): it carries outstanding
+    # AuthnRequest ids across the IdP's cross-site POST to the ACS.
+    "djangosaml2.middleware.SamlSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -116,7 +121,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Password sign-in refuses members of companies that enforce SSO (sso/backends.py).
+AUTHENTICATION_BACKENDS = ["sso.backends.PasswordPolicyBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -126,8 +132,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # `manage.py seed_demo` calls each with (company=, actor=) to add an app's demo data.
 SEED_DEMO_HOOKS = ["offices.demo.seed_demo"]
 
-LOGIN_URL = "/admin/login/"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/app/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 # Shared by every web process: throttles and caches must not live in process memory.
 REDIS_URL = env("REDIS_URL")
@@ -153,9 +160,6 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 API_KEY_FAILURE_LIMIT = int(env("API_KEY_FAILURE_LIMIT", "20") or 20)
 API_KEY_FAILURE_WINDOW = int(env("API_KEY_FAILURE_WINDOW", "300") or 300)
 API_KEY_BLOCK_SECONDS = int(env("API_KEY_BLOCK_SECONDS", "300") or 300)
-# How many reverse proxies append to X-Forwarded-For in front of the app. 0: the header is
-# ignored and REMOTE_ADDR is the client (see apikeys/authentication.py: client_ip).
-TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0") or 0)
 
 # Celery: with no broker configured the quickstart runs tasks in-process, right away.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
@@ -189,6 +193,8 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 # Approver digests: at most one mail per company's approvers per interval.
 APPROVAL_DIGEST_INTERVAL_MINUTES = int(env("APPROVAL_DIGEST_INTERVAL_MINUTES", "15") or 15)
 CELERY_BEAT_SCHEDULE = {
+    # Seen SAML assertion ids are only needed until they expire.
+    "sso-purge-seen-assertions": {"task": "sso.purge_seen_assertions", "schedule": 3600.0},
     # Re-enqueues approved changes a dead worker left unapplied; expires stale pending ones.
     "sweep-pending-changes": {
         "task": "approvals.tasks.sweep_pending_changes",
@@ -223,6 +229,21 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# SAML (djangosaml2 + pysaml2): each company's SP is built from the database (sso/saml.py).
+SAML_CONFIG_LOADER = "sso.saml.config_loader"
+SAML_SESSION_COOKIE_NAME = "saml_session"
+# Cross-site POSTs from the IdP carry the SAML session only with SameSite=None, which browsers
+# accept only on Secure cookies; plain-HTTP development falls back to Lax.
+SAML_SESSION_COOKIE_SAMESITE = "None" if not DEBUG else "Lax"
+SAML_DJANGO_USER_MAIN_ATTRIBUTE = "email"
+SAML_USE_NAME_ID_AS_USERNAME = True
+SAML_CREATE_UNKNOWN_USER = False  # just-in-time creation is the company's choice (sso.services)
+SAML_DEFAULT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+SAML_IGNORE_AUTHENTICATED_USERS_ON_LOGIN = True
+SAML_ALLOWED_HOSTS: list[str] = []  # RelayState/next: relative paths only
+SAML_CSP_HANDLER = ""
+ACS_DEFAULT_REDIRECT_URL = "/app/"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # 1 MB: larger SCIM or SAML bodies are refused
 

@@ -19,3 +19,5 @@ CSRF_COOKIE_SECURE = False
 # Hashing strength is not what the tests measure.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Plain-HTTP test servers cannot set SameSite=None cookies (browsers require Secure).
+SAML_SESSION_COOKIE_SAMESITE = "Lax"

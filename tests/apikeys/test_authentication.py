@@ -62,19 +62,42 @@ def test_wrong_scheme_with_a_valid_key_is_refused(company):
         authenticate_request(request_with(f"Basic {raw_key}"))
 
 
-def test_client_ip_ignores_forwarded_for_unless_proxies_are_configured():
-    request = request_with(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7")
-    assert client_ip(request) == "10.0.0.2"
-    with override_settings(TRUSTED_PROXY_COUNT=1):
-        # The entry our one proxy appended, never the forgeable left-most one.
-        assert client_ip(request) == "198.51.100.7"
-    with override_settings(TRUSTED_PROXY_COUNT=2):
-        assert client_ip(request) == "6.6.6.6"
-    with override_settings(TRUSTED_PROXY_COUNT=3):
-        assert client_ip(request) == "10.0.0.2"  # fewer entries than proxies: don't guess
-    garbage = request_with(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-ip")
-    with override_settings(TRUSTED_PROXY_COUNT=1):
-        assert client_ip(garbage) == "10.0.0.2"
+def test_client_address_comes_from_the_shared_rule(company):
+    # A request straight from the internet: X-Forwarded-For is the client's own words, ignored.
+    api_key, raw_key = make_api_key(company)
+    direct = request_with(
+        f"Bearer {raw_key}", REMOTE_ADDR="198.51.100.50", HTTP_X_FORWARDED_FOR="6.6.6.6"
+    )
+    authenticate_request(direct)
+    api_key.refresh_from_db()
+    assert api_key.last_used_ip == "198.51.100.50"
+
+
+@override_settings(FORWARDED_ALLOW_IPS=["10.0.0.0/8"])
+def test_behind_a_trusted_proxy_the_hop_it_appended_is_the_client(settings):
+    # The left-most entry is whatever the client sent; our proxy appended the real address.
+    request = request_with(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.77")
+    assert client_ip(request) == "203.0.113.77"
+    for _ in range(settings.API_KEY_FAILURE_LIMIT):
+        with pytest.raises(AuthenticationFailed):
+            authenticate_request(
+                request_with(
+                    "Bearer sbk_x", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.77"
+                )
+            )
+    # The block hits that client, not the proxy every other client also comes through.
+    with pytest.raises(Throttled):
+        authenticate_request(
+            request_with(
+                "Bearer sbk_x", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.77"
+            )
+        )
+    with pytest.raises(AuthenticationFailed):
+        authenticate_request(
+            request_with(
+                "Bearer sbk_x", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.78"
+            )
+        )
 
 
 def test_last_used_ip_is_the_client_address(company):

@@ -60,7 +60,8 @@ def test_create_api_key_errors(company, args, words):
     assert not APIKey.objects.exists()
 
 
-def test_create_api_key_output_can_be_captured_by_a_script(transactional_db, company):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_create_api_key_output_can_be_captured_by_a_script(company):
     # stdout of a real process holds the key and nothing else.
     result = subprocess.run(
         [sys.executable, "manage.py", "create_api_key", "--company", "acme", "--name", "ci"],

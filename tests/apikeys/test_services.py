@@ -222,3 +222,23 @@ def test_constant_time_comparison_is_used(company, monkeypatch):
     with pytest.raises(AuthenticationFailed):
         authenticate(raw_key=raw_key[:4] + "q" * 12 + raw_key[16:], client_ip="198.51.100.7")
     assert len(compared) == 2  # an unknown prefix costs the same comparison
+
+
+def test_authenticated_key_is_complete_and_its_company_needs_no_query(
+    company, company_admin, django_assert_num_queries
+):
+    api_key, raw_key = make_api_key(
+        company, actor=company_admin, scopes=["scim", "api:read"], expires_at=None
+    )
+    authenticate(raw_key=raw_key, client_ip="198.51.100.7")  # stamp last used
+    with django_assert_num_queries(1):
+        found = authenticate(raw_key=raw_key, client_ip="198.51.100.7")
+        assert found.company.slug == "acme"
+        assert found.company.is_enterprise
+        assert found.company_id == company.pk
+    stored = APIKey.objects.get(pk=api_key.pk)
+    for field in APIKey._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(stored, field.attname), field.name
+    assert found.scopes == ["scim", "api:read"]  # JSON converted, not a string
+    assert found.company.created_at == company.created_at  # other fields load on access
+    assert not hasattr(found, "company__id")

@@ -58,14 +58,14 @@ def test_plain_text_is_the_default():
 def test_each_request_logs_one_line_with_its_facts(client, caplog):
     caplog.handler.addFilter(RequestIdLogFilter())  # as on the real handlers
     with caplog.at_level(logging.INFO, logger="switchboard.request"):
-        response = client.get("/admin/login/", HTTP_X_REQUEST_ID="probe-req-0001")
+        response = client.get("/login/", HTTP_X_REQUEST_ID="probe-req-0001")
     [record] = [r for r in caplog.records if r.name == "switchboard.request"]
     assert response["X-Request-ID"] == "probe-req-0001"
     assert record.request_id == "probe-req-0001"
     assert (record.method, record.path, record.route, record.status) == (
         "GET",
-        "/admin/login/",
-        "/admin/login/",
+        "/login/",
+        "/login/",
         200,
     )
     assert record.duration_ms >= 0

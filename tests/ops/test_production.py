@@ -20,20 +20,27 @@ pytestmark = [pytest.mark.slow]
 
 
 def _sign_in(web, email: str, password: str) -> str:
-    """The admin login form, as a browser posts it; returns the session cookie."""
-    form = web.request("GET", "/admin/login/")
+    """The sign-in form (/login/, which Admin Settings also uses), as a browser posts it;
+    returns the session cookie."""
+    form = web.request("GET", "/login/")
     csrf_cookie = form.cookies()["csrftoken"]
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
     assert token, form.text[:500]
     answer = web.request(
         "POST",
-        "/admin/login/?next=/admin/",
+        "/login/",
         headers={
             "Cookie": f"csrftoken={csrf_cookie}",
             "Content-Type": "application/x-www-form-urlencoded",
         },
         data=urlencode(
-            {"username": email, "password": password, "csrfmiddlewaretoken": token.group(1)}
+            {
+                "step": "password",
+                "email": email,
+                "password": password,
+                "next": "/admin/",
+                "csrfmiddlewaretoken": token.group(1),
+            }
         ).encode(),
     )
     assert answer.status == 302, answer.text[:500]
@@ -77,7 +84,7 @@ def test_a_cached_value_is_shared_between_processes(db):
 
 def test_metrics_add_up_every_worker_and_logs_are_json(web_processes):
     [web] = web_processes(1, workers=2, LOG_FORMAT="json", LOG_REQUESTS="true")
-    request_ids = [web.request("GET", "/admin/login/").headers["X-Request-ID"] for _ in range(12)]
+    request_ids = [web.request("GET", "/login/").headers["X-Request-ID"] for _ in range(12)]
     scrape = web.request("GET", "/metrics")
     assert scrape.status == 200
     samples = {
@@ -87,7 +94,7 @@ def test_metrics_add_up_every_worker_and_logs_are_json(web_processes):
     }
     key = (
         "switchboard_http_requests_total",
-        (("method", "GET"), ("route", "/admin/login/"), ("status", "200")),
+        (("method", "GET"), ("route", "/login/"), ("status", "200")),
     )
     assert samples[key] == 12  # whichever worker served each one, and whichever scraped
 
@@ -95,7 +102,7 @@ def test_metrics_add_up_every_worker_and_logs_are_json(web_processes):
     logged = {line["request_id"]: line for line in lines if line["logger"] == "switchboard.request"}
     entry = logged[request_ids[0]]
     assert entry["method"] == "GET"
-    assert entry["path"] == "/admin/login/"
+    assert entry["path"] == "/login/"
     assert entry["status"] == 200
     assert entry["client_ip"] == "127.0.0.1"
     assert entry["duration_ms"] >= 0
@@ -118,10 +125,10 @@ def test_static_files_are_served_by_gunicorn_with_debug_off(web_processes, tmp_p
         check=True,
     )
     [web] = web_processes(1, **production)
-    login = web.request("GET", "/admin/login/")
+    login = web.request("GET", "/login/")
     assert login.status == 200
     # The manifest storage names files by content hash, so they can be cached for ever.
-    stylesheet = re.search(r'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', login.text)
+    stylesheet = re.search(r'href="(/static/sso/sso\.[0-9a-f]{12}\.css)"', login.text)
     assert stylesheet, login.text[:1000]
     css = web.request("GET", stylesheet.group(1), headers={"Accept-Encoding": "gzip"})
     assert css.status == 200

@@ -9,8 +9,9 @@ import statistics
 import timeit
 from typing import Any
 
+from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts import services as accounts_services
 from accounts.audit import Source, SystemActor
@@ -45,6 +46,15 @@ class Command(BaseCommand):
                     number=calls,
                     repeat=repeat,
                 )
+                # For scale: what one round trip to each server costs on this machine.
+                cursor = connection.cursor()
+                database = timeit.repeat(
+                    lambda: cursor.execute("SELECT 1"), number=calls, repeat=repeat
+                )
+                cache = caches["default"]
+                cache_get = timeit.repeat(
+                    lambda: cache.get("bench-api-key-auth"), number=calls, repeat=repeat
+                )
                 raise _Rollback
         except _Rollback:
             pass
@@ -52,4 +62,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"authenticate(): median {statistics.median(per_call):.0f} µs per call "
             f"({repeat} × {calls} calls; runs: {', '.join(f'{v:.0f}' for v in per_call)} µs)"
+        )
+        self.stdout.write(
+            f"  for scale, on this machine: database round trip (SELECT 1) "
+            f"{statistics.median(database) / calls * 1e6:.0f} µs, "
+            f"cache GET {statistics.median(cache_get) / calls * 1e6:.0f} µs"
         )

@@ -1,0 +1,97 @@
+"""Admin Settings › My Company › Authentication › SAML SSO: one page per company, not a model
+list. Company admins see and change only their own company's settings; platform operators pick
+a company with ?company=<slug>."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from accounts.admin_site import admin_site
+from accounts.audit import Source
+from accounts.errors import DomainError
+from accounts.models import Company, Plan
+from accounts.tenancy import is_company_admin
+from sso import services
+from sso.certificates import certificate_info
+from sso.forms import SAMLSettingsForm
+from sso.models import SAMLConfig
+from sso.saml import absolute, sp_acs_url, sp_entity_id
+
+PAGE_TITLE = "SAML SSO"
+
+
+def _company_for(request: HttpRequest) -> Company | None:
+    user = request.user
+    if getattr(user, "is_superuser", False):
+        slug = request.GET.get("company")
+        if not slug:
+            return None
+        company = Company.objects.filter(slug=slug).first()
+        if company is None:
+            raise Http404("No such company.")
+        return company
+    return user.company  # type: ignore[union-attr]
+
+
+def saml_settings_view(request: HttpRequest) -> HttpResponse:
+    if not is_company_admin(request.user):
+        raise Http404("Not found.")
+    company = _company_for(request)
+    context: dict[str, Any] = {
+        **admin_site.each_context(request),
+        "title": PAGE_TITLE,
+        "admin_section": "authentication",
+        "company": company,
+    }
+    if company is None:
+        context["companies"] = Company.objects.filter(plan=Plan.ENTERPRISE)
+        return TemplateResponse(request, "sso/admin_saml_settings.html", context)
+    config = SAMLConfig.objects.filter(company=company).first()
+    if request.method == "POST" and company.is_enterprise:
+        form = SAMLSettingsForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                services.configure_saml(
+                    company=company,
+                    actor=request.user,  # type: ignore[arg-type]
+                    source=Source.ADMIN,
+                    **form.service_fields(),
+                )
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, "SAML settings saved.")
+                return HttpResponseRedirect(request.get_full_path())
+    elif config is not None:
+        form = SAMLSettingsForm(
+            initial={
+                name: getattr(config, name)
+                for name in (*services.TEXT_FIELDS, *services.CERT_FIELDS, *services.FLAG_FIELDS)
+            }
+        )
+    else:
+        form = SAMLSettingsForm(initial={"allow_admin_password_login": True})
+    context.update(
+        form=form,
+        config=config,
+        certificates=[certificate_info(pem) for pem in config.certificates] if config else [],
+        acs_url=sp_acs_url(company.slug),
+        entity_id=sp_entity_id(company.slug),
+        metadata_url=sp_entity_id(company.slug),
+        login_url=absolute(reverse("sso:login", args=[company.slug])),
+    )
+    return TemplateResponse(request, "sso/admin_saml_settings.html", context)
+
+
+admin_site.add_link(
+    "authentication",
+    PAGE_TITLE,
+    "sso_settings",
+    "Sign in with OneLogin, Okta or Entra: your identity provider's details and sign-in policy.",
+    visible=lambda user: is_company_admin(user),
+)

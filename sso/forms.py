@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from accounts.models import LicenseType
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label="Work email",
+        max_length=254,
+        widget=forms.EmailInput(
+            attrs={"autocomplete": "username", "autofocus": True, "inputmode": "email"}
+        ),
+    )
+
+
+class PasswordForm(forms.Form):
+    email = forms.EmailField(
+        label="Work email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+
+class SAMLSettingsForm(forms.Form):
+    """The SAML SSO settings page. Validation of the values themselves is the service's."""
+
+    idp_entity_id = forms.CharField(
+        label="IdP entity ID",
+        required=False,
+        max_length=1024,
+        help_text="OneLogin calls it the Issuer URL, e.g. https://app.onelogin.com/saml/metadata/…",
+        widget=forms.TextInput(attrs={"size": 70, "spellcheck": "false"}),
+    )
+    idp_sso_url = forms.CharField(
+        label="IdP SSO URL",
+        required=False,
+        max_length=1024,
+        help_text="OneLogin: SAML 2.0 Endpoint (HTTP).",
+        widget=forms.TextInput(attrs={"size": 70, "spellcheck": "false"}),
+    )
+    idp_slo_url = forms.CharField(
+        label="IdP SLO URL (optional)",
+        required=False,
+        max_length=1024,
+        help_text="OneLogin: SLO Endpoint (HTTP). Signing out of Switchboard then signs out there.",
+        widget=forms.TextInput(attrs={"size": 70, "spellcheck": "false"}),
+    )
+    idp_certificate = forms.CharField(
+        label="Certificate",
+        required=False,
+        help_text="OneLogin: X.509 Certificate. PEM or the bare base64 text both work.",
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 70, "spellcheck": "false"}),
+    )
+    idp_certificate_2 = forms.CharField(
+        label="Second certificate (optional)",
+        required=False,
+        help_text="For certificate rollover: sign-ins signed by either certificate are accepted. "
+        "Clear the old one once your identity provider has switched.",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70, "spellcheck": "false"}),
+    )
+    metadata_xml = forms.CharField(
+        label="…or paste the IdP metadata XML",
+        required=False,
+        max_length=512 * 1024,
+        help_text="Instead of the fields above: fills entity ID, URLs and certificates.",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70, "spellcheck": "false"}),
+    )
+    metadata_file = forms.FileField(
+        label="…or upload the IdP metadata file",
+        required=False,
+    )
+    enabled = forms.BooleanField(label="SSO enabled", required=False)
+    enforce_sso = forms.BooleanField(
+        label="Enforce SSO",
+        required=False,
+        help_text="Members can no longer sign in with a password.",
+    )
+    allow_admin_password_login = forms.BooleanField(
+        label="Break-glass password sign-in for company admins",
+        required=False,
+        help_text="With SSO enforced, company admins may still sign in with their password "
+        "(each such sign-in is audited) — your way back in if the identity provider is down.",
+    )
+    allow_idp_initiated = forms.BooleanField(
+        label="Allow IdP-initiated sign-in",
+        required=False,
+    )
+    jit_provisioning = forms.BooleanField(
+        label="Create users just in time",
+        required=False,
+        help_text="People your identity provider lets in, in your email domains, get an account "
+        "on first sign-in if a license is free.",
+    )
+    jit_license_type = forms.ChoiceField(
+        label="License for just-in-time users", choices=LicenseType.choices, required=False
+    )
+
+    def service_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        upload = data.pop("metadata_file", None)
+        metadata = data.pop("metadata_xml", "") or ""
+        if upload is not None:
+            metadata = upload.read(512 * 1024 + 1)
+        if metadata:
+            # The metadata provides the IdP fields; the toggles still come from the form.
+            for name in ("idp_entity_id", "idp_sso_url", "idp_slo_url"):
+                data.pop(name, None)
+            data.pop("idp_certificate", None)
+            data.pop("idp_certificate_2", None)
+            data["metadata_xml"] = metadata
+        if not data.get("jit_license_type"):
+            data.pop("jit_license_type", None)
+        return data

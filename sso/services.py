@@ -1,0 +1,399 @@
+"""Every write of the SSO app: SAML settings, the replay store, SSO and password sign-ins.
+
+Services own their transaction and audit inside it; refusals raise `DomainError` (nothing
+written). Sign-in refusals raise `SignInRefused`, whose `reason` is a stable code the ACS records
+in the audit log and whose `message` is what the person at the browser reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import services as accounts_services
+from accounts.audit import Actor, SystemActor, record_audit, record_change
+from accounts.errors import DomainError
+from accounts.models import Company, LicenseType, Role, User, UserStatus
+from offices import services as office_services
+from offices.models import Office
+from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
+from sso.models import SAMLConfig, SeenAssertion
+
+CONTACT_ADMIN = "Please contact your company's Switchboard administrator."
+FLAG_FIELDS = (
+    "enabled",
+    "enforce_sso",
+    "allow_idp_initiated",
+    "jit_provisioning",
+    "allow_admin_password_login",
+)
+TEXT_FIELDS = ("idp_entity_id", "idp_sso_url", "idp_slo_url", "jit_license_type")
+CERT_FIELDS = ("idp_certificate", "idp_certificate_2")
+CONFIG_FIELDS = (*TEXT_FIELDS, *CERT_FIELDS, *FLAG_FIELDS)
+# A replayed assertion must be caught for as long as any clock could still accept it.
+REPLAY_WINDOW_SLACK = dt.timedelta(minutes=5)
+REPLAY_DEFAULT_LIFETIME = dt.timedelta(hours=24)
+_LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+class SignInRefused(PermissionDenied):
+    """A sign-in we refuse. A PermissionDenied so djangosaml2's ACS routes it to our handler."""
+
+    def __init__(self, reason: str, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.status = status
+
+
+# --- settings ---
+
+
+def ensure_enterprise(company: Company) -> None:
+    if not company.is_enterprise:
+        raise DomainError(
+            f"SAML single sign-on is an Enterprise feature; {company.name} is on the "
+            f"{company.get_plan_display()} plan. Contact your account manager to upgrade.",
+            field="enabled",
+            code="plan",
+        )
+
+
+def clean_entity_id(value: str) -> str:
+    value = (value or "").strip()
+    parts = urlsplit(value)
+    is_url = parts.scheme in {"http", "https"} and bool(parts.netloc)
+    is_urn = parts.scheme == "urn" and len(value) > 6
+    if not value or len(value) > 1024 or not (is_url or is_urn) or any(c.isspace() for c in value):
+        raise DomainError(
+            f"'{value[:100]}' is not a URI. The IdP entity ID is a URL or URN such as "
+            "https://app.onelogin.com/saml/metadata/1234 (OneLogin calls it the Issuer URL).",
+            field="idp_entity_id",
+        )
+    return value
+
+
+def clean_idp_url(value: str, *, field: str, required: bool) -> str:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise DomainError("Enter the identity provider's SAML 2.0 endpoint.", field=field)
+        return ""
+    parts = urlsplit(value)
+    secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+    if not secure or not parts.netloc or len(value) > 1024:
+        raise DomainError(
+            f"'{value[:100]}' is not an https:// URL. Copy the URL from your identity provider "
+            "(in OneLogin: SAML 2.0 Endpoint (HTTP) or SLO Endpoint).",
+            field=field,
+        )
+    return value
+
+
+def _audited(config: SAMLConfig) -> dict[str, Any]:
+    """Settings as the audit log shows them: certificates by fingerprint, never their text."""
+    values: dict[str, Any] = {name: getattr(config, name) for name in (*TEXT_FIELDS, *FLAG_FIELDS)}
+    for name in CERT_FIELDS:
+        pem = getattr(config, name)
+        values[name] = certificate_info(pem).fingerprint_sha256 if pem else ""
+    return values
+
+
+def configure_saml(
+    *,
+    company: Company,
+    actor: Actor,
+    source: str,
+    metadata_xml: str | bytes | None = None,
+    **fields: Any,
+) -> SAMLConfig:
+    """Create or change the company's SAML settings; only the given fields change.
+
+    `metadata_xml` (the IdP's metadata) fills entity id, SSO/SLO URLs and certificates.
+    Certificates are accepted as PEM or bare base64 and stored as PEM; a private key, a
+    non-certificate, a non-URI entity id or a non-https URL raises DomainError and saves nothing.
+    Enterprise plan only. Audited as `sso.configured` / `sso.settings_changed`.
+    """
+    unknown = set(fields) - set(CONFIG_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown SAML settings: {', '.join(sorted(unknown))}.")
+    ensure_enterprise(company)
+    if metadata_xml is not None and metadata_xml.strip():
+        metadata = parse_idp_metadata(metadata_xml)
+        fields.update(
+            idp_entity_id=metadata.entity_id,
+            idp_sso_url=metadata.sso_url,
+            idp_slo_url=metadata.slo_url,
+            idp_certificate=metadata.certificates[0],
+            idp_certificate_2=metadata.certificates[1] if len(metadata.certificates) > 1 else "",
+        )
+    cleaned: dict[str, Any] = {}
+    if "idp_entity_id" in fields:
+        cleaned["idp_entity_id"] = clean_entity_id(fields["idp_entity_id"])
+    if "idp_sso_url" in fields:
+        cleaned["idp_sso_url"] = clean_idp_url(
+            fields["idp_sso_url"], field="idp_sso_url", required=True
+        )
+    if "idp_slo_url" in fields:
+        cleaned["idp_slo_url"] = clean_idp_url(
+            fields["idp_slo_url"], field="idp_slo_url", required=False
+        )
+    # An emptied certificate field removes that certificate (the end of a rollover); the
+    # service refuses to leave none.
+    for name in CERT_FIELDS:
+        if name in fields:
+            text = (fields[name] or "").strip()
+            cleaned[name] = normalize_certificate(text, field=name) if text else ""
+    if "jit_license_type" in fields:
+        cleaned["jit_license_type"] = accounts_services.clean_choice(
+            fields["jit_license_type"], LicenseType, "jit_license_type"
+        )
+    for name in FLAG_FIELDS:
+        if name in fields:
+            cleaned[name] = bool(fields[name])
+
+    with transaction.atomic():
+        config = SAMLConfig.objects.select_for_update().filter(company=company).first()
+        created = config is None
+        if config is None:
+            config = SAMLConfig(company=company)
+        before = {} if created else _audited(config)
+        for name, value in cleaned.items():
+            setattr(config, name, value)
+        if not config.idp_entity_id:
+            raise DomainError("Enter the IdP entity ID (Issuer URL).", field="idp_entity_id")
+        if not config.idp_sso_url:
+            raise DomainError("Enter the IdP SSO URL (SAML 2.0 Endpoint).", field="idp_sso_url")
+        if not config.idp_certificate:
+            if config.idp_certificate_2:  # rollover finished: the second becomes the only one
+                config.idp_certificate, config.idp_certificate_2 = config.idp_certificate_2, ""
+            else:
+                raise DomainError(
+                    "Paste the identity provider's X.509 certificate.", field="idp_certificate"
+                )
+        if config.idp_certificate == config.idp_certificate_2:
+            config.idp_certificate_2 = ""
+        if config.enforce_sso and not config.enabled:
+            raise DomainError(
+                "Turn on SSO before enforcing it, or nobody could sign in.", field="enforce_sso"
+            )
+        after = _audited(config)
+        if not created and before == after:
+            return config
+        config.save()
+        if created:
+            record_audit(
+                actor=actor,
+                source=source,
+                action="sso.configured",
+                company=company,
+                target=config,
+                after=after,
+            )
+        else:
+            record_change(
+                actor=actor,
+                source=source,
+                action="sso.settings_changed",
+                company=company,
+                target=config,
+                before=before,
+                after=after,
+            )
+    return config
+
+
+# --- the replay store ---
+
+
+def consume_assertion(
+    *, company: Company, assertion_id: str, not_on_or_after: dt.datetime | None
+) -> None:
+    """Record an assertion id as used; raise SignInRefused('replay') if it was used before.
+
+    Kept until its NotOnOrAfter (plus slack for clock skew), in the database so every web
+    process shares it; the unique constraint decides races.
+    """
+    now = timezone.now()
+    keep_until = (not_on_or_after or now + REPLAY_DEFAULT_LIFETIME) + REPLAY_WINDOW_SLACK
+    try:
+        with transaction.atomic():
+            SeenAssertion.objects.create(
+                company=company, assertion_id=assertion_id[:256], not_on_or_after=keep_until
+            )
+    except IntegrityError:
+        raise SignInRefused(
+            "replay",
+            "This sign-in link was already used. Start again from your identity provider.",
+        ) from None
+
+
+def purge_seen_assertions(*, now: dt.datetime | None = None) -> int:
+    """Delete replay-store rows past their expiry; returns how many. Celery beat calls this."""
+    deleted, _ = SeenAssertion.objects.filter(not_on_or_after__lt=now or timezone.now()).delete()
+    return deleted
+
+
+# --- who gets in ---
+
+JIT_ACTOR = SystemActor("SAML just-in-time provisioning")
+_GIVEN = ("givenName", "firstName", "first_name", "User.FirstName", "givenname")
+_FAMILY = ("sn", "surname", "lastName", "last_name", "User.LastName", "surname")
+
+
+def _first(attributes: dict[str, list[str]], names: tuple[str, ...]) -> str:
+    lowered = {key.lower().rsplit("/", 1)[-1]: value for key, value in attributes.items()}
+    for name in names:
+        values = attributes.get(name) or lowered.get(name.lower())
+        if values:
+            return str(values[0])[:150]
+    return ""
+
+
+def user_for_saml_sign_in(
+    *, company: Company, config: SAMLConfig, name_id: str, attributes: dict[str, list[str]]
+) -> User:
+    """The user of `company` the IdP vouched for, created just in time when the company allows.
+
+    Raises SignInRefused for unknown (without JIT), suspended and pending users.
+    """
+    email = (name_id or "").strip()
+    try:
+        email = accounts_services.clean_email(email)
+    except DomainError:
+        raise SignInRefused(
+            "bad_name_id",
+            "Your identity provider did not send an email address as your user name. "
+            + CONTACT_ADMIN,
+        ) from None
+    user = User.objects.filter(company=company, email__lower=email.lower()).first()
+    if user is None:
+        if not config.jit_provisioning:
+            raise SignInRefused(
+                "unknown_user",
+                f"There is no Switchboard account for {email} at {company.name}. " + CONTACT_ADMIN,
+            )
+        user = _provision_just_in_time(
+            company=company, config=config, email=email, attributes=attributes
+        )
+    if user.status == UserStatus.SUSPENDED:
+        raise SignInRefused("suspended", "Your Switchboard account is suspended. " + CONTACT_ADMIN)
+    if user.status == UserStatus.PENDING:
+        raise SignInRefused(
+            "pending", "Your Switchboard account is waiting for approval. " + CONTACT_ADMIN
+        )
+    return user
+
+
+def _provision_just_in_time(
+    *, company: Company, config: SAMLConfig, email: str, attributes: dict[str, list[str]]
+) -> User:
+    domain = email.rpartition("@")[2]
+    if not company.domains.filter(domain=domain).exists():
+        raise SignInRefused(
+            "jit_foreign_domain",
+            f"{email} is not in one of {company.name}'s email domains, so no account can be "
+            "created for it automatically. " + CONTACT_ADMIN,
+        )
+    try:
+        with transaction.atomic():
+            user = accounts_services.create_user(
+                company=company,
+                email=email,
+                actor=JIT_ACTOR,
+                source="sso",
+                role=Role.MEMBER,
+                given_name=_first(attributes, _GIVEN),
+                family_name=_first(attributes, _FAMILY),
+            )
+            main_office = Office.objects.filter(company=company, is_main=True).first()
+            if main_office is not None:
+                user = office_services.move_user_to_office(
+                    user=user, office=main_office, actor=JIT_ACTOR, source="sso"
+                )
+            # No free seat rolls the whole creation back: nobody half-made is left behind.
+            user = office_services.assign_license(
+                user=user, license_type=config.jit_license_type, actor=JIT_ACTOR, source="sso"
+            )
+            office_services.assign_number(user=user, actor=JIT_ACTOR, source="sso")
+            return user
+    except DomainError as error:
+        if error.code == "no_free_seats":
+            raise SignInRefused(
+                "no_free_license",
+                f"{company.name} has no free license for a new account right now. " + CONTACT_ADMIN,
+            ) from None
+        raise SignInRefused(
+            "jit_refused",
+            f"Your account could not be created automatically: {error.message} " + CONTACT_ADMIN,
+        ) from None
+
+
+def record_sign_in(
+    *, user: User, source: str, method: str, client_ip: str | None, detail: dict[str, Any]
+) -> None:
+    """Audit a successful sign-in (`sso` or `password`, `break_glass` for enforced companies)."""
+    record_audit(
+        actor=user,
+        source=source,
+        action=f"auth.sign_in.{method}",
+        company=user.company,
+        target=user,
+        after=detail or None,
+        client_ip=client_ip,
+    )
+
+
+def record_sign_out(*, user: User, client_ip: str | None) -> None:
+    record_audit(
+        actor=user,
+        source="sso" if user.company_id else "admin",
+        action="auth.sign_out",
+        company=user.company,
+        target=user,
+        client_ip=client_ip,
+    )
+
+
+def record_refusal(
+    *,
+    company: Company | None,
+    actor: Actor,
+    source: str,
+    reason: str,
+    detail: dict[str, Any],
+    client_ip: str | None = None,
+) -> None:
+    record_audit(
+        actor=actor,
+        source=source,
+        action="auth.sign_in_refused",
+        company=company,
+        after={"reason": reason, **detail},
+        client_ip=client_ip,
+    )
+
+
+# --- password sign-in policy ---
+
+
+def saml_config_for(company: Company | None) -> SAMLConfig | None:
+    """The company's SAML settings if SSO is on and the plan includes it, else None."""
+    if company is None or not company.is_enterprise:
+        return None
+    return SAMLConfig.objects.filter(company=company, enabled=True).first()
+
+
+def password_sign_in_policy(user: User) -> str:
+    """'allowed', 'break_glass' (a company admin of an SSO-enforcing company) or 'refused'."""
+    config = saml_config_for(user.company)
+    if config is None or not config.enforce_sso or user.is_superuser:
+        return "allowed"
+    if user.role == Role.COMPANY_ADMIN and config.allow_admin_password_login:
+        return "break_glass"
+    return "refused"

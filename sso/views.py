@@ -1,0 +1,608 @@
+"""The SSO doors: SP metadata, SP-initiated login, the hardened ACS, single logout, /login/,
+/app/ and sign-out. Thin: they translate HTTP and call `sso.services`."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+import saml2
+from django.conf import settings
+from django.contrib import auth
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import View
+from djangosaml2.cache import OutstandingQueriesCache
+from djangosaml2.overrides import Saml2Client
+from djangosaml2.utils import get_location
+from djangosaml2.views import (
+    AssertionConsumerServiceView,
+    LoginView,
+    MetadataView,
+    SPConfigMixin,
+)
+from saml2.metadata import entity_descriptor
+from saml2.response import (
+    IncorrectlySigned,
+    StatusError,
+    UnsolicitedResponse,
+    VerificationError,
+)
+from saml2.sigver import MissingKey, SignatureError
+from saml2.time_util import str_to_time
+from saml2.validate import ResponseLifetimeExceed, ToEarly
+
+from accounts.audit import ClientActor, Source
+from accounts.models import Company, CompanyDomain, User
+from config.request_context import client_ip as request_client_ip
+from sso import services
+from sso.forms import EmailForm, PasswordForm
+from sso.inspection import (
+    DIGEST_ALGORITHMS,
+    SIGNATURE_ALGORITHMS,
+    InspectedResponse,
+    inspect_saml_response,
+)
+from sso.models import SAMLConfig
+from sso.saml import sp_acs_url
+from sso.services import CONTACT_ADMIN, SignInRefused
+
+logger = logging.getLogger(__name__)
+
+HOME = "/app/"
+# The ACS reads the body only below this size; a bigger POST is refused before parsing.
+MAX_ACS_BODY_BYTES = 512 * 1024
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # The shared rule (trusted proxies' X-Forwarded-For), as the request log uses it.
+    return request_client_ip(request) or None
+
+
+def safe_next(value: str | None, default: str = HOME) -> str:
+    """A relative path on this site, or the default: RelayState and next never leave the site."""
+    value = (value or "").strip()
+    if (
+        value.startswith("/")
+        and not value.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(value, allowed_hosts=set(), require_https=False)
+    ):
+        return value
+    return default
+
+
+def error_page(
+    request: HttpRequest, message: str, *, status: int = 403, title: str = "You can't sign in"
+) -> HttpResponse:
+    return render(
+        request,
+        "sso/error.html",
+        {"title": title, "message": message, "login_url": reverse("login")},
+        status=status,
+    )
+
+
+def _company_or_404(slug: str) -> Company:
+    company = Company.objects.filter(slug=slug).first()
+    if company is None:
+        raise Http404("No such company.")
+    return company
+
+
+class CompanySPMixin:
+    """Resolves /sso/<slug>/ to the company and its SAML settings for djangosaml2's loader."""
+
+    config_loader_path = "sso.saml.config_loader"
+
+    def bind_company(self, request: HttpRequest, slug: str) -> tuple[Company, SAMLConfig | None]:
+        company = _company_or_404(slug)
+        config = services.saml_config_for(company)
+        request.saml_company = company  # type: ignore[attr-defined]
+        request.saml_config = config  # type: ignore[attr-defined]
+        return company, config
+
+
+@method_decorator(never_cache, name="dispatch")
+class SPMetadataView(CompanySPMixin, MetadataView):
+    def get(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
+        company = _company_or_404(slug)
+        if not company.is_enterprise:
+            raise Http404("SAML single sign-on is not available for this company.")
+        request.saml_company = company  # type: ignore[attr-defined]
+        # The SP metadata describes us only: it is published before the IdP is configured.
+        request.saml_config = None  # type: ignore[attr-defined]
+        metadata = entity_descriptor(self.get_sp_config(request))
+        _advertise_only_accepted_algorithms(metadata)
+        return HttpResponse(
+            str(metadata).encode("utf-8"),
+            content_type="application/samlmetadata+xml; charset=utf-8",
+        )
+
+
+ALGSUPPORT = "urn:oasis:names:tc:SAML:metadata:algsupport"
+
+
+def _advertise_only_accepted_algorithms(metadata: Any) -> None:
+    """pysaml2 lists every algorithm xmlsec1 knows (MD5, SHA-1 …); we accept SHA-256 and up."""
+    if metadata.extensions is None:
+        return
+    accepted = SIGNATURE_ALGORITHMS | DIGEST_ALGORITHMS
+    metadata.extensions.extension_elements = [
+        element
+        for element in metadata.extensions.extension_elements
+        if element.namespace != ALGSUPPORT or element.attributes.get("Algorithm") in accepted
+    ]
+
+
+@method_decorator(never_cache, name="dispatch")
+class SPLoginView(CompanySPMixin, LoginView):
+    """SP-initiated sign-in: an AuthnRequest to the company's IdP over HTTP-Redirect.
+
+    djangosaml2 remembers the request id in the SAML session (its own SameSite=None cookie, so
+    it survives the IdP's cross-site POST) for the ACS to match InResponseTo against.
+    """
+
+    def get(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
+        company, config = self.bind_company(request, slug)
+        if config is None:
+            return error_page(
+                request,
+                f"Single sign-on is not set up for {company.name}. " + CONTACT_ADMIN,
+            )
+        # Only a relative next survives; djangosaml2 sends it to the IdP as RelayState.
+        query = QueryDict(mutable=True)
+        query["next"] = safe_next(request.GET.get("next"))
+        request.GET = query  # type: ignore[assignment]
+        return super().get(request)
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class ACSView(CompanySPMixin, AssertionConsumerServiceView):
+    """The Assertion Consumer Service ("SP SSO URL"): checks, signs the user in, or refuses.
+
+    djangosaml2's flow with our hooks: `inspect_saml_response` first, then pysaml2's verification,
+    then `custom_validation` (assertion present, InResponseTo outstanding, replay store), then
+    `authenticate_user` (the user of this company only). Every refusal is a friendly page, an
+    AuditEvent, and nobody signed in.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
+        self.company, self.config = self.bind_company(request, slug)
+        self.refusal: SignInRefused | None = None
+        self.inspected: InspectedResponse | None = None
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        try:
+            if length > MAX_ACS_BODY_BYTES:
+                raise RequestDataTooBig()
+            encoded = request.POST.get("SAMLResponse")
+        except RequestDataTooBig:
+            return self.refuse(
+                SignInRefused("too_large", "The sign-in request is too large.", status=413)
+            )
+        if not encoded:
+            return self.refuse(
+                SignInRefused(
+                    "missing_response",
+                    "No SAML response arrived. Start again from your identity provider.",
+                    status=400,
+                )
+            )
+        if self.config is None:
+            return self.refuse(
+                SignInRefused(
+                    "sso_not_enabled",
+                    f"Single sign-on is not turned on for {self.company.name}. " + CONTACT_ADMIN,
+                )
+            )
+        try:
+            self.inspected = inspect_saml_response(encoded)
+        except SignInRefused as refusal:
+            return self.refuse(refusal)
+        return super().post(request)
+
+    # --- djangosaml2 hooks ---
+
+    def custom_validation(self, response: Any) -> None:
+        try:
+            self._validate(response)
+        except SignInRefused as refusal:
+            self.refusal = refusal
+            raise
+
+    def _validate(self, response: Any) -> None:
+        config = self.config
+        if config is None:  # post() refuses before this; never validate without settings
+            raise _tampered("sso_not_enabled")
+        if getattr(response, "assertion", None) is None or response.assertion.subject is None:
+            # pysaml2 hands back a response without an assertion when e.g. the Destination is
+            # not our ACS.
+            raise SignInRefused(
+                "no_valid_assertion",
+                "The sign-in response was not meant for this site, so nobody was signed in.",
+            )
+        # pysaml2 checks Recipient only when given "conv_info", which djangosaml2 never passes.
+        acs = sp_acs_url(self.company.slug)
+        confirmations = response.assertion.subject.subject_confirmation
+        for confirmation in confirmations:
+            data = confirmation.subject_confirmation_data
+            if data is None or data.recipient != acs:
+                raise SignInRefused(
+                    "wrong_recipient",
+                    "The sign-in response was not meant for this site, so nobody was signed in.",
+                )
+        in_response_to = response.in_response_to or ""
+        outstanding = OutstandingQueriesCache(self.request.saml_session).outstanding_queries()
+        if in_response_to and in_response_to not in outstanding:
+            raise SignInRefused(
+                "unknown_in_response_to",
+                "This sign-in answers a request this browser did not make. Please start again.",
+            )
+        if not in_response_to and not config.allow_idp_initiated:
+            raise _idp_initiated_refused(self.company)
+        not_on_or_after = None
+        for confirmation in confirmations:
+            data = confirmation.subject_confirmation_data
+            if data is not None and data.not_on_or_after:
+                not_on_or_after = _parse_saml_time(data.not_on_or_after)
+        conditions = response.assertion.conditions
+        if conditions is not None and conditions.not_on_or_after:
+            later = _parse_saml_time(conditions.not_on_or_after)
+            not_on_or_after = max(filter(None, [not_on_or_after, later]))
+        services.consume_assertion(
+            company=self.company,
+            assertion_id=response.assertion.id,
+            not_on_or_after=not_on_or_after,
+        )
+
+    def authenticate_user(
+        self,
+        request: HttpRequest,
+        session_info: dict[str, Any],
+        attribute_mapping: Any,
+        create_unknown_user: Any,
+        assertion_info: Any,
+    ) -> User:
+        config = self.config
+        if config is None:
+            raise _tampered("sso_not_enabled")
+        name_id = session_info["name_id"]
+        user = services.user_for_saml_sign_in(
+            company=self.company,
+            config=config,
+            name_id=getattr(name_id, "text", "") or "",
+            attributes=session_info.get("ava") or {},
+        )
+        auth.login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        request.session["sso_company"] = self.company.slug
+        request.session["sso_name_id"] = name_id.text
+        request.session["sso_name_id_format"] = name_id.format or ""
+        request.session["sso_session_index"] = session_info.get("session_index") or ""
+        services.record_sign_in(
+            user=user,
+            source=Source.SSO,
+            method="sso",
+            client_ip=client_ip(request),
+            detail={
+                "idp_initiated": not self.inspected or not self.inspected.in_response_to,
+                "assertion_id": assertion_info.get("assertion_id", ""),
+            },
+        )
+        return user
+
+    def custom_redirect(self, user: Any, relay_state: str, session_info: Any) -> str:
+        return safe_next(relay_state or session_info.get("came_from"))
+
+    def handle_acs_failure(
+        self, request: HttpRequest, exception: Any = None, status: int = 403, **kwargs: Any
+    ) -> HttpResponse:
+        refusal = self.refusal or _refusal_for(exception, self.inspected, self.company)
+        return self.refuse(refusal)
+
+    # --- refusing ---
+
+    def refuse(self, refusal: SignInRefused) -> HttpResponse:
+        detail: dict[str, Any] = {"message": refusal.message[:300]}
+        if self.inspected is not None:
+            detail["issuer"] = self.inspected.issuer[:300]
+            detail["in_response_to"] = self.inspected.in_response_to[:100]
+        logger.warning("SAML sign-in refused for %s: %s", self.company.slug, refusal.reason)
+        services.record_refusal(
+            company=self.company,
+            actor=ClientActor(client_ip(self.request) or "unknown"),
+            source=Source.SSO,
+            reason=refusal.reason,
+            detail=detail,
+        )
+        return error_page(self.request, refusal.message, status=refusal.status)
+
+
+def _idp_initiated_refused(company: Company) -> SignInRefused:
+    return SignInRefused(
+        "idp_initiated_disallowed",
+        f"{company.name} only allows signing in from Switchboard's sign-in page. Please start "
+        "at the sign-in page instead of your identity provider's app list.",
+    )
+
+
+def _parse_saml_time(value: str) -> dt.datetime:
+    return dt.datetime.fromtimestamp(calendar.timegm(str_to_time(value)), tz=dt.UTC)
+
+
+def _refusal_for(
+    exception: Any, inspected: InspectedResponse | None, company: Company
+) -> SignInRefused:
+    """A pysaml2 exception as a refusal with a stable reason code."""
+    if isinstance(exception, SignInRefused):
+        return exception
+    text = str(exception or "")
+    if isinstance(exception, SignatureError | MissingKey | IncorrectlySigned):
+        return _tampered("bad_signature")
+    if isinstance(exception, UnsolicitedResponse):
+        if inspected is not None and not inspected.in_response_to:
+            return _idp_initiated_refused(company)
+        return SignInRefused(
+            "unknown_in_response_to",
+            "This sign-in answers a request this browser did not make. Please start again.",
+        )
+    if isinstance(exception, ResponseLifetimeExceed):
+        return SignInRefused("expired", "This sign-in has expired. Please sign in again.")
+    if isinstance(exception, ToEarly):
+        return SignInRefused(
+            "not_yet_valid", "This sign-in is not valid yet: check the identity provider's clock."
+        )
+    if "AudienceRestrictions" in text:
+        return SignInRefused(
+            "wrong_audience",
+            "The sign-in response was issued for another application, so nobody was signed in.",
+        )
+    if isinstance(exception, VerificationError) and "recipient" in text.lower():
+        return SignInRefused(
+            "wrong_recipient",
+            "The sign-in response was not meant for this site, so nobody was signed in.",
+        )
+    if isinstance(exception, StatusError):
+        return SignInRefused(
+            "idp_refused", "Your identity provider did not sign you in. " + CONTACT_ADMIN
+        )
+    if "Combination of session id" in text:
+        return SignInRefused(
+            "unknown_in_response_to",
+            "This sign-in answers a request this browser did not make. Please start again.",
+        )
+    return _tampered("invalid_response")
+
+
+def _tampered(reason: str) -> SignInRefused:
+    return SignInRefused(
+        reason,
+        "The sign-in response could not be verified, so nobody was signed in. " + CONTACT_ADMIN,
+    )
+
+
+# --- single logout ---
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class SingleLogoutView(CompanySPMixin, SPConfigMixin, View):
+    """/sso/<slug>/sls/: the IdP's answer to our LogoutRequest, or its own LogoutRequest.
+
+    Either way the local session ends; an IdP-initiated request gets a LogoutResponse back.
+    """
+
+    http_method_names = ["get", "post"]
+
+    def get(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
+        return self.handle(request, request.GET, saml2.BINDING_HTTP_REDIRECT, slug)
+
+    def post(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
+        return self.handle(request, request.POST, saml2.BINDING_HTTP_POST, slug)
+
+    def handle(
+        self, request: HttpRequest, data: QueryDict, binding: str, slug: str
+    ) -> HttpResponse:
+        company, config = self.bind_company(request, slug)
+        if "SAMLRequest" not in data:
+            # The IdP's answer to our LogoutRequest: we signed the user out before sending it.
+            return redirect(f"{reverse('login')}?signed_out=1")
+        if config is None:
+            return error_page(request, "Single sign-on is not set up here.", status=400)
+        client = Saml2Client(self.get_sp_config(request))
+        try:
+            logout_request = client.parse_logout_request(data["SAMLRequest"], binding)
+            message = logout_request.message
+            issuer = (message.issuer.text or "").strip() if message.issuer is not None else ""
+            name_id = (message.name_id.text or "").strip() if message.name_id is not None else ""
+        except Exception:  # malformed, or not a LogoutRequest at all
+            logger.info("Unusable SAML LogoutRequest for %s", slug, exc_info=True)
+            return error_page(
+                request, "That sign-out request could not be read.", status=400, title="Sign out"
+            )
+        # The company's own IdP ends only the session it started, for the user it names.
+        if (
+            issuer == config.idp_entity_id
+            and request.session.get("sso_company") == company.slug
+            and name_id
+            and name_id == request.session.get("sso_name_id")
+        ):
+            sign_out(request)
+        if not config.idp_slo_url:
+            return redirect(f"{reverse('login')}?signed_out=1")
+        reply = client.create_logout_response(message, [saml2.BINDING_HTTP_REDIRECT])
+        info = client.apply_binding(
+            saml2.BINDING_HTTP_REDIRECT,
+            str(reply),
+            config.idp_slo_url,
+            data.get("RelayState", ""),
+            response=True,
+        )
+        return HttpResponseRedirect(get_location(info))
+
+
+# --- /login/, /app/, sign-out ---
+
+
+def _company_for_email(email: str) -> Company | None:
+    domain = email.rpartition("@")[2].lower()
+    row = CompanyDomain.objects.filter(domain=domain).select_related("company").first()
+    return row.company if row is not None else None
+
+
+@never_cache
+def login_view(request: HttpRequest) -> HttpResponse:
+    """Email first: the email's domain finds the company; SSO companies go to their IdP."""
+    next_url = safe_next(request.POST.get("next") or request.GET.get("next"))
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect(next_url)
+    step = request.POST.get("step", "email")
+    context: dict[str, Any] = {
+        "next": next_url,
+        "method": "password" if request.GET.get("method") == "password" else "",
+        "signed_out": request.GET.get("signed_out") == "1",
+        "step": "email",
+    }
+    if request.method == "POST" and step == "password":
+        return _password_step(request, next_url, context)
+
+    wants_password = (request.POST.get("method") or request.GET.get("method")) == "password"
+    if request.method == "POST":
+        form = EmailForm(request.POST)
+    elif request.GET.get("email"):
+        form = EmailForm(request.GET)
+    else:
+        form = EmailForm()
+    if form.is_bound and form.is_valid():
+        email = form.cleaned_data["email"]
+        company = _company_for_email(email)
+        config = services.saml_config_for(company)
+        if config is not None and company is not None and not wants_password:
+            query = urlencode({"next": next_url})
+            return redirect(f"{reverse('sso:login', args=[company.slug])}?{query}")
+        context.update(
+            step="password",
+            form=PasswordForm(initial={"email": email}),
+            company=company,
+            sso_config=config,
+        )
+        return render(request, "sso/login.html", context)
+    context["form"] = form
+    return render(request, "sso/login.html", context, status=400 if form.is_bound else 200)
+
+
+def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any]) -> HttpResponse:
+    form = PasswordForm(request.POST)
+    context.update(step="password", form=form)
+    if not form.is_valid():
+        return render(request, "sso/login.html", context, status=400)
+    email = form.cleaned_data["email"]
+    company = _company_for_email(email)
+    config = services.saml_config_for(company)
+    context.update(company=company, sso_config=config)
+    user = auth.authenticate(request, username=email, password=form.cleaned_data["password"])
+    if user is None:
+        services.record_refusal(
+            company=company,
+            actor=ClientActor(client_ip(request) or "unknown"),
+            source=Source.ADMIN,
+            reason="bad_credentials",
+            detail={"email": email[:254], "method": "password"},
+        )
+        message = "Wrong email or password."
+        if config is not None and config.enforce_sso and company is not None:
+            message += (
+                f" {company.name} signs in with single sign-on: only company admins may use a "
+                "password here."
+            )
+        form.add_error(None, message)
+        return render(request, "sso/login.html", context, status=400)
+    policy = services.password_sign_in_policy(user)
+    auth.login(request, user)
+    services.record_sign_in(
+        user=user,
+        source=Source.ADMIN,
+        method="break_glass" if policy == "break_glass" else "password",
+        client_ip=client_ip(request),
+        detail={},
+    )
+    return redirect(next_url)
+
+
+@never_cache
+def app_home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
+    user: User = request.user
+    return render(request, "sso/app.html", {"profile": user})
+
+
+def sign_out(request: HttpRequest) -> None:
+    user = request.user
+    if user.is_authenticated:
+        services.record_sign_out(user=user, client_ip=client_ip(request))
+    auth.logout(request)
+
+
+@never_cache
+def logout_view(request: HttpRequest) -> HttpResponse:
+    """Sign out (POST). With an SSO session and an IdP SLO URL, continue at the IdP."""
+    if request.method != "POST":
+        if not request.user.is_authenticated:
+            return redirect(reverse("login"))
+        return render(request, "sso/logout.html", {})
+    slo_redirect = _idp_logout_location(request)
+    sign_out(request)
+    return HttpResponseRedirect(slo_redirect or f"{reverse('login')}?signed_out=1")
+
+
+def _idp_logout_location(request: HttpRequest) -> str | None:
+    slug = request.session.get("sso_company")
+    name_id_text = request.session.get("sso_name_id")
+    if not slug or not name_id_text:
+        return None
+    company = Company.objects.filter(slug=slug).first()
+    config = services.saml_config_for(company)
+    if company is None or config is None or not config.idp_slo_url:
+        return None
+    from saml2.saml import NameID
+
+    from sso.saml import build_sp_config
+
+    client = Saml2Client(build_sp_config(company.slug, config))
+    try:
+        name_id = NameID(
+            text=name_id_text, format=request.session.get("sso_name_id_format") or None
+        )
+        session_index = request.session.get("sso_session_index")
+        _, logout_request = client.create_logout_request(
+            config.idp_slo_url,
+            config.idp_entity_id,
+            name_id=name_id,
+            session_indexes=[session_index] if session_index else None,
+            sign=False,
+        )
+        info = client.apply_binding(
+            saml2.BINDING_HTTP_REDIRECT, str(logout_request), config.idp_slo_url, "", sign=False
+        )
+        return get_location(info)
+    except Exception:  # the local sign-out must happen even if the IdP's SLO is unusable
+        logger.warning("Could not build a SAML LogoutRequest for %s", slug, exc_info=True)
+        return None
+
+
+def admin_login_redirect(request: HttpRequest) -> HttpResponse:
+    """Admin Settings signs in through /login/ too, so enforced SSO has no side door."""
+    next_url = safe_next(request.GET.get("next"), default="/admin/")
+    return redirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
