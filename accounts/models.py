@@ -131,8 +131,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     employee_number = models.CharField(max_length=100, blank=True)
     nick_name = models.CharField(max_length=150, blank=True)
     user_type = models.CharField(max_length=100, blank=True)
-    preferred_language = models.CharField(max_length=35, blank=True)
-    locale = models.CharField(max_length=35, blank=True)
+    # An Accept-Language value (RFC 7231), which may list several tags with weights.
+    preferred_language = models.CharField(max_length=100, blank=True)
+    locale = models.CharField(max_length=100, blank=True)
     timezone = models.CharField(max_length=64, blank=True)
     manager = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"

@@ -346,21 +346,35 @@ def create_user(
     password: str | None = None,
     status: str = UserStatus.ACTIVE,
     managed_by: str = ManagedBy.MANUAL,
+    office: Any = None,
+    license_type: str = "",
     **profile: Any,
 ) -> User:
     """Create a user of the company. Company admins approve by default.
 
-    Raises DomainError for an invalid or taken email, userName or externalId, or a weak password.
+    `office` (one of the company's) and `license_type` are written with the row, so a new user
+    is one INSERT. A license type on an *active* user holds a seat: the caller must claim it with
+    `offices.services.assign_license` in the same transaction (it counts the seat under the seat
+    row's lock and refuses when none is free, which rolls this creation back).
+
+    Raises DomainError for an invalid or taken email, userName or externalId, a weak password,
+    another company's office or an unknown license type.
     """
     fields = _clean_profile({"email": email, **profile})
     role = clean_choice(role, Role, "role")
     status = clean_choice(status, UserStatus, "status")
+    if license_type:
+        license_type = clean_choice(license_type, LicenseType, "license_type")
+    if office is not None and office.company_id != company.pk:
+        raise DomainError("That office is not one of the company's offices.", field="office")
     user = User(
         company=company,
         role=role,
         is_approver=(role == Role.COMPANY_ADMIN) if is_approver is None else is_approver,
         status=status,
         managed_by=managed_by,
+        office=office,
+        license_type=license_type,
         **fields,
     )
     if password:
@@ -380,7 +394,10 @@ def create_user(
             action="user.created",
             company=company,
             target=user,
-            after=snapshot(user, USER_AUDIT_FIELDS),
+            after={
+                **snapshot(user, USER_AUDIT_FIELDS),
+                **({"office": office.name} if office is not None else {}),
+            },
         )
     return user
 

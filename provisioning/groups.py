@@ -1,107 +1,103 @@
 """SCIM Groups are offices. A user is in exactly one office: adding a member moves them here,
-removing one moves them back to the main office. Writes go through the offices services."""
+removing one moves them back to the main office. Writes go through `offices.services`.
+
+A group created by a client is a new office in the main office's country and time zone (SCIM
+groups carry neither); without any office yet it is the company's first, main office, in the
+US and UTC. The admin corrects both under Admin Settings › Offices.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
 from django.db import transaction
 
-from accounts.audit import Actor, Source
+from accounts.audit import Actor
 from accounts.errors import DomainError, NotFound
 from accounts.models import Company, User
-from provisioning.scim.errors import invalid_value
+from offices import services as office_services
+from offices.models import Office
+
+DEFAULT_COUNTRY = "US"
+DEFAULT_TIMEZONE = "UTC"
 
 
-def _member_ids(body: dict[str, Any]) -> set[int]:
-    members = body.get("members") or []
-    if not isinstance(members, list):
-        raise invalid_value("members must be a list of objects with a value.")
-    ids: set[int] = set()
-    for member in members:
-        value = member.get("value") if isinstance(member, dict) else None
-        try:
-            ids.add(int(str(value)))
-        except (TypeError, ValueError):
-            raise invalid_value(f"'{str(value)[:40]}' is not a user id.") from None
-    return ids
-
-
-def _display_name(body: dict[str, Any]) -> str:
-    name = body.get("displayName")
-    if not isinstance(name, str) or not name.strip():
-        raise invalid_value("displayName (the office name) is required.")
-    return name.strip()
-
-
-def _users(company: Company, ids: set[int]) -> list[User]:
-    users = list(User.objects.filter(company=company, pk__in=ids))
-    missing = ids - {u.pk for u in users}
+def _users(company: Company, ids: Iterable[int]) -> list[User]:
+    wanted = set(ids)
+    users = list(User.objects.filter(company=company, pk__in=wanted).order_by("pk"))
+    missing = wanted - {user.pk for user in users}
     if missing:
-        raise NotFound(f"No user with id {sorted(missing)[0]} in this company.", field="members")
+        raise NotFound(
+            f"There is no user with id {sorted(missing)[0]} in this company.", field="members"
+        )
     return users
 
 
-def _move_members(
-    company: Company, office: Any, before: set[int], after: set[int], actor: Actor
+def _move_in(
+    company: Company, office: Office, ids: Iterable[int], actor: Actor, source: str
 ) -> None:
-    from offices import services as office_services
-    from offices.models import Office
-
-    for user in _users(company, after - before):
-        office_services.move_user_to_office(
-            user=user, office=office, actor=actor, source=Source.SCIM
-        )
-    leaving = before - after
-    if leaving:
-        main = Office.objects.filter(company=company, is_main=True).first()
-        if main is None or main.pk == office.pk:
-            raise DomainError(
-                f"Members cannot be removed from the main office {office.name}: a user is "
-                "always in one office. Add them to another office instead.",
-                field="members",
-            )
-        for user in _users(company, leaving):
+    for user in _users(company, ids):
+        if user.office_id != office.pk:
             office_services.move_user_to_office(
-                user=user, office=main, actor=actor, source=Source.SCIM
+                user=user, office=office, actor=actor, source=source
             )
 
 
-def create_group(company: Company, body: dict[str, Any], *, actor: Actor) -> Any:
-    """POST /Groups: a new office (country and time zone of the main office) with members."""
-    from offices import services as office_services
-    from offices.models import Office
+def _move_out(company: Company, office: Office, ids: set[int], actor: Actor, source: str) -> None:
+    if not ids:
+        return
+    main = Office.objects.filter(company=company, is_main=True).first()
+    if main is None or main.pk == office.pk:
+        raise DomainError(
+            f"Members cannot be removed from the main office {office.name}: everyone sits in "
+            "exactly one office. Add them to another office instead.",
+            field="members",
+        )
+    for user in _users(company, ids):
+        if user.office_id == office.pk:
+            office_services.move_user_to_office(user=user, office=main, actor=actor, source=source)
 
-    name = _display_name(body)
-    members = _member_ids(body)
+
+def create_group(
+    *, company: Company, name: str, member_ids: Iterable[int], actor: Actor, source: str
+) -> Office:
+    """A new office named `name` (country and time zone of the main office) holding the users
+    `member_ids` (moved from their offices). Conflict for a taken name, NotFound for a user id
+    not of the company; nothing is written then."""
     main = Office.objects.filter(company=company, is_main=True).first()
     with transaction.atomic():
         office = office_services.create_office(
             company=company,
             name=name,
-            country=main.country if main else "US",
-            timezone=main.timezone if main else "UTC",
+            country=main.country if main else DEFAULT_COUNTRY,
+            timezone=main.timezone if main else DEFAULT_TIMEZONE,
             actor=actor,
-            source=Source.SCIM,
+            source=source,
         )
-        _move_members(company, office, set(), members, actor)
+        _move_in(company, office, member_ids, actor, source)
     return office
 
 
 def update_group(
-    company: Company, office: Any, current: dict[str, Any], wanted: dict[str, Any], *, actor: Actor
-) -> None:
-    """PUT/PATCH: rename, and move users in and out to match the wanted members."""
-    from offices import services as office_services
-
-    name = _display_name(wanted)
+    *,
+    office: Office,
+    name: str,
+    member_ids: set[int] | None,
+    actor: Actor,
+    source: str,
+) -> Office:
+    """Rename the office and make its members exactly `member_ids` (None: leave them): users
+    added move here, users left out move to the main office (refused for the main office)."""
+    company: Company = office.company
     with transaction.atomic():
-        if name != office.name:
-            office_services.rename_office(office=office, name=name, actor=actor, source=Source.SCIM)
-        _move_members(company, office, _member_ids(current), _member_ids(wanted), actor)
+        office = office_services.update_office(office=office, name=name, actor=actor, source=source)
+        if member_ids is not None:
+            current = set(User.objects.filter(office=office).values_list("pk", flat=True))
+            _move_out(company, office, current - member_ids, actor, source)
+            _move_in(company, office, member_ids - current, actor, source)
+    return office
 
 
-def delete_group(office: Any, *, actor: Actor) -> None:
-    from offices import services as office_services
-
-    office_services.delete_office(office=office, actor=actor, source=Source.SCIM)
+def delete_group(*, office: Office, actor: Actor, source: str) -> None:
+    """Delete an empty office; one with members or numbers is refused, saying what to move."""
+    office_services.delete_office(office=office, actor=actor, source=source)

@@ -12,10 +12,17 @@ Keys a change may hold (every key optional; only the keys present are applied):
   ``timezone``, ``external_id``, ``scim_user_name``, ``other_phone_numbers`` (list of
   ``{"value", "type"}`` — mobile, home …), ``manager_id`` (a user id of the same company, or None)
 - ``active`` (bool): False suspends, True reactivates
-- ``license_type`` (``talk`` | ``contact_center`` | ``sales``)
-- ``office_name`` (an existing office of the company)
-- ``area_code`` (the number is taken from this area code)
-- ``work_phone`` (E.164: a free number of the company's pool the user moves to)
+- ``license_type`` (``talk`` | ``contact_center`` | ``sales``; a new user without one gets
+  ``talk``)
+- ``office_name`` (an existing office of the company; a new user without one sits in the main
+  office)
+- ``area_code`` (the number is taken from this area code when one is free there)
+- ``work_phone`` (E.164: a free number of the company's pool the user moves to; any other
+  number is refused)
+
+Licenses, offices and numbers change only through `offices.services`: a seat is held by an
+active user with a license type; suspending keeps the type (the seat frees itself by the status
+change) and releases the number; reactivating claims the seat again and a number.
 
 Every service owns its transaction: a change applies entirely or not at all, audited with the
 given actor and source. They raise `accounts.errors.DomainError` (or its `Conflict`/`NotFound`)
@@ -26,13 +33,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.db import transaction
 
 from accounts import services as account_services
 from accounts.audit import Actor, record_audit, snapshot
 from accounts.errors import DomainError, NotFound
-from accounts.models import AuditEvent, Company, LicenseType, ManagedBy, User, UserStatus
+from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
+from offices import services as office_services
+from offices.models import Office, PhoneNumber
 
 PROFILE_KEYS = frozenset(
     {
@@ -80,47 +88,57 @@ def _manager(company: Company, manager_id: Any) -> User | None:
         return None
     try:
         return User.objects.get(company=company, pk=int(manager_id))
-    except (TypeError, ValueError, User.DoesNotExist):
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
         raise NotFound(
             f"The manager '{str(manager_id)[:40]}' is not a user of this company.",
             field="manager_id",
         ) from None
 
 
-def offices_installed() -> bool:
-    """Offices, licenses and numbers come from the offices app (issue 4)."""
-    return apps.is_installed("offices")
+def _license_type(value: Any) -> str:
+    return account_services.clean_choice(str(value), LicenseType, "license_type")
 
 
-def _office_services() -> Any:
-    from offices import services as office_services
-
-    return office_services
-
-
-def _find_office(company: Company, name: str) -> Any:
-    from offices.models import Office
-
-    office = Office.objects.filter(company=company, name__iexact=(name or "").strip()).first()
+def _office(company: Company, name: Any) -> Office:
+    office = office_services.get_office_by_name(company=company, name=str(name or ""))
     if office is None:
         raise NotFound(
-            f"There is no office named '{str(name)[:100]}'. Create it in Admin Settings › "
+            f"There is no office named '{str(name)[:100]}'. Create it under Admin Settings › "
             "Offices first, or leave the office empty for the main office.",
             field="office_name",
         )
     return office
 
 
-def _main_office(company: Company) -> Any:
-    from offices.models import Office
-
+def _main_office(company: Company) -> Office | None:
     return Office.objects.filter(company=company, is_main=True).first()
+
+
+def _give_number(
+    user: User, changes: dict[str, Any], *, actor: Actor, source: str
+) -> PhoneNumber | None:
+    """The work number the client wrote (it must be free in the company's pool), else a free
+    one from the requested area code, the office, or the company reserve."""
+    work_phone = changes.get("work_phone")
+    if work_phone:
+        try:
+            return office_services.assign_specific_number(
+                user=user, number=work_phone, actor=actor, source=source
+            )
+        except DomainError as error:
+            # Held by someone else is not a uniqueness clash of this resource: a plain refusal.
+            raise DomainError(
+                error.message, field="work_phone", code="number_unavailable"
+            ) from None
+    return office_services.assign_number(
+        user=user, area_code=changes.get("area_code") or None, actor=actor, source=source
+    )
 
 
 def _set_managed_by_scim(user: User, *, actor: Actor, source: str) -> None:
     if user.managed_by != ManagedBy.SCIM:
-        user.managed_by = ManagedBy.SCIM
         User.objects.filter(pk=user.pk).update(managed_by=ManagedBy.SCIM)
+        user.managed_by = ManagedBy.SCIM
         record_audit(
             actor=actor,
             source=source,
@@ -132,80 +150,16 @@ def _set_managed_by_scim(user: User, *, actor: Actor, source: str) -> None:
         )
 
 
-def _apply_assignments(
-    user: User, changes: dict[str, Any], *, actor: Actor, source: str, creating: bool
-) -> User:
-    """Office, then license, then number: the number is picked from the user's office."""
-    if not offices_installed():
-        return user
-    offices = _office_services()
-    if "office_name" in changes and changes["office_name"] not in (None, ""):
-        office = _find_office(user.company, changes["office_name"])  # type: ignore[arg-type]
-        if getattr(user, "office_id", None) != office.pk:
-            offices.move_user_to_office(user=user, office=office, actor=actor, source=source)
-    elif creating and getattr(user, "office_id", None) is None:
-        main = _main_office(user.company)  # type: ignore[arg-type]
-        if main is not None:
-            offices.move_user_to_office(user=user, office=main, actor=actor, source=source)
-    user.refresh_from_db()
-    if user.status != UserStatus.ACTIVE:
-        # A suspended user holds no license and no number: those come back on reactivation.
-        return user
-    wanted = changes.get("license_type") or (
-        (user.license_type or DEFAULT_LICENSE_TYPE) if creating else None
-    )
-    if wanted and (creating or wanted != user.license_type):
-        account_services.clean_choice(wanted, LicenseType, "licenseType")
-        if user.license_type and not creating:
-            offices.release_license(user=user, actor=actor, source=source)
-            user.refresh_from_db()
-        offices.assign_license(user=user, license_type=wanted, actor=actor, source=source)
-    user.refresh_from_db()
-    _apply_number(user, changes, actor=actor, source=source, creating=creating)
-    return user
-
-
-def _current_number(user: User) -> Any:
-    from offices.models import PhoneNumber
-
-    return PhoneNumber.objects.filter(assigned_user=user).select_related("area_code").first()
-
-
-def _apply_number(
-    user: User, changes: dict[str, Any], *, actor: Actor, source: str, creating: bool
-) -> None:
-    offices = _office_services()
-    current = _current_number(user)
-    work_phone = changes.get("work_phone")
-    if work_phone:
-        if current is not None and current.number == work_phone:
-            return
-        if current is not None:
-            offices.release_number(user=user, actor=actor, source=source)
-        offices.assign_specific_number(user=user, number=work_phone, actor=actor, source=source)
-        return
-    area_code = changes.get("area_code") or None
-    current_area = _area_code_of(current)
-    if current is not None and (area_code is None or area_code == current_area):
-        return
-    if current is not None:
-        offices.release_number(user=user, actor=actor, source=source)
-    if creating or area_code is not None or "active" in changes:
-        offices.assign_number(user=user, area_code=area_code, actor=actor, source=source)
-
-
-def _area_code_of(number: Any) -> str | None:
-    if number is None or number.area_code is None:
-        return None
-    return str(getattr(number.area_code, "code", number.area_code))
-
-
 def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, source: str) -> User:
     """Create a user managed by the identity provider, with office, license and number.
 
-    The office defaults to the main office, the license type to ``talk``; ``active: False``
-    creates a suspended user holding no license. Refuses (nothing written) a taken email or
-    userName, an unknown office, or a license type without a free seat.
+    The office defaults to the main office, the license type to ``talk``; the row is inserted
+    with both, then `assign_license` claims the seat under its lock and `assign_number` gives a
+    number (the written ``work_phone``, else from ``area_code``/office/reserve). ``active:
+    False`` creates a suspended user who keeps the license type for later but holds no seat and
+    no number. Refuses, with nothing written: a taken email or userName, an unknown office, a
+    work number not free in the pool, a license type without a free seat (DomainError code
+    "no_free_seats" naming the type and the count).
     """
     _check_keys(changes)
     if not company.is_enterprise:
@@ -215,7 +169,13 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
     if not email:
         raise DomainError("A new user needs an email address.", field="email")
     active = changes.get("active", True)
+    license_type = _license_type(changes.get("license_type") or DEFAULT_LICENSE_TYPE)
     with transaction.atomic():
+        office = (
+            _office(company, changes["office_name"])
+            if changes.get("office_name")
+            else _main_office(company)
+        )
         user = account_services.create_user(
             company=company,
             email=email,
@@ -223,56 +183,93 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
             source=source,
             status=UserStatus.ACTIVE if active else UserStatus.SUSPENDED,
             managed_by=ManagedBy.SCIM,
+            office=office,
+            license_type=license_type,
             **profile,
         )
-        return _apply_assignments(user, changes, actor=actor, source=source, creating=True)
+        if active:
+            user = office_services.assign_license(
+                user=user, license_type=license_type, actor=actor, source=source
+            )
+            _give_number(user, changes, actor=actor, source=source)
+        elif changes.get("work_phone"):
+            raise DomainError(
+                "A suspended user holds no phone number: send the work number when the user "
+                "is active.",
+                field="work_phone",
+            )
+    return user
 
 
 def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: str) -> User:
     """Apply a user change: profile at once, then suspend/reactivate, office, license, number.
 
     Only what differs is written and audited. All or nothing: a refused part (a taken email,
-    no free seat, a number not in the pool) leaves the user as it was.
+    no free seat, a number not free in the pool, an unknown office) leaves the user as it was.
     """
     _check_keys(changes)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
-        profile = _profile(user.company, changes)  # type: ignore[arg-type]
+        company: Company = user.company  # type: ignore[assignment]
+        profile = _profile(company, changes)
         if profile:
             user = account_services.update_user(user=user, actor=actor, source=source, **profile)
         _set_managed_by_scim(user, actor=actor, source=source)
-        if "active" in changes:
-            if changes["active"] and user.status != UserStatus.ACTIVE:
-                user = reactivate_user(
-                    user=user,
-                    actor=actor,
-                    source=source,
-                    license_type=changes.get("license_type"),
-                    area_code=changes.get("area_code"),
-                    work_phone=changes.get("work_phone"),
+        if changes.get("office_name"):
+            office = _office(company, changes["office_name"])
+            if user.office_id != office.pk:
+                user = office_services.move_user_to_office(
+                    user=user, office=office, actor=actor, source=source
                 )
-            elif not changes["active"] and user.status == UserStatus.ACTIVE:
-                user = suspend_user(user=user, actor=actor, source=source)
-        if set(changes) & ASSIGNMENT_KEYS:
-            user = _apply_assignments(user, changes, actor=actor, source=source, creating=False)
-        user.refresh_from_db()
+        activating = changes.get("active") is True and user.status != UserStatus.ACTIVE
+        if changes.get("active") is False and user.status == UserStatus.ACTIVE:
+            user = suspend_user(user=user, actor=actor, source=source)
+        if activating:
+            user = reactivate_user(
+                user=user,
+                actor=actor,
+                source=source,
+                license_type=changes.get("license_type"),
+                area_code=changes.get("area_code"),
+                work_phone=changes.get("work_phone"),
+            )
+        else:
+            user = _change_assignments(user, changes, actor=actor, source=source)
+    return user
+
+
+def _change_assignments(user: User, changes: dict[str, Any], *, actor: Actor, source: str) -> User:
+    license_type = changes.get("license_type")
+    if license_type and _license_type(license_type) != user.license_type:
+        # Active: switching types claims the new seat and frees the old one. Not active: only
+        # the type is recorded, for reactivation.
+        user = office_services.assign_license(
+            user=user, license_type=license_type, actor=actor, source=source
+        )
+    if not (changes.get("work_phone") or changes.get("area_code")):
+        return user
+    if user.status != UserStatus.ACTIVE:
+        raise DomainError(
+            "A suspended user holds no phone number: set active to true with the number, "
+            "or send it after reactivating.",
+            field="work_phone" if changes.get("work_phone") else "area_code",
+        )
+    _give_number(user, changes, actor=actor, source=source)
     return user
 
 
 def suspend_user(*, user: User, actor: Actor, source: str) -> User:
-    """Block sign-in and free the license and number; the user stays findable."""
+    """Block sign-in and release the number; the user stays findable.
+
+    The license type is kept (it is what reactivation claims again); its seat is free from the
+    status change on, since only active users hold seats. Already suspended: nothing changes.
+    """
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.status == UserStatus.SUSPENDED:
             return user
-        # The suspension's audit row remembers the license (release clears it) for reactivation.
-        before = snapshot(user, ("status", "license_type"))
-        if offices_installed():
-            offices = _office_services()
-            if _current_number(user) is not None:
-                offices.release_number(user=user, actor=actor, source=source)
-            offices.release_license(user=user, actor=actor, source=source)
-            user.refresh_from_db()
+        before = snapshot(user, ("status",))
+        office_services.release_number(user=user, actor=actor, source=source)
         user.status = UserStatus.SUSPENDED
         user.save(update_fields=["status", "updated_at"])
         record_audit(
@@ -296,32 +293,20 @@ def reactivate_user(
     area_code: str | None = None,
     work_phone: str | None = None,
 ) -> User:
-    """Let a suspended user sign in again: a license (their type, else talk) and a number.
+    """Let a suspended (or pending) user sign in again, with a seat and a number.
 
-    No free seat: DomainError naming the type and the count, and the user stays suspended.
+    The seat claimed is `license_type` when the change names one, else the type the user kept,
+    else ``talk``. No free seat: DomainError (code "no_free_seats") naming the type and the
+    count, and the user stays as they were. Already active: nothing changes.
     """
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.status == UserStatus.ACTIVE:
             return user
+        wanted = _license_type(license_type or user.license_type or DEFAULT_LICENSE_TYPE)
         before = snapshot(user, ("status",))
-        license_type = license_type or user.license_type or _license_before_suspension(user)
-        account_services.clean_choice(license_type, LicenseType, "licenseType")
         user.status = UserStatus.ACTIVE
-        user.license_type = ""  # assign_license below counts the seat
-        user.save(update_fields=["status", "license_type", "updated_at"])
-        if offices_installed():
-            _office_services().assign_license(
-                user=user, license_type=license_type, actor=actor, source=source
-            )
-            user.refresh_from_db()
-            changes: dict[str, Any] = {"active": True}
-            if area_code:
-                changes["area_code"] = area_code
-            if work_phone:
-                changes["work_phone"] = work_phone
-            if _current_number(user) is None:
-                _apply_number(user, changes, actor=actor, source=source, creating=False)
+        user.save(update_fields=["status", "updated_at"])
         record_audit(
             actor=actor,
             source=source,
@@ -331,37 +316,28 @@ def reactivate_user(
             before=before,
             after=snapshot(user, ("status",)),
         )
+        user = office_services.assign_license(
+            user=user, license_type=wanted, actor=actor, source=source
+        )
+        _give_number(
+            user, {"area_code": area_code, "work_phone": work_phone}, actor=actor, source=source
+        )
     return user
 
 
-def _license_before_suspension(user: User) -> str:
-    event = (
-        AuditEvent.objects.filter(
-            action="user.suspended", target_type="accounts.user", target_id=str(user.pk)
-        )
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    remembered = (event.before or {}).get("license_type") if event is not None else None
-    return remembered or DEFAULT_LICENSE_TYPE
-
-
 def delete_user(*, user: User, actor: Actor, source: str) -> None:
-    """Remove the user for good, freeing license and number first."""
+    """Remove the user for good: the number returns to the pool and the license is released."""
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
-        if offices_installed():
-            offices = _office_services()
-            if _current_number(user) is not None:
-                offices.release_number(user=user, actor=actor, source=source)
-            if user.license_type and user.status == UserStatus.ACTIVE:
-                offices.release_license(user=user, actor=actor, source=source)
+        before = snapshot(user, account_services.USER_AUDIT_FIELDS)
+        office_services.release_number(user=user, actor=actor, source=source)
+        user = office_services.release_license(user=user, actor=actor, source=source)
         record_audit(
             actor=actor,
             source=source,
             action="user.deleted",
             company=user.company,
             target=user,
-            before=snapshot(user, account_services.USER_AUDIT_FIELDS),
+            before=before,
         )
         user.delete()

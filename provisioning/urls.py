@@ -1,5 +1,9 @@
-from django.urls import re_path
+from django.urls import path, re_path
 
+from provisioning.scim.discovery import documentation_view
 from provisioning.scim.views import scim_endpoint
 
-urlpatterns = [re_path(r"^scim/v2/?(?P<path>.*)$", scim_endpoint, name="scim")]
+urlpatterns = [
+    path("scim/", documentation_view, name="scim_documentation"),
+    re_path(r"^scim/v2/?(?P<path>.*)$", scim_endpoint, name="scim"),
+]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 
 from provisioning.scim import schema as s
 from provisioning.scim.errors import ScimError, scim_json_response
@@ -16,7 +17,9 @@ def service_provider_config(base: str) -> dict[str, Any]:
 
     return {
         "schemas": [s.SPC_SCHEMA],
-        "documentationUri": f"{base}/ServiceProviderConfig",
+        # The limits an RFC 7643 §5 document has no field for (PATCH operations, body size)
+        # are stated there; the document itself only carries the standard attributes.
+        "documentationUri": documentation_url(),
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": MAX_RESULTS},
@@ -32,16 +35,49 @@ def service_provider_config(base: str) -> dict[str, Any]:
                 "primary": True,
             }
         ],
-        # Not RFC fields: limits a client can read before it hits them.
-        "urn:ietf:params:scim:schemas:extension:switchboard:2.0:Limits": {
-            "maxPatchOperations": MAX_OPERATIONS,
-            "maxPayloadSize": MAX_BODY,
-        },
         "meta": {
             "resourceType": "ServiceProviderConfig",
             "location": f"{base}/ServiceProviderConfig",
         },
     }
+
+
+def documentation_url() -> str:
+    return f"{settings.PUBLIC_BASE_URL}/scim/"
+
+
+def documentation() -> str:
+    """What an admin configuring an identity provider needs, the limits included."""
+    from provisioning.scim.patch import MAX_OPERATIONS
+    from provisioning.scim.views import MAX_BODY, MAX_RESULTS
+
+    return f"""Switchboard SCIM 2.0 (RFC 7643 / RFC 7644)
+
+Base URL:        {settings.PUBLIC_BASE_URL}/scim/v2
+Authentication:  Authorization: Bearer <API key with the 'scim' scope>
+                 (Admin Settings > My Company > Authentication > API Keys; Enterprise plan)
+Resources:       Users (core, enterprise extension, {s.SWITCHBOARD_USER})
+                 Groups = offices (a user is in exactly one office)
+
+Limits
+  PATCH operations per request:  {MAX_OPERATIONS} (more: 400 tooMany)
+  Request body:                  {MAX_BODY // (1024 * 1024)} MB (more: 413)
+  Results per page (maxResults): {MAX_RESULTS}
+  Filters:                       nesting depth 32, 64 comparisons
+  Bulk:                          not supported (501); /Me: not supported (501)
+
+Users: a new user gets the main office, a 'talk' license (licenseType) and a free number
+(areaCode, else the office's pool, else the company reserve). No free seat refuses the change
+(400, naming the license type and the count). active=false suspends (the number is released,
+the license type kept); active=true claims the seat again. DELETE frees license and number.
+A 'work' phone number is accepted only when it is free in the company's pool.
+Groups: POST creates an office in the main office's country and time zone; an office with
+members cannot be deleted; members cannot be removed from the main office.
+"""
+
+
+def documentation_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(documentation(), content_type="text/plain; charset=utf-8")
 
 
 def _list(resources: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,8 +7,7 @@ from typing import Any
 
 from django.http import HttpResponse
 
-ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
-SCIM_CONTENT_TYPE = "application/scim+json"
+from config.faults import SCIM_CONTENT_TYPE, scim_error_response
 
 
 class ScimError(Exception):
@@ -53,11 +52,6 @@ def scim_json_response(
 
 
 def error_response(error: ScimError) -> HttpResponse:
-    body: dict[str, Any] = {
-        "schemas": [ERROR_URN],
-        "status": str(error.status),
-        "detail": error.detail,
-    }
-    if error.scim_type:
-        body["scimType"] = error.scim_type
-    return scim_json_response(body, error.status, error.headers)
+    return scim_error_response(
+        status=error.status, detail=error.detail, scim_type=error.scim_type, headers=error.headers
+    )

@@ -76,7 +76,14 @@ def apply_patch(
                 raise no_target("A remove operation needs a path.")
             if not isinstance(value, dict):
                 raise invalid_value(f"An {op} without a path needs an object as its value.")
-            plain = {k: v for k, v in value.items() if "." not in k or k.lower().startswith("urn:")}
+            schema_ids = {urn.lower() for urn in resource_type.schema_ids}
+            # Keys that are paths ("name.givenName", "urn:…:User:department") apply one by
+            # one; plain attribute names and whole extension objects are normalized together.
+            plain = {
+                k: v
+                for k, v in value.items()
+                if (k.lower() in schema_ids) or ("." not in k and not k.lower().startswith("urn:"))
+            }
             dotted = {k: v for k, v in value.items() if k not in plain}
             normalized = normalize_body(
                 {k: v for k, v in plain.items() if k != "schemas"}, resource_type
@@ -99,6 +106,17 @@ def apply_patch(
             for key, item in dotted.items():
                 parsed = parse_path(key)
                 _apply(result, op, parsed.attr, parsed.filter, item, resource_type, strict=False)
+            continue
+        extension = resource_type.extension(path)
+        if extension is not None and op == "remove":
+            result.pop(extension.id, None)
+            continue
+        if extension is not None:
+            # A whole extension as the path: its value holds that extension's attributes.
+            if not isinstance(value, dict):
+                raise invalid_value(f"The {op} of '{extension.id}' needs an object.")
+            operations_for_extension = [{"op": op, "path": None, "value": {extension.id: value}}]
+            result = apply_patch(result, operations_for_extension, resource_type)
             continue
         parsed = parse_path(path)
         if op != "remove" and value is None and parsed.filter is None:

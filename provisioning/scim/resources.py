@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.apps import apps
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.utils.dateparse import parse_datetime
@@ -273,10 +272,9 @@ def isoformat(moment: datetime) -> str:
 
 
 def user_queryset(company: Company) -> QuerySet[User]:
-    related = ["manager"]
-    if apps.is_installed("offices"):
-        related += ["office", "phone_number", "phone_number__area_code"]
-    return User.objects.filter(company=company).select_related(*related)
+    return User.objects.filter(company=company).select_related(
+        "manager", "office", "phone_number", "phone_number__area_code"
+    )
 
 
 def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str, Any]:
@@ -335,7 +333,7 @@ def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str
             else None,
         },
         s.SWITCHBOARD_USER: {
-            "licenseType": user.license_type if user.status == UserStatus.ACTIVE else None,
+            "licenseType": user.license_type,
             "officeName": office.name if office is not None else None,
             "areaCode": _area_code(number),
             "phoneNumber": number.number if number is not None else None,
@@ -360,7 +358,7 @@ def _area_code(number: Any) -> str | None:
 
 
 def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "schemas": [s.CORE_GROUP],
         "id": str(office.pk),
         "displayName": office.name,
@@ -380,6 +378,9 @@ def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[st
             "location": f"{base_url}/Groups/{office.pk}",
         },
     }
+    if not body["members"]:
+        del body["members"]  # RFC 7643 §2.5: an empty multi-valued attribute is unassigned
+    return body
 
 
 def _drop_empty(value: Any) -> Any:
@@ -532,7 +533,10 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     if replace or "manager" in enterprise:
         manager = enterprise.get("manager")
         if isinstance(manager, dict):
+            reference = manager.get("$ref")
             manager = manager.get("value")
+            if manager in (None, "") and isinstance(reference, str):
+                manager = reference.rstrip("/").rsplit("/", 1)[-1]  # RFC 7643 §4.3: $ref
         if manager not in (None, "") and not isinstance(manager, str | int):
             raise invalid_value("manager.value must be a user id.")
         changes["manager_id"] = str(manager) if manager not in (None, "") else None
@@ -554,6 +558,28 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     if area_code:
         changes["area_code"] = area_code
     return changes
+
+
+def group_changes(body: dict[str, Any]) -> tuple[str, set[int]]:
+    """A canonical SCIM Group body → the office name and the ids of its members."""
+    name = body.get("displayName")
+    if not isinstance(name, str) or not name.strip():
+        raise invalid_value("displayName (the office name) is required.")
+    members = body.get("members")
+    if members is None:
+        members = []
+    if not isinstance(members, list):
+        raise invalid_value("members must be a list of objects with a value (a user id).")
+    ids: set[int] = set()
+    for member in members:
+        value = member.get("value") if isinstance(member, dict) else None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise invalid_value("Each member needs a value: the id of a user.")
+        try:
+            ids.add(int(str(value)))
+        except ValueError:
+            raise invalid_value(f"'{str(value)[:40]}' is not a user id.") from None
+    return name.strip(), ids
 
 
 def normalize_body(body: Any, resource_type: s.ResourceType) -> dict[str, Any]:

@@ -174,10 +174,12 @@ USER_SCHEMA = Schema(
             "emails",
             "complex",
             multi_valued=True,
-            description="The sign-in email (unique across Switchboard). One email is kept: the "
-            "primary one, else the work one, else the first.",
+            required=True,
+            description="The sign-in email (unique across Switchboard), required unless the "
+            "userName is an email address. One email is kept: the primary one, else the work "
+            "one, else the first.",
             sub_attributes=(
-                _s("value", "The email address."),
+                _s("value", "The email address.", required=True),
                 _s("type", "work", canonical_values=("work", "home", "other")),
                 Attribute("primary", "boolean", description="Always true for the kept email."),
             ),
@@ -240,8 +242,7 @@ ENTERPRISE_SCHEMA = Schema(
                 Attribute(
                     "$ref",
                     "reference",
-                    description="The manager's URI.",
-                    mutability="readOnly",
+                    description="The manager's URI (read when value is not sent).",
                     reference_types=("User",),
                 ),
                 _s("displayName", "The manager's name.", mutability="readOnly"),
@@ -258,7 +259,8 @@ SWITCHBOARD_SCHEMA = Schema(
     (
         _s(
             "licenseType",
-            "License the user holds. A new user gets talk unless told otherwise; "
+            "License the user holds while active (a suspended user keeps it for "
+            "reactivation but takes no seat). A new user gets talk unless told otherwise; "
             "no free seat refuses the change.",
             case_exact=True,
             canonical_values=LICENSE_TYPES,
@@ -288,7 +290,9 @@ GROUP_SCHEMA = Schema(
     CORE_GROUP,
     "Group",
     "An office. A user is in exactly one office: adding a member moves them here; removing a "
-    "member moves them to the main office.",
+    "member moves them to the main office (members cannot be removed from the main office). "
+    "A new group is an office in the main office's country and time zone; an office with "
+    "members cannot be deleted.",
     (
         _s("displayName", "The office name.", required=True, uniqueness="server"),
         Attribute(

@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import FieldError, RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -28,12 +30,14 @@ from accounts.audit import Source
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, User
 from approvals.scim import queue_if_required, with_pending_change_counts
-from provisioning import services
+from config.faults import SCIM_CONTENT_TYPE
+from config.metrics import record_scim_request
+from offices.models import Office
+from provisioning import groups, services
 from provisioning.scim import discovery
 from provisioning.scim import schema as s
 from provisioning.scim.auth import authenticate
 from provisioning.scim.errors import (
-    SCIM_CONTENT_TYPE,
     ScimError,
     error_response,
     invalid_filter,
@@ -48,6 +52,7 @@ from provisioning.scim.resources import (
     GROUP_SORT,
     USER_FILTERS,
     USER_SORT,
+    group_changes,
     normalize_body,
     render_group,
     render_user,
@@ -78,17 +83,25 @@ class Context:
 
 # --- entry point ---
 
+Handler = Callable[["Context"], HttpResponse]
+
 
 @csrf_exempt
 def scim_endpoint(request: HttpRequest, path: str) -> HttpResponse:
+    """Route, authenticate, answer; one `record_scim_request` per request (operation like
+    users.create, groups.patch, discovery.schemas; `unrouted` for unknown URLs and methods)."""
+    started = time.perf_counter()
+    operation, handler = route(request.method or "GET", [p for p in path.split("/") if p])
     try:
-        key = authenticate(request)
-        context = Context(request, key)
-        response = _route(context, [p for p in path.split("/") if p])
+        context = Context(request, authenticate(request))
+        response = handler(context)
     except ScimError as error:
         response = error_response(error)
     except DomainError as error:
         response = error_response(domain_error(error))
+    record_scim_request(
+        operation=operation, status=response.status_code, seconds=time.perf_counter() - started
+    )
     return response
 
 
@@ -104,60 +117,75 @@ def domain_error(error: DomainError) -> ScimError:
     return ScimError(400, error.message, "invalidValue")
 
 
-def _route(context: Context, parts: list[str]) -> HttpResponse:
-    method = context.request.method or "GET"
+def _refuse(error: ScimError) -> Handler:
+    def handler(context: Context) -> HttpResponse:
+        raise error
+
+    return handler
+
+
+def route(method: str, parts: list[str]) -> tuple[str, Handler]:
+    """The operation name and its handler for a method and path under /scim/v2/. Unknown URLs
+    and methods get a handler that answers the SCIM 404/405/501 — after authentication, so an
+    unauthenticated caller learns nothing about the URL space."""
+    head = parts[0].lower() if parts else ""
+    table: dict[str, tuple[str, Handler]] = {}
     if not parts:
-        return _methods(method, {"GET": lambda: _search_all(context, _query_params(context))})
-    head = parts[0].lower()
-    if head == ".search" and len(parts) == 1:
-        return _methods(method, {"POST": lambda: _search_all(context, _search_body(context))})
-    if head in {"users", "groups"}:
-        resource = USER_ENDPOINT if head == "users" else GROUP_ENDPOINT
+        table = {"GET": ("search", lambda c: _search_all(c, _query_params(c)))}
+    elif head == ".search" and len(parts) == 1:
+        table = {"POST": ("search", lambda c: _search_all(c, _search_body(c)))}
+    elif head in {"users", "groups"} and len(parts) <= 2:
+        endpoint = USER_ENDPOINT if head == "users" else GROUP_ENDPOINT
         if len(parts) == 1:
-            return _methods(
-                method,
-                {
-                    "GET": lambda: resource.list(context, _query_params(context)),
-                    "POST": lambda: resource.create(context),
-                },
+            table = {
+                "GET": (f"{head}.list", lambda c: endpoint.list(c, _query_params(c))),
+                "POST": (f"{head}.create", endpoint.create),
+            }
+        elif parts[1].lower() == ".search":
+            table = {"POST": (f"{head}.search", lambda c: endpoint.list(c, _search_body(c)))}
+        else:
+            resource_id = parts[1]
+            table = {
+                "GET": (f"{head}.get", lambda c: endpoint.get(c, resource_id)),
+                "PUT": (f"{head}.replace", lambda c: endpoint.replace(c, resource_id)),
+                "PATCH": (f"{head}.patch", lambda c: endpoint.patch(c, resource_id)),
+                "DELETE": (f"{head}.delete", lambda c: endpoint.delete(c, resource_id)),
+            }
+    elif head == "me" and len(parts) <= 2:
+        return "me", _refuse(
+            ScimError(
+                501,
+                "/Me is not supported: an API key authenticates the identity provider, not a user.",
             )
-        if len(parts) == 2 and parts[1].lower() == ".search":
-            return _methods(method, {"POST": lambda: resource.list(context, _search_body(context))})
-        if len(parts) == 2:
-            return _methods(
-                method,
-                {
-                    "GET": lambda: resource.get(context, parts[1]),
-                    "PUT": lambda: resource.replace(context, parts[1]),
-                    "PATCH": lambda: resource.patch(context, parts[1]),
-                    "DELETE": lambda: resource.delete(context, parts[1]),
-                },
+        )
+    elif head == "bulk" and len(parts) == 1:
+        return "bulk", _refuse(
+            ScimError(
+                501,
+                "Bulk operations are not supported (bulk.supported is false); send one "
+                "request per resource.",
             )
-    if head == "me" and len(parts) <= 2:
-        raise ScimError(
-            501,
-            "/Me is not supported: an API key authenticates the identity provider, not a user.",
         )
-    if head == "bulk" and len(parts) == 1:
-        raise ScimError(
-            501,
-            "Bulk operations are not supported (bulk.supported is false); send one "
-            "request per resource.",
+    elif head in {"serviceproviderconfig", "resourcetypes", "schemas"}:
+        rest = parts[1:]
+        table = {
+            "GET": (f"discovery.{head}", lambda c: discovery.answer(c.base, head, rest)),
+        }
+    if not table:
+        return "unrouted", _refuse(
+            ScimError(404, f"There is no SCIM endpoint at /scim/v2/{'/'.join(parts)[:100]}.")
         )
-    if head in {"serviceproviderconfig", "resourcetypes", "schemas"}:
-        return _methods(method, {"GET": lambda: discovery.answer(context.base, head, parts[1:])})
-    raise ScimError(404, f"There is no SCIM endpoint at /scim/v2/{'/'.join(parts)[:100]}.")
-
-
-def _methods(method: str, handlers: dict[str, Callable[[], HttpResponse]]) -> HttpResponse:
-    handler = handlers.get(method.upper())
-    if handler is None:
-        raise ScimError(
-            405,
-            f"{method[:10]} is not allowed here. Allowed: {', '.join(handlers)}.",
-            headers={"Allow": ", ".join(handlers)},
+    found = table.get(method.upper())
+    if found is None:
+        allowed = ", ".join(table)
+        return "unrouted", _refuse(
+            ScimError(
+                405,
+                f"{method[:10]} is not allowed here. Allowed: {allowed}.",
+                headers={"Allow": allowed},
+            )
         )
-    return handler()
+    return found
 
 
 # --- request parsing ---
@@ -406,14 +434,17 @@ USER_ENDPOINT = UserEndpoint()
 
 
 class GroupEndpoint(UserEndpoint):
+    """Groups are offices (provisioning.groups): members are the users sitting in them."""
+
     resource_type = s.GROUP_TYPE
 
     def queryset(self, context: Context) -> Any:
-        if not services.offices_installed():
-            raise ScimError(501, "Groups (offices) are not available on this server yet.")
-        from offices.models import Office
-
-        return Office.objects.filter(company=context.company).prefetch_related("users")
+        members = User.objects.order_by("pk").only(
+            "pk", "office_id", "email", "display_name", "given_name", "family_name"
+        )
+        return Office.objects.filter(company=context.company).prefetch_related(
+            Prefetch("users", queryset=members)
+        )
 
     def render(self, context: Context, office: Any) -> dict[str, Any]:
         return _with_version(render_group(office, office.users.all(), context.base))
@@ -421,49 +452,49 @@ class GroupEndpoint(UserEndpoint):
     def find(self, context: Context, resource_id: str) -> Any:
         try:
             return self.queryset(context).get(pk=int(resource_id))
-        except (ValueError, OverflowError) as error:
-            raise ScimError(404, f"Group {resource_id[:40]} not found.") from error
-        except Exception as error:
-            if type(error).__name__ == "DoesNotExist":
-                raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
-            raise
+        except (ValueError, OverflowError, Office.DoesNotExist):
+            raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
 
     def create(self, context: Context) -> HttpResponse:
-        from provisioning import groups
-
         body = normalize_body(read_json(context.request), self.resource_type)
-        office = groups.create_group(context.company, body, actor=context.key)
+        name, member_ids = group_changes(body)
+        office = groups.create_group(
+            company=context.company,
+            name=name,
+            member_ids=member_ids,
+            actor=context.key,
+            source=Source.SCIM,
+        )
         return self.respond(context, self.render(context, self.find(context, str(office.pk))), 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
         office = self.find(context, resource_id)
         current = self.render(context, office)
         _if_match(context, current)
-        body = normalize_body(read_json(context.request), self.resource_type)
+        raw = read_json(context.request)
+        body = normalize_body(raw, self.resource_type)
+        if isinstance(raw, dict) and raw.get("id") not in (None, str(office.pk), office.pk):
+            raise ScimError(400, "id cannot be changed (it is immutable).", "mutability")
         return self._update(context, office, current, body)
-
-    def patch(self, context: Context, resource_id: str) -> HttpResponse:
-        office = self.find(context, resource_id)
-        current = self.render(context, office)
-        _if_match(context, current)
-        operations = parse_operations(read_json(context.request))
-        return self._update(
-            context, office, current, apply_patch(current, operations, self.resource_type)
-        )
 
     def _update(
         self, context: Context, office: Any, current: dict[str, Any], wanted: dict[str, Any]
     ) -> HttpResponse:
-        from provisioning import groups
-
-        groups.update_group(context.company, office, current, wanted, actor=context.key)
+        name, member_ids = group_changes(wanted)
+        _, current_ids = group_changes(current)
+        groups.update_group(
+            office=office,
+            name=name,
+            member_ids=None if member_ids == current_ids else member_ids,
+            actor=context.key,
+            source=Source.SCIM,
+        )
         return self.respond(context, self.render(context, self.find(context, str(office.pk))))
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
-        from provisioning import groups
-
         office = self.find(context, resource_id)
-        groups.delete_group(office, actor=context.key)
+        _if_match(context, self.render(context, office))
+        groups.delete_group(office=office, actor=context.key, source=Source.SCIM)
         return HttpResponse(status=204)
 
 
@@ -482,10 +513,7 @@ def _filtered(context: Context, endpoint: UserEndpoint, filter_text: Any, root: 
     tree = parse_filter(filter_text)
     filters = USER_FILTERS if endpoint is USER_ENDPOINT else GROUP_FILTERS
     condition = to_q(tree, resolver(endpoint.resource_type, filters))
-    try:
-        return queryset.filter(condition)
-    except FieldError:  # an attribute whose data lives in an app not installed here
-        raise invalid_filter("The filter uses an attribute this server cannot filter on.") from None
+    return queryset.filter(condition)
 
 
 def _list_response(
@@ -548,7 +576,4 @@ def _list_response(
 
 
 def _search_all(context: Context, params: dict[str, Any]) -> HttpResponse:
-    endpoints = [USER_ENDPOINT]
-    if services.offices_installed():
-        endpoints.append(GROUP_ENDPOINT)
-    return _list_response(context, endpoints, params)
+    return _list_response(context, [USER_ENDPOINT, GROUP_ENDPOINT], params)

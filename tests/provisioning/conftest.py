@@ -1,48 +1,33 @@
 import json
-from dataclasses import dataclass
 
 import pytest
 
-from provisioning.scim import auth
-from provisioning.scim.auth import UNAUTHORIZED_HEADERS
-from provisioning.scim.errors import ScimError
+from tests.apikeys.factories import make_api_key
+from tests.offices.factories import OfficeFactory
 
-SECRET = "sb_test_scim_secret"
 SCIM = "application/scim+json"
 
 
-@dataclass
-class FakeKey:
-    company: object
-    name: str = "OneLogin"
-
-    def has_scope(self, scope):
-        return scope == "scim"
-
-    def audit_identity(self):
-        return ("api_key", None, f"API key {self.name}")
-
-
 @pytest.fixture
-def api_key(company, monkeypatch):
-    """Until apikeys lands: a key of `company` accepted for 'Bearer <SECRET>'."""
-    key = FakeKey(company)
-
-    def authenticate(request):
-        if request.headers.get("Authorization") != f"Bearer {SECRET}":
-            raise ScimError(401, "Send a valid API key.", headers=UNAUTHORIZED_HEADERS)
-        return key
-
-    monkeypatch.setattr(auth, "key_for_request", authenticate)
+def api_key(company):
+    """A real key of `company` with the `scim` scope; `.raw` is the bearer token."""
+    key, raw = make_api_key(company, name="OneLogin")
+    key.raw = raw
     return key
 
 
+@pytest.fixture
+def main_office(company):
+    return OfficeFactory(company=company, name="HQ", is_main=True, country="US")
+
+
 class ScimClient:
-    def __init__(self, client):
+    def __init__(self, client, token):
         self.client = client
+        self.token = token
 
     def _call(self, method, path, body=None, content_type=SCIM, **headers):
-        headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {SECRET}")
+        headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {self.token}")
         kwargs = {}
         if body is not None:
             kwargs["data"] = body if isinstance(body, str | bytes) else json.dumps(body)
@@ -68,5 +53,5 @@ class ScimClient:
 
 
 @pytest.fixture
-def scim(client, api_key):
-    return ScimClient(client)
+def scim(client, api_key, main_office):
+    return ScimClient(client, api_key.raw)

@@ -75,7 +75,7 @@ def test_create_returns_201_with_location_etag_and_meta(scim, company):
     assert body["meta"]["created"].endswith("Z")
     event = AuditEvent.objects.get(action="user.created", target_id=str(user.pk))
     assert event.source == "scim"
-    assert event.actor_label == "API key OneLogin"
+    assert event.actor_label.startswith("API key 'OneLogin'")
     assert event.request_id == response["X-Request-ID"]
 
 

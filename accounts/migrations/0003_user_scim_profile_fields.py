@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ('accounts', '0002_user_office'),
     ]
 
     operations = [
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='locale',
-            field=models.CharField(blank=True, max_length=35),
+            field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
             model_name='user',
@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='preferred_language',
-            field=models.CharField(blank=True, max_length=35),
+            field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
             model_name='user',
