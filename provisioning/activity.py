@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -49,10 +48,6 @@ KIND_LABELS = {
 }
 WINDOWS = (("24 hours", timedelta(hours=24)), ("7 days", timedelta(days=7)))
 MAX_DETAIL = 500
-
-
-def scim_base_url() -> str:
-    return f"{settings.PUBLIC_BASE_URL}/scim/v2"
 
 
 def record_refused_request(
@@ -92,7 +87,6 @@ class KeyUse:
 
 @dataclass
 class ProvisioningStatus:
-    base_url: str
     enterprise: bool
     usable_keys: list[APIKey]
     last_use: KeyUse | None
@@ -182,7 +176,6 @@ def provisioning_status(company: Company, *, errors: int = 10) -> ProvisioningSt
     last_key = max(used, key=lambda key: key.last_used_at, default=None)  # type: ignore[arg-type,return-value]
     scim_events = AuditEvent.objects.filter(company=company, source=Source.SCIM)
     return ProvisioningStatus(
-        base_url=scim_base_url(),
         enterprise=company.is_enterprise,
         usable_keys=usable,
         last_use=KeyUse(last_key, last_key.last_used_at, last_key.last_used_ip)

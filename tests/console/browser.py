@@ -1,28 +1,17 @@
-"""Shared helpers for the console's browser tests: Debian's Chromium, screenshots, sign-in."""
+"""Helpers for the console's browser tests (the browser itself: tests/browser.py)."""
 
 from pathlib import Path
 
-from django.conf import settings
+from tests.browser import DESKTOP, PHONE, artifacts_dir
 
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "console"
+__all__ = ["DESKTOP", "PHONE", "no_horizontal_scroll", "shot", "sign_in_with_password"]
+
 PASSWORD = "correct-horse-battery-staple"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 def shot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
+    """A full-page screenshot in test-artifacts/console/ for a person to look at."""
+    path = artifacts_dir("console") / f"{name}.png"
     page.screenshot(path=path, full_page=True)
     return path
 

@@ -1,14 +1,9 @@
 import pytest
 
-from tests.console.browser import CHROMIUM_ARGS
+from tests.sso.saml_idp import make_key_pair
 
 
-@pytest.fixture
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+@pytest.fixture(scope="session")
+def idp_key(tmp_path_factory):
+    """The test IdP's signing key and certificate (what OneLogin shows as its X.509 cert)."""
+    return make_key_pair(tmp_path_factory.mktemp("console-idp"), "onelogin")
