@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -255,7 +256,9 @@ PHONE_SEARCH = re.compile(r"^[\d\s()+.-]{3,}$")
 
 
 class MoveToOfficeForm(forms.Form):
-    office = forms.ModelChoiceField(queryset=None, empty_label=None)  # type: ignore[arg-type]
+    office: forms.ModelChoiceField[Office] = forms.ModelChoiceField(
+        queryset=Office.objects.none(), empty_label=None
+    )
 
     def __init__(self, *args: Any, offices: QuerySet[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -671,7 +674,7 @@ class AuditEventAdmin(CompanyScopedAdmin):
     def change(self, obj: AuditEvent) -> str:
         return describe_change(obj)
 
-    def export_csv_view(self, request: HttpRequest) -> HttpResponse:
+    def export_csv_view(self, request: HttpRequest) -> HttpResponseBase:
         """The filtered list (same filters, search and scope as the page) as CSV, streamed."""
         if not self.has_view_permission(request):
             raise PermissionDenied

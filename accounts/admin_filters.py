@@ -12,11 +12,13 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import selectors
+from accounts.models import User
 
 
 @dataclass
@@ -43,12 +45,12 @@ class InputFilter(admin.ListFilter):
                     self.used_parameters[field.parameter] = value.strip()
 
     def value(self, parameter: str) -> str:
-        return self.used_parameters.get(parameter, "")
+        return str(self.used_parameters.get(parameter, ""))
 
     def has_output(self) -> bool:
         return True
 
-    def expected_parameters(self) -> list[str]:
+    def expected_parameters(self) -> list[str | None]:
         return [field.parameter for field in self.fields]
 
     def choices(self, changelist: Any) -> Any:
@@ -98,7 +100,15 @@ class TargetFilter(InputFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         target = self.value("target")
         if target:
-            queryset = queryset.filter(Q(target_label__icontains=target) | Q(target_id=target))
+            # A user is labelled by name; admins also look them up by email.
+            by_email = User.objects.filter(email__icontains=target).values_list(
+                Cast("pk", output_field=CharField()), flat=True
+            )
+            queryset = queryset.filter(
+                Q(target_label__icontains=target)
+                | Q(target_id=target)
+                | Q(target_type=selectors.USER_TARGET_TYPE, target_id__in=by_email)
+            )
         if self.value("target_type"):
             queryset = queryset.filter(target_type=self.value("target_type"))
         if self.value("target_id"):
@@ -125,7 +135,7 @@ class DateRangeFilter(InputFilter):
     def __init__(self, request: HttpRequest, params: dict[str, Any], model: Any, model_admin: Any):
         super().__init__(request, params, model, model_admin)
         for name in ("from", "to"):
-            if name in self.used_parameters and _parse_day(self.used_parameters[name]) is None:
+            if name in self.used_parameters and _parse_day(self.value(name)) is None:
                 del self.used_parameters[name]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:

@@ -44,7 +44,7 @@ def user_history(user: User, *, limit: int = 20) -> list[AuditEvent]:
     """The newest audit events about a user (their provisioning history), newest first."""
     return list(
         AuditEvent.objects.filter(
-            company_id=user.company_id, target_type=USER_TARGET_TYPE, target_id=str(user.pk)
+            company=user.company, target_type=USER_TARGET_TYPE, target_id=str(user.pk)
         ).order_by("-created_at", "-id")[:limit]
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from accounts.audit import Source, record_audit
 from accounts.models import AuditEvent, Company
@@ -84,6 +85,10 @@ class KeyUse:
     at: datetime | None
     ip: str | None
 
+    @property
+    def ago(self) -> str:
+        return ago(self.at)
+
 
 @dataclass
 class ProvisioningStatus:
@@ -111,6 +116,10 @@ class ProvisioningStatus:
         return [{"event": event, **error_detail(event)} for event in self.recent_errors]
 
     @property
+    def last_change_ago(self) -> str:
+        return ago(self.last_change.created_at if self.last_change else None)
+
+    @property
     def has_key(self) -> bool:
         return bool(self.usable_keys)
 
@@ -124,6 +133,15 @@ class ProvisioningStatus:
         if self.last_use is None or self.last_use.at is None:
             return "idle"
         return "connected"
+
+
+def ago(moment: datetime | None) -> str:
+    """ "just now", "5 minutes ago", "2 days ago" — or "never"."""
+    if moment is None:
+        return "never"
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment).split(',')[0]} ago"
 
 
 def _kind_of(actions: dict[str, int]) -> str:

@@ -43,7 +43,7 @@ def site(live_server, settings, idp_key):
 
 def scim(base_url, token, method, path, body=None):
     """What OneLogin does: HTTP with the bearer token and application/scim+json."""
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 — the live server's http URL
         f"{base_url}/scim/v2/{path}",
         data=json.dumps(body).encode() if body is not None else None,
         method=method,
@@ -54,7 +54,7 @@ def scim(base_url, token, method, path, body=None):
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 — our live server
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
