@@ -374,6 +374,13 @@ class UserAdmin(CompanyScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).select_related("company")
 
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        # A user's page is for that user: no "Save and add another" beside Save.
+        extra_context = {"show_save_and_add_another": False, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         """A user's history is the Audit log about them (every door), not Django's admin log."""
         user = self.get_object(request, object_id)  # another company's user: 404

@@ -134,13 +134,20 @@ def test_onelogin_setup_journey(browser, site, idp_key):
         token,
         "POST",
         "Users",
+        # The README's OneLogin SCIM JSON Template, as OneLogin fills it in.
         {
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", SWITCHBOARD_USER],
+            "schemas": [
+                "urn:ietf:params:scim:schemas:core:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                SWITCHBOARD_USER,
+            ],
             "userName": "ada@acme.example",
-            "externalId": "onelogin-1001",
             "name": {"givenName": "Ada", "familyName": "Lovelace"},
             "emails": [{"value": "ada@acme.example", "type": "work", "primary": True}],
-            "active": True,
+            "title": "Analyst",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "department": "Engineering"
+            },
             SWITCHBOARD_USER: {
                 "licenseType": "talk",
                 "officeName": "San Francisco",
@@ -149,6 +156,9 @@ def test_onelogin_setup_journey(browser, site, idp_key):
         },
     )
     assert status == 201, created
+    ada = User.objects.get(pk=created["id"])
+    assert (ada.title, ada.department, ada.license_type) == ("Analyst", "Engineering", "talk")
+    assert ada.office.name == "San Francisco"
     page.goto(f"{site}/admin/")
     page.click("#section-users th a:text-is('Users')")
     assert "Ada Lovelace" in page.inner_text("#result_list")
