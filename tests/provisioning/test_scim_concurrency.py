@@ -23,7 +23,7 @@ def test_parallel_creates_of_one_user_name_give_one_201_and_nine_409(company):
         }
     )
     start = threading.Barrier(10)
-    answers: list[tuple[int, dict]] = []
+    answers = []
 
     def create() -> None:
         try:

@@ -22,13 +22,12 @@ BUDGET = {"list": 3, "get": 2, "filter": 3, "create": 26, "patch": 28, "groups":
 def many(company, main_office):
     for i in range(60):
         PhoneNumberFactory(company=company, office=main_office, number=f"+1415555{i:04d}")
-    users = User.objects.bulk_create(
+    return User.objects.bulk_create(
         User(
             company=company, email=f"p{i}@acme.example", scim_user_name=f"p{i}", office=main_office
         )
         for i in range(60)
     )
-    return users
 
 
 def test_list_get_and_filter_run_a_fixed_number_of_queries(
