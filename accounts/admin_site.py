@@ -12,7 +12,6 @@ from functools import partial
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
@@ -69,21 +68,11 @@ def is_company_approver(user: Any) -> bool:
     )
 
 
-class AdminSettingsLoginForm(AdminAuthenticationForm):
-    """Company admins, platform operators, and approvers (for their approval pages) sign in."""
-
-    def confirm_login_allowed(self, user: Any) -> None:
-        if user.is_active and not user.is_staff and is_company_approver(user):
-            return
-        super().confirm_login_allowed(user)
-
-
 class AdminSettingsSite(admin.AdminSite):
     site_header = "Switchboard · Admin Settings"
     site_title = "Admin Settings"
     index_title = "Admin Settings"
     index_template = "admin/switchboard/index.html"
-    login_form = AdminSettingsLoginForm
     # Breadcrumbs and the home page carry navigation; the sidebar would take a quarter of a
     # laptop screen from the lists admins came for.
     enable_nav_sidebar = False

@@ -1,12 +1,13 @@
 import pytest
 
 from tests.accounts.factories import UserFactory
-from tests.offices.factories import OfficeFactory, PhoneNumberFactory
+from tests.offices.factories import PhoneNumberFactory
+from tests.provisioning import conftest as scim_fixtures
 
 
 @pytest.fixture
-def office(company):
-    main = OfficeFactory(company=company, name="HQ", is_main=True)
+def office(company, main_office):
+    main = main_office
     for n in range(3):
         PhoneNumberFactory(company=company, office=main, number=f"+141555501{n:02d}")
     return main
@@ -30,5 +31,7 @@ def scim_user(company, office):
     )
 
 
-# The SCIM suite's client and key, so the SCIM flows re-run here with approval on.
-from tests.provisioning.conftest import api_key, scim  # noqa: E402, F401
+# The SCIM suite's client, key and main office, so the SCIM flows re-run here with approval on.
+api_key = scim_fixtures.api_key
+scim = scim_fixtures.scim
+main_office = scim_fixtures.main_office
