@@ -65,10 +65,15 @@ def record_refused_request(
             "status": status,
             "operation": operation,
             "method": request.method,
-            "path": request.path[:200],
-            "detail": detail[:MAX_DETAIL],
+            "path": _storable(request.path)[:200],
+            "detail": _storable(detail)[:MAX_DETAIL],
         },
     )
+
+
+def _storable(text: str) -> str:
+    # The detail may quote the client's input; PostgreSQL's JSON cannot hold a NUL character.
+    return text.replace("\x00", "\ufffd")
 
 
 def should_record_refusal(method: str, status: int) -> bool:

@@ -129,3 +129,10 @@ def test_scim_provisioning_page_shows_the_panel(company_admin_client, scim):
     assert "Connected, with errors" in body
     assert "Refused (errors)" in body
     assert "POST /scim/v2/Users" in body
+
+
+def test_a_refusal_quoting_a_nul_character_is_recorded(scim):
+    response = scim.get("Users?filter=%00")
+    assert response.status_code == 400
+    (event,) = refusals()
+    assert "\x00" not in event.after["detail"]
