@@ -13,9 +13,17 @@ def idp_key(tmp_path_factory):
 def _tasks_in_process():
     """Approval applies in-process, as with no broker configured (the default for tests), even
     if an earlier test left Celery pointed at a broker it has since stopped."""
+    from kombu import pools
+
     from config.celery import app
 
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = True
+    # Even an eager task borrows a producer from kombu's process-wide pools; a test that force-
+    # closed them (tests/approvals/test_worker_integration.py) would leave them unusable.
+    pools.reset()
+
+    # The app reads Django settings under the CELERY_ namespace: set that key, not the lower-case
+    # attribute, which the namespaced key shadows.
+    saved = app.conf.get("CELERY_TASK_ALWAYS_EAGER")
+    app.conf.update({"CELERY_TASK_ALWAYS_EAGER": True})
     yield
-    app.conf.task_always_eager = saved
+    app.conf.update({"CELERY_TASK_ALWAYS_EAGER": saved})
