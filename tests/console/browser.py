@@ -9,10 +9,14 @@ __all__ = ["DESKTOP", "PHONE", "no_horizontal_scroll", "shot", "sign_in_with_pas
 PASSWORD = "correct-horse-battery-staple"
 
 
-def shot(page, name: str) -> Path:
-    """A full-page screenshot in test-artifacts/console/ for a person to look at."""
-    path = artifacts_dir("console") / f"{name}.png"
+def shot(page, name: str, *, doc: str | None = None) -> Path:
+    """A full-page screenshot in test-artifacts/console/ for a person to look at; with `doc`,
+    also the first screenful as doc-<doc>.png: what README's docs/screenshots/ are copied from."""
+    directory = artifacts_dir("console")
+    path = directory / f"{name}.png"
     page.screenshot(path=path, full_page=True)
+    if doc:
+        page.screenshot(path=directory / f"doc-{doc}.png")
     return path
 
 

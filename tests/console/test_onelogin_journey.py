@@ -101,7 +101,7 @@ def test_onelogin_setup_journey(browser, site, idp_key):
     page.click("input[value='Create key']")
     token = page.input_value("#api-key-secret")
     assert token.startswith("sbk_")
-    shot(page, "journey-03-api-key-created")
+    shot(page, "journey-03-api-key-created", doc="api-key-created")
 
     # 3. SAML: paste the IdP's entity id, SSO URL and certificate; copy our SP SSO URL.
     page.click(".breadcrumbs a:text-is('Authentication')")
@@ -116,7 +116,7 @@ def test_onelogin_setup_journey(browser, site, idp_key):
     page.wait_for_function("navigator.clipboard.readText().then(t => t.length > 0)")
     acs_url = page.evaluate("navigator.clipboard.readText()")
     assert acs_url == f"{site}/sso/acme/acs/"
-    shot(page, "journey-04-saml")
+    shot(page, "journey-04-saml", doc="saml-sso")
 
     # 4. SCIM Provisioning: the base URL for OneLogin, and approval for updates.
     page.click(".breadcrumbs a:text-is('Authentication')")
@@ -186,7 +186,7 @@ def test_onelogin_setup_journey(browser, site, idp_key):
     page.click("#section-approvals th a")
     page.click("#result_list a:has-text('ada@acme.example')")
     assert "King" in page.inner_text("table.diff")
-    shot(page, "journey-08-approval")
+    shot(page, "journey-08-approval", doc="pending-approval")
     page.click("button[value=approve]")
     assert "approved" in page.inner_text(".messagelist")
     assert PendingChange.objects.get().status == ChangeStatus.APPLIED
@@ -200,7 +200,8 @@ def test_onelogin_setup_journey(browser, site, idp_key):
     assert "Users created\t1" in counts
     assert "Changes queued for approval\t1" in counts
     assert "Connected" in page.inner_text("#status-health")
-    shot(page, "journey-10-provisioning-status")
+    page.locator("#provisioning-status").scroll_into_view_if_needed()
+    shot(page, "journey-10-provisioning-status", doc="scim-provisioning-status")
     page.locator("#logout-form button").first.click()
     page.wait_for_load_state("networkidle")
 
