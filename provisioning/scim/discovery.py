@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from accounts.models import Company
+from offices.models import Office, PhoneNumber
 from provisioning.scim import schema as s
 from provisioning.scim.errors import ScimError, scim_json_response
 
@@ -89,7 +91,30 @@ def _list(resources: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def answer(base: str, endpoint: str, rest: list[str]) -> HttpResponse:
+def _schema(schema: s.Schema, base: str, company: Company) -> dict[str, Any]:
+    """A schema as published; our extension lists the company's offices and the area codes of
+    its numbers as canonical values (the values a client can send that will be accepted)."""
+    body = schema.to_scim(base)
+    if schema.id != s.SWITCHBOARD_USER:
+        return body
+    offices = list(
+        Office.objects.filter(company=company).order_by("name").values_list("name", flat=True)
+    )
+    area_codes = list(
+        PhoneNumber.objects.filter(company=company, area_code__isnull=False)
+        .order_by("area_code__code")
+        .values_list("area_code__code", flat=True)
+        .distinct()
+    )
+    for attribute in body["attributes"]:
+        if attribute["name"] == "officeName" and offices:
+            attribute["canonicalValues"] = offices
+        if attribute["name"] == "areaCode" and area_codes:
+            attribute["canonicalValues"] = area_codes
+    return body
+
+
+def answer(base: str, endpoint: str, rest: list[str], company: Company) -> HttpResponse:
     if endpoint == "serviceproviderconfig" and not rest:
         return scim_json_response(service_provider_config(base))
     if endpoint == "resourcetypes":
@@ -103,11 +128,13 @@ def answer(base: str, endpoint: str, rest: list[str]) -> HttpResponse:
                 return scim_json_response(found.to_scim(base))
     if endpoint == "schemas":
         if not rest:
-            return scim_json_response(_list([x.to_scim(base) for x in s.ALL_SCHEMAS.values()]))
+            return scim_json_response(
+                _list([_schema(x, base, company) for x in s.ALL_SCHEMAS.values()])
+            )
         if len(rest) == 1:
             found_schema = next(
                 (x for i, x in s.ALL_SCHEMAS.items() if i.lower() == rest[0].lower()), None
             )
             if found_schema is not None:
-                return scim_json_response(found_schema.to_scim(base))
+                return scim_json_response(_schema(found_schema, base, company))
     raise ScimError(404, f"There is no {endpoint} resource '{'/'.join(rest)[:100]}'.")

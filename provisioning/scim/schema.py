@@ -198,7 +198,12 @@ USER_SCHEMA = Schema(
                     "work, mobile, home, other",
                     canonical_values=("work", "mobile", "home", "fax", "pager", "other"),
                 ),
-                Attribute("primary", "boolean", description="The work number is primary."),
+                Attribute(
+                    "primary",
+                    "boolean",
+                    description="True for the work number (set by Switchboard).",
+                    mutability="readOnly",
+                ),
             ),
         ),
         Attribute(

@@ -168,7 +168,7 @@ def route(method: str, parts: list[str]) -> tuple[str, Handler]:
     elif head in {"serviceproviderconfig", "resourcetypes", "schemas"}:
         rest = parts[1:]
         table = {
-            "GET": (f"discovery.{head}", lambda c: discovery.answer(c.base, head, rest)),
+            "GET": (f"discovery.{head}", lambda c: discovery.answer(c.base, head, rest, c.company)),
         }
     if not table:
         return "unrouted", _refuse(
