@@ -271,3 +271,15 @@ def test_no_free_number_still_creates_the_user_flagged(scim, company, main_offic
     assert response.status_code == 201, response.body
     assert number_of(response.body["id"]) is None
     assert AuditEvent.objects.filter(action="number.none_free").exists()
+
+
+def test_schema_lists_the_companys_offices_and_area_codes(scim, client, pool):
+    body = scim.get(f"Schemas/{SWITCHBOARD}").body
+    attributes = {a["name"]: a for a in body["attributes"]}
+    assert attributes["officeName"]["canonicalValues"] == ["Austin", "HQ"]
+    assert attributes["areaCode"]["canonicalValues"] == ["415", "512", "628"]
+    config = scim.get("ServiceProviderConfig").body
+    assert config["documentationUri"].endswith("/scim/")
+    page = client.get("/scim/")
+    assert page.status_code == 200
+    assert "PATCH operations per request:  100" in page.content.decode()
