@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apikeys",
     "djangosaml2",
     "sso",
+    "provisioning",
 ]
 
 MIDDLEWARE = [
