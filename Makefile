@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 DEMO_PASSWORD_FILE := .demo-admin-password
 
-.PHONY: run serve test lint fmt typecheck migrations-check check install install-test-packages
+.PHONY: bench run serve test lint fmt typecheck migrations-check check install install-test-packages
 
 $(BIN)/python:
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || scripts/ensure-debian-packages python3-venv
@@ -40,6 +40,9 @@ serve: install-test-packages
 
 test: install-test-packages
 	@scripts/with-services $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install-test-packages
+	@scripts/with-services scripts/bench
 
 lint: install
 	@$(BIN)/ruff check .

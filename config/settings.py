@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "offices",
     "djangosaml2",
     "sso",
+    "apikeys",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,12 @@ else:
         }
     }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# API keys: this many failed authentications from one client address (an IPv6 /64) within the
+# window block it for API_KEY_BLOCK_SECONDS (429 with Retry-After). Counted in the cache above.
+API_KEY_FAILURE_LIMIT = int(env("API_KEY_FAILURE_LIMIT", "20") or 20)
+API_KEY_FAILURE_WINDOW = int(env("API_KEY_FAILURE_WINDOW", "300") or 300)
+API_KEY_BLOCK_SECONDS = int(env("API_KEY_BLOCK_SECONDS", "300") or 300)
 
 # Celery: with no broker configured the quickstart runs tasks in-process, right away.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
