@@ -64,9 +64,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's JS/CSS served from our static files, no CDN
     "accounts",
     "offices",
+    "apikeys",
     "djangosaml2",
     "sso",
-    "apikeys",
     "api",
 ]
 

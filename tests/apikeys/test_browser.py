@@ -61,10 +61,12 @@ def test_admin_adds_copies_and_revokes_a_key(browser, live_server, device, viewp
     context = browser.new_context(viewport=viewport, base_url=live_server.url)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page = context.new_page()
-    page.goto("/admin/login/")
-    page.fill("#id_username", "admin@acme.example")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    page.goto("/admin/")  # sends a signed-out admin to the email-first sign-in
+    page.fill("input[name=email]", "admin@acme.example")
+    page.click("button[type=submit]")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
 
     # Admin Settings › My Company › Authentication › API Keys, by following links.
     page.click("#section-my-company caption a")
