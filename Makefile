@@ -22,7 +22,7 @@ install: $(VENV)/.synced
 	@scripts/ensure-debian-packages xmlsec1
 
 install-test-packages: install
-	@scripts/ensure-debian-packages postgresql redis-server
+	@scripts/ensure-debian-packages postgresql redis-server chromium
 
 run: install
 	@test -s $(DEMO_PASSWORD_FILE) || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $(DEMO_PASSWORD_FILE)

@@ -5,7 +5,8 @@ import pytest
 
 import tests
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory, UserFactory
-from tests.processes import web_processes  # noqa: F401 — a fixture for every test package
+from tests.browser import browser  # noqa: F401 — fixtures for every test package
+from tests.processes import web_processes  # noqa: F401
 
 # Every app's factories module registers its tenant objects (tests/tenancy.py) on import.
 for module in pkgutil.walk_packages(tests.__path__, "tests."):

@@ -3,16 +3,15 @@ company admin takes, with screenshots saved to test-artifacts/ for a human to ju
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from apikeys.models import APIKey
 from apikeys.services import AuthenticationFailed, authenticate
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory
 from tests.apikeys.factories import make_api_key
+from tests.browser import DESKTOP, PHONE, artifacts_dir
 
 # serialized_rollback: a plain flush would wipe the data migrations' rows (area codes) for every
 # test that runs after this one.
@@ -21,37 +20,15 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "apikeys"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARTIFACTS = artifacts_dir("apikeys")
 PASSWORD = "correct-horse-battery-staple"
-
-
-@pytest.fixture
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize(
     ("device", "viewport"),
-    [("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})],
+    [("desktop", DESKTOP), ("phone", PHONE)],
 )
 def test_admin_adds_copies_and_revokes_a_key(browser, live_server, device, viewport):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     company = CompanyFactory(slug="acme", name="Acme Corporation", seats=5)
     CompanyAdminFactory(company=company, email="admin@acme.example", given_name="Ada")
     older, _ = make_api_key(company, name="Okta (old tenant)", scopes=["scim", "api:read"])

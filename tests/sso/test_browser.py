@@ -2,13 +2,11 @@
 in headless Chromium against the live server, at desktop and phone widths. Screenshots land in
 test-artifacts/ (gitignored)."""
 
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import sync_playwright
 
 from accounts.models import User, UserStatus
 from tests.accounts.factories import CompanyAdminFactory, CompanyDomainFactory, UserFactory
+from tests.browser import artifacts_dir
 from tests.offices.factories import OfficeFactory, PhoneNumberFactory
 from tests.sso import idp_urls
 from tests.sso.conftest import ACME_IDP
@@ -16,29 +14,8 @@ from tests.sso.saml_idp import TestIdP
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = artifacts_dir("sso")
 PASSWORD = "correct-horse-battery-staple"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
