@@ -124,6 +124,23 @@ class User(AbstractBaseUser, PermissionsMixin):
     display_name = models.CharField(max_length=300, blank=True)
     title = models.CharField(max_length=200, blank=True)
     department = models.CharField(max_length=200, blank=True)
+    # Profile data an identity provider sends (SCIM core and enterprise extension).
+    division = models.CharField(max_length=200, blank=True)
+    organization = models.CharField(max_length=200, blank=True)
+    cost_center = models.CharField(max_length=200, blank=True)
+    employee_number = models.CharField(max_length=100, blank=True)
+    nick_name = models.CharField(max_length=150, blank=True)
+    user_type = models.CharField(max_length=100, blank=True)
+    # An Accept-Language value (RFC 7231), which may list several tags with weights.
+    preferred_language = models.CharField(max_length=100, blank=True)
+    locale = models.CharField(max_length=100, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    manager = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    # Phone numbers other than the assigned work number (mobile, home …), kept as profile data:
+    # a list of {"value": str, "type": str}.
+    other_phone_numbers = models.JSONField(default=list, blank=True)
     # The identity provider's own id for the user (RFC 7643 externalId: case-exact).
     # NULL, not "", when absent: the per-company unique constraints must not count absent values.
     external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001

@@ -38,8 +38,19 @@ USER_PROFILE_FIELDS = (
     "display_name",
     "title",
     "department",
+    "division",
+    "organization",
+    "cost_center",
+    "employee_number",
+    "nick_name",
+    "user_type",
+    "preferred_language",
+    "locale",
+    "timezone",
     "external_id",
     "scim_user_name",
+    "manager",
+    "other_phone_numbers",
 )
 USER_AUDIT_FIELDS = (
     *USER_PROFILE_FIELDS,
@@ -257,6 +268,14 @@ def _clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
         if name == "email":
             cleaned[name] = clean_email(value)
             continue
+        if name == "manager":
+            if value is not None and not isinstance(value, User):
+                raise DomainError("A manager must be a user of the company.", field="manager")
+            cleaned[name] = value
+            continue
+        if name == "other_phone_numbers":
+            cleaned[name] = _clean_other_phone_numbers(value)
+            continue
         if name in {"external_id", "scim_user_name"}:
             value = value if value is None else str(value).strip() or None
         else:
@@ -267,6 +286,28 @@ def _clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
             label = getattr(model_field, "verbose_name", name)
             raise DomainError(f"The {label} is longer than {max_length} characters.", field=name)
         cleaned[name] = value
+    return cleaned
+
+
+def _clean_other_phone_numbers(value: Any) -> list[dict[str, str]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 20:
+        raise DomainError("Phone numbers must be a list of at most 20.", field="phone_numbers")
+    cleaned = []
+    for item in value:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("value"), str)
+            or not isinstance(item.get("type", ""), str)
+            or not 0 < len(item["value"].strip()) <= 50
+            or len(item.get("type", "")) > 30
+        ):
+            raise DomainError(
+                "Each phone number needs a value of 1–50 characters and a short type.",
+                field="phone_numbers",
+            )
+        cleaned.append({"value": item["value"].strip(), "type": item.get("type", "").strip()})
     return cleaned
 
 
@@ -305,21 +346,35 @@ def create_user(
     password: str | None = None,
     status: str = UserStatus.ACTIVE,
     managed_by: str = ManagedBy.MANUAL,
+    office: Any = None,
+    license_type: str = "",
     **profile: Any,
 ) -> User:
     """Create a user of the company. Company admins approve by default.
 
-    Raises DomainError for an invalid or taken email, userName or externalId, or a weak password.
+    `office` (one of the company's) and `license_type` are written with the row, so a new user
+    is one INSERT. A license type on an *active* user holds a seat: the caller must claim it with
+    `offices.services.assign_license` in the same transaction (it counts the seat under the seat
+    row's lock and refuses when none is free, which rolls this creation back).
+
+    Raises DomainError for an invalid or taken email, userName or externalId, a weak password,
+    another company's office or an unknown license type.
     """
     fields = _clean_profile({"email": email, **profile})
     role = clean_choice(role, Role, "role")
     status = clean_choice(status, UserStatus, "status")
+    if license_type:
+        license_type = clean_choice(license_type, LicenseType, "license_type")
+    if office is not None and office.company_id != company.pk:
+        raise DomainError("That office is not one of the company's offices.", field="office")
     user = User(
         company=company,
         role=role,
         is_approver=(role == Role.COMPANY_ADMIN) if is_approver is None else is_approver,
         status=status,
         managed_by=managed_by,
+        office=office,
+        license_type=license_type,
         **fields,
     )
     if password:
@@ -339,7 +394,10 @@ def create_user(
             action="user.created",
             company=company,
             target=user,
-            after=snapshot(user, USER_AUDIT_FIELDS),
+            after={
+                **snapshot(user, USER_AUDIT_FIELDS),
+                **({"office": office.name} if office is not None else {}),
+            },
         )
     return user
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "apikeys",
     "djangosaml2",
     "sso",
+    "provisioning",
     "api",
 ]
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("login/", sso_views.login_view, name="login"),
     path("logout/", sso_views.logout_view, name="logout"),
     path("app/", sso_views.app_home, name="app_home"),
+    path("", include("provisioning.urls")),
 ]
 
 # A database that went away while middleware ran (a session save) still answers 503.

@@ -1,0 +1,103 @@
+"""SCIM Groups are offices. A user is in exactly one office: adding a member moves them here,
+removing one moves them back to the main office. Writes go through `offices.services`.
+
+A group created by a client is a new office in the main office's country and time zone (SCIM
+groups carry neither); without any office yet it is the company's first, main office, in the
+US and UTC. The admin corrects both under Admin Settings › Offices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from accounts.audit import Actor
+from accounts.errors import DomainError, NotFound
+from accounts.models import Company, User
+from offices import services as office_services
+from offices.models import Office
+
+DEFAULT_COUNTRY = "US"
+DEFAULT_TIMEZONE = "UTC"
+
+
+def _users(company: Company, ids: Iterable[int]) -> list[User]:
+    wanted = set(ids)
+    users = list(User.objects.filter(company=company, pk__in=wanted).order_by("pk"))
+    missing = wanted - {user.pk for user in users}
+    if missing:
+        raise NotFound(
+            f"There is no user with id {sorted(missing)[0]} in this company.", field="members"
+        )
+    return users
+
+
+def _move_in(
+    company: Company, office: Office, ids: Iterable[int], actor: Actor, source: str
+) -> None:
+    for user in _users(company, ids):
+        if user.office_id != office.pk:
+            office_services.move_user_to_office(
+                user=user, office=office, actor=actor, source=source
+            )
+
+
+def _move_out(company: Company, office: Office, ids: set[int], actor: Actor, source: str) -> None:
+    if not ids:
+        return
+    main = Office.objects.filter(company=company, is_main=True).first()
+    if main is None or main.pk == office.pk:
+        raise DomainError(
+            f"Members cannot be removed from the main office {office.name}: everyone sits in "
+            "exactly one office. Add them to another office instead.",
+            field="members",
+        )
+    for user in _users(company, ids):
+        if user.office_id == office.pk:
+            office_services.move_user_to_office(user=user, office=main, actor=actor, source=source)
+
+
+def create_group(
+    *, company: Company, name: str, member_ids: Iterable[int], actor: Actor, source: str
+) -> Office:
+    """A new office named `name` (country and time zone of the main office) holding the users
+    `member_ids` (moved from their offices). Conflict for a taken name, NotFound for a user id
+    not of the company; nothing is written then."""
+    main = Office.objects.filter(company=company, is_main=True).first()
+    with transaction.atomic():
+        office = office_services.create_office(
+            company=company,
+            name=name,
+            country=main.country if main else DEFAULT_COUNTRY,
+            timezone=main.timezone if main else DEFAULT_TIMEZONE,
+            actor=actor,
+            source=source,
+        )
+        _move_in(company, office, member_ids, actor, source)
+    return office
+
+
+def update_group(
+    *,
+    office: Office,
+    name: str,
+    member_ids: set[int] | None,
+    actor: Actor,
+    source: str,
+) -> Office:
+    """Rename the office and make its members exactly `member_ids` (None: leave them): users
+    added move here, users left out move to the main office (refused for the main office)."""
+    company: Company = office.company
+    with transaction.atomic():
+        office = office_services.update_office(office=office, name=name, actor=actor, source=source)
+        if member_ids is not None:
+            current = set(User.objects.filter(office=office).values_list("pk", flat=True))
+            _move_out(company, office, current - member_ids, actor, source)
+            _move_in(company, office, member_ids - current, actor, source)
+    return office
+
+
+def delete_group(*, office: Office, actor: Actor, source: str) -> None:
+    """Delete an empty office; one with members or numbers is refused, saying what to move."""
+    office_services.delete_office(office=office, actor=actor, source=source)

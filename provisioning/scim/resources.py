@@ -1,0 +1,657 @@
+"""Users and Groups (offices) as SCIM resources: render, read a body into a user change, and the
+filter/sort maps. No writes here: views hand the parsed change to provisioning.services."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce, Lower
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import Company, User, UserStatus
+from provisioning.scim import schema as s
+from provisioning.scim.errors import invalid_filter, invalid_value
+from provisioning.scim.filters import Q_FALSE, Q_TRUE, AttrRef, Builder, MultiValued
+
+# --- filter builders ---
+
+
+def _string(field: str, *, case_exact: bool = False, nullable: bool = False) -> Builder:
+    def build(op: str, value: Any) -> Q:
+        if op == "pr":
+            return ~Q(**{f"{field}__isnull": True}) & ~Q(**{field: ""})
+        if value is None:
+            if op == "eq":
+                return ~build("pr", None)
+            if op == "ne":
+                return build("pr", None)
+            raise invalid_filter(f"'{op} null' is not a comparison; use eq, ne or pr.")
+        if not isinstance(value, str):
+            raise invalid_filter(f"Compare this attribute with a quoted string, not {value}.")
+        target, text = (field, value) if case_exact else (f"{field}__lower", value.lower())
+        lookups = {
+            "eq": "",
+            "ne": "",
+            "co": "__contains",
+            "sw": "__startswith",
+            "ew": "__endswith",
+            "gt": "__gt",
+            "ge": "__gte",
+            "lt": "__lt",
+            "le": "__lte",
+        }
+        condition = Q(**{f"{target}{lookups[op]}": text})
+        if op == "ne":
+            return ~condition
+        return condition
+
+    return build
+
+
+def _user_name(op: str, value: Any) -> Q:
+    # userName is the SCIM userName, else (users created by hand) the sign-in email: an IdP's
+    # first sync finds existing people by `userName eq` instead of failing on a taken email.
+    with_name = _string("scim_user_name")(op, value)
+    by_email = _string("email")(op, value)
+    if op == "ne":
+        return (Q(scim_user_name__isnull=False) & with_name) | (
+            Q(scim_user_name__isnull=True) & by_email
+        )
+    return with_name | (Q(scim_user_name__isnull=True) & by_email)
+
+
+def _identifier(field: str) -> Builder:
+    def build(op: str, value: Any) -> Q:
+        if op == "pr":
+            return Q_TRUE
+        if op not in {"eq", "ne"}:
+            raise invalid_filter("Ids can only be compared with eq, ne or pr.")
+        try:
+            condition = Q(**{field: int(str(value))})
+        except ValueError:
+            condition = Q_FALSE
+        return ~condition if op == "ne" else condition
+
+    return build
+
+
+def _constant(constant: Any) -> Builder:
+    """A sub-attribute with one value for every element (our one email is the primary one)."""
+
+    def build(op: str, value: Any) -> Q:
+        if op == "pr":
+            return Q_TRUE
+        if op not in {"eq", "ne"}:
+            raise invalid_filter(f"This attribute can only be compared with eq or ne ({op}).")
+        compare = value.lower() if isinstance(value, str) else value
+        expected = constant.lower() if isinstance(constant, str) else constant
+        return Q_TRUE if (compare == expected) == (op == "eq") else Q_FALSE
+
+    return build
+
+
+def _active(op: str, value: Any) -> Q:
+    if op == "pr":
+        return Q_TRUE
+    if op not in {"eq", "ne"}:
+        raise invalid_filter("Booleans can only be compared with eq, ne or pr.")
+    flag = _boolean_or_none(value)
+    if flag is None:
+        raise invalid_filter("Compare active with true or false.")
+    condition = Q(status=UserStatus.ACTIVE)
+    return condition if flag == (op == "eq") else ~condition
+
+
+def _datetime(field: str) -> Builder:
+    def build(op: str, value: Any) -> Q:
+        if op == "pr":
+            return Q_TRUE
+        if op not in {"eq", "ne", "gt", "ge", "lt", "le"}:
+            raise invalid_filter("Dates compare with eq, ne, gt, ge, lt, le or pr.")
+        moment = parse_datetime(value) if isinstance(value, str) else None
+        if moment is None or moment.tzinfo is None:
+            raise invalid_filter(
+                f"'{str(value)[:40]}' is not a date-time like 2024-05-01T12:00:00Z."
+            )
+        if op == "ne":
+            return ~Q(**{field: moment})
+        suffix = {"eq": "", "gt": "__gt", "ge": "__gte", "lt": "__lt", "le": "__lte"}[op]
+        return Q(**{f"{field}{suffix}": moment})
+
+    return build
+
+
+def _boolean_or_none(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    return None
+
+
+USER_FILTERS: dict[str, Builder | MultiValued] = {
+    "id": _identifier("pk"),
+    "externalid": _string("external_id", case_exact=True),
+    "username": _user_name,
+    "name.givenname": _string("given_name"),
+    "name.familyname": _string("family_name"),
+    "name.middlename": _string("middle_name"),
+    "displayname": _string("display_name"),
+    "nickname": _string("nick_name"),
+    "title": _string("title"),
+    "usertype": _string("user_type"),
+    "preferredlanguage": _string("preferred_language"),
+    "locale": _string("locale"),
+    "timezone": _string("timezone"),
+    "active": _active,
+    "emails": MultiValued(
+        ({"value": _string("email"), "type": _constant("work"), "primary": _constant(True)},)
+    ),
+    "phonenumbers": MultiValued(
+        (
+            {
+                "value": _string("phone_number__number", case_exact=True),
+                "type": _constant("work"),
+                "primary": _constant(True),
+            },
+        )
+    ),
+    "groups": MultiValued(
+        (
+            {
+                "value": _identifier("office_id"),
+                "display": _string("office__name"),
+                "type": _constant("direct"),
+            },
+        )
+    ),
+    "meta.created": _datetime("created_at"),
+    "meta.lastmodified": _datetime("updated_at"),
+    "meta.resourcetype": _constant("User"),
+    f"{s.ENTERPRISE_USER}:employeenumber".lower(): _string("employee_number"),
+    f"{s.ENTERPRISE_USER}:costcenter".lower(): _string("cost_center"),
+    f"{s.ENTERPRISE_USER}:organization".lower(): _string("organization"),
+    f"{s.ENTERPRISE_USER}:division".lower(): _string("division"),
+    f"{s.ENTERPRISE_USER}:department".lower(): _string("department"),
+    f"{s.ENTERPRISE_USER}:manager.value".lower(): _identifier("manager_id"),
+    f"{s.ENTERPRISE_USER}:manager".lower(): _identifier("manager_id"),
+    f"{s.SWITCHBOARD_USER}:licensetype".lower(): _string("license_type", case_exact=True),
+    f"{s.SWITCHBOARD_USER}:officename".lower(): _string("office__name"),
+    f"{s.SWITCHBOARD_USER}:areacode".lower(): _string(
+        "phone_number__area_code__code", case_exact=True
+    ),
+    f"{s.SWITCHBOARD_USER}:phonenumber".lower(): _string("phone_number__number", case_exact=True),
+}
+
+GROUP_FILTERS: dict[str, Builder | MultiValued] = {
+    "id": _identifier("pk"),
+    "displayname": _string("name"),
+    "members": MultiValued(
+        (
+            {
+                "value": _identifier("users__pk"),
+                "display": _string("users__email"),
+                "type": _constant("User"),
+            },
+        )
+    ),
+    "meta.created": _datetime("created_at"),
+    "meta.lastmodified": _datetime("updated_at"),
+    "meta.resourcetype": _constant("Group"),
+}
+
+
+def resolver(resource_type: s.ResourceType, filters: dict[str, Builder | MultiValued]) -> Any:
+    """Map an attribute reference (any case, with or without URN) to its filter builder."""
+
+    def resolve(attr: AttrRef) -> Builder | MultiValued | None:
+        found = resource_type.resolve(attr.urn, attr.name)
+        if found is None:
+            return None
+        schema, attribute = found
+        key = attribute.name.lower()
+        if attr.sub:
+            key = f"{key}.{attr.sub.lower()}"
+        if schema.id != resource_type.schema.id:
+            key = f"{schema.id}:{key}".lower()
+        target = filters.get(key)
+        if target is None and attr.sub and attribute.multi_valued:
+            return filters.get(attribute.name.lower()) if key not in filters else None
+        if target is None:
+            if attribute.sub_attributes and not attr.sub:
+                raise invalid_filter(f"'{attr}' is complex: filter on a sub-attribute of it.")
+            raise invalid_filter(f"The attribute '{attr}' cannot be used in a filter.")
+        return target
+
+    return resolve
+
+
+USER_SORT: dict[str, Any] = {
+    "id": F("pk"),
+    "externalid": F("external_id"),
+    "username": Lower(Coalesce("scim_user_name", "email")),
+    "name.givenname": Lower("given_name"),
+    "name.familyname": Lower("family_name"),
+    "displayname": Lower("display_name"),
+    "title": Lower("title"),
+    "emails": Lower("email"),
+    "emails.value": Lower("email"),
+    "active": F("status"),
+    "meta.created": F("created_at"),
+    "meta.lastmodified": F("updated_at"),
+}
+GROUP_SORT: dict[str, Any] = {
+    "id": F("pk"),
+    "displayname": Lower("name"),
+    "meta.created": F("created_at"),
+    "meta.lastmodified": F("updated_at"),
+}
+
+
+def sort_expression(resource_type: s.ResourceType, sort_by: str, table: dict[str, Any]) -> Any:
+    from provisioning.scim.filters import parse_path
+
+    path = parse_path(sort_by)
+    found = resource_type.resolve(path.attr.urn, path.attr.name) if not path.filter else None
+    if found is not None:
+        key = found[1].name.lower() + (f".{path.attr.sub.lower()}" if path.attr.sub else "")
+        if key in table:
+            return table[key]
+    raise invalid_value(f"Results cannot be sorted by '{sort_by[:60]}'.")
+
+
+# --- rendering ---
+
+
+def isoformat(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def user_queryset(company: Company) -> QuerySet[User]:
+    return User.objects.filter(company=company).select_related(
+        "manager", "office", "phone_number", "phone_number__area_code"
+    )
+
+
+def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str, Any]:
+    number = getattr(user, "phone_number", None)
+    office = getattr(user, "office", None)
+    emails = [{"value": user.email, "type": "work", "primary": True}]
+    phone_numbers: list[dict[str, Any]] = []
+    if number is not None:
+        phone_numbers.append({"value": number.number, "type": "work", "primary": True})
+    phone_numbers.extend(
+        {"value": item["value"], "type": item.get("type") or "other"}
+        for item in user.other_phone_numbers or []
+    )
+    body: dict[str, Any] = {
+        "schemas": [s.CORE_USER, s.ENTERPRISE_USER, s.SWITCHBOARD_USER],
+        "id": str(user.pk),
+        "userName": user.scim_user_name or user.email,
+        "name": {
+            "formatted": user.full_name,
+            "familyName": user.family_name,
+            "givenName": user.given_name,
+            "middleName": user.middle_name,
+        },
+        "displayName": user.display_name or user.full_name or user.email,
+        "nickName": user.nick_name,
+        "title": user.title,
+        "userType": user.user_type,
+        "preferredLanguage": user.preferred_language,
+        "locale": user.locale,
+        "timezone": user.timezone,
+        "active": user.status == UserStatus.ACTIVE,
+        "emails": emails,
+        "phoneNumbers": phone_numbers,
+        "groups": [
+            {
+                "value": str(office.pk),
+                "$ref": f"{base_url}/Groups/{office.pk}",
+                "display": office.name,
+                "type": "direct",
+            }
+        ]
+        if office is not None
+        else [],
+        s.ENTERPRISE_USER: {
+            "employeeNumber": user.employee_number,
+            "costCenter": user.cost_center,
+            "organization": user.organization,
+            "division": user.division,
+            "department": user.department,
+            "manager": {
+                "value": str(user.manager_id),
+                "$ref": f"{base_url}/Users/{user.manager_id}",
+                "displayName": str(user.manager),
+            }
+            if user.manager_id
+            else None,
+        },
+        s.SWITCHBOARD_USER: {
+            "licenseType": user.license_type,
+            "officeName": office.name if office is not None else None,
+            "areaCode": _area_code(number),
+            "phoneNumber": number.number if number is not None else None,
+            "pendingChanges": pending_changes,
+        },
+    }
+    if user.external_id:
+        body["externalId"] = user.external_id
+    body["meta"] = {
+        "resourceType": "User",
+        "created": isoformat(user.created_at),
+        "lastModified": isoformat(user.updated_at),
+        "location": f"{base_url}/Users/{user.pk}",
+    }
+    return _drop_empty(body)
+
+
+def _area_code(number: Any) -> str | None:
+    if number is None or getattr(number, "area_code", None) is None:
+        return None
+    return str(getattr(number.area_code, "code", number.area_code))
+
+
+def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "schemas": [s.CORE_GROUP],
+        "id": str(office.pk),
+        "displayName": office.name,
+        "members": [
+            {
+                "value": str(member.pk),
+                "$ref": f"{base_url}/Users/{member.pk}",
+                "display": member.display_name or member.full_name or member.email,
+                "type": "User",
+            }
+            for member in members
+        ],
+        "meta": {
+            "resourceType": "Group",
+            "created": isoformat(office.created_at),
+            "lastModified": isoformat(office.updated_at),
+            "location": f"{base_url}/Groups/{office.pk}",
+        },
+    }
+    if not body["members"]:
+        del body["members"]  # RFC 7643 §2.5: an empty multi-valued attribute is unassigned
+    return body
+
+
+def _drop_empty(value: Any) -> Any:
+    """RFC 7643 §2.5: unassigned attributes are omitted (null and "" are unassigned)."""
+    if isinstance(value, dict):
+        cleaned = {k: _drop_empty(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v not in (None, "", {}, []) or k == "active"}
+    if isinstance(value, list):
+        return [_drop_empty(v) for v in value]
+    return value
+
+
+# --- reading a body into a user change ---
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_STRING_FIELDS = {
+    "displayName": "display_name",
+    "nickName": "nick_name",
+    "title": "title",
+    "userType": "user_type",
+    "preferredLanguage": "preferred_language",
+    "locale": "locale",
+    "timezone": "timezone",
+}
+_NAME_FIELDS = {"givenName": "given_name", "familyName": "family_name", "middleName": "middle_name"}
+_ENTERPRISE_FIELDS = {
+    "employeeNumber": "employee_number",
+    "costCenter": "cost_center",
+    "organization": "organization",
+    "division": "division",
+    "department": "department",
+}
+
+
+def _text(body: dict[str, Any], key: str, label: str) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise invalid_value(f"{label} must be a string.")
+    return str(value).strip()
+
+
+def _complex(body: dict[str, Any], key: str, label: str) -> dict[str, Any]:
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid_value(f"{label} must be an object.")
+    return value
+
+
+def _list_of_objects(body: dict[str, Any], key: str, label: str) -> list[dict[str, Any]]:
+    value = body.get(key)
+    if value is None:
+        return []
+    if isinstance(value, dict):  # OneLogin sends emails as a single object
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise invalid_value(f"{label} must be a list of objects.")
+    return value
+
+
+def parse_boolean(value: Any, label: str) -> bool:
+    flag = _boolean_or_none(value)
+    if flag is None:
+        raise invalid_value(f"{label} must be true or false.")
+    return flag
+
+
+def _pick_email(emails: list[dict[str, Any]]) -> str | None:
+    values = [e for e in emails if e.get("value") not in (None, "")]
+    if not values:
+        return None
+    chosen = (
+        next((e for e in values if _boolean_or_none(e.get("primary")) is True), None)
+        or next((e for e in values if str(e.get("type", "")).lower() == "work"), None)
+        or values[0]
+    )
+    if not isinstance(chosen["value"], str):
+        raise invalid_value("emails.value must be a string.")
+    return chosen["value"].strip()
+
+
+def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -> dict[str, Any]:
+    """A canonical SCIM User body (see normalize_body) → the domain's user change.
+
+    With `replace` (POST, PUT, and PATCH after applying its operations) every core and
+    enterprise attribute not sent is cleared; our extension's settings are kept unless sent.
+    """
+    changes: dict[str, Any] = {}
+    user_name = _text(body, "userName", "userName")
+    if not user_name:
+        raise invalid_value("userName is required.")
+    if len(user_name) > 255:
+        raise invalid_value("userName is longer than 255 characters.")
+    changes["scim_user_name"] = user_name
+    email = _pick_email(_list_of_objects(body, "emails", "emails"))
+    if email is None and "@" in user_name:
+        email = user_name
+    if email is not None:
+        if len(email) > 254:
+            raise invalid_value("The email is longer than 254 characters.")
+        changes["email"] = email
+    elif current is None:
+        raise invalid_value("Send an email (emails) or a userName that is an email address.")
+
+    external_id = _text(body, "externalId", "externalId")
+    if external_id is not None and len(external_id) > 255:
+        raise invalid_value("externalId is longer than 255 characters.")
+    if replace or "externalId" in body:
+        changes["external_id"] = external_id or None
+
+    name = _complex(body, "name", "name")
+    for key, field in _NAME_FIELDS.items():
+        if replace or key in name:
+            changes[field] = _text(name, key, f"name.{key}") or ""
+    for key, field in _STRING_FIELDS.items():
+        if replace or key in body:
+            changes[field] = _text(body, key, key) or ""
+
+    if "active" in body and body["active"] is not None:
+        changes["active"] = parse_boolean(body["active"], "active")
+
+    phones = _list_of_objects(body, "phoneNumbers", "phoneNumbers")
+    others = []
+    for phone in phones:
+        value = phone.get("value")
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str):
+            raise invalid_value("phoneNumbers.value must be a string.")
+        kind = str(phone.get("type") or "").lower()
+        if kind == "work":
+            number = re.sub(r"[\s().-]", "", value)
+            if not _E164.match(number):
+                raise invalid_value(
+                    f"The work number '{value[:30]}' is not an E.164 number like +14155550100."
+                )
+            changes["work_phone"] = number
+        else:
+            others.append({"value": value.strip()[:50], "type": kind or "other"})
+    if replace or phones:
+        changes["other_phone_numbers"] = others
+
+    enterprise = _complex(body, s.ENTERPRISE_USER, "The enterprise extension")
+    for key, field in _ENTERPRISE_FIELDS.items():
+        if replace or key in enterprise:
+            changes[field] = _text(enterprise, key, key) or ""
+    if replace or "manager" in enterprise:
+        manager = enterprise.get("manager")
+        if isinstance(manager, dict):
+            reference = manager.get("$ref")
+            manager = manager.get("value")
+            if manager in (None, "") and isinstance(reference, str):
+                manager = reference.rstrip("/").rsplit("/", 1)[-1]  # RFC 7643 §4.3: $ref
+        if manager not in (None, "") and not isinstance(manager, str | int):
+            raise invalid_value("manager.value must be a user id.")
+        changes["manager_id"] = str(manager) if manager not in (None, "") else None
+
+    switchboard = _complex(body, s.SWITCHBOARD_USER, "The switchboard extension")
+    license_type = _text(switchboard, "licenseType", "licenseType")
+    if license_type:
+        normalized = license_type.lower().replace(" ", "_")
+        if normalized not in s.LICENSE_TYPES:
+            raise invalid_value(
+                f"Unknown licenseType '{license_type[:40]}'. Use one of: "
+                f"{', '.join(s.LICENSE_TYPES)}."
+            )
+        changes["license_type"] = normalized
+    office_name = _text(switchboard, "officeName", "officeName")
+    if office_name:
+        changes["office_name"] = office_name
+    area_code = _text(switchboard, "areaCode", "areaCode")
+    if area_code:
+        changes["area_code"] = area_code
+    return changes
+
+
+def group_changes(body: dict[str, Any]) -> tuple[str, set[int]]:
+    """A canonical SCIM Group body → the office name and the ids of its members."""
+    name = body.get("displayName")
+    if not isinstance(name, str) or not name.strip():
+        raise invalid_value("displayName (the office name) is required.")
+    members = body.get("members")
+    if members is None:
+        members = []
+    if not isinstance(members, list):
+        raise invalid_value("members must be a list of objects with a value (a user id).")
+    ids: set[int] = set()
+    for member in members:
+        value = member.get("value") if isinstance(member, dict) else None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise invalid_value("Each member needs a value: the id of a user.")
+        try:
+            ids.add(int(str(value)))
+        except ValueError:
+            raise invalid_value(f"'{str(value)[:40]}' is not a user id.") from None
+    return name.strip(), ids
+
+
+def normalize_body(body: Any, resource_type: s.ResourceType) -> dict[str, Any]:
+    """Attribute names in any case → canonical; top-level custom params (OneLogin) → our
+    extension; unknown schema URNs refused. Unknown attributes are ignored (RFC 7644 §3.3)."""
+    if not isinstance(body, dict):
+        raise invalid_syntax_error("The request body must be a JSON object.")
+    schemas = body.get("schemas")
+    if schemas is not None:
+        if not isinstance(schemas, list) or not all(isinstance(u, str) for u in schemas):
+            raise invalid_value("schemas must be a list of schema URNs.")
+        known = {urn.lower() for urn in resource_type.schema_ids}
+        unknown = [u for u in schemas if u.lower() not in known]
+        if unknown:
+            raise invalid_value(
+                f"Unknown schema '{unknown[0][:100]}'. This endpoint accepts: "
+                f"{', '.join(sorted(resource_type.schema_ids))}."
+            )
+    result: dict[str, Any] = {}
+    for key, value in body.items():
+        if not isinstance(key, str):
+            continue
+        if key.lower().startswith("urn:"):
+            extension = resource_type.extension(key)
+            if extension is not None:
+                if value is not None and not isinstance(value, dict):
+                    raise invalid_value(f"{extension.id} must be an object.")
+                result[extension.id] = _canonical_keys(value or {}, extension.attributes)
+                continue
+            if key.lower() == resource_type.schema.id.lower() and isinstance(value, dict):
+                result.update(_canonical_keys(value, resource_type.schema.attributes))
+                continue
+            raise invalid_value(f"Unknown schema '{key[:100]}' in the body.")
+        found = resource_type.resolve(None, key)
+        if found is not None:
+            schema, attribute = found
+            if schema.id != resource_type.schema.id:
+                result.setdefault(schema.id, {})[attribute.name] = value
+            else:
+                result[attribute.name] = _canonical_value(value, attribute)
+            continue
+        for extension in resource_type.extensions:
+            custom = extension.attribute(key)
+            if extension.id == s.SWITCHBOARD_USER and custom is not None:
+                result.setdefault(extension.id, {}).setdefault(custom.name, value)
+    return result
+
+
+def invalid_syntax_error(detail: str) -> Exception:
+    from provisioning.scim.errors import invalid_syntax
+
+    return invalid_syntax(detail)
+
+
+def _canonical_keys(body: dict[str, Any], attributes: Iterable[s.Attribute]) -> dict[str, Any]:
+    by_name = {a.name.lower(): a for a in attributes}
+    result: dict[str, Any] = {}
+    for key, value in body.items():
+        attribute = by_name.get(str(key).lower())
+        if attribute is not None:
+            result[attribute.name] = _canonical_value(value, attribute)
+    return result
+
+
+def _canonical_value(value: Any, attribute: s.Attribute) -> Any:
+    if not attribute.sub_attributes:
+        return value
+    if isinstance(value, dict):
+        return _canonical_keys(value, attribute.sub_attributes)
+    if isinstance(value, list):
+        return [
+            _canonical_keys(v, attribute.sub_attributes) if isinstance(v, dict) else v
+            for v in value
+        ]
+    return value

@@ -1,0 +1,529 @@
+"""The SCIM 2.0 door: /scim/v2/… routed here, authenticated by API key, answered in SCIM.
+
+Thin: parse and validate the request into a user change (resources.user_changes), call
+provisioning.services, render the result. One router so that every URL and method under
+/scim/v2/ — known or not — answers with an RFC 7644 §3.12 body, never Django's HTML.
+
+Why not django-scim2's views and adapters: its adapters save the model themselves (we need one
+service call per change, to queue it for approval), its views answer 501 to most PATCH forms,
+ignore attributes/sortBy, and render errors and 404s outside SCIM. Keeping a thin layer of its
+own shape was more code than this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.audit import Source
+from accounts.errors import Conflict, DomainError, NotFound
+from accounts.models import Company, User
+from config.faults import SCIM_CONTENT_TYPE
+from config.metrics import record_scim_request
+from offices.models import Office
+from provisioning import groups, services
+from provisioning.scim import discovery
+from provisioning.scim import schema as s
+from provisioning.scim.auth import authenticate
+from provisioning.scim.errors import (
+    ScimError,
+    error_response,
+    invalid_filter,
+    invalid_syntax,
+    invalid_value,
+    scim_json_response,
+)
+from provisioning.scim.filters import parse_filter, to_q
+from provisioning.scim.patch import apply_patch, parse_operations, project
+from provisioning.scim.resources import (
+    GROUP_FILTERS,
+    GROUP_SORT,
+    USER_FILTERS,
+    USER_SORT,
+    group_changes,
+    normalize_body,
+    render_group,
+    render_user,
+    resolver,
+    sort_expression,
+    user_changes,
+    user_queryset,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_COUNT = 100
+MAX_RESULTS = 200
+MAX_BODY = 1024 * 1024
+
+
+def base_url() -> str:
+    return f"{settings.PUBLIC_BASE_URL}/scim/v2"
+
+
+class Context:
+    def __init__(self, request: HttpRequest, key: Any) -> None:
+        self.request = request
+        self.key = key
+        self.company: Company = key.company
+        self.base = base_url()
+
+
+# --- entry point ---
+
+Handler = Callable[["Context"], HttpResponse]
+
+
+@csrf_exempt
+def scim_endpoint(request: HttpRequest, path: str) -> HttpResponse:
+    """Route, authenticate, answer; one `record_scim_request` per request (operation like
+    users.create, groups.patch, discovery.schemas; `unrouted` for unknown URLs and methods)."""
+    started = time.perf_counter()
+    operation, handler = route(request.method or "GET", [p for p in path.split("/") if p])
+    try:
+        context = Context(request, authenticate(request))
+        response = handler(context)
+    except ScimError as error:
+        response = error_response(error)
+    except DomainError as error:
+        response = error_response(domain_error(error))
+    record_scim_request(
+        operation=operation, status=response.status_code, seconds=time.perf_counter() - started
+    )
+    return response
+
+
+def domain_error(error: DomainError) -> ScimError:
+    if isinstance(error, NotFound):
+        return ScimError(
+            404 if error.field is None else 400,
+            error.message,
+            None if error.field is None else "invalidValue",
+        )
+    if isinstance(error, Conflict):
+        return ScimError(409, error.message, "uniqueness")
+    return ScimError(400, error.message, "invalidValue")
+
+
+def _refuse(error: ScimError) -> Handler:
+    def handler(context: Context) -> HttpResponse:
+        raise error
+
+    return handler
+
+
+def route(method: str, parts: list[str]) -> tuple[str, Handler]:
+    """The operation name and its handler for a method and path under /scim/v2/. Unknown URLs
+    and methods get a handler that answers the SCIM 404/405/501 — after authentication, so an
+    unauthenticated caller learns nothing about the URL space."""
+    head = parts[0].lower() if parts else ""
+    table: dict[str, tuple[str, Handler]] = {}
+    if not parts:
+        table = {"GET": ("search", lambda c: _search_all(c, _query_params(c)))}
+    elif head == ".search" and len(parts) == 1:
+        table = {"POST": ("search", lambda c: _search_all(c, _search_body(c)))}
+    elif head in {"users", "groups"} and len(parts) <= 2:
+        endpoint = USER_ENDPOINT if head == "users" else GROUP_ENDPOINT
+        if len(parts) == 1:
+            table = {
+                "GET": (f"{head}.list", lambda c: endpoint.list(c, _query_params(c))),
+                "POST": (f"{head}.create", endpoint.create),
+            }
+        elif parts[1].lower() == ".search":
+            table = {"POST": (f"{head}.search", lambda c: endpoint.list(c, _search_body(c)))}
+        else:
+            resource_id = parts[1]
+            table = {
+                "GET": (f"{head}.get", lambda c: endpoint.get(c, resource_id)),
+                "PUT": (f"{head}.replace", lambda c: endpoint.replace(c, resource_id)),
+                "PATCH": (f"{head}.patch", lambda c: endpoint.patch(c, resource_id)),
+                "DELETE": (f"{head}.delete", lambda c: endpoint.delete(c, resource_id)),
+            }
+    elif head == "me" and len(parts) <= 2:
+        return "me", _refuse(
+            ScimError(
+                501,
+                "/Me is not supported: an API key authenticates the identity provider, not a user.",
+            )
+        )
+    elif head == "bulk" and len(parts) == 1:
+        return "bulk", _refuse(
+            ScimError(
+                501,
+                "Bulk operations are not supported (bulk.supported is false); send one "
+                "request per resource.",
+            )
+        )
+    elif head in {"serviceproviderconfig", "resourcetypes", "schemas"}:
+        rest = parts[1:]
+        table = {
+            "GET": (f"discovery.{head}", lambda c: discovery.answer(c.base, head, rest)),
+        }
+    if not table:
+        return "unrouted", _refuse(
+            ScimError(404, f"There is no SCIM endpoint at /scim/v2/{'/'.join(parts)[:100]}.")
+        )
+    found = table.get(method.upper())
+    if found is None:
+        allowed = ", ".join(table)
+        return "unrouted", _refuse(
+            ScimError(
+                405,
+                f"{method[:10]} is not allowed here. Allowed: {allowed}.",
+                headers={"Allow": allowed},
+            )
+        )
+    return found
+
+
+# --- request parsing ---
+
+
+def read_json(request: HttpRequest) -> Any:
+    content_type = (request.content_type or "").lower()
+    if content_type not in {SCIM_CONTENT_TYPE, "application/json"}:
+        raise ScimError(
+            415,
+            f"Send the body as {SCIM_CONTENT_TYPE} (or application/json), not "
+            f"'{content_type[:60] or 'no content type'}'.",
+        )
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY:
+        raise ScimError(413, "The request body is larger than 1 MB.")
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise ScimError(413, "The request body is larger than 1 MB.") from None
+    if len(raw) > MAX_BODY:
+        raise ScimError(413, "The request body is larger than 1 MB.")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise invalid_syntax("The request body is not valid JSON.") from None
+
+
+def _query_params(context: Context) -> dict[str, Any]:
+    return {key: context.request.GET.get(key) for key in context.request.GET}
+
+
+def _search_body(context: Context) -> dict[str, Any]:
+    body = read_json(context.request)
+    if not isinstance(body, dict):
+        raise invalid_syntax("A search body must be a JSON object.")
+    schemas = body.get("schemas")
+    if schemas is not None and (not isinstance(schemas, list) or s.SEARCH_REQUEST not in schemas):
+        raise invalid_value(f'A search body has schemas ["{s.SEARCH_REQUEST}"].')
+    return {str(k): v for k, v in body.items()}
+
+
+def _param(params: dict[str, Any], name: str) -> Any:
+    lowered = name.lower()
+    return next((v for k, v in params.items() if k.lower() == lowered), None)
+
+
+def _integer(value: Any, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise invalid_value(f"{name} must be a whole number.") from None
+
+
+def _paging(params: dict[str, Any]) -> tuple[int, int]:
+    # RFC 7644 §3.4.2.4: startIndex < 1 is 1, count < 0 is 0; the cap is advertised.
+    start = max(1, _integer(_param(params, "startIndex"), "startIndex", 1))
+    count = _integer(_param(params, "count"), "count", DEFAULT_COUNT)
+    return start, min(max(0, count), MAX_RESULTS)
+
+
+def _etag(body: dict[str, Any]) -> str:
+    content = {k: v for k, v in body.items() if k != "meta"}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:20]
+    return f'W/"{digest}"'
+
+
+def _with_version(body: dict[str, Any]) -> dict[str, Any]:
+    body["meta"]["version"] = _etag(body)
+    return body
+
+
+def _if_match(context: Context, body: dict[str, Any]) -> None:
+    wanted = context.request.headers.get("If-Match")
+    if wanted and wanted.strip() != "*":
+        tags = {t.strip() for t in wanted.split(",")}
+        if body["meta"]["version"] not in tags:
+            raise ScimError(
+                412, "The resource changed since you read it (If-Match did not match its ETag)."
+            )
+
+
+# --- resources ---
+
+
+class UserEndpoint:
+    resource_type = s.USER_TYPE
+
+    def queryset(self, context: Context) -> Any:
+        return user_queryset(context.company)
+
+    def render(self, context: Context, user: User) -> dict[str, Any]:
+        return _with_version(render_user(user, context.base))
+
+    def find(self, context: Context, resource_id: str) -> User:
+        try:
+            return self.queryset(context).get(pk=int(resource_id))
+        except (ValueError, User.DoesNotExist, OverflowError):
+            raise ScimError(404, f"User {resource_id[:40]} not found.") from None
+
+    def respond(self, context: Context, body: dict[str, Any], status: int = 200) -> HttpResponse:
+        params = _query_params(context)
+        headers = {"ETag": body["meta"]["version"]}
+        if status == 201:
+            headers["Location"] = body["meta"]["location"]
+        shown = project(
+            body,
+            self.resource_type,
+            _param(params, "attributes"),
+            _param(params, "excludedAttributes"),
+        )
+        return scim_json_response(shown, status, headers)
+
+    def list(self, context: Context, params: dict[str, Any]) -> HttpResponse:
+        return _list_response(context, [self], params)
+
+    def get(self, context: Context, resource_id: str) -> HttpResponse:
+        body = self.render(context, self.find(context, resource_id))
+        wanted = context.request.headers.get("If-None-Match")
+        if wanted and body["meta"]["version"] in {t.strip() for t in wanted.split(",")}:
+            return scim_json_response(None, 304, {"ETag": body["meta"]["version"]})
+        return self.respond(context, body)
+
+    def create(self, context: Context) -> HttpResponse:
+        body = normalize_body(read_json(context.request), self.resource_type)
+        changes = user_changes(body, replace=False, current=None)
+        user = _write(
+            lambda: services.provision_user(
+                company=context.company, changes=changes, actor=context.key, source=Source.SCIM
+            )
+        )
+        return self.respond(context, self.render(context, self.find(context, str(user.pk))), 201)
+
+    def replace(self, context: Context, resource_id: str) -> HttpResponse:
+        user = self.find(context, resource_id)
+        current = self.render(context, user)
+        _if_match(context, current)
+        raw = read_json(context.request)
+        body = normalize_body(raw, self.resource_type)
+        if isinstance(raw, dict) and raw.get("id") not in (None, str(user.pk), user.pk):
+            raise ScimError(400, "id cannot be changed (it is immutable).", "mutability")
+        return self._update(context, user, current, body)
+
+    def patch(self, context: Context, resource_id: str) -> HttpResponse:
+        user = self.find(context, resource_id)
+        current = self.render(context, user)
+        _if_match(context, current)
+        operations = parse_operations(read_json(context.request))
+        return self._update(
+            context, user, current, apply_patch(current, operations, self.resource_type)
+        )
+
+    def _update(
+        self, context: Context, user: User, current: dict[str, Any], wanted: dict[str, Any]
+    ) -> HttpResponse:
+        before = user_changes(current, replace=True, current=user)
+        after = user_changes(wanted, replace=True, current=user)
+        changes = {k: v for k, v in after.items() if before.get(k, _MISSING) != v}
+        if changes:
+            _write(
+                lambda: services.update_user(
+                    user=user, changes=changes, actor=context.key, source=Source.SCIM
+                )
+            )
+            current = self.render(context, self.find(context, str(user.pk)))
+        return self.respond(context, current)
+
+    def delete(self, context: Context, resource_id: str) -> HttpResponse:
+        user = self.find(context, resource_id)
+        _if_match(context, self.render(context, user))
+        _write(lambda: services.delete_user(user=user, actor=context.key, source=Source.SCIM))
+        return HttpResponse(status=204)
+
+
+_MISSING = object()
+
+
+def _write(action: Callable[[], Any]) -> Any:
+    """Run a service; a lost race on a unique index is a 409, like the service's own check."""
+    try:
+        return action()
+    except IntegrityError:
+        logger.info("SCIM write lost a uniqueness race", exc_info=True)
+        raise ScimError(
+            409,
+            "Another resource with the same userName, externalId or email exists.",
+            "uniqueness",
+        ) from None
+
+
+USER_ENDPOINT = UserEndpoint()
+
+
+class GroupEndpoint(UserEndpoint):
+    """Groups are offices (provisioning.groups): members are the users sitting in them."""
+
+    resource_type = s.GROUP_TYPE
+
+    def queryset(self, context: Context) -> Any:
+        members = User.objects.order_by("pk").only(
+            "pk", "office_id", "email", "display_name", "given_name", "family_name"
+        )
+        return Office.objects.filter(company=context.company).prefetch_related(
+            Prefetch("users", queryset=members)
+        )
+
+    def render(self, context: Context, office: Any) -> dict[str, Any]:
+        return _with_version(render_group(office, office.users.all(), context.base))
+
+    def find(self, context: Context, resource_id: str) -> Any:
+        try:
+            return self.queryset(context).get(pk=int(resource_id))
+        except (ValueError, OverflowError, Office.DoesNotExist):
+            raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
+
+    def create(self, context: Context) -> HttpResponse:
+        body = normalize_body(read_json(context.request), self.resource_type)
+        name, member_ids = group_changes(body)
+        office = groups.create_group(
+            company=context.company,
+            name=name,
+            member_ids=member_ids,
+            actor=context.key,
+            source=Source.SCIM,
+        )
+        return self.respond(context, self.render(context, self.find(context, str(office.pk))), 201)
+
+    def replace(self, context: Context, resource_id: str) -> HttpResponse:
+        office = self.find(context, resource_id)
+        current = self.render(context, office)
+        _if_match(context, current)
+        raw = read_json(context.request)
+        body = normalize_body(raw, self.resource_type)
+        if isinstance(raw, dict) and raw.get("id") not in (None, str(office.pk), office.pk):
+            raise ScimError(400, "id cannot be changed (it is immutable).", "mutability")
+        return self._update(context, office, current, body)
+
+    def _update(
+        self, context: Context, office: Any, current: dict[str, Any], wanted: dict[str, Any]
+    ) -> HttpResponse:
+        name, member_ids = group_changes(wanted)
+        _, current_ids = group_changes(current)
+        groups.update_group(
+            office=office,
+            name=name,
+            member_ids=None if member_ids == current_ids else member_ids,
+            actor=context.key,
+            source=Source.SCIM,
+        )
+        return self.respond(context, self.render(context, self.find(context, str(office.pk))))
+
+    def delete(self, context: Context, resource_id: str) -> HttpResponse:
+        office = self.find(context, resource_id)
+        _if_match(context, self.render(context, office))
+        groups.delete_group(office=office, actor=context.key, source=Source.SCIM)
+        return HttpResponse(status=204)
+
+
+GROUP_ENDPOINT = GroupEndpoint()
+
+
+# --- lists and searches ---
+
+
+def _filtered(context: Context, endpoint: UserEndpoint, filter_text: Any, root: bool) -> Any:
+    queryset = endpoint.queryset(context)
+    if filter_text in (None, ""):
+        return queryset
+    if not isinstance(filter_text, str):
+        raise invalid_filter("filter must be a string.")
+    tree = parse_filter(filter_text)
+    filters = USER_FILTERS if endpoint is USER_ENDPOINT else GROUP_FILTERS
+    condition = to_q(tree, resolver(endpoint.resource_type, filters))
+    return queryset.filter(condition)
+
+
+def _list_response(
+    context: Context, endpoints: list[UserEndpoint], params: dict[str, Any]
+) -> HttpResponse:
+    start, count = _paging(params)
+    filter_text = _param(params, "filter")
+    sort_by = _param(params, "sortBy")
+    sort_order = str(_param(params, "sortOrder") or "ascending").lower()
+    if sort_order not in {"ascending", "descending"}:
+        raise invalid_value("sortOrder is ascending or descending.")
+    querysets = []
+    errors = []
+    for endpoint in endpoints:
+        try:
+            queryset = _filtered(context, endpoint, filter_text, root=len(endpoints) > 1)
+        except ScimError as error:
+            if len(endpoints) == 1 or error.scim_type != "invalidFilter":
+                raise
+            errors.append(error)
+            continue
+        table = USER_SORT if endpoint is USER_ENDPOINT else GROUP_SORT
+        if sort_by:
+            expression = sort_expression(endpoint.resource_type, str(sort_by), table)
+            ordering = expression.desc() if sort_order == "descending" else expression.asc()
+            queryset = queryset.order_by(ordering, "pk")
+        else:
+            queryset = queryset.order_by("pk")  # stable pages
+        querysets.append((endpoint, queryset))
+    if not querysets:
+        raise errors[0]
+    resources: list[dict[str, Any]] = []
+    total = 0
+    offset = start - 1
+    for endpoint, queryset in querysets:
+        size = queryset.count()
+        if count and offset < size and len(resources) < count:
+            page = queryset[offset : offset + count - len(resources)]
+            for item in page:
+                body = endpoint.render(context, item)
+                resources.append(
+                    project(
+                        body,
+                        endpoint.resource_type,
+                        _param(params, "attributes"),
+                        _param(params, "excludedAttributes"),
+                    )
+                )
+        offset = max(0, offset - size)
+        total += size
+    return scim_json_response(
+        {
+            "schemas": [s.LIST_RESPONSE],
+            "totalResults": total,
+            "startIndex": start,
+            "itemsPerPage": len(resources),
+            "Resources": resources,
+        }
+    )
+
+
+def _search_all(context: Context, params: dict[str, Any]) -> HttpResponse:
+    return _list_response(context, [USER_ENDPOINT, GROUP_ENDPOINT], params)

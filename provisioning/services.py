@@ -1,0 +1,343 @@
+"""Provisioning: the domain changes an identity provider asks for, whoever applies them.
+
+The SCIM door parses a request into a plain, JSON-serializable *user change* — a dict of domain
+field names to values — and calls these services. The approval queue stores the same dict and
+calls the same services later, so a change means the same thing whenever it is applied.
+
+Keys a change may hold (every key optional; only the keys present are applied):
+
+- profile: ``email`` (the sign-in email), ``given_name``, ``family_name``, ``middle_name``,
+  ``display_name``, ``title``, ``department``, ``division``, ``organization``, ``cost_center``,
+  ``employee_number``, ``nick_name``, ``user_type``, ``preferred_language``, ``locale``,
+  ``timezone``, ``external_id``, ``scim_user_name``, ``other_phone_numbers`` (list of
+  ``{"value", "type"}`` — mobile, home …), ``manager_id`` (a user id of the same company, or None)
+- ``active`` (bool): False suspends, True reactivates
+- ``license_type`` (``talk`` | ``contact_center`` | ``sales``; a new user without one gets
+  ``talk``)
+- ``office_name`` (an existing office of the company; a new user without one sits in the main
+  office)
+- ``area_code`` (the number is taken from this area code when one is free there)
+- ``work_phone`` (E.164: a free number of the company's pool the user moves to; any other
+  number is refused)
+
+Licenses, offices and numbers change only through `offices.services`: a seat is held by an
+active user with a license type; suspending keeps the type (the seat frees itself by the status
+change) and releases the number; reactivating claims the seat again and a number.
+
+Every service owns its transaction: a change applies entirely or not at all, audited with the
+given actor and source. They raise `accounts.errors.DomainError` (or its `Conflict`/`NotFound`)
+with a message written for the admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from accounts import services as account_services
+from accounts.audit import Actor, record_audit, snapshot
+from accounts.errors import DomainError, NotFound
+from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
+from offices import services as office_services
+from offices.models import Office, PhoneNumber
+
+PROFILE_KEYS = frozenset(
+    {
+        "email",
+        "given_name",
+        "family_name",
+        "middle_name",
+        "display_name",
+        "title",
+        "department",
+        "division",
+        "organization",
+        "cost_center",
+        "employee_number",
+        "nick_name",
+        "user_type",
+        "preferred_language",
+        "locale",
+        "timezone",
+        "external_id",
+        "scim_user_name",
+        "other_phone_numbers",
+    }
+)
+ASSIGNMENT_KEYS = frozenset({"license_type", "office_name", "area_code", "work_phone"})
+CHANGE_KEYS = PROFILE_KEYS | ASSIGNMENT_KEYS | {"active", "manager_id"}
+DEFAULT_LICENSE_TYPE = LicenseType.TALK
+
+
+def _check_keys(changes: dict[str, Any]) -> None:
+    unknown = set(changes) - CHANGE_KEYS
+    if unknown:
+        raise DomainError(f"Unknown user change fields: {', '.join(sorted(unknown))}.")
+
+
+def _profile(company: Company, changes: dict[str, Any]) -> dict[str, Any]:
+    profile = {key: value for key, value in changes.items() if key in PROFILE_KEYS}
+    if "manager_id" in changes:
+        profile["manager"] = _manager(company, changes["manager_id"])
+    return profile
+
+
+def _manager(company: Company, manager_id: Any) -> User | None:
+    if manager_id in (None, ""):
+        return None
+    try:
+        return User.objects.get(company=company, pk=int(manager_id))
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
+        raise NotFound(
+            f"The manager '{str(manager_id)[:40]}' is not a user of this company.",
+            field="manager_id",
+        ) from None
+
+
+def _license_type(value: Any) -> str:
+    return account_services.clean_choice(str(value), LicenseType, "license_type")
+
+
+def _office(company: Company, name: Any) -> Office:
+    office = office_services.get_office_by_name(company=company, name=str(name or ""))
+    if office is None:
+        raise NotFound(
+            f"There is no office named '{str(name)[:100]}'. Create it under Admin Settings › "
+            "Offices first, or leave the office empty for the main office.",
+            field="office_name",
+        )
+    return office
+
+
+def _main_office(company: Company) -> Office | None:
+    return Office.objects.filter(company=company, is_main=True).first()
+
+
+def _give_number(
+    user: User, changes: dict[str, Any], *, actor: Actor, source: str
+) -> PhoneNumber | None:
+    """The work number the client wrote (it must be free in the company's pool), else a free
+    one from the requested area code, the office, or the company reserve."""
+    work_phone = changes.get("work_phone")
+    if work_phone:
+        try:
+            return office_services.assign_specific_number(
+                user=user, number=work_phone, actor=actor, source=source
+            )
+        except DomainError as error:
+            # Held by someone else is not a uniqueness clash of this resource: a plain refusal.
+            raise DomainError(
+                error.message, field="work_phone", code="number_unavailable"
+            ) from None
+    return office_services.assign_number(
+        user=user, area_code=changes.get("area_code") or None, actor=actor, source=source
+    )
+
+
+def _set_managed_by_scim(user: User, *, actor: Actor, source: str) -> None:
+    if user.managed_by != ManagedBy.SCIM:
+        User.objects.filter(pk=user.pk).update(managed_by=ManagedBy.SCIM)
+        user.managed_by = ManagedBy.SCIM
+        record_audit(
+            actor=actor,
+            source=source,
+            action="user.managed_by_changed",
+            company=user.company,
+            target=user,
+            before={"managed_by": ManagedBy.MANUAL},
+            after={"managed_by": ManagedBy.SCIM},
+        )
+
+
+def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, source: str) -> User:
+    """Create a user managed by the identity provider, with office, license and number.
+
+    The office defaults to the main office, the license type to ``talk``; the row is inserted
+    with both, then `assign_license` claims the seat under its lock and `assign_number` gives a
+    number (the written ``work_phone``, else from ``area_code``/office/reserve). ``active:
+    False`` creates a suspended user who keeps the license type for later but holds no seat and
+    no number. Refuses, with nothing written: a taken email or userName, an unknown office, a
+    work number not free in the pool, a license type without a free seat (DomainError code
+    "no_free_seats" naming the type and the count).
+    """
+    _check_keys(changes)
+    if not company.is_enterprise:
+        raise DomainError("Provisioning from an identity provider needs the Enterprise plan.")
+    profile = _profile(company, changes)
+    email = profile.pop("email", None)
+    if not email:
+        raise DomainError("A new user needs an email address.", field="email")
+    active = changes.get("active", True)
+    license_type = _license_type(changes.get("license_type") or DEFAULT_LICENSE_TYPE)
+    with transaction.atomic():
+        office = (
+            _office(company, changes["office_name"])
+            if changes.get("office_name")
+            else _main_office(company)
+        )
+        user = account_services.create_user(
+            company=company,
+            email=email,
+            actor=actor,
+            source=source,
+            status=UserStatus.ACTIVE if active else UserStatus.SUSPENDED,
+            managed_by=ManagedBy.SCIM,
+            office=office,
+            license_type=license_type,
+            **profile,
+        )
+        if active:
+            user = office_services.assign_license(
+                user=user, license_type=license_type, actor=actor, source=source
+            )
+            _give_number(user, changes, actor=actor, source=source)
+        elif changes.get("work_phone"):
+            raise DomainError(
+                "A suspended user holds no phone number: send the work number when the user "
+                "is active.",
+                field="work_phone",
+            )
+    return user
+
+
+def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: str) -> User:
+    """Apply a user change: profile at once, then suspend/reactivate, office, license, number.
+
+    Only what differs is written and audited. All or nothing: a refused part (a taken email,
+    no free seat, a number not free in the pool, an unknown office) leaves the user as it was.
+    """
+    _check_keys(changes)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        company: Company = user.company  # type: ignore[assignment]
+        profile = _profile(company, changes)
+        if profile:
+            user = account_services.update_user(user=user, actor=actor, source=source, **profile)
+        _set_managed_by_scim(user, actor=actor, source=source)
+        if changes.get("office_name"):
+            office = _office(company, changes["office_name"])
+            if user.office_id != office.pk:
+                user = office_services.move_user_to_office(
+                    user=user, office=office, actor=actor, source=source
+                )
+        activating = changes.get("active") is True and user.status != UserStatus.ACTIVE
+        if changes.get("active") is False and user.status == UserStatus.ACTIVE:
+            user = suspend_user(user=user, actor=actor, source=source)
+        if activating:
+            user = reactivate_user(
+                user=user,
+                actor=actor,
+                source=source,
+                license_type=changes.get("license_type"),
+                area_code=changes.get("area_code"),
+                work_phone=changes.get("work_phone"),
+            )
+        else:
+            user = _change_assignments(user, changes, actor=actor, source=source)
+    return user
+
+
+def _change_assignments(user: User, changes: dict[str, Any], *, actor: Actor, source: str) -> User:
+    license_type = changes.get("license_type")
+    if license_type and _license_type(license_type) != user.license_type:
+        # Active: switching types claims the new seat and frees the old one. Not active: only
+        # the type is recorded, for reactivation.
+        user = office_services.assign_license(
+            user=user, license_type=license_type, actor=actor, source=source
+        )
+    if not (changes.get("work_phone") or changes.get("area_code")):
+        return user
+    if user.status != UserStatus.ACTIVE:
+        raise DomainError(
+            "A suspended user holds no phone number: set active to true with the number, "
+            "or send it after reactivating.",
+            field="work_phone" if changes.get("work_phone") else "area_code",
+        )
+    _give_number(user, changes, actor=actor, source=source)
+    return user
+
+
+def suspend_user(*, user: User, actor: Actor, source: str) -> User:
+    """Block sign-in and release the number; the user stays findable.
+
+    The license type is kept (it is what reactivation claims again); its seat is free from the
+    status change on, since only active users hold seats. Already suspended: nothing changes.
+    """
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.status == UserStatus.SUSPENDED:
+            return user
+        before = snapshot(user, ("status",))
+        office_services.release_number(user=user, actor=actor, source=source)
+        user.status = UserStatus.SUSPENDED
+        user.save(update_fields=["status", "updated_at"])
+        record_audit(
+            actor=actor,
+            source=source,
+            action="user.suspended",
+            company=user.company,
+            target=user,
+            before=before,
+            after=snapshot(user, ("status",)),
+        )
+    return user
+
+
+def reactivate_user(
+    *,
+    user: User,
+    actor: Actor,
+    source: str,
+    license_type: str | None = None,
+    area_code: str | None = None,
+    work_phone: str | None = None,
+) -> User:
+    """Let a suspended (or pending) user sign in again, with a seat and a number.
+
+    The seat claimed is `license_type` when the change names one, else the type the user kept,
+    else ``talk``. No free seat: DomainError (code "no_free_seats") naming the type and the
+    count, and the user stays as they were. Already active: nothing changes.
+    """
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.status == UserStatus.ACTIVE:
+            return user
+        wanted = _license_type(license_type or user.license_type or DEFAULT_LICENSE_TYPE)
+        before = snapshot(user, ("status",))
+        user.status = UserStatus.ACTIVE
+        user.save(update_fields=["status", "updated_at"])
+        record_audit(
+            actor=actor,
+            source=source,
+            action="user.reactivated",
+            company=user.company,
+            target=user,
+            before=before,
+            after=snapshot(user, ("status",)),
+        )
+        user = office_services.assign_license(
+            user=user, license_type=wanted, actor=actor, source=source
+        )
+        _give_number(
+            user, {"area_code": area_code, "work_phone": work_phone}, actor=actor, source=source
+        )
+    return user
+
+
+def delete_user(*, user: User, actor: Actor, source: str) -> None:
+    """Remove the user for good: the number returns to the pool and the license is released."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        before = snapshot(user, account_services.USER_AUDIT_FIELDS)
+        office_services.release_number(user=user, actor=actor, source=source)
+        user = office_services.release_license(user=user, actor=actor, source=source)
+        record_audit(
+            actor=actor,
+            source=source,
+            action="user.deleted",
+            company=user.company,
+            target=user,
+            before=before,
+        )
+        user.delete()

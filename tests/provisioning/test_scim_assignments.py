@@ -1,0 +1,271 @@
+"""License, office and number consequences of SCIM user changes (through offices.services)."""
+
+import pytest
+
+from accounts.models import AuditEvent, LicenseSeats, User, UserStatus
+from offices.models import PhoneNumber
+from offices.services import license_usage
+from tests.accounts.factories import UserFactory
+from tests.offices.factories import OfficeFactory, PhoneNumberFactory
+from tests.provisioning.test_scim_users import CORE, PATCH, SWITCHBOARD, assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pool(company, main_office):
+    """Two free numbers in HQ (415), one in the Austin office (512)."""
+    austin = OfficeFactory(company=company, name="Austin", country="US", timezone="America/Chicago")
+    return {
+        "hq1": PhoneNumberFactory(company=company, office=main_office, number="+14155550101"),
+        "hq2": PhoneNumberFactory(company=company, office=main_office, number="+16285550102"),
+        "austin": PhoneNumberFactory(company=company, office=austin, number="+15125550103"),
+        "austin_office": austin,
+    }
+
+
+def create(scim, user_name="ann@acme.example", **extra):
+    return scim.post(
+        "Users",
+        {
+            "schemas": [CORE, SWITCHBOARD],
+            "userName": user_name,
+            "name": {"givenName": "Ann", "familyName": "Lee"},
+            "emails": [{"value": user_name, "type": "work", "primary": True}],
+            **extra,
+        },
+    )
+
+
+def patch(scim, user_id, *operations):
+    return scim.patch(f"Users/{user_id}", {"schemas": [PATCH], "Operations": list(operations)})
+
+
+def number_of(user_id):
+    return (
+        PhoneNumber.objects.filter(assigned_user_id=user_id)
+        .values_list("number", flat=True)
+        .first()
+    )
+
+
+def test_create_assigns_main_office_talk_license_and_a_number(scim, company, main_office, pool):
+    response = create(scim)
+    assert response.status_code == 201, response.body
+    user = User.objects.get(pk=response.body["id"])
+    assert user.office == main_office
+    assert user.license_type == "talk"
+    assert number_of(user.pk) == "+14155550101"
+    assert response.body["phoneNumbers"] == [
+        {"value": "+14155550101", "type": "work", "primary": True}
+    ]
+    extension = response.body[SWITCHBOARD]
+    assert extension["licenseType"] == "talk"
+    assert extension["officeName"] == "HQ"
+    assert extension["phoneNumber"] == "+14155550101"
+    assert extension["areaCode"] == "415"
+    assert response.body["groups"][0]["display"] == "HQ"
+    assert license_usage(company)["talk"].used == 1
+    created = AuditEvent.objects.get(action="user.created", target_id=str(user.pk))
+    assert created.after["license_type"] == "talk"
+    assert created.after["office"] == "HQ"
+    assert AuditEvent.objects.filter(action="number.assigned").count() == 1
+
+
+def test_create_with_office_license_and_area_code(scim, pool):
+    response = create(
+        scim,
+        **{SWITCHBOARD: {"licenseType": "sales", "officeName": "austin", "areaCode": "512"}},
+    )
+    assert response.status_code == 201, response.body
+    user = User.objects.get(pk=response.body["id"])
+    assert (user.office.name, user.license_type) == ("Austin", "sales")
+    assert number_of(user.pk) == "+15125550103"
+
+
+def test_create_with_a_free_work_number_of_the_pool_takes_it(scim, pool):
+    response = create(scim, phoneNumbers=[{"value": "+1 628 555 0102", "type": "work"}])
+    assert response.status_code == 201, response.body
+    assert number_of(response.body["id"]) == "+16285550102"
+
+
+@pytest.mark.parametrize("number", ["+14155559999", "+15125550103"])
+def test_create_with_a_work_number_not_free_in_the_pool_is_refused(scim, company, pool, number):
+    UserFactory(company=company, email="holder@acme.example")
+    PhoneNumber.objects.filter(number="+15125550103").update(
+        assigned_user=User.objects.get(email="holder@acme.example")
+    )
+    response = create(scim, phoneNumbers=[{"value": number, "type": "work"}])
+    assert_error(response, 400, "invalidValue")
+    assert not User.objects.filter(email="ann@acme.example").exists()
+    assert PhoneNumber.objects.filter(assigned_user__isnull=False).count() == 1
+
+
+def test_create_without_a_free_seat_is_refused_naming_type_and_count(scim, company, pool):
+    LicenseSeats.objects.filter(company=company, license_type="contact_center").update(seats=1)
+    first = create(scim, "one@acme.example", licenseType="contact_center")
+    assert first.status_code == 201, first.body
+    events = AuditEvent.objects.count()
+    response = create(scim, "two@acme.example", licenseType="contact_center")
+    assert_error(response, 400, "invalidValue")
+    assert (
+        "Contact Center" in response.body["detail"] or "contact" in response.body["detail"].lower()
+    )
+    assert "1 of 1" in response.body["detail"]
+    assert not User.objects.filter(email="two@acme.example").exists()
+    assert AuditEvent.objects.count() == events
+    assert PhoneNumber.objects.filter(assigned_user__isnull=False).count() == 1
+
+
+def test_create_in_an_unknown_office_is_refused(scim, pool):
+    response = create(scim, officeName="Atlantis")
+    assert_error(response, 400, "invalidValue")
+    assert "Atlantis" in response.body["detail"]
+    assert User.objects.count() == 0
+
+
+def test_create_inactive_keeps_the_license_type_but_takes_no_seat_or_number(scim, company, pool):
+    response = create(scim, active=False, licenseType="sales")
+    assert response.status_code == 201, response.body
+    user = User.objects.get(pk=response.body["id"])
+    assert (user.status, user.license_type) == (UserStatus.SUSPENDED, "sales")
+    assert number_of(user.pk) is None
+    assert license_usage(company)["sales"].used == 0
+
+
+def test_suspend_releases_number_and_seat_keeps_type_reactivate_claims_both(scim, company, pool):
+    user_id = create(scim, licenseType="sales").body["id"]
+    suspended = patch(scim, user_id, {"op": "replace", "path": "active", "value": False})
+    assert suspended.status_code == 200, suspended.body
+    user = User.objects.get(pk=user_id)
+    assert (user.status, user.license_type) == (UserStatus.SUSPENDED, "sales")
+    assert number_of(user_id) is None
+    assert license_usage(company)["sales"].used == 0
+    assert "phoneNumbers" not in suspended.body
+    assert AuditEvent.objects.filter(action="number.released", company=company).count() == 1
+
+    back = patch(scim, user_id, {"op": "replace", "path": "active", "value": True})
+    assert back.status_code == 200, back.body
+    user.refresh_from_db()
+    assert (user.status, user.license_type) == (UserStatus.ACTIVE, "sales")
+    assert number_of(user_id) is not None
+    assert license_usage(company)["sales"].used == 1
+    assert AuditEvent.objects.filter(action="user.reactivated", target_id=user_id).count() == 1
+
+
+def test_reactivate_without_a_free_seat_is_refused_and_the_user_stays_suspended(
+    scim, company, pool
+):
+    LicenseSeats.objects.filter(company=company, license_type="talk").update(seats=1)
+    first = create(scim, "one@acme.example").body["id"]
+    patch(scim, first, {"op": "replace", "path": "active", "value": False})
+    create(scim, "two@acme.example")  # takes the seat the suspension freed
+    response = patch(scim, first, {"op": "replace", "path": "active", "value": True})
+    assert_error(response, 400, "invalidValue")
+    assert "1 of 1" in response.body["detail"]
+    user = User.objects.get(pk=first)
+    assert user.status == UserStatus.SUSPENDED
+    assert number_of(first) is None
+
+
+def test_reactivate_with_another_license_type_claims_that_seat(scim, company, pool):
+    LicenseSeats.objects.filter(company=company, license_type="talk").update(seats=1)
+    user_id = create(scim).body["id"]
+    patch(scim, user_id, {"op": "replace", "path": "active", "value": False})
+    create(scim, "two@acme.example")  # talk is now full
+    response = patch(
+        scim,
+        user_id,
+        {"op": "replace", "value": {"active": True, f"{SWITCHBOARD}:licenseType": "sales"}},
+    )
+    assert response.status_code == 200, response.body
+    assert User.objects.get(pk=user_id).license_type == "sales"
+    assert license_usage(company)["sales"].used == 1
+
+
+def test_license_change_switches_seats_or_is_refused(scim, company, pool):
+    user_id = create(scim).body["id"]
+    response = patch(
+        scim, user_id, {"op": "replace", "path": f"{SWITCHBOARD}:licenseType", "value": "sales"}
+    )
+    assert response.status_code == 200, response.body
+    assert response.body[SWITCHBOARD]["licenseType"] == "sales"
+    usage = license_usage(company)
+    assert (usage["talk"].used, usage["sales"].used) == (0, 1)
+    LicenseSeats.objects.filter(company=company, license_type="contact_center").update(seats=0)
+    refused = patch(
+        scim,
+        user_id,
+        {"op": "replace", "path": f"{SWITCHBOARD}:licenseType", "value": "contact_center"},
+    )
+    assert_error(refused, 400, "invalidValue")
+    assert "0 of 0" in refused.body["detail"]
+    assert User.objects.get(pk=user_id).license_type == "sales"
+
+
+def test_office_change_moves_the_user_and_their_number(scim, pool):
+    user_id = create(scim).body["id"]
+    response = patch(
+        scim, user_id, {"op": "replace", "path": f"{SWITCHBOARD}:officeName", "value": "Austin"}
+    )
+    assert response.status_code == 200, response.body
+    user = User.objects.get(pk=user_id)
+    assert user.office.name == "Austin"
+    assert number_of(user_id) == "+15125550103"
+    assert response.body["groups"][0]["display"] == "Austin"
+
+
+def test_writing_a_free_work_number_moves_the_user_to_it(scim, pool):
+    user_id = create(scim).body["id"]
+    response = patch(
+        scim,
+        user_id,
+        {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+16285550102"},
+    )
+    assert response.status_code == 200, response.body
+    assert number_of(user_id) == "+16285550102"
+    assert PhoneNumber.objects.get(number="+14155550101").assigned_user_id is None
+
+
+def test_writing_a_work_number_outside_the_pool_is_refused(scim, pool):
+    user_id = create(scim).body["id"]
+    response = patch(
+        scim,
+        user_id,
+        {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+12125550000"},
+    )
+    assert_error(response, 400, "invalidValue")
+    assert "not one of" in response.body["detail"]
+    assert number_of(user_id) == "+14155550101"
+
+
+def test_other_phone_types_are_kept_as_profile_data(scim, pool):
+    user_id = create(scim, phoneNumbers=[{"value": "+1 555 0100", "type": "mobile"}]).body["id"]
+    user = User.objects.get(pk=user_id)
+    assert user.other_phone_numbers == [{"value": "+1 555 0100", "type": "mobile"}]
+    assert number_of(user_id) == "+14155550101"
+
+
+def test_area_code_change_takes_a_number_there(scim, pool):
+    user_id = create(scim).body["id"]
+    response = patch(
+        scim, user_id, {"op": "replace", "path": f"{SWITCHBOARD}:areaCode", "value": "628"}
+    )
+    assert response.status_code == 200, response.body
+    assert number_of(user_id) == "+16285550102"
+
+
+def test_delete_frees_license_and_number(scim, company, pool):
+    user_id = create(scim).body["id"]
+    assert scim.delete(f"Users/{user_id}").status_code == 204
+    assert PhoneNumber.objects.get(number="+14155550101").assigned_user_id is None
+    assert license_usage(company)["talk"].used == 0
+    assert AuditEvent.objects.filter(action="license.released", target_id=user_id).exists()
+    assert AuditEvent.objects.filter(action="number.released").exists()
+
+
+def test_no_free_number_still_creates_the_user_flagged(scim, company, main_office):
+    response = create(scim)
+    assert response.status_code == 201, response.body
+    assert number_of(response.body["id"]) is None
+    assert AuditEvent.objects.filter(action="number.none_free").exists()

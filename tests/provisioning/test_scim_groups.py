@@ -1,0 +1,230 @@
+"""Groups are offices: list/get with members, membership moves users, create/rename/delete."""
+
+import pytest
+
+from accounts.models import AuditEvent, User
+from offices.models import Office
+from tests.offices.factories import OfficeFactory
+from tests.provisioning.test_scim_users import CORE, PATCH, assert_error
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def austin(company, main_office):
+    return OfficeFactory(company=company, name="Austin", country="US", timezone="America/Chicago")
+
+
+@pytest.fixture
+def staff(scim):
+    made = {}
+    for name in ("ann", "bob", "cid"):
+        response = scim.post(
+            "Users",
+            {"schemas": [CORE], "userName": f"{name}@acme.example", "displayName": name.title()},
+        )
+        assert response.status_code == 201, response.body
+        made[name] = response.body["id"]
+    return made
+
+
+def members(response):
+    return sorted(m["value"] for m in response.body.get("members", []))
+
+
+def office_of(user_id):
+    return User.objects.select_related("office").get(pk=user_id).office.name
+
+
+def group_patch(scim, office, *operations):
+    return scim.patch(f"Groups/{office.pk}", {"schemas": [PATCH], "Operations": list(operations)})
+
+
+def test_list_and_get_groups_with_members(scim, main_office, austin, staff):
+    listed = scim.get("Groups")
+    assert listed.status_code == 200
+    assert listed.body["totalResults"] == 2
+    by_name = {g["displayName"]: g for g in listed.body["Resources"]}
+    assert sorted(m["value"] for m in by_name["HQ"]["members"]) == sorted(staff.values())
+    assert "members" not in by_name["Austin"]
+    one = scim.get(f"Groups/{main_office.pk}")
+    assert one.body["meta"]["resourceType"] == "Group"
+    assert one.body["meta"]["location"].endswith(f"/scim/v2/Groups/{main_office.pk}")
+    assert one["ETag"] == one.body["meta"]["version"]
+    assert {"value": staff["ann"], "display": "Ann", "type": "User"}.items() <= next(
+        m for m in one.body["members"] if m["value"] == staff["ann"]
+    ).items()
+    found = scim.get('Groups?filter=displayName eq "austin"')
+    assert [g["id"] for g in found.body["Resources"]] == [str(austin.pk)]
+
+
+def test_foreign_or_unknown_group_is_404(scim, other_company):
+    foreign = OfficeFactory(company=other_company, name="Globex HQ", is_main=True)
+    assert_error(scim.get(f"Groups/{foreign.pk}"), 404)
+    assert_error(scim.get("Groups/abc"), 404)
+    assert scim.get("Groups").body["totalResults"] == 1
+
+
+def test_post_creates_an_office_in_the_main_offices_country_with_members(scim, main_office, staff):
+    response = scim.post(
+        "Groups",
+        {"schemas": [GROUP], "displayName": "Berlin Sales", "members": [{"value": staff["bob"]}]},
+    )
+    assert response.status_code == 201, response.body
+    office = Office.objects.get(pk=response.body["id"])
+    assert (office.country, office.timezone) == (main_office.country, main_office.timezone)
+    assert not office.is_main
+    assert members(response) == [staff["bob"]]
+    assert office_of(staff["bob"]) == "Berlin Sales"
+    assert response["Location"] == response.body["meta"]["location"]
+    event = AuditEvent.objects.get(action="office.created", target_id=str(office.pk))
+    assert event.source == "scim"
+
+
+def test_post_with_a_taken_name_is_409_and_with_a_foreign_member_400(
+    scim, company, other_company, staff
+):
+    assert_error(scim.post("Groups", {"schemas": [GROUP], "displayName": "hq"}), 409, "uniqueness")
+    stranger = User.objects.create(company=other_company, email="s@globex.example")
+    response = scim.post(
+        "Groups",
+        {"schemas": [GROUP], "displayName": "New", "members": [{"value": str(stranger.pk)}]},
+    )
+    assert_error(response, 400, "invalidValue")
+    assert not Office.objects.filter(company=company, name="New").exists()
+    assert_error(scim.post("Groups", {"schemas": [GROUP]}), 400, "invalidValue")
+
+
+def test_patch_add_moves_users_in_and_remove_moves_them_to_the_main_office(scim, austin, staff):
+    added = group_patch(
+        scim,
+        austin,
+        {
+            "op": "add",
+            "path": "members",
+            "value": [{"value": staff["ann"]}, {"value": staff["bob"]}],
+        },
+    )
+    assert added.status_code == 200, added.body
+    assert members(added) == sorted([staff["ann"], staff["bob"]])
+    assert office_of(staff["ann"]) == "Austin"
+    removed = group_patch(
+        scim, austin, {"op": "remove", "path": f'members[value eq "{staff["ann"]}"]'}
+    )
+    assert members(removed) == [staff["bob"]]
+    assert office_of(staff["ann"]) == "HQ"
+    replaced = group_patch(
+        scim, austin, {"op": "replace", "path": "members", "value": [{"value": staff["cid"]}]}
+    )
+    assert members(replaced) == [staff["cid"]]
+    assert (office_of(staff["bob"]), office_of(staff["cid"])) == ("HQ", "Austin")
+
+
+def test_members_cannot_be_removed_from_the_main_office(scim, main_office, staff):
+    response = group_patch(
+        scim, main_office, {"op": "remove", "path": f'members[value eq "{staff["ann"]}"]'}
+    )
+    assert_error(response, 400, "invalidValue")
+    assert "main office" in response.body["detail"]
+    assert office_of(staff["ann"]) == "HQ"
+
+
+def test_patch_is_atomic_across_members(scim, austin, staff):
+    response = group_patch(
+        scim,
+        austin,
+        {"op": "add", "path": "members", "value": [{"value": staff["ann"]}, {"value": "999999"}]},
+    )
+    assert_error(response, 400, "invalidValue")
+    assert office_of(staff["ann"]) == "HQ"
+
+
+def test_put_renames_and_sets_members(scim, austin, staff):
+    group_patch(scim, austin, {"op": "add", "path": "members", "value": [{"value": staff["ann"]}]})
+    response = scim.put(
+        f"Groups/{austin.pk}",
+        {"schemas": [GROUP], "displayName": "Austin TX", "members": [{"value": staff["bob"]}]},
+    )
+    assert response.status_code == 200, response.body
+    assert response.body["displayName"] == "Austin TX"
+    assert members(response) == [staff["bob"]]
+    assert (office_of(staff["ann"]), office_of(staff["bob"])) == ("HQ", "Austin TX")
+    assert AuditEvent.objects.filter(action="office.updated", target_id=str(austin.pk)).exists()
+
+
+def test_delete_with_members_is_refused_then_empty_office_is_deleted(scim, austin, staff):
+    group_patch(scim, austin, {"op": "add", "path": "members", "value": [{"value": staff["ann"]}]})
+    refused = scim.delete(f"Groups/{austin.pk}")
+    assert_error(refused, 400, "invalidValue")
+    assert "1 user" in refused.body["detail"]
+    assert Office.objects.filter(pk=austin.pk).exists()
+    group_patch(scim, austin, {"op": "remove", "path": "members"})
+    assert office_of(staff["ann"]) == "HQ"
+    assert scim.delete(f"Groups/{austin.pk}").status_code == 204
+    assert_error(scim.get(f"Groups/{austin.pk}"), 404)
+
+
+# --- dialects ---
+
+
+def test_onelogin_lists_groups_then_patches_members(scim, austin, staff):
+    listed = scim.get("Groups?startIndex=1&count=100")
+    austin_id = next(g["id"] for g in listed.body["Resources"] if g["displayName"] == "Austin")
+    response = scim.patch(
+        f"Groups/{austin_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": staff["ann"]}]}],
+        },
+    )
+    assert response.status_code == 200, response.body
+    assert office_of(staff["ann"]) == "Austin"
+
+
+def test_okta_renames_a_group_by_no_path_patch(scim, austin):
+    response = scim.patch(
+        f"Groups/{austin.pk}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "replace", "value": {"id": str(austin.pk), "displayName": "Austin South"}}
+            ],
+        },
+    )
+    assert response.status_code == 200, response.body
+    austin.refresh_from_db()
+    assert austin.name == "Austin South"
+
+
+def test_entra_reads_without_members_and_removes_with_a_value_array(scim, austin, staff):
+    scim.patch(
+        f"Groups/{austin.pk}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {
+                    "op": "Add",
+                    "path": "members",
+                    "value": [{"value": staff["ann"]}, {"value": staff["bob"]}],
+                }
+            ],
+        },
+    )
+    read = scim.get(f"Groups/{austin.pk}?excludedAttributes=members")
+    assert read.status_code == 200
+    assert "members" not in read.body
+    assert read.body["displayName"] == "Austin"
+    response = scim.patch(
+        f"Groups/{austin.pk}",
+        {
+            "schemas": [PATCH],
+            "Operations": [{"op": "Remove", "path": "members", "value": [{"value": staff["ann"]}]}],
+        },
+    )
+    assert response.status_code == 200, response.body
+    assert (office_of(staff["ann"]), office_of(staff["bob"])) == ("HQ", "Austin")
+    found = scim.get('Groups?filter=displayName eq "Austin"&excludedAttributes=members')
+    assert found.body["totalResults"] == 1
+    assert "members" not in found.body["Resources"][0]
