@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from accounts.audit import Source
 from accounts.errors import Conflict
-from accounts.models import AuditEvent, LicenseType, ManagedBy, User, UserStatus
+from accounts.models import AuditEvent, LicenseType, ManagedBy, Role, User, UserStatus
 from api.base import SOURCE, CompanyViewSet, ETagRetrieveMixin, conditional_response
 from api.docs import (
     IF_NONE_MATCH,
@@ -34,12 +34,14 @@ from api.serializers import (
     OfficeAvailabilitySerializer,
     OfficeSerializer,
     PhoneNumberSerializer,
+    ReactivateSerializer,
     UserSerializer,
 )
 from apikeys.models import APIKey
 from offices import selectors as office_selectors
 from offices import services as office_services
 from offices.models import NumberStatus, Office, PhoneNumber
+from provisioning import services as provisioning
 
 
 def _company_office(request: Request, office_id: int, *, status: int) -> Office:
@@ -54,6 +56,12 @@ def _company_office(request: Request, office_id: int, *, status: int) -> Office:
             field="office",
         )
     return office
+
+
+def _refuse_body(request: Request) -> None:
+    """Actions without a body accept none, or an empty JSON object."""
+    if not isinstance(request.data, dict) or request.data:
+        raise APIError(400, "This action takes no body (or an empty JSON object).", code="invalid")
 
 
 def _usage_rows(company: Any) -> list[dict[str, Any]]:
@@ -164,6 +172,56 @@ class UserViewSet(ETagRetrieveMixin, CompanyViewSet):
 
     def _respond(self, user: User) -> Response:
         return Response(self.get_serializer(self.reload(user)).data)
+
+    @extend_schema(
+        summary="Suspend a user",
+        description="The user can no longer sign in; their license seat and phone number are "
+        "freed, and the record stays (findable by every filter). Users the identity provider "
+        "manages are suspended there (409 `idp_owned`). The company's last active company "
+        "admin cannot be suspended here (409).",
+        request=None,
+        responses={200: UserSerializer, **error_responses(*WRITE_ERRORS)},
+    )
+    @action(detail=True, methods=["post"], url_path="suspend")
+    def suspend(self, request: Request, pk: str) -> Response:
+        user = self.get_object()
+        _refuse_body(request)
+        ensure_api_may_change(user, "active")
+        if user.status == UserStatus.ACTIVE and user.role == Role.COMPANY_ADMIN:
+            admins = User.objects.filter(
+                company=self.company, role=Role.COMPANY_ADMIN, status=UserStatus.ACTIVE
+            )
+            if not admins.exclude(pk=user.pk).exists():
+                raise Conflict(
+                    f"{user.email} is the company's only active company admin: suspending them "
+                    "would leave nobody to run Admin Settings. Make someone else a company "
+                    "admin first."
+                )
+        provisioning.suspend_user(user=user, actor=self.api_key, source=SOURCE)
+        return self._respond(user)
+
+    @extend_schema(
+        summary="Reactivate a suspended user",
+        description="The user can sign in again and gets a license seat back (the type given, "
+        "else the one held before suspension) and a free number. No free seat: 409 "
+        "`no_free_seats` and the user stays suspended. Users the identity provider manages are "
+        "reactivated there (409 `idp_owned`).",
+        request=ReactivateSerializer,
+        responses={200: UserSerializer, **error_responses(*WRITE_ERRORS)},
+    )
+    @action(detail=True, methods=["post"], url_path="reactivate")
+    def reactivate(self, request: Request, pk: str) -> Response:
+        user = self.get_object()
+        body = ReactivateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ensure_api_may_change(user, "active")
+        provisioning.reactivate_user(
+            user=user,
+            license_type=body.validated_data.get("license_type"),
+            actor=self.api_key,
+            source=SOURCE,
+        )
+        return self._respond(user)
 
     @extend_schema(
         summary="Move a user to another office",

@@ -12,8 +12,7 @@ from provisioning.scim.errors import ScimError, scim_json_response
 
 
 def service_provider_config(base: str) -> dict[str, Any]:
-    from provisioning.scim.patch import MAX_OPERATIONS
-    from provisioning.scim.views import MAX_BODY, MAX_RESULTS
+    from provisioning.scim.views import MAX_RESULTS
 
     return {
         "schemas": [s.SPC_SCHEMA],

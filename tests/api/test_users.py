@@ -24,9 +24,7 @@ def seat(user, *, office=None, license_type="talk", area_code=None):
     """A user set up through the services, as the admin would."""
     if office is not None:
         office_services.move_user_to_office(user=user, office=office, actor=SYSTEM, source="cli")
-    office_services.assign_license(
-        user=user, license_type=license_type, actor=SYSTEM, source="cli"
-    )
+    office_services.assign_license(user=user, license_type=license_type, actor=SYSTEM, source="cli")
     office_services.assign_number(user=user, area_code=area_code, actor=SYSTEM, source="cli")
     return User.objects.get(pk=user.pk)
 
@@ -158,8 +156,9 @@ def test_move_to_office_moves_the_user_and_their_number_and_is_audited_as_the_ke
     assert response.json()["phone_number"] == "+12125550100"
     user.refresh_from_db()
     assert user.office_id == new_york.pk
-    event = AuditEvent.objects.get(action="user.office_changed", target_id=str(user.pk),
-                                   source=Source.API)
+    event = AuditEvent.objects.get(
+        action="user.office_changed", target_id=str(user.pk), source=Source.API
+    )
     assert event.actor_kind == "api_key"
     assert api.api_key.prefix in event.actor_label
     assert event.before == {"office": "San Francisco"}
@@ -253,20 +252,21 @@ def test_assign_number_by_area_code_and_409_when_none_is_free(api, company, offi
     PhoneNumberFactory(company=company, office=main, number="+16505550100")
     user = seat(UserFactory(company=company), office=main, area_code="415")
 
-    moved = api.post(f"/api/v1/users/{user.pk}/assign_number", {"area_code": "650"},
-                     format="json")
+    moved = api.post(f"/api/v1/users/{user.pk}/assign_number", {"area_code": "650"}, format="json")
     assert moved.status_code == 200, moved.json()
     assert moved.json()["phone_number"] == "+16505550100"
 
-    none_free = api.post(f"/api/v1/users/{user.pk}/assign_number", {"area_code": "212"},
-                         format="json")
+    none_free = api.post(
+        f"/api/v1/users/{user.pk}/assign_number", {"area_code": "212"}, format="json"
+    )
     assert none_free.status_code == 409
     assert none_free.json()["error"]["code"] == "no_free_numbers"
     assert "keeps +1 650" in none_free.json()["error"]["message"]
     assert PhoneNumber.objects.get(assigned_user=user).number == "+16505550100"
 
-    exact = api.post(f"/api/v1/users/{user.pk}/assign_number", {"number": "+14155550100"},
-                     format="json")
+    exact = api.post(
+        f"/api/v1/users/{user.pk}/assign_number", {"number": "+14155550100"}, format="json"
+    )
     assert exact.status_code == 200
     assert exact.json()["phone_number"] == "+14155550100"
 
@@ -303,9 +303,15 @@ def test_office_of_a_scim_user_is_the_companys_until_the_idp_sends_it(
     assert first.status_code == 200
 
     # OneLogin then pushes an officeName for the user (a SCIM update, another request).
-    record_audit(actor=SYSTEM, source=Source.SCIM, action="user.office_changed",
-                 company=company, target=user, before={"office": "New York"},
-                 after={"office": "San Francisco"})
+    record_audit(
+        actor=SYSTEM,
+        source=Source.SCIM,
+        action="user.office_changed",
+        company=company,
+        target=user,
+        before={"office": "New York"},
+        after={"office": "San Francisco"},
+    )
     refused = api.post(
         f"/api/v1/users/{user.pk}/move_to_office", {"office": main.pk}, format="json"
     )
@@ -316,3 +322,91 @@ def test_office_of_a_scim_user_is_the_companys_until_the_idp_sends_it(
     assert "OneLogin" in error["message"]
     user.refresh_from_db()
     assert user.office_id == new_york.pk
+
+
+# --- suspend and reactivate ---
+
+
+def test_suspend_frees_license_and_number_and_reactivate_gives_them_back(api, company, offices):
+    main, _ = offices
+    PhoneNumberFactory(company=company, office=main, number="+14155550100")
+    user = seat(UserFactory(company=company), office=main, license_type="sales")
+
+    suspended = api.post(f"/api/v1/users/{user.pk}/suspend")
+    assert suspended.status_code == 200, suspended.json()
+    assert suspended.json()["status"] == "suspended"
+    assert suspended.json()["phone_number"] is None
+    assert not PhoneNumber.objects.filter(assigned_user=user).exists()
+    assert AuditEvent.objects.filter(
+        action="user.suspended", target_id=str(user.pk), source=Source.API, actor_kind="api_key"
+    ).exists()
+
+    back = api.post(f"/api/v1/users/{user.pk}/reactivate", {}, format="json")
+    assert back.status_code == 200, back.json()
+    assert back.json()["status"] == "active"
+    assert back.json()["license_type"] == "sales"
+    assert back.json()["phone_number"] == "+14155550100"
+
+
+def test_reactivate_without_a_free_seat_is_a_409_and_the_user_stays_suspended(
+    api, company, offices
+):
+    main, _ = offices
+    user = seat(UserFactory(company=company), office=main, license_type="sales")
+    api.post(f"/api/v1/users/{user.pk}/suspend")
+    LicenseSeats.objects.filter(company=company, license_type="sales").update(seats=0)
+
+    response = api.post(f"/api/v1/users/{user.pk}/reactivate")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "no_free_seats"
+    user.refresh_from_db()
+    assert user.status == UserStatus.SUSPENDED
+
+
+def test_suspend_takes_no_body(api, company):
+    user = UserFactory(company=company)
+    response = api.post(f"/api/v1/users/{user.pk}/suspend", {"now": True}, format="json")
+    assert response.status_code == 400
+    user.refresh_from_db()
+    assert user.status == UserStatus.ACTIVE
+
+
+def test_the_last_active_company_admin_cannot_be_suspended(api, company, company_admin):
+    response = api.post(f"/api/v1/users/{company_admin.pk}/suspend")
+    assert response.status_code == 409
+    assert "only active company admin" in response.json()["error"]["message"]
+    company_admin.refresh_from_db()
+    assert company_admin.status == UserStatus.ACTIVE
+
+
+@pytest.mark.parametrize("verb", ["suspend", "reactivate"])
+def test_whether_a_scim_user_is_active_belongs_to_the_idp(api, company, onelogin, verb):
+    status = UserStatus.ACTIVE if verb == "suspend" else UserStatus.SUSPENDED
+    user = UserFactory(company=company, managed_by=ManagedBy.SCIM, status=status)
+    events = AuditEvent.objects.count()
+
+    response = api.post(f"/api/v1/users/{user.pk}/{verb}")
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "idp_owned"
+    assert "managed by OneLogin over SCIM" in error["message"]
+    user.refresh_from_db()
+    assert user.status == status
+    assert AuditEvent.objects.count() == events
+
+
+def test_without_saml_settings_the_message_says_identity_provider(api, company):
+    user = UserFactory(company=company, managed_by=ManagedBy.SCIM)
+    response = api.post(f"/api/v1/users/{user.pk}/suspend")
+    assert "managed by your identity provider over SCIM" in response.json()["error"]["message"]
+
+
+def test_a_user_waiting_for_approval_cannot_be_changed(api, company, offices):
+    _, new_york = offices
+    user = UserFactory(company=company, managed_by=ManagedBy.SCIM, status=UserStatus.PENDING)
+    response = api.post(
+        f"/api/v1/users/{user.pk}/move_to_office", {"office": new_york.pk}, format="json"
+    )
+    assert response.status_code == 409
+    assert "waiting for an approver" in response.json()["error"]["message"]
