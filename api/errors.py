@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -105,6 +106,7 @@ def _code_of(exc: exceptions.APIException) -> str:
     return str(code)
 
 
+@csrf_exempt  # an API path, never a form: answer 404 in the error shape, not a CSRF page
 def not_found_view(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any path under /api/v1/ that names no endpoint."""
     return JsonResponse(
