@@ -122,7 +122,7 @@ def test_cursor_pages_walk_every_user_once(api, company):
 
 
 def test_retrieve_has_an_etag_and_answers_304_until_the_user_changes(api, company, offices):
-    main, new_york = offices
+    _, new_york = offices
     user = UserFactory(company=company)
     first = api.get(f"/api/v1/users/{user.pk}/")
     etag = first.headers["ETag"]
