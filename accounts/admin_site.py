@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
@@ -24,13 +25,17 @@ class Section:
     description: str = ""
 
 
+def _is_company_admin(user: Any) -> bool:
+    return bool(user.is_superuser or (getattr(user, "company_id", None) and user.is_company_admin))
+
+
 @dataclass
 class Link:
     section: str
     title: str
     url_name: str
     description: str = ""
-    # Who sees the link; defaults to whoever may open Admin Settings.
+    # Who sees the link; defaults to company admins (and platform operators).
     visible: Any = None
 
 
@@ -51,15 +56,57 @@ SECTIONS: list[Section] = [
 SECTION_BY_SLUG = {section.slug: section for section in SECTIONS}
 
 
+def is_company_approver(user: Any) -> bool:
+    """An active approver of a company (who may be no company admin)."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and getattr(user, "company_id", None)
+        and user.is_approver
+    )
+
+
+class AdminSettingsLoginForm(AdminAuthenticationForm):
+    """Company admins, platform operators, and approvers (for their approval pages) sign in."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        if user.is_active and not user.is_staff and is_company_approver(user):
+            return
+        super().confirm_login_allowed(user)
+
+
 class AdminSettingsSite(admin.AdminSite):
     site_header = "Switchboard · Admin Settings"
     site_title = "Admin Settings"
     index_title = "Admin Settings"
     index_template = "admin/switchboard/index.html"
+    login_form = AdminSettingsLoginForm
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
         self._links: list[Link] = []
+        # The only pages an approver who is not a company admin may open (fails closed: a page
+        # added later is for company admins until it is listed here).
+        self.approver_url_names: set[str] = {
+            "index",
+            "logout",
+            "password_change",
+            "password_change_done",
+            "jsi18n",
+            "section",
+        }
+
+    def allow_approvers(self, *url_names: str) -> None:
+        self.approver_url_names.update(url_names)
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        if user.is_active and user.is_staff:
+            return True
+        if not is_company_approver(user):
+            return False
+        match = request.resolver_match
+        return match is not None and match.url_name in self.approver_url_names
 
     def add_link(
         self, section: str, title: str, url_name: str, description: str = "", visible: Any = None
@@ -91,9 +138,12 @@ class AdminSettingsSite(admin.AdminSite):
             for model in app["models"]:
                 model_admin = self._registry[model["model"]]
                 model["description"] = getattr(model_admin, "admin_description", "")
+                if hasattr(model_admin, "navigation_name"):  # e.g. a count of waiting items
+                    model["name"] = model_admin.navigation_name(request)
                 entries[getattr(model_admin, "admin_section", "platform")].append(model)
         for link in self._links:
-            if link.visible is not None and not link.visible(request.user):
+            visible = link.visible or _is_company_admin
+            if not visible(request.user):
                 continue
             entries[link.section].append(
                 {

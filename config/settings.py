@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "djangosaml2",
     "sso",
     "provisioning",
+    "approvals",
     "api",
 ]
 
@@ -225,12 +226,23 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # any task runs, so a slow task is not run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING (JSON in production)
+CELERY_WORKER_SEND_TASK_EVENTS = False
+# Approver digests: at most one mail per company's approvers per interval.
+APPROVAL_DIGEST_INTERVAL_MINUTES = int(env("APPROVAL_DIGEST_INTERVAL_MINUTES", "15") or 15)
 CELERY_BEAT_SCHEDULE = {
     # Seen SAML assertion ids are only needed until they expire.
     "sso-purge-seen-assertions": {"task": "sso.purge_seen_assertions", "schedule": 3600.0},
+    # Re-enqueues approved changes a dead worker left unapplied; expires stale pending ones.
+    "sweep-pending-changes": {
+        "task": "approvals.tasks.sweep_pending_changes",
+        "schedule": 300.0,
+    },
+    "send-approval-digests": {
+        "task": "approvals.tasks.send_approval_digests",
+        "schedule": APPROVAL_DIGEST_INTERVAL_MINUTES * 60.0,
+    },
 }
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING (JSON in production)
-CELERY_WORKER_SEND_TASK_EVENTS = False
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")

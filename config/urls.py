@@ -2,6 +2,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.admin_site import admin_site
+from approvals.admin_views import urlpatterns as approvals_admin_urls
 from sso import views as sso_views
 from sso.admin import saml_settings_view
 
@@ -15,6 +16,7 @@ urlpatterns = [
         admin_site.admin_view(saml_settings_view),
         name="sso_settings",
     ),
+    *approvals_admin_urls,
     path("admin/", admin_site.urls),
     path("sso/", include("sso.urls")),
     path("api/v1/", include("api.urls")),

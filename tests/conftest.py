@@ -38,3 +38,22 @@ def member(company):
 def company_admin_client(client, company_admin):
     client.force_login(company_admin)
     return client
+
+
+def pytest_collection_modifyitems(items):
+    """Every transactional test restores the serialized test database on setup.
+
+    A transactional test's teardown flushes the tables; without serialized rollback Django then
+    re-runs post_migrate, which recreates content types and permissions under new ids, and the
+    next serialized-rollback test (which reloads the originals) fails on duplicate keys. With
+    every transactional test serialized, teardown leaves the tables empty and setup reloads the
+    originals (content types, permissions, data migrations such as area codes), in any order.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        fixtures = set(getattr(item, "fixturenames", ()))
+        transactional = kwargs.get("transaction") or {"transactional_db", "live_server"} & fixtures
+        if transactional and not kwargs.get("serialized_rollback"):
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)

@@ -29,6 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.audit import Source
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, User
+from approvals.scim import queue_if_required, with_pending_change_counts
 from config.faults import SCIM_CONTENT_TYPE
 from config.metrics import record_scim_request
 from offices.models import Office
@@ -279,10 +280,11 @@ class UserEndpoint:
     resource_type = s.USER_TYPE
 
     def queryset(self, context: Context) -> Any:
-        return user_queryset(context.company)
+        return with_pending_change_counts(user_queryset(context.company))
 
     def render(self, context: Context, user: User) -> dict[str, Any]:
-        return _with_version(render_user(user, context.base))
+        pending = getattr(user, "pending_change_count", 0)
+        return _with_version(render_user(user, context.base, pending_changes=pending))
 
     def find(self, context: Context, resource_id: str) -> User:
         try:
@@ -316,12 +318,18 @@ class UserEndpoint:
     def create(self, context: Context) -> HttpResponse:
         body = normalize_body(read_json(context.request), self.resource_type)
         changes = user_changes(body, replace=False, current=None)
-        user = _write(
+        user, status = self._save(
+            context,
+            "create",
+            None,
+            changes,
             lambda: services.provision_user(
                 company=context.company, changes=changes, actor=context.key, source=Source.SCIM
-            )
+            ),
         )
-        return self.respond(context, self.render(context, self.find(context, str(user.pk))), 201)
+        return self.respond(
+            context, self.render(context, self.find(context, str(user.pk))), status or 201
+        )
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
         user = self.find(context, resource_id)
@@ -348,20 +356,62 @@ class UserEndpoint:
         before = user_changes(current, replace=True, current=user)
         after = user_changes(wanted, replace=True, current=user)
         changes = {k: v for k, v in after.items() if before.get(k, _MISSING) != v}
+        status = 0
         if changes:
-            _write(
+            _, status = self._save(
+                context,
+                "update",
+                user,
+                changes,
                 lambda: services.update_user(
                     user=user, changes=changes, actor=context.key, source=Source.SCIM
-                )
+                ),
             )
             current = self.render(context, self.find(context, str(user.pk)))
-        return self.respond(context, current)
+        return self.respond(context, current, status or 200)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
         user = self.find(context, resource_id)
         _if_match(context, self.render(context, user))
-        _write(lambda: services.delete_user(user=user, actor=context.key, source=Source.SCIM))
+        _, status = self._save(
+            context,
+            "delete",
+            user,
+            {},
+            lambda: services.delete_user(user=user, actor=context.key, source=Source.SCIM),
+        )
+        if status == 202:
+            return self.respond(
+                context, self.render(context, self.find(context, str(user.pk))), 202
+            )
         return HttpResponse(status=204)
+
+    def _save(
+        self,
+        context: Context,
+        operation: str,
+        user: User | None,
+        changes: dict[str, Any],
+        apply: Callable[[], Any],
+    ) -> tuple[Any, int]:
+        """Apply a validated change now (status 0), or queue it for an approver (202).
+
+        Queued, the resource is answered as it stands: a create's reserved user (pending,
+        inactive, no license), an untouched user for an update or delete.
+        """
+        queued = _write(
+            lambda: queue_if_required(
+                request=context.request,
+                company=context.company,
+                operation=operation,
+                user=user,
+                changes=changes,
+                actor=context.key,
+            )
+        )
+        if queued is not None:
+            return queued.user, 202
+        return _write(apply), 0
 
 
 _MISSING = object()

@@ -1,0 +1,224 @@
+"""Admin Settings › Pending approvals: review queued SCIM changes, approve or reject them.
+
+Company admins see the queue; approvers (company admins by default, or members given the flag)
+decide. An approver who is no company admin can open these pages and nothing else of Admin
+Settings (see `AdminSettingsSite.has_permission`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+from accounts.admin_site import admin_site, is_company_approver
+from accounts.audit import Source
+from accounts.errors import DomainError
+from accounts.models import User
+from accounts.tenancy import CompanyScopedAdmin, is_company_admin
+from approvals import services
+from approvals.diff import change_rows
+from approvals.models import OPEN_STATUSES, ChangeStatus, PendingChange
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "age"
+    parameter_name = "age"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("day", "Less than a day"), ("week", "1–7 days"), ("older", "Older than 7 days")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        now = timezone.now()
+        day, week = now - timedelta(days=1), now - timedelta(days=7)
+        if self.value() == "day":
+            return queryset.filter(created_at__gt=day)
+        if self.value() == "week":
+            return queryset.filter(created_at__lte=day, created_at__gt=week)
+        if self.value() == "older":
+            return queryset.filter(created_at__lte=week)
+        return queryset
+
+
+class DecisionActionForm(helpers.ActionForm):
+    comment = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.TextInput(attrs={"placeholder": "Comment (optional)", "size": 40}),
+    )
+
+
+def may_decide(user: Any) -> bool:
+    return is_company_approver(user)
+
+
+@admin.register(PendingChange, site=admin_site)
+class PendingChangeAdmin(CompanyScopedAdmin):
+    admin_section = "approvals"
+    admin_description = "SCIM changes waiting for an approver: review each diff, approve or reject."
+    list_display = (
+        "number",
+        "operation",
+        "user_label",
+        "age",
+        "status_label",
+        "requested_by_label",
+        "reviewed_by",
+    )
+    list_display_links = ("number", "user_label")
+    list_filter = ("status", "operation", AgeFilter, ("user", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("user_label",)
+    list_select_related = ("reviewed_by",)
+    action_form = DecisionActionForm
+    actions = ("approve_selected", "reject_selected")
+    list_per_page = 50
+
+    # --- who may ---
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_company_admin(request.user) or may_decide(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_company_admin(request.user) or may_decide(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # changes arrive over SCIM only
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # decided with approve/reject, never edited
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the queue is a record
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return may_decide(request.user)
+
+    def navigation_name(self, request: HttpRequest) -> str:
+        count = services.pending_count(getattr(request.user, "company_id", None))
+        return f"Pending approvals ({count})" if count else "Pending approvals"
+
+    # --- the list ---
+
+    @admin.display(description="#", ordering="id")
+    def number(self, obj: PendingChange) -> str:
+        return f"#{obj.pk}"
+
+    @admin.display(description="Age", ordering="created_at")
+    def age(self, obj: PendingChange) -> str:
+        return timesince(obj.created_at).split(",")[0]
+
+    @admin.display(description="Status", ordering="status")
+    def status_label(self, obj: PendingChange) -> str:
+        if obj.status == ChangeStatus.FAILED:
+            return format_html('<span class="errornote-inline" title="{}">Failed</span>', obj.error)
+        return obj.get_status_display()
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def _decide_many(self, request: HttpRequest, queryset: QuerySet[Any], decide: Any, verb: str):
+        comment = request.POST.get("comment", "")
+        self.run_service_action(
+            request,
+            queryset.order_by("pk"),  # arrival order, so each user's changes queue in order
+            lambda change: decide(
+                change=change, actor=request.user, source=Source.ADMIN, comment=comment
+            ),
+            verb,
+        )
+
+    @admin.action(description="Approve selected changes", permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._decide_many(request, queryset, services.approve_change, "Approved")
+
+    @admin.action(description="Reject selected changes", permissions=["approve"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._decide_many(request, queryset, services.reject_change, "Rejected")
+
+    # --- the detail page: a readable diff and the decision ---
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        change: PendingChange = self.get_object(request, object_id)
+        if not self.has_view_permission(request, change):
+            raise PermissionDenied
+        if request.method == "POST":
+            return self._decide_one(request, change)
+        waits_for = (
+            services._earlier_open_change(change) if change.status in OPEN_STATUSES else None
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            **(extra_context or {}),
+            "title": f"Change #{change.pk}: {change.get_operation_display().lower()} "
+            f"{change.user_label}",
+            "opts": self.model._meta,
+            "change": change,
+            "original": change,
+            "admin_section": self.admin_section,
+            "rows": change_rows(change),
+            "request_body": _pretty(change.request_body),
+            "waits_for": waits_for,
+            "may_decide": may_decide(request.user),
+            "changelist_url": reverse("admin:approvals_pendingchange_changelist"),
+        }
+        return TemplateResponse(request, "admin/approvals/pendingchange/detail.html", context)
+
+    def _decide_one(self, request: HttpRequest, change: PendingChange) -> HttpResponse:
+        decision = request.POST.get("decision")
+        comment = request.POST.get("comment", "")
+        actor: User = request.user  # type: ignore[assignment]  # admin views require a user
+        try:
+            if decision == "approve":
+                services.approve_change(
+                    change=change, actor=actor, source=Source.ADMIN, comment=comment
+                )
+                done = "approved"
+            elif decision == "reject":
+                services.reject_change(
+                    change=change, actor=actor, source=Source.ADMIN, comment=comment
+                )
+                done = "rejected"
+            elif decision == "retry":
+                services.retry_change(change=change, actor=actor, source=Source.ADMIN)
+                done = "sent to apply again"
+            else:
+                raise DomainError("Choose approve, reject or retry.")
+        except DomainError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        change.refresh_from_db()
+        status = change.get_status_display().lower()
+        level = messages.ERROR if change.status == ChangeStatus.FAILED else messages.SUCCESS
+        detail = f": {change.error}" if change.status == ChangeStatus.FAILED else ""
+        self.message_user(request, f"Change #{change.pk} {done} — now {status}{detail}", level)
+        return HttpResponseRedirect(request.path)
+
+
+def _pretty(body: str) -> str:
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return body
+
+
+admin_site.allow_approvers("approvals_pendingchange_changelist", "approvals_pendingchange_change")

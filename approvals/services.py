@@ -1,0 +1,823 @@
+"""The approval queue's writes: policy, queueing, decisions, applying, expiry and digests.
+
+A SCIM change the company's policy covers is validated as if it were applied, then stored as a
+`PendingChange` instead. An approver approves or rejects it; approval enqueues
+`approvals.tasks.apply_pending_change` on commit, which calls `apply_approved_change()`: the
+same provisioning services the direct SCIM path calls, under a row lock, in arrival order per
+user. Every service owns its transaction and audits inside it; refusals raise `DomainError`
+(nothing written).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.audit import Actor, Source, SystemActor, record_audit, snapshot
+from accounts.errors import DomainError, NotFound
+from accounts.models import Company, User, UserStatus
+from apikeys.models import APIKey
+from approvals.models import (
+    DEFAULT_PENDING_CHANGE_TTL_DAYS,
+    OPEN_STATUSES,
+    ChangeStatus,
+    Operation,
+    PendingChange,
+    ProvisioningPolicy,
+)
+from offices.models import PhoneNumber
+from provisioning import services as provisioning
+
+logger = logging.getLogger(__name__)
+
+POLICY_FIELDS = ("require_create", "require_update", "require_delete", "pending_change_ttl_days")
+# The user's fields an approver compares, in the order a diff shows them.
+USER_STATE_FIELDS = (
+    "email",
+    "scim_user_name",
+    "external_id",
+    "given_name",
+    "middle_name",
+    "family_name",
+    "display_name",
+    "nick_name",
+    "title",
+    "department",
+    "division",
+    "organization",
+    "cost_center",
+    "employee_number",
+    "user_type",
+    "preferred_language",
+    "locale",
+    "timezone",
+    "status",
+    "license_type",
+)
+SWEEP_UNAPPLIED_AFTER = timedelta(minutes=5)
+NO_FREE_SEATS = "no_free_seats"  # offices.services' code for a license type with no free seat
+EXPIRY_ACTOR = SystemActor("pending change expiry")
+SWEEPER_ACTOR = SystemActor("approval sweeper")
+
+
+class _DryRun(Exception):
+    """Raised to roll back a change that was only applied to prove it can be."""
+
+
+@dataclass(frozen=True)
+class ApprovedChangeActor:
+    """Who an applied change is audited as: the approver who let it through (or the queue)."""
+
+    change_id: int
+    approver: User | None
+    requested_by: str
+
+    def audit_identity(self) -> tuple[str, User | None, str]:
+        if self.approver is not None:
+            return (
+                "user",
+                self.approver,
+                f"{self.approver.email} (approved change #{self.change_id})",
+            )
+        return ("system", None, f"approval queue (change #{self.change_id}, {self.requested_by})")
+
+
+# --- policy ---
+
+
+def get_policy(company: Company) -> ProvisioningPolicy:
+    """The company's policy, or an unsaved default one (nothing requires approval)."""
+    policy = ProvisioningPolicy.objects.filter(company=company).first()
+    return policy or ProvisioningPolicy(company=company)
+
+
+def requires_approval(company: Company, operation: str) -> bool:
+    """Whether the company's policy makes this SCIM operation wait for an approver.
+
+    One indexed query: the SCIM hot path asks it for every write.
+    """
+    if operation not in Operation.values:
+        raise ValueError(f"Unknown provisioning operation {operation!r}")
+    return ProvisioningPolicy.objects.filter(
+        company_id=company.pk, **{f"require_{operation}": True}
+    ).exists()
+
+
+def has_open_changes(user: User) -> bool:
+    """Whether changes for the user still wait to apply (pending, approved or failed)."""
+    return PendingChange.objects.filter(user_id=user.pk, status__in=OPEN_STATUSES).exists()
+
+
+def must_queue(company: Company, operation: str, user: User | None = None) -> bool:
+    """Whether a SCIM change goes to the queue instead of applying now.
+
+    The policy decides; and a change for a user who already has changes waiting is queued behind
+    them whatever the policy says, so one user's changes always apply in arrival order (and a
+    reserved user cannot be activated by an update that skips the approval of its create).
+    """
+    if requires_approval(company, operation):
+        return True
+    return user is not None and has_open_changes(user)
+
+
+def set_policy(
+    *,
+    company: Company,
+    require_create: bool,
+    require_update: bool,
+    require_delete: bool,
+    actor: Actor,
+    source: str,
+    pending_change_ttl_days: int | None = None,
+) -> ProvisioningPolicy:
+    """Choose which SCIM operations need approval. Changes already queued stay queued."""
+    if pending_change_ttl_days is not None and (
+        not isinstance(pending_change_ttl_days, int)
+        or isinstance(pending_change_ttl_days, bool)
+        or not 1 <= pending_change_ttl_days <= 365
+    ):
+        raise DomainError(
+            "Pending changes expire after 1 to 365 days.", field="pending_change_ttl_days"
+        )
+    with transaction.atomic():
+        policy, created = ProvisioningPolicy.objects.select_for_update().get_or_create(
+            company=company
+        )
+        before = snapshot(policy, POLICY_FIELDS)
+        policy.require_create = bool(require_create)
+        policy.require_update = bool(require_update)
+        policy.require_delete = bool(require_delete)
+        if pending_change_ttl_days is not None:
+            policy.pending_change_ttl_days = pending_change_ttl_days
+        after = snapshot(policy, POLICY_FIELDS)
+        if before != after or created:
+            policy.save()
+            record_audit(
+                actor=actor,
+                source=source,
+                action="provisioning.policy_changed",
+                company=company,
+                target=policy,
+                before=None if created else before,
+                after=after,
+            )
+    return policy
+
+
+# --- queueing ---
+
+
+def _requester_label(actor: Actor) -> str:
+    return actor.audit_identity()[2][:300]
+
+
+def _requesting_api_key(actor: Actor) -> APIKey | None:
+    return actor if isinstance(actor, APIKey) else None
+
+
+def _reserve_user(*, company: Company, changes: dict[str, Any], actor: Actor, source: str) -> User:
+    """Create the user a queued create will become: its id exists, nothing else is granted.
+
+    Provisioned as a suspended user (office and license type remembered, no license, no number)
+    so the create is validated exactly as if it applied; then marked `pending` approval.
+    """
+    user = provisioning.provision_user(
+        company=company, changes={**changes, "active": False}, actor=actor, source=source
+    )
+    User.objects.filter(pk=user.pk).update(status=UserStatus.PENDING)
+    user.refresh_from_db()
+    record_audit(
+        actor=actor,
+        source=source,
+        action="user.reserved",
+        company=company,
+        target=user,
+        before={"status": UserStatus.SUSPENDED},
+        after={"status": UserStatus.PENDING},
+    )
+    return user
+
+
+def _validate_update(*, user: User, changes: dict[str, Any], actor: Actor, source: str) -> None:
+    """Apply the update and roll it back: its refusal reaches the client now, not at approval.
+
+    A missing seat is no refusal of the input: seats may be added before the approver decides
+    (if not, the change fails then, visibly, and can be retried).
+    """
+    try:
+        with transaction.atomic():
+            provisioning.update_user(user=user, changes=changes, actor=actor, source=source)
+            raise _DryRun
+    except _DryRun:
+        pass
+    except DomainError as error:
+        if error.code != NO_FREE_SEATS:
+            raise
+
+
+def queue_change(
+    *,
+    company: Company,
+    operation: str,
+    user: User | None,
+    changes: dict[str, Any],
+    request_record: dict[str, Any],
+    actor: Actor,
+    source: str,
+) -> PendingChange:
+    """Store a validated SCIM change to apply once approved.
+
+    `changes` is the provisioning change dict (see `provisioning.services`); `request_record`
+    holds the request as received: ``{"method", "path", "body"}``. A create takes `user=None`
+    and reserves the user (status pending, no license) so the client gets its id; update and
+    delete leave the user untouched. The change is validated as if it applied: a refusal raises
+    `DomainError` and nothing is queued. A change the policy does not cover but that waits
+    behind earlier changes of its user is approved at once and applies in its turn.
+    """
+    if operation not in Operation.values:
+        raise DomainError(f"Unknown provisioning operation '{operation}'.")
+    if not isinstance(changes, dict):
+        raise DomainError("A change must be a JSON object of user fields.")
+    with transaction.atomic():
+        if operation == Operation.CREATE:
+            if user is not None:
+                raise DomainError("A queued create reserves its own user.")
+            user = _reserve_user(company=company, changes=changes, actor=actor, source=source)
+        else:
+            if user is None or user.company_id != company.pk:
+                raise NotFound("No such user in this company.")
+            user = User.objects.select_for_update().get(pk=user.pk)
+            if operation == Operation.UPDATE:
+                _validate_update(user=user, changes=changes, actor=actor, source=source)
+        needs_approval = requires_approval(company, operation)
+        body = request_record.get("body", "")
+        if not isinstance(body, str):
+            body = str(body)
+        change = PendingChange.objects.create(
+            company=company,
+            operation=operation,
+            user=user,
+            user_label=user.email[:300],
+            request_method=str(request_record.get("method", ""))[:10],
+            request_path=str(request_record.get("path", ""))[:500],
+            request_body=body,
+            changes=changes,
+            status=ChangeStatus.PENDING if needs_approval else ChangeStatus.APPROVED,
+            requested_by=_requesting_api_key(actor),
+            requested_by_label=_requester_label(actor),
+            reviewed_at=None if needs_approval else timezone.now(),
+            review_comment=""
+            if needs_approval
+            else "Approval not required: applies after the earlier changes for this user.",
+        )
+        record_audit(
+            actor=actor,
+            source=source,
+            action="provisioning.change_queued",
+            company=company,
+            target=change,
+            after={
+                "operation": operation,
+                "user": user.email,
+                "changes": changes,
+                "status": change.status,
+            },
+        )
+        if not needs_approval:
+            _enqueue_apply_on_commit(change.pk)
+    return change
+
+
+# --- decisions ---
+
+
+def _ensure_may_decide(actor: Actor, company_id: int) -> User:
+    kind, user, _label = actor.audit_identity()
+    if user is None or kind != "user":
+        raise DomainError("Only an approver of the company can decide on pending changes.")
+    if user.company_id != company_id:
+        # Another company's change looks exactly like a change that does not exist.
+        raise NotFound("No such pending change.")
+    if not (user.is_active and user.is_approver):
+        raise DomainError(
+            f"{user.email} is not an approver. A company admin can make them one under "
+            "Admin Settings › Users.",
+            code="not_approver",
+        )
+    return user
+
+
+def _lock_change(change: PendingChange | int) -> PendingChange:
+    change_id = change if isinstance(change, int) else change.pk
+    locked = (
+        PendingChange.objects.select_for_update(of=("self",))
+        .select_related("user", "reviewed_by", "company")
+        .filter(pk=change_id)
+        .first()
+    )
+    if locked is None:
+        raise NotFound("No such pending change.")
+    return locked
+
+
+def _already(change: PendingChange, verb: str) -> DomainError:
+    who = f" by {change.reviewed_by.email}" if change.reviewed_by is not None else ""
+    return DomainError(
+        f"Change #{change.pk} is already {change.get_status_display().lower()}{who}: "
+        f"nothing to {verb}.",
+        code="already_decided",
+    )
+
+
+def _enqueue_apply_on_commit(change_id: int) -> None:
+    from approvals.tasks import apply_pending_change
+
+    transaction.on_commit(partial(apply_pending_change.delay, change_id))
+
+
+def approve_change(
+    *, change: PendingChange, actor: Actor, source: str, comment: str = ""
+) -> PendingChange:
+    """Approve a pending change; it applies (in its user's arrival order) right after commit.
+
+    Only an active approver of the change's company may; a change already decided, applied or
+    expired is refused with the reason, so two approvers at once approve it once.
+    """
+    approver = _ensure_may_decide(actor, change.company_id)
+    with transaction.atomic():
+        locked = _lock_change(change)
+        if locked.company_id != approver.company_id:
+            raise NotFound("No such pending change.")
+        if locked.status != ChangeStatus.PENDING:
+            raise _already(locked, "approve")
+        locked.status = ChangeStatus.APPROVED
+        locked.reviewed_by = approver
+        locked.reviewed_at = timezone.now()
+        locked.review_comment = (comment or "").strip()[:2000]
+        locked.save(
+            update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"]
+        )
+        record_audit(
+            actor=actor,
+            source=source,
+            action="provisioning.change_approved",
+            company=locked.company,
+            target=locked,
+            before={"status": ChangeStatus.PENDING},
+            after={"status": locked.status, "comment": locked.review_comment},
+        )
+        _enqueue_apply_on_commit(locked.pk)
+    return locked
+
+
+def _discard_followers(
+    change: PendingChange, *, status: str, reason: str, actor: Actor, source: str
+) -> None:
+    """Close the later open changes of a user who will not exist (rejected/expired create)."""
+    if change.user_id is None:
+        return
+    followers = PendingChange.objects.select_for_update().filter(
+        user_id=change.user_id, status__in=OPEN_STATUSES, pk__gt=change.pk
+    )
+    for follower in followers:
+        before = follower.status
+        follower.status = status
+        follower.review_comment = reason
+        follower.save(update_fields=["status", "review_comment", "updated_at"])
+        record_audit(
+            actor=actor,
+            source=source,
+            action=f"provisioning.change_{status}",
+            company=follower.company,
+            target=follower,
+            before={"status": before},
+            after={"status": status, "comment": reason},
+        )
+
+
+def _release_reserved_user(change: PendingChange, *, actor: Actor, source: str) -> None:
+    user = change.user
+    if (
+        change.operation == Operation.CREATE
+        and user is not None
+        and user.status == UserStatus.PENDING
+    ):
+        provisioning.delete_user(user=user, actor=actor, source=source)
+
+
+def reject_change(
+    *, change: PendingChange, actor: Actor, source: str, comment: str = ""
+) -> PendingChange:
+    """Discard a pending (or failed) change. A rejected create removes the reserved user and
+    discards the later changes queued for it."""
+    approver = _ensure_may_decide(actor, change.company_id)
+    with transaction.atomic():
+        locked = _lock_change(change)
+        if locked.company_id != approver.company_id:
+            raise NotFound("No such pending change.")
+        if locked.status not in (ChangeStatus.PENDING, ChangeStatus.FAILED):
+            raise _already(locked, "reject")
+        before = locked.status
+        locked.status = ChangeStatus.REJECTED
+        locked.reviewed_by = approver
+        locked.reviewed_at = timezone.now()
+        locked.review_comment = (comment or "").strip()[:2000]
+        locked.save(
+            update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"]
+        )
+        record_audit(
+            actor=actor,
+            source=source,
+            action="provisioning.change_rejected",
+            company=locked.company,
+            target=locked,
+            before={"status": before},
+            after={"status": locked.status, "comment": locked.review_comment},
+        )
+        if locked.operation == Operation.CREATE:
+            _discard_followers(
+                locked,
+                status=ChangeStatus.REJECTED,
+                reason=f"Discarded: the create of this user (#{locked.pk}) was rejected.",
+                actor=actor,
+                source=source,
+            )
+            _release_reserved_user(locked, actor=actor, source=source)
+        else:
+            _enqueue_next_on_commit(locked.user_id)
+    return locked
+
+
+def retry_change(*, change: PendingChange, actor: Actor, source: str) -> PendingChange:
+    """Apply a failed change again (after the cause, e.g. no free seat, was fixed)."""
+    _ensure_may_decide(actor, change.company_id)
+    with transaction.atomic():
+        locked = _lock_change(change)
+        if locked.status != ChangeStatus.FAILED:
+            raise DomainError(
+                f"Change #{locked.pk} is {locked.get_status_display().lower()}: only a failed "
+                "change can be retried.",
+                code="not_failed",
+            )
+        error = locked.error
+        locked.status = ChangeStatus.APPROVED
+        locked.error = ""
+        locked.save(update_fields=["status", "error", "updated_at"])
+        record_audit(
+            actor=actor,
+            source=source,
+            action="provisioning.change_retried",
+            company=locked.company,
+            target=locked,
+            before={"status": ChangeStatus.FAILED, "error": error},
+            after={"status": locked.status},
+        )
+        _enqueue_apply_on_commit(locked.pk)
+    return locked
+
+
+# --- applying (the Celery task's body) ---
+
+
+def _earlier_open_change(change: PendingChange) -> PendingChange | None:
+    if change.user_id is None:
+        return None
+    return (
+        PendingChange.objects.filter(
+            user_id=change.user_id, status__in=OPEN_STATUSES, pk__lt=change.pk
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def _enqueue_next_on_commit(user_id: int | None) -> None:
+    """After a user's change is done, the next approved one for that user may apply."""
+    if user_id is None:
+        return
+    successor = (
+        PendingChange.objects.filter(user_id=user_id, status__in=OPEN_STATUSES)
+        .order_by("pk")
+        .values_list("pk", "status")
+        .first()
+    )
+    if successor is not None and successor[1] == ChangeStatus.APPROVED:
+        _enqueue_apply_on_commit(successor[0])
+
+
+def user_state(user: User | None) -> dict[str, Any]:
+    """The user's fields an approver compares a change with (empty if the user is gone)."""
+    if user is None:
+        return {}
+    state = snapshot(user, USER_STATE_FIELDS)
+    state["active"] = user.status == UserStatus.ACTIVE
+    office = getattr(user, "office", None)
+    state["office_name"] = getattr(office, "name", None)
+    number = PhoneNumber.objects.filter(assigned_user=user).select_related("area_code").first()
+    state["work_phone"] = number.number if number is not None else None
+    state["area_code"] = getattr(number.area_code, "code", None) if number is not None else None
+    state["other_phone_numbers"] = list(user.other_phone_numbers or [])
+    state["manager_id"] = user.manager_id
+    return state
+
+
+def _apply(change: PendingChange, actor: Actor) -> None:
+    user = change.user
+    if change.operation == Operation.CREATE:
+        if user is None:
+            raise DomainError("The reserved user no longer exists: nothing to create.")
+        if change.changes.get("active", True) in (False, "false", "False"):
+            provisioning.suspend_user(user=user, actor=actor, source=Source.SCIM)
+            return
+        # The reserved user already holds profile and office; activation grants the license
+        # and number exactly as a direct create would.
+        activation = {
+            key: change.changes[key]
+            for key in ("license_type", "area_code", "work_phone")
+            if change.changes.get(key)
+        }
+        provisioning.update_user(
+            user=user, changes={"active": True, **activation}, actor=actor, source=Source.SCIM
+        )
+    elif change.operation == Operation.UPDATE:
+        if user is None:
+            raise DomainError("The user no longer exists: nothing to update.")
+        provisioning.update_user(user=user, changes=change.changes, actor=actor, source=Source.SCIM)
+    elif user is not None:  # delete; a user already gone is the wanted outcome
+        provisioning.delete_user(user=user, actor=actor, source=Source.SCIM)
+
+
+def apply_approved_change(*, change_id: int) -> str:
+    """Apply one approved change, at most once; the apply task's body.
+
+    Locks the change and checks its state (running twice changes nothing), waits while an
+    earlier change for the same user is still open, then calls the provisioning service. A
+    refusal (no free seat, a taken email …) marks the change failed with the service's words
+    for the approver, who can fix the cause and retry. Returns what happened: ``applied``,
+    ``failed``, ``waiting`` (an earlier change goes first) or ``skipped`` (not approved).
+    """
+    with transaction.atomic():
+        change = (
+            PendingChange.objects.select_for_update(of=("self",))
+            .select_related("user", "reviewed_by", "company")
+            .filter(pk=change_id)
+            .first()
+        )
+        if change is None or change.status != ChangeStatus.APPROVED:
+            return "skipped"
+        if _earlier_open_change(change) is not None:
+            # Applied when the earlier change is done (see _enqueue_next_on_commit).
+            return "waiting"
+        actor = ApprovedChangeActor(change.pk, change.reviewed_by, change.requested_by_label)
+        user_id = change.user_id
+        followers = (
+            list(
+                PendingChange.objects.filter(
+                    user_id=user_id, status__in=OPEN_STATUSES, pk__gt=change.pk
+                ).values_list("pk", flat=True)
+            )
+            if change.operation == Operation.DELETE and user_id is not None
+            else []
+        )
+        change.attempts += 1
+        change.before = user_state(change.user)
+        try:
+            with transaction.atomic():
+                _apply(change, actor)
+        except DomainError as error:
+            change.status = ChangeStatus.FAILED
+            change.error = error.message[:2000]
+        else:
+            change.status = ChangeStatus.APPLIED
+            change.applied_at = timezone.now()
+            change.error = ""
+        change.save(
+            update_fields=["status", "error", "attempts", "applied_at", "before", "updated_at"]
+        )
+        record_audit(
+            actor=actor,
+            source=Source.TASK,
+            action=f"provisioning.change_{change.status}",
+            company=change.company,
+            target=change,
+            before={"status": ChangeStatus.APPROVED},
+            after={"status": change.status, "error": change.error}
+            if change.error
+            else {"status": change.status},
+        )
+        if change.status == ChangeStatus.APPLIED:
+            if change.operation == Operation.DELETE:
+                _fail_followers_of_deleted_user(change, followers)
+            else:
+                _enqueue_next_on_commit(user_id)
+        return str(change.status)
+
+
+def _fail_followers_of_deleted_user(change: PendingChange, follower_ids: list[int]) -> None:
+    """Later changes for a deleted user can never apply: fail them with the reason."""
+    reason = f"The user was deleted by change #{change.pk} before this change could apply."
+    for follower in PendingChange.objects.select_for_update().filter(pk__in=follower_ids):
+        before = follower.status
+        follower.status = ChangeStatus.FAILED
+        follower.error = reason
+        follower.save(update_fields=["status", "error", "updated_at"])
+        record_audit(
+            actor=SWEEPER_ACTOR,
+            source=Source.TASK,
+            action="provisioning.change_failed",
+            company=follower.company,
+            target=follower,
+            before={"status": before},
+            after={"status": follower.status, "error": reason},
+        )
+
+
+# --- housekeeping (the periodic sweeper) ---
+
+
+def unapplied_approved_changes(*, older_than: timedelta = SWEEP_UNAPPLIED_AFTER) -> QuerySet[Any]:
+    """Approved changes nobody applied within `older_than` (a worker died, a message was lost)."""
+    cutoff = timezone.now() - older_than
+    return PendingChange.objects.filter(
+        status=ChangeStatus.APPROVED, updated_at__lte=cutoff
+    ).order_by("pk")
+
+
+def reenqueue_unapplied_changes(*, older_than: timedelta = SWEEP_UNAPPLIED_AFTER) -> int:
+    """Enqueue the apply task again for approved changes left unapplied; applying is idempotent."""
+    from approvals.tasks import apply_pending_change
+
+    ids = list(unapplied_approved_changes(older_than=older_than).values_list("pk", flat=True))
+    for change_id in ids:
+        apply_pending_change.delay(change_id)
+    return len(ids)
+
+
+def expire_stale_changes(
+    *, now: datetime | None = None, actor: Actor = EXPIRY_ACTOR, source: str = Source.TASK
+) -> int:
+    """Expire pending changes older than their company's TTL (default 14 days), audited.
+
+    An expired create removes its reserved user, like a rejection. Returns how many expired.
+    """
+    now = now or timezone.now()
+    ttl_by_company = dict(
+        ProvisioningPolicy.objects.values_list("company_id", "pending_change_ttl_days")
+    )
+    candidates = PendingChange.objects.filter(status=ChangeStatus.PENDING).values_list(
+        "pk", "company_id", "created_at"
+    )
+    stale = [
+        pk
+        for pk, company_id, created_at in candidates.iterator()
+        if created_at
+        < now - timedelta(days=ttl_by_company.get(company_id, DEFAULT_PENDING_CHANGE_TTL_DAYS))
+    ]
+    expired = 0
+    for change_id in stale:
+        with transaction.atomic():
+            change = (
+                PendingChange.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("user", "company")
+                .filter(pk=change_id, status=ChangeStatus.PENDING)
+                .first()
+            )
+            if change is None:
+                continue  # decided meanwhile, or another sweeper has it
+            days = ttl_by_company.get(change.company_id, DEFAULT_PENDING_CHANGE_TTL_DAYS)
+            change.status = ChangeStatus.EXPIRED
+            change.review_comment = f"Expired: no decision within {days} days."
+            change.save(update_fields=["status", "review_comment", "updated_at"])
+            record_audit(
+                actor=actor,
+                source=source,
+                action="provisioning.change_expired",
+                company=change.company,
+                target=change,
+                before={"status": ChangeStatus.PENDING},
+                after={"status": ChangeStatus.EXPIRED, "ttl_days": days},
+            )
+            if change.operation == Operation.CREATE:
+                _discard_followers(
+                    change,
+                    status=ChangeStatus.EXPIRED,
+                    reason=f"Discarded: the create of this user (#{change.pk}) expired.",
+                    actor=actor,
+                    source=source,
+                )
+                _release_reserved_user(change, actor=actor, source=source)
+            else:
+                _enqueue_next_on_commit(change.user_id)
+            expired += 1
+    return expired
+
+
+def digest_interval() -> timedelta:
+    return timedelta(minutes=settings.APPROVAL_DIGEST_INTERVAL_MINUTES)
+
+
+def send_approver_digests(*, now: datetime | None = None) -> int:
+    """Mail each approver one list of the changes queued since the last digest.
+
+    At most one mail per company's approvers per interval (`APPROVAL_DIGEST_INTERVAL_MINUTES`),
+    however many changes arrived; concurrent runs skip a company another run holds. Returns the
+    number of mails sent.
+    """
+    now = now or timezone.now()
+    messages: list[tuple[str, str, str | None, list[str]]] = []
+    company_ids = (
+        PendingChange.objects.filter(
+            status=ChangeStatus.PENDING, approvers_notified_at__isnull=True
+        )
+        .values_list("company_id", flat=True)
+        .distinct()
+    )
+    for company_id in list(company_ids):
+        with transaction.atomic():
+            policy = (
+                ProvisioningPolicy.objects.select_for_update(skip_locked=True)
+                .select_related("company")
+                .filter(company_id=company_id)
+                .first()
+            )
+            if policy is None:
+                continue
+            if (
+                policy.last_digest_at is not None
+                and policy.last_digest_at > now - digest_interval()
+            ):
+                continue
+            changes = list(
+                PendingChange.objects.filter(
+                    company_id=company_id,
+                    status=ChangeStatus.PENDING,
+                    approvers_notified_at__isnull=True,
+                ).order_by("pk")
+            )
+            approvers = list(
+                User.objects.filter(
+                    company_id=company_id, is_approver=True, status=UserStatus.ACTIVE
+                ).values_list("email", flat=True)
+            )
+            if not changes or not approvers:
+                continue
+            PendingChange.objects.filter(pk__in=[c.pk for c in changes]).update(
+                approvers_notified_at=now
+            )
+            policy.last_digest_at = now
+            policy.save(update_fields=["last_digest_at"])
+            subject, body = _digest_text(policy.company, changes)
+            messages.extend(
+                (subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in approvers
+            )
+    if messages:
+        send_mass_mail(messages, fail_silently=False)
+    return len(messages)
+
+
+def _digest_text(company: Company, changes: list[PendingChange]) -> tuple[str, str]:
+    count = len(changes)
+    noun = "change" if count == 1 else "changes"
+    subject = f"{count} provisioning {noun} waiting for your approval ({company.name})"
+    lines = [
+        f"{count} new provisioning {noun} from your identity provider wait for an approver:",
+        "",
+    ]
+    lines.extend(
+        f"  #{change.pk}  {change.get_operation_display():<6}  {change.user_label}"
+        for change in changes
+    )
+    lines += [
+        "",
+        "Review them in Admin Settings › Pending approvals:",
+        f"{settings.PUBLIC_BASE_URL}/admin/approvals/pendingchange/?status__exact=pending",
+    ]
+    return subject, "\n".join(lines)
+
+
+def pending_count(company_id: int | None) -> int:
+    """How many changes of the company wait for a decision (the navigation badge)."""
+    if company_id is None:
+        return PendingChange.objects.filter(status=ChangeStatus.PENDING).count()
+    return PendingChange.objects.filter(company_id=company_id, status=ChangeStatus.PENDING).count()
+
+
+def open_change_counts(user_ids: list[int]) -> dict[int, int]:
+    """Per user, how many changes still wait to apply (SCIM's `pendingChanges`), one query."""
+    from django.db.models import Count
+
+    rows = (
+        PendingChange.objects.filter(user_id__in=user_ids, status__in=OPEN_STATUSES)
+        .values("user_id")
+        .annotate(count=Count("pk"))
+    )
+    return {row["user_id"]: row["count"] for row in rows}

@@ -1,0 +1,214 @@
+"""A real Celery worker against the test Redis: approved changes apply exactly once, in order,
+even when the worker is killed mid-run and a new one takes over."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection, transaction
+
+from accounts.audit import SYSTEM, Source
+from accounts.models import AuditEvent, User
+from approvals import services
+from approvals.models import ChangeStatus, PendingChange
+from config.celery import app as celery_app
+from provisioning import services as provisioning
+from tests.accounts.factories import CompanyAdminFactory
+from tests.approvals.factories import policy, queue_update
+from tests.processes import BASE_DIR, BIN, base_env
+
+USERS = 10
+CHANGES_PER_USER = 10
+DEADLINE = 45  # seconds; the run takes a fraction of it
+
+
+def broker_url() -> str:
+    base = os.environ.get("REDIS_URL")
+    if not base:
+        pytest.skip("needs REDIS_URL (make test starts a throwaway Redis)")
+    # Its own database: the cache (db 0) is flushed between tests.
+    return base.rsplit("/", 1)[0] + "/14"
+
+
+def start_worker(broker: str, log_path: Path) -> subprocess.Popen:
+    env = base_env(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(  # noqa: S603 - our own celery binary, fixed arguments
+            [
+                str(BIN / "celery"),
+                "--app",
+                "config",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=2",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            start_new_session=True,  # its own process group: SIGKILL takes the pool children too
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def kill(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+def applied_count() -> int:
+    return PendingChange.objects.filter(status=ChangeStatus.APPLIED).count()
+
+
+def backends_waiting_for_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+class RowLock(threading.Thread):
+    """Holds a user's row lock in its own transaction until released: a worker applying a
+    change for that user blocks mid-transaction, so it can be killed there."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(daemon=True)
+        self.user_id = user_id
+        self.locked = threading.Event()
+        self.release = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update().get(pk=self.user_id)
+                self.locked.set()
+                self.release.wait(timeout=DEADLINE * 2)
+        finally:
+            connection.close()
+
+
+def wait_until(condition, what: str, log_path: Path) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"gave up waiting for {what}: {applied_count()} applied, "
+                f"{backends_waiting_for_a_lock()} waiting for a lock, statuses "
+                f"{sorted(set(PendingChange.objects.values_list('status', flat=True)))}; "
+                f"queued messages {redis.Redis.from_url(broker_url()).llen('celery')}; "
+                f"worker log:\n{log_path.read_text()[-3000:]}"
+            )
+        time.sleep(0.1)
+
+
+def forget_connections() -> None:
+    """Drop the app's cached connection and producer pools (eager runs create them for the
+    default broker): the next publish connects to the broker now configured."""
+    app: Any = celery_app
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker():
+    url = broker_url()
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    # The app reads Django settings under the CELERY_ namespace: override those keys.
+    overrides = {
+        "CELERY_BROKER_URL": url,
+        "CELERY_TASK_ALWAYS_EAGER": False,
+        "CELERY_RESULT_BACKEND": None,
+        "CELERY_TASK_IGNORE_RESULT": True,
+    }
+    saved = {key: celery_app.conf.get(key) for key in overrides}
+    celery_app.conf.update(overrides)
+    forget_connections()
+    assert not celery_app.conf.task_always_eager
+    yield url
+    celery_app.conf.update(saved)
+    forget_connections()
+    client.flushdb()
+    client.close()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company, broker, tmp_path):
+    log_path = tmp_path / "workers.log"
+    approver = CompanyAdminFactory(company=company)
+    users = [
+        provisioning.provision_user(
+            company=company,
+            changes={"email": f"u{n}@acme.example"},
+            actor=SYSTEM,
+            source=Source.SCIM,
+        )
+        for n in range(USERS)
+    ]
+    policy(company, "update")
+    # Interleaved arrival: change k of every user, then change k+1 of every user.
+    changes = [
+        queue_update(company, user, {"title": f"step {step}"})
+        for step in range(CHANGES_PER_USER)
+        for user in users
+    ]
+    blocked = users[0]
+    lock = RowLock(blocked.pk)
+    lock.start()
+    assert lock.locked.wait(timeout=10)
+    first = start_worker(broker, log_path)
+    second = None
+    try:
+        # Approve newest first: every later change must wait for its user's earlier ones.
+        for change in reversed(changes):
+            services.approve_change(change=change, actor=approver, source=Source.ADMIN)
+        others = len(changes) - CHANGES_PER_USER
+        wait_until(
+            lambda: applied_count() == others and backends_waiting_for_a_lock() >= 1,
+            "the other users' changes to apply while one change is stuck mid-transaction",
+            log_path,
+        )
+        kill(first)  # mid-transaction on the blocked user's first change; its message unacked
+        lock.release.set()
+        lock.join(timeout=10)
+        assert applied_count() == others
+
+        second = start_worker(broker, log_path)
+        # The dead worker's reserved message is not redelivered until the broker's visibility
+        # timeout: the sweeper's re-enqueue is what rescues it (beat runs it every 5 minutes).
+        services.reenqueue_unapplied_changes(older_than=timedelta(0))
+        wait_until(lambda: applied_count() == len(changes), "every change to apply", log_path)
+    finally:
+        lock.release.set()
+        kill(first)
+        if second is not None:
+            kill(second)
+    assert "Traceback" not in log_path.read_text(), log_path.read_text()
+
+    # Exactly once: one applied event and one user update per change, one attempt each.
+    applied = list(AuditEvent.objects.filter(action="provisioning.change_applied").order_by("id"))
+    assert sorted(int(e.target_id) for e in applied) == sorted(c.pk for c in changes)
+    assert AuditEvent.objects.filter(action="user.updated").count() == len(changes)
+    assert set(PendingChange.objects.values_list("attempts", flat=True)) == {1}
+    # In arrival order per user.
+    for user in users:
+        mine = [c.pk for c in changes if c.user_id == user.pk]
+        order = [int(e.target_id) for e in applied if int(e.target_id) in mine]
+        assert order == sorted(mine)
+        assert User.objects.get(pk=user.pk).title == f"step {CHANGES_PER_USER - 1}"
