@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuditEvent, LicenseType, ManagedBy, Role, User, UserStatus
+from approvals.models import ChangeStatus, Operation, PendingChange
 from offices.models import NumberStatus, Office, PhoneNumber
 
 # --- errors (documented in the schema; produced by api.errors) ---
@@ -311,3 +312,59 @@ class AuditEventSerializer(serializers.ModelSerializer):
         if not event.target_type:
             return None
         return {"type": event.target_type, "id": event.target_id, "label": event.target_label}
+
+
+class DiffRowSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="The attribute, as an approver reads it.")  # type: ignore[assignment]
+    before = serializers.CharField(help_text="Its value now (or just before the change applied).")
+    after = serializers.CharField(help_text="Its value once the change applies.")
+    changed = serializers.BooleanField()
+
+
+class PendingChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    operation = serializers.ChoiceField(choices=Operation.choices)
+    status = serializers.ChoiceField(choices=ChangeStatus.choices)
+    user = serializers.SerializerMethodField()
+    user_label = serializers.CharField(help_text="Who the change is about (kept after deletes).")
+    requested_by = serializers.CharField(source="requested_by_label")
+    changes = serializers.JSONField(help_text="The change as the identity provider asked it.")
+    created_at = serializers.DateTimeField()
+    reviewed_by = serializers.SerializerMethodField()
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    review_comment = serializers.CharField()
+    error = serializers.CharField(help_text="Why applying it failed (status failed).")
+    applied_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(UserRefSerializer(allow_null=True))
+    def get_user(self, change: PendingChange) -> dict[str, Any] | None:
+        user = change.user
+        return {"id": user.pk, "email": user.email} if user is not None else None
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text="The approver's email; null when an API key decided (the audit log "
+            "names the key) or nobody has yet.",
+        )
+    )
+    def get_reviewed_by(self, change: PendingChange) -> str | None:
+        return change.reviewed_by.email if change.reviewed_by is not None else None
+
+
+class PendingChangeDetailSerializer(PendingChangeSerializer):
+    diff = serializers.SerializerMethodField()
+
+    @extend_schema_field(DiffRowSerializer(many=True))
+    def get_diff(self, change: PendingChange) -> list[dict[str, Any]]:
+        from approvals.diff import change_rows
+
+        return [
+            {
+                "label": str(row["label"]),
+                "before": str(row["before"]),
+                "after": str(row["after"]),
+                "changed": bool(row["changed"]),
+            }
+            for row in change_rows(change)
+        ]

@@ -21,6 +21,7 @@ router.register("users", views.UserViewSet, basename="user")
 router.register("offices", views.OfficeViewSet, basename="office")
 router.register("numbers", views.PhoneNumberViewSet, basename="number")
 router.register("licenses", views.LicenseViewSet, basename="license")
+router.register("pending_changes", views.PendingChangeViewSet, basename="pending-change")
 router.register("audit_events", views.AuditEventViewSet, basename="audit-event")
 
 app_name = "api"

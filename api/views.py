@@ -29,15 +29,20 @@ from api.serializers import (
     AssignNumberSerializer,
     AuditEventSerializer,
     ChangeLicenseSerializer,
+    DecisionSerializer,
     LicenseUsageSerializer,
     MoveToOfficeSerializer,
     OfficeAvailabilitySerializer,
     OfficeSerializer,
+    PendingChangeDetailSerializer,
+    PendingChangeSerializer,
     PhoneNumberSerializer,
     ReactivateSerializer,
     UserSerializer,
 )
-from apikeys.models import APIKey
+from apikeys.models import APIKey, Scope
+from approvals import services as approvals
+from approvals.models import ChangeStatus, Operation, PendingChange
 from offices import selectors as office_selectors
 from offices import services as office_services
 from offices.models import NumberStatus, Office, PhoneNumber
@@ -567,3 +572,98 @@ class AuditEventViewSet(ETagRetrieveMixin, CompanyViewSet):
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+# --- pending changes (the approval queue) ---
+
+
+PENDING_FILTERS = (
+    QueryFilter(
+        "status",
+        "pending (waiting for a decision), approved, applied, failed, rejected or expired.",
+        lambda qs, value, request: qs.filter(status=value),
+        kind="choice",
+        choices=tuple(ChangeStatus.values),
+    ),
+    QueryFilter(
+        "operation",
+        "create, update or delete.",
+        lambda qs, value, request: qs.filter(operation=value),
+        kind="choice",
+        choices=tuple(Operation.values),
+    ),
+    QueryFilter(
+        "user",
+        "Changes about this user (a user id).",
+        lambda qs, value, request: qs.filter(user_id=value),
+        kind="id",
+    ),
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List pending changes",
+        description="SCIM changes the company's provisioning policy holds for an approver, "
+        "newest first, with what happened to them.",
+        parameters=[item.parameter() for item in PENDING_FILTERS] + pagination_parameters(),
+        responses={200: PendingChangeSerializer(many=True), **error_responses(*READ_ERRORS)},
+    ),
+    retrieve=extend_schema(
+        summary="Get a pending change with its diff",
+        parameters=[IF_NONE_MATCH],
+        responses=retrieve_responses(PendingChangeDetailSerializer),
+    ),
+)
+class PendingChangeViewSet(ETagRetrieveMixin, CompanyViewSet):
+    noun = "pending change"
+    query_filters = PENDING_FILTERS
+    cursor_ordering = "-id"
+    required_scopes = {"approve": Scope.API_APPROVE, "reject": Scope.API_APPROVE}
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "list":
+            return PendingChangeSerializer
+        return PendingChangeDetailSerializer
+
+    def get_queryset(self) -> QuerySet[PendingChange]:
+        return self.scoped(PendingChange.objects.select_related("user", "reviewed_by"))
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def _decide(self, request: Request, decide: Any) -> Response:
+        change = self.get_object()
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        decide(
+            change=change,
+            actor=self.api_key,
+            source=SOURCE,
+            comment=body.validated_data.get("comment", ""),
+        )
+        return Response(self.get_serializer(self.reload(change)).data)
+
+    @extend_schema(
+        summary="Approve a pending change",
+        description="Needs the `api:approve` scope; the audit log records the key as the "
+        "approver. The change applies right after (in its user's arrival order). A change "
+        "already decided is a 409 `already_decided`, and nothing changes.",
+        request=DecisionSerializer,
+        responses={200: PendingChangeDetailSerializer, **error_responses(*WRITE_ERRORS)},
+    )
+    @action(detail=True, methods=["post"], url_path="approve")
+    def approve(self, request: Request, pk: str) -> Response:
+        return self._decide(request, approvals.approve_change)
+
+    @extend_schema(
+        summary="Reject a pending change",
+        description="Needs the `api:approve` scope. Discards the change; a rejected create "
+        "removes the reserved user. A change already decided is a 409 `already_decided`.",
+        request=DecisionSerializer,
+        responses={200: PendingChangeDetailSerializer, **error_responses(*WRITE_ERRORS)},
+    )
+    @action(detail=True, methods=["post"], url_path="reject")
+    def reject(self, request: Request, pk: str) -> Response:
+        return self._decide(request, approvals.reject_change)

@@ -196,6 +196,8 @@ SPECTACULAR_SETTINGS = {
         "UserStatusEnum": "accounts.models.UserStatus",
         "NumberStatusEnum": "offices.models.NumberStatus",
         "LicenseTypeEnum": "accounts.models.LicenseType",
+        "PendingChangeStatusEnum": "approvals.models.ChangeStatus",
+        "OperationEnum": "approvals.models.Operation",
     },
 }
 
