@@ -35,6 +35,10 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return limit, seconds
 
 
+def _now() -> float:
+    return time.time()
+
+
 class APIKeyRateThrottle(BaseThrottle):
     def __init__(self) -> None:
         self.limit, self.window = parse_rate(settings.API_RATE_LIMIT)
@@ -44,7 +48,7 @@ class APIKeyRateThrottle(BaseThrottle):
         key = request.auth
         if not isinstance(key, APIKey):
             return True  # unauthenticated requests are refused before they cost anything
-        now = time.time()
+        now = _now()
         window_start = int(now // self.window) * self.window
         cache = caches["default"]
         counter = f"api:rate:{key.pk}:{window_start}"
