@@ -300,8 +300,18 @@ def queue_change(
 # --- decisions ---
 
 
-def _ensure_may_decide(actor: Actor, company_id: int) -> User:
+def _ensure_may_decide(actor: Actor, company_id: int) -> User | None:
+    """The approver deciding: an active approver of the company (returned), or an API key of
+    the company with the `api:approve` scope (None: the key is named by the audit log)."""
     kind, user, _label = actor.audit_identity()
+    if kind == "api_key":
+        if getattr(actor, "company_id", None) != company_id:
+            raise NotFound("No such pending change.")
+        if not actor.has_scope("api:approve"):  # type: ignore[attr-defined]
+            raise DomainError(
+                "This API key does not have the 'api:approve' scope.", code="missing_scope"
+            )
+        return None
     if user is None or kind != "user":
         raise DomainError("Only an approver of the company can decide on pending changes.")
     if user.company_id != company_id:
@@ -355,7 +365,7 @@ def approve_change(
     approver = _ensure_may_decide(actor, change.company_id)
     with transaction.atomic():
         locked = _lock_change(change)
-        if locked.company_id != approver.company_id:
+        if locked.company_id != change.company_id:
             raise NotFound("No such pending change.")
         if locked.status != ChangeStatus.PENDING:
             raise _already(locked, "approve")
@@ -422,7 +432,7 @@ def reject_change(
     approver = _ensure_may_decide(actor, change.company_id)
     with transaction.atomic():
         locked = _lock_change(change)
-        if locked.company_id != approver.company_id:
+        if locked.company_id != change.company_id:
             raise NotFound("No such pending change.")
         if locked.status not in (ChangeStatus.PENDING, ChangeStatus.FAILED):
             raise _already(locked, "reject")

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's JS/CSS served from our static files, no CDN
     "accounts",
     "offices",
     "apikeys",
@@ -67,6 +69,7 @@ INSTALLED_APPS = [
     "sso",
     "provisioning",
     "approvals",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -160,6 +163,43 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 API_KEY_FAILURE_LIMIT = int(env("API_KEY_FAILURE_LIMIT", "20") or 20)
 API_KEY_FAILURE_WINDOW = int(env("API_KEY_FAILURE_WINDOW", "300") or 300)
 API_KEY_BLOCK_SECONDS = int(env("API_KEY_BLOCK_SECONDS", "300") or 300)
+
+# REST API (/api/v1/): requests per API key, counted in the cache above ("600/minute").
+API_RATE_LIMIT = env("API_RATE_LIMIT", "600/minute") or "600/minute"
+# DRF defaults for views that set nothing; the API's views set their own (api/base.py).
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Switchboard API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (BASE_DIR / "api" / "DESCRIPTION.md").read_text(),
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PUBLIC": True,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.closed_request_bodies",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayRequestDuration": True},
+    "ENUM_NAME_OVERRIDES": {
+        "UserStatusEnum": "accounts.models.UserStatus",
+        "NumberStatusEnum": "offices.models.NumberStatus",
+        "LicenseTypeEnum": "accounts.models.LicenseType",
+        "PendingChangeStatusEnum": "approvals.models.ChangeStatus",
+        "OperationEnum": "approvals.models.Operation",
+    },
+}
 
 # Celery: with no broker configured the quickstart runs tasks in-process, right away.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")

@@ -19,6 +19,7 @@ urlpatterns = [
     *approvals_admin_urls,
     path("admin/", admin_site.urls),
     path("sso/", include("sso.urls")),
+    path("api/v1/", include("api.urls")),
     path("login/", sso_views.login_view, name="login"),
     path("logout/", sso_views.logout_view, name="logout"),
     path("app/", sso_views.app_home, name="app_home"),
