@@ -33,7 +33,7 @@ from approvals.scim import queue_if_required, with_pending_change_counts
 from config.faults import SCIM_CONTENT_TYPE
 from config.metrics import record_scim_request
 from offices.models import Office
-from provisioning import groups, services
+from provisioning import activity, groups, services
 from provisioning.scim import discovery
 from provisioning.scim import schema as s
 from provisioning.scim.auth import authenticate
@@ -92,13 +92,25 @@ def scim_endpoint(request: HttpRequest, path: str) -> HttpResponse:
     users.create, groups.patch, discovery.schemas; `unrouted` for unknown URLs and methods)."""
     started = time.perf_counter()
     operation, handler = route(request.method or "GET", [p for p in path.split("/") if p])
+    key, refusal = None, None
     try:
-        context = Context(request, authenticate(request))
-        response = handler(context)
+        key = authenticate(request)
+        response = handler(Context(request, key))
     except ScimError as error:
-        response = error_response(error)
+        refusal = error
     except DomainError as error:
-        response = error_response(domain_error(error))
+        refusal = domain_error(error)
+    if refusal is not None:
+        response = error_response(refusal)
+        if key is not None and activity.should_record_refusal(request.method or "", refusal.status):
+            # Counted and shown on the SCIM Provisioning page (provisioning.activity).
+            activity.record_refused_request(
+                key=key,
+                request=request,
+                operation=operation,
+                status=refusal.status,
+                detail=refusal.detail,
+            )
     record_scim_request(
         operation=operation, status=response.status_code, seconds=time.perf_counter() - started
     )
