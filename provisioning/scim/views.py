@@ -467,17 +467,43 @@ class GroupEndpoint(UserEndpoint):
         except (ValueError, OverflowError, Office.DoesNotExist):
             raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
 
+    def member_mover(self, context: Context) -> tuple[groups.MoveUser, list[Any]]:
+        """Moving a member is an update of that user: it waits for an approver when the
+        company's policy covers updates (or the user has changes waiting), else applies now."""
+        queued: list[Any] = []
+        move_now = groups.move_now(context.key, Source.SCIM)
+
+        def move(user: User, office: Office) -> None:
+            change = queue_if_required(
+                request=context.request,
+                company=context.company,
+                operation="update",
+                user=user,
+                changes={"office_name": office.name},
+                actor=context.key,
+            )
+            if change is None:
+                move_now(user, office)
+            else:
+                queued.append(change)
+
+        return move, queued
+
     def create(self, context: Context) -> HttpResponse:
         body = normalize_body(read_json(context.request), self.resource_type)
         name, member_ids = group_changes(body)
+        move, queued = self.member_mover(context)
         office = groups.create_group(
             company=context.company,
             name=name,
             member_ids=member_ids,
             actor=context.key,
             source=Source.SCIM,
+            move_user=move,
         )
-        return self.respond(context, self.render(context, self.find(context, str(office.pk))), 201)
+        # The office exists now; members whose move waits for an approver are not in it yet.
+        resource = self.render(context, self.find(context, str(office.pk)))
+        return self.respond(context, resource, 202 if queued else 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
         office = self.find(context, resource_id)
@@ -494,14 +520,17 @@ class GroupEndpoint(UserEndpoint):
     ) -> HttpResponse:
         name, member_ids = group_changes(wanted)
         _, current_ids = group_changes(current)
+        move, queued = self.member_mover(context)
         groups.update_group(
             office=office,
             name=name,
             member_ids=None if member_ids == current_ids else member_ids,
             actor=context.key,
             source=Source.SCIM,
+            move_user=move,
         )
-        return self.respond(context, self.render(context, self.find(context, str(office.pk))))
+        resource = self.render(context, self.find(context, str(office.pk)))
+        return self.respond(context, resource, 202 if queued else 200)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
         office = self.find(context, resource_id)
