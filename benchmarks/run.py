@@ -320,7 +320,8 @@ class LoginStorm:
         for email in emails:
             xml = idp.response_xml(email, sp_slug=company.slug)
             match = re.search(r"<[\w.-]+:Assertion\b[^>]*\bID=\"([^\"]+)\"", xml)
-            assert match
+            if match is None:
+                raise BenchError("the test IdP produced a response without an assertion id")
             out.append((xml, match.group(1)))
         return out
 
@@ -483,16 +484,16 @@ class Results:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--users", type=int, default=int(os.environ.get("BENCH_USERS") or 2000))
+    parser.add_argument("--users", type=int, default=int(os.environ.get("BENCH_USERS") or 1000))
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT") or 3))
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
         "--steady-users",
         type=int,
-        default=int(os.environ.get("BENCH_STEADY_USERS") or 500),
+        default=int(os.environ.get("BENCH_STEADY_USERS") or 200),
         help="users each steady-state run patches and reads (of the synced population)",
     )
-    parser.add_argument("--logins", type=int, default=int(os.environ.get("BENCH_LOGINS") or 200))
+    parser.add_argument("--logins", type=int, default=int(os.environ.get("BENCH_LOGINS") or 100))
     parser.add_argument(
         "--big-users",
         type=int,
@@ -577,8 +578,7 @@ def main() -> None:
                     saml.configure(company)
                     active = set(picks[args.steady_users :][: args.logins])
                     emails = [
-                        user.email
-                        for user in company.users.filter(pk__in=active).only("email")
+                        user.email for user in company.users.filter(pk__in=active).only("email")
                     ]
                     responses = saml.responses(company, emails)
                     verify = saml.ceiling(responses, args.concurrency)
