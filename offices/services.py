@@ -154,7 +154,9 @@ def get_office_by_name(*, company: Company, name: str) -> Office | None:
 
 def _lock_user(user: User) -> User:
     try:
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = (
+            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+        )
     except User.DoesNotExist:
         raise NotFound("This user no longer exists.", field="user") from None
     if locked.company_id is None:
