@@ -117,8 +117,9 @@ def _main_office(company: Company) -> Office | None:
 def _give_number(
     user: User, changes: dict[str, Any], *, actor: Actor, source: str
 ) -> PhoneNumber | None:
-    """The work number the client wrote (it must be free in the company's pool), else a free
-    one from the requested area code, the office, or the company reserve."""
+    """For a user locked (or inserted) in the caller's transaction: the work number the client
+    wrote (it must be free in the company's pool), else a free one from the requested area
+    code, the office, or the company reserve."""
     work_phone = changes.get("work_phone")
     if work_phone:
         try:
@@ -130,7 +131,7 @@ def _give_number(
             raise DomainError(
                 error.message, field="work_phone", code="number_unavailable"
             ) from None
-    return office_services.assign_number(
+    return office_services.assign_number_locked(
         user=user, area_code=changes.get("area_code") or None, actor=actor, source=source
     )
 
@@ -188,7 +189,8 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
             **profile,
         )
         if active:
-            user = office_services.assign_license(
+            # The row was inserted in this transaction: no other can see or lock it yet.
+            user = office_services.assign_license_locked(
                 user=user, license_type=license_type, actor=actor, source=source
             )
             _give_number(user, changes, actor=actor, source=source)
@@ -245,7 +247,7 @@ def _change_assignments(user: User, changes: dict[str, Any], *, actor: Actor, so
     if license_type and _license_type(license_type) != user.license_type:
         # Active: switching types claims the new seat and frees the old one. Not active: only
         # the type is recorded, for reactivation.
-        user = office_services.assign_license(
+        user = office_services.assign_license_locked(
             user=user, license_type=license_type, actor=actor, source=source
         )
     if not (changes.get("work_phone") or changes.get("area_code")):
@@ -322,7 +324,7 @@ def reactivate_user(
             before=before,
             after=snapshot(user, ("status",)),
         )
-        user = office_services.assign_license(
+        user = office_services.assign_license_locked(
             user=user, license_type=wanted, actor=actor, source=source
         )
         _give_number(
