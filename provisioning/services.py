@@ -217,7 +217,9 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
         company: Company = user.company  # type: ignore[assignment]
         profile = _profile(company, changes)
         if profile:
-            user = account_services.update_user(user=user, actor=actor, source=source, **profile)
+            user = account_services.update_locked_user(
+                user=user, actor=actor, source=source, **profile
+            )
         _set_managed_by_scim(user, actor=actor, source=source)
         if changes.get("office_name"):
             office = _office(company, changes["office_name"])
