@@ -51,6 +51,8 @@ USER_PROFILE_FIELDS = (
     "scim_user_name",
     "manager",
     "other_phone_numbers",
+    "name_formatted",
+    "email_addresses",
 )
 USER_AUDIT_FIELDS = (
     *USER_PROFILE_FIELDS,
@@ -276,6 +278,9 @@ def _clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
         if name == "other_phone_numbers":
             cleaned[name] = _clean_other_phone_numbers(value)
             continue
+        if name == "email_addresses":
+            cleaned[name] = _clean_email_addresses(value)
+            continue
         if name in {"external_id", "scim_user_name"}:
             value = value if value is None else str(value).strip() or None
         else:
@@ -308,6 +313,36 @@ def _clean_other_phone_numbers(value: Any) -> list[dict[str, str]]:
                 field="phone_numbers",
             )
         cleaned.append({"value": item["value"].strip(), "type": item.get("type", "").strip()})
+    return cleaned
+
+
+def _clean_email_addresses(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 20:
+        raise DomainError("Emails must be a list of at most 20.", field="emails")
+    cleaned = []
+    for item in value:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("value"), str)
+            or not isinstance(item.get("type", ""), str)
+            or len(item.get("type", "")) > 30
+            or not isinstance(item.get("primary", False), bool)
+        ):
+            raise DomainError(
+                "Each email needs a value, a short type and primary true or false.",
+                field="emails",
+            )
+        entry: dict[str, Any] = {"value": clean_email(item["value"])}
+        if item.get("type"):
+            entry["type"] = item["type"].strip()
+        if "primary" in item:
+            entry["primary"] = item["primary"]
+        cleaned.append(entry)
+    if sum(entry.get("primary") is True for entry in cleaned) > 1:
+        # RFC 7643 §2.4: the primary value true appears no more than once.
+        raise DomainError("Only one email can be the primary one.", field="emails")
     return cleaned
 
 
