@@ -33,7 +33,7 @@ from accounts.models import Company, LicenseSeats, LicenseType, User, UserStatus
 from offices.models import AreaCode, Office, PhoneNumber
 from offices.phone import ParsedNumber, country_name, country_names, parse_number
 
-OFFICE_FIELDS = ("name", "country", "timezone", "is_main", "external_id")
+OFFICE_FIELDS = ("name", "country", "timezone", "is_main")
 MAX_IMPORT_ROWS = 50_000
 MAX_REPORTED_ERRORS = 20
 # One numbering plan, many countries: an area code of any of them is "North American".
@@ -267,7 +267,9 @@ def create_office(
             action="office.created",
             company=company,
             target=office,
-            after=snapshot(office, OFFICE_FIELDS),
+            after=snapshot(
+                office, (*OFFICE_FIELDS, "external_id") if external_id else OFFICE_FIELDS
+            ),
         )
     return office
 

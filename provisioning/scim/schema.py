@@ -185,9 +185,7 @@ USER_SCHEMA = Schema(
             sub_attributes=(
                 _s("value", "The email address.", required=True),
                 _s("type", "work, home or other.", canonical_values=("work", "home", "other")),
-                Attribute(
-                    "primary", "boolean", description="The preferred email; at most one."
-                ),
+                Attribute("primary", "boolean", description="The preferred email; at most one."),
             ),
         ),
         Attribute(

@@ -108,9 +108,13 @@ def test_check_server_finds_no_errors_but_the_known_ones(results):
         name: [r for r in failing if rule.search(r.reason or "")] for name, rule in KNOWN.items()
     }
     unexplained = [
-        r for r in failing if r not in computed and not any(r in hits for hits in explained.values())
+        r
+        for r in failing
+        if r not in computed and not any(r in hits for hits in explained.values())
     ]
-    assert unexplained == [], [(_dump(r.data.get("expected")), _dump(r.data.get("modify_actual"))) for r in unexplained]
+    assert unexplained == [], [
+        (_dump(r.data.get("expected")), _dump(r.data.get("modify_actual"))) for r in unexplained
+    ]
     # Every exception is still needed: one that matches nothing has been fixed, drop it.
     assert computed, "no computed readOnly values differ any more: drop COMPUTED"
     assert all(explained.values()), [name for name, hits in explained.items() if not hits]
