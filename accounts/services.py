@@ -346,6 +346,16 @@ def _clean_email_addresses(value: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def _with_new_signin_email(user: User, email: str) -> list[dict[str, Any]]:
+    """The emails a client wrote, with the sign-in one changed to `email` in place (its type
+    and primary flag kept), so the old address does not linger as another email."""
+    old = user.email.lower()
+    return [
+        {**entry, "value": email} if str(entry.get("value", "")).lower() == old else entry
+        for entry in user.email_addresses or []
+    ]
+
+
 def _save_user(user: User) -> None:
     """Insert or update, turning the database's uniqueness checks into clear errors."""
     try:
@@ -446,6 +456,8 @@ def update_user(*, user: User, actor: Actor, source: str, **changes: Any) -> Use
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         before = snapshot(user, USER_AUDIT_FIELDS)
+        if "email" in fields and "email_addresses" not in fields:
+            fields["email_addresses"] = _with_new_signin_email(user, fields["email"])
         for name, value in fields.items():
             setattr(user, name, value)
         after = snapshot(user, USER_AUDIT_FIELDS)
