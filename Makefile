@@ -41,8 +41,13 @@ serve: install-test-packages
 test: install-test-packages
 	@scripts/with-services $(BIN)/pytest $(PYTEST_ARGS)
 
+# The benchmark suite (benchmarks/run.py): one table of medians. Sizes: BENCH_USERS (1000),
+# BENCH_REPEAT (3), BENCH_STEADY_USERS (200), BENCH_LOGINS (100), BENCH_BIG_USERS (0: off;
+# 100000 adds the listing/filter/steady-state runs at that population, bulk-inserted).
 bench: install-test-packages
-	@scripts/with-services scripts/bench
+	@BENCH_USERS="$(BENCH_USERS)" BENCH_REPEAT="$(BENCH_REPEAT)" BENCH_STEADY_USERS="$(BENCH_STEADY_USERS)" \
+	BENCH_LOGINS="$(BENCH_LOGINS)" BENCH_BIG_USERS="$(BENCH_BIG_USERS)" \
+	scripts/with-services scripts/bench
 
 lint: install
 	@$(BIN)/ruff check .

@@ -8,6 +8,7 @@ lives under My Company, so breadcrumbs read `Admin Settings › My Company › A
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib import admin
@@ -36,6 +37,8 @@ class Link:
     description: str = ""
     # Who sees the link; defaults to company admins (and platform operators).
     visible: Any = None
+    # Appended to the URL, e.g. "ghost=30" for a filtered list.
+    query: str = ""
 
 
 SECTIONS: list[Section] = [
@@ -70,6 +73,9 @@ class AdminSettingsSite(admin.AdminSite):
     site_title = "Admin Settings"
     index_title = "Admin Settings"
     index_template = "admin/switchboard/index.html"
+    # Breadcrumbs and the home page carry navigation; the sidebar would take a quarter of a
+    # laptop screen from the lists admins came for.
+    enable_nav_sidebar = False
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
@@ -98,11 +104,17 @@ class AdminSettingsSite(admin.AdminSite):
         return match is not None and match.url_name in self.approver_url_names
 
     def add_link(
-        self, section: str, title: str, url_name: str, description: str = "", visible: Any = None
+        self,
+        section: str,
+        title: str,
+        url_name: str,
+        description: str = "",
+        visible: Any = None,
+        query: str = "",
     ) -> None:
         if section not in SECTION_BY_SLUG:
             raise ValueError(f"Unknown Admin Settings section {section!r}")
-        self._links.append(Link(section, title, url_name, description, visible))
+        self._links.append(Link(section, title, url_name, description, visible, query))
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         return [
@@ -129,6 +141,9 @@ class AdminSettingsSite(admin.AdminSite):
                 model["description"] = getattr(model_admin, "admin_description", "")
                 if hasattr(model_admin, "navigation_name"):  # e.g. a count of waiting items
                     model["name"] = model_admin.navigation_name(request)
+                if hasattr(model_admin, "admin_summary"):  # e.g. seat usage bars
+                    # Lazy: the template calls it, so the sidebar on every page never does.
+                    model["summary"] = partial(model_admin.admin_summary, request)
                 entries[getattr(model_admin, "admin_section", "platform")].append(model)
         for link in self._links:
             visible = link.visible or _is_company_admin
@@ -138,7 +153,8 @@ class AdminSettingsSite(admin.AdminSite):
                 {
                     "name": link.title,
                     "object_name": link.url_name,
-                    "admin_url": reverse(link.url_name, current_app=self.name),
+                    "admin_url": reverse(link.url_name, current_app=self.name)
+                    + (f"?{link.query}" if link.query else ""),
                     "add_url": None,
                     "description": link.description,
                     "view_only": False,

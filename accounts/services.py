@@ -454,7 +454,9 @@ def update_user(*, user: User, actor: Actor, source: str, **changes: Any) -> Use
     """
     fields = _clean_profile(changes)
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = (
+            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+        )
         before = snapshot(user, USER_AUDIT_FIELDS)
         if "email" in fields and "email_addresses" not in fields:
             fields["email_addresses"] = _with_new_signin_email(user, fields["email"])
@@ -487,7 +489,9 @@ def change_role(
     """
     role = clean_choice(role, Role, "role")
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = (
+            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+        )
         before = snapshot(user, USER_AUDIT_FIELDS)
         if user.role == Role.COMPANY_ADMIN and role != Role.COMPANY_ADMIN:
             admins = User.objects.select_for_update().filter(

@@ -19,6 +19,7 @@ from accounts.audit import Source
 from accounts.errors import DomainError
 from accounts.tenancy import is_company_admin
 from approvals import services
+from provisioning.activity import provisioning_status
 
 
 class PolicyForm(forms.Form):
@@ -86,6 +87,7 @@ def scim_provisioning_view(request: HttpRequest) -> HttpResponse:
         "scim_base_url": scim_base_url(),
         "pending": services.pending_count(company.pk),
         "enterprise": company.is_enterprise,
+        "status": provisioning_status(company),  # the panel: provisioning/activity.py
     }
     return TemplateResponse(request, "admin/approvals/scim_provisioning.html", context)
 

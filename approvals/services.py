@@ -255,7 +255,11 @@ def queue_change(
         else:
             if user is None or user.company_id != company.pk:
                 raise NotFound("No such user in this company.")
-            user = User.objects.select_for_update().get(pk=user.pk)
+            user = (
+                User.objects.select_for_update(of=("self",))
+                .select_related("company")
+                .get(pk=user.pk)
+            )
             if operation == Operation.UPDATE:
                 _validate_update(user=user, changes=changes, actor=actor, source=source)
         needs_approval = requires_approval(company, operation)

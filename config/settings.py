@@ -309,6 +309,9 @@ FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # /metrics: with a token, `Authorization: Bearer <token>` from anywhere; without, loopback only.
 METRICS_TOKEN = env("METRICS_TOKEN")
 
+# `make bench` mounts its ceiling view (config/bench_ceiling.py) with this; off everywhere else.
+BENCH_CEILING = env_bool("BENCH_CEILING", default=False)
+
 # Plain text for a terminal; LOG_FORMAT=json (the Procfile) for one JSON object per line.
 LOG_FORMAT = (env("LOG_FORMAT") or "plain").lower()
 if LOG_FORMAT not in {"plain", "json"}:

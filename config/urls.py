@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -25,6 +26,12 @@ urlpatterns = [
     path("app/", sso_views.app_home, name="app_home"),
     path("", include("provisioning.urls")),
 ]
+
+if settings.BENCH_CEILING:  # `make bench` only; never set in production
+    from config import bench_ceiling
+
+    urlpatterns.insert(0, path("bench/ceiling/Users", bench_ceiling.users))
+    urlpatterns.insert(0, path("bench/ceiling/Users/<int:pk>", bench_ceiling.user))
 
 # A database that went away while middleware ran (a session save) still answers 503.
 handler500 = "config.faults.server_error"

@@ -154,7 +154,9 @@ def get_office_by_name(*, company: Company, name: str) -> Office | None:
 
 def _lock_user(user: User) -> User:
     try:
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = (
+            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+        )
     except User.DoesNotExist:
         raise NotFound("This user no longer exists.", field="user") from None
     if locked.company_id is None:
@@ -342,6 +344,8 @@ def set_office_external_id(
     """Record the identity provider's id for the office (None clears it); Conflict when
     another office of the company has it."""
     cleaned = clean_external_id(external_id)
+    if cleaned == office.external_id:
+        return office  # the common case (a rename, a member change): no query
     with transaction.atomic():
         office = _lock_office(office)
         if cleaned == office.external_id:

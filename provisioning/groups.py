@@ -1,6 +1,10 @@
 """SCIM Groups are offices. A user is in exactly one office: adding a member moves them here,
 removing one moves them back to the main office. Writes go through `offices.services`.
 
+Each member move is one user's office change: the caller may pass `move_user` to decide how it
+happens (the SCIM view queues it for an approver when the company's policy covers updates);
+by default the user moves now.
+
 A group created by a client is a new office in the main office's country and time zone (SCIM
 groups carry neither); without any office yet it is the company's first, main office, in the
 US and UTC. The admin corrects both under Admin Settings › Offices.
@@ -8,7 +12,7 @@ US and UTC. The admin corrects both under Admin Settings › Offices.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 
@@ -20,6 +24,15 @@ from offices.models import Office
 
 DEFAULT_COUNTRY = "US"
 DEFAULT_TIMEZONE = "UTC"
+
+MoveUser = Callable[[User, Office], None]
+
+
+def move_now(actor: Actor, source: str) -> MoveUser:
+    def move(user: User, office: Office) -> None:
+        office_services.move_user_to_office(user=user, office=office, actor=actor, source=source)
+
+    return move
 
 
 def _users(company: Company, ids: Iterable[int]) -> list[User]:
@@ -33,17 +46,13 @@ def _users(company: Company, ids: Iterable[int]) -> list[User]:
     return users
 
 
-def _move_in(
-    company: Company, office: Office, ids: Iterable[int], actor: Actor, source: str
-) -> None:
+def _move_in(company: Company, office: Office, ids: Iterable[int], move: MoveUser) -> None:
     for user in _users(company, ids):
         if user.office_id != office.pk:
-            office_services.move_user_to_office(
-                user=user, office=office, actor=actor, source=source
-            )
+            move(user, office)
 
 
-def _move_out(company: Company, office: Office, ids: set[int], actor: Actor, source: str) -> None:
+def _move_out(company: Company, office: Office, ids: set[int], move: MoveUser) -> None:
     if not ids:
         return
     main = Office.objects.filter(company=company, is_main=True).first()
@@ -55,7 +64,7 @@ def _move_out(company: Company, office: Office, ids: set[int], actor: Actor, sou
         )
     for user in _users(company, ids):
         if user.office_id == office.pk:
-            office_services.move_user_to_office(user=user, office=main, actor=actor, source=source)
+            move(user, main)
 
 
 def create_group(
@@ -66,6 +75,7 @@ def create_group(
     actor: Actor,
     source: str,
     external_id: str | None = None,
+    move_user: MoveUser | None = None,
 ) -> Office:
     """A new office named `name` (country and time zone of the main office) holding the users
     `member_ids` (moved from their offices), with the identity provider's `external_id`.
@@ -82,7 +92,7 @@ def create_group(
             actor=actor,
             source=source,
         )
-        _move_in(company, office, member_ids, actor, source)
+        _move_in(company, office, member_ids, move_user or move_now(actor, source))
     return office
 
 
@@ -94,6 +104,7 @@ def update_group(
     actor: Actor,
     source: str,
     external_id: str | None = None,
+    move_user: MoveUser | None = None,
 ) -> Office:
     """Rename the office, set its `external_id` (None clears it: a PUT without one) and make
     its members exactly `member_ids` (None: leave them): users added move here, users left out
@@ -106,8 +117,9 @@ def update_group(
         )
         if member_ids is not None:
             current = set(User.objects.filter(office=office).values_list("pk", flat=True))
-            _move_out(company, office, current - member_ids, actor, source)
-            _move_in(company, office, member_ids - current, actor, source)
+            move = move_user or move_now(actor, source)
+            _move_out(company, office, current - member_ids, move)
+            _move_in(company, office, member_ids - current, move)
     return office
 
 

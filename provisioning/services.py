@@ -213,7 +213,9 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
     """
     _check_keys(changes)
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = (
+            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+        )
         company: Company = user.company  # type: ignore[assignment]
         profile = _profile(company, changes)
         if profile:
@@ -269,7 +271,9 @@ def suspend_user(*, user: User, actor: Actor, source: str) -> User:
     status change on, since only active users hold seats. Already suspended: nothing changes.
     """
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = (
+            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+        )
         if user.status == UserStatus.SUSPENDED:
             return user
         before = snapshot(user, ("status",))
@@ -304,7 +308,9 @@ def reactivate_user(
     count, and the user stays as they were. Already active: nothing changes.
     """
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = (
+            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+        )
         if user.status == UserStatus.ACTIVE:
             return user
         wanted = _license_type(license_type or user.license_type or DEFAULT_LICENSE_TYPE)
@@ -332,7 +338,9 @@ def reactivate_user(
 def delete_user(*, user: User, actor: Actor, source: str) -> None:
     """Remove the user for good: the number returns to the pool and the license is released."""
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = (
+            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+        )
         before = snapshot(user, account_services.USER_AUDIT_FIELDS)
         office_services.release_number(user=user, actor=actor, source=source)
         user = office_services.release_license(user=user, actor=actor, source=source)

@@ -128,3 +128,80 @@ def test_platform_operator_sees_every_company(client, two_companies, django_user
 
     response = client.get(url(Company, "changelist"))
     assert {obj.slug for obj in response.context["cl"].result_list} == {"acme", "globex"}
+
+
+# --- pages that are not a model's list: every Admin Settings link, the CSV export, reports ---
+
+
+def _link_urls():
+    return [
+        reverse(link.url_name) + (f"?{link.query}" if link.query else "")
+        for link in admin_site._links
+    ]
+
+
+@pytest.fixture
+def globex_everywhere(two_companies):
+    """One of every tenant object in globex, plus SCIM activity and a refusal of its own."""
+    from accounts.audit import Source, record_audit
+    from provisioning.activity import REFUSED
+    from tests.apikeys.factories import make_api_key
+
+    _, globex = two_companies
+    made = [maker(globex) for maker in TENANT_OBJECT_MAKERS.values()]
+    key, _ = make_api_key(globex, name="Secretglobex OneLogin")
+    record_audit(
+        actor=key,
+        source=Source.SCIM,
+        action=REFUSED,
+        company=globex,
+        after={"status": 400, "detail": "Secretglobex detail", "method": "POST", "path": "/x"},
+    )
+    return made
+
+
+EXTRA_PAGES = [
+    reverse("admin:accounts_auditevent_export"),
+    reverse("admin:accounts_user_changelist") + "?ghost=1",
+    reverse("admin:accounts_auditevent_changelist") + "?target=secret",
+    reverse("admin:accounts_auditevent_changelist") + "?actor=secret",
+]
+
+
+@pytest.mark.parametrize("path", _link_urls() + EXTRA_PAGES)
+def test_no_admin_page_shows_another_companys_data(acme_admin_client, globex_everywhere, path):
+    response = acme_admin_client.get(path)
+    assert response.status_code == 200, path
+    content = (
+        b"".join(response.streaming_content) if response.streaming else response.content
+    ).decode()
+    assert "globex" not in content.lower(), path
+
+
+def test_user_actions_never_reach_another_companys_users(acme_admin_client, two_companies):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    from accounts.models import User, UserStatus
+    from tests.offices.factories import OfficeFactory
+
+    acme, globex = two_companies
+    spy = TENANT_OBJECT_MAKERS[User](globex)
+    foreign_office = OfficeFactory(company=globex, name="Secret globex office")
+    OfficeFactory(company=acme, name="HQ", is_main=True)
+    changelist = url(User, "changelist")
+    acme_admin_client.post(changelist, {"action": "suspend_users", ACTION_CHECKBOX_NAME: [spy.pk]})
+    page = acme_admin_client.post(
+        changelist,
+        {
+            "action": "move_to_office",
+            ACTION_CHECKBOX_NAME: [spy.pk],
+            "apply": "1",
+            "office": foreign_office.pk,
+        },
+    )
+    spy.refresh_from_db()
+    assert spy.status == UserStatus.ACTIVE
+    assert spy.office_id != foreign_office.pk or spy.office_id is None
+    assert "globex" not in page.content.decode().lower()
+    history = acme_admin_client.get(url(User, "history", spy.pk))
+    assert history.status_code == 404

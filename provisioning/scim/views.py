@@ -33,7 +33,7 @@ from approvals.scim import queue_if_required, with_pending_change_counts
 from config.faults import SCIM_CONTENT_TYPE
 from config.metrics import record_scim_request
 from offices.models import Office
-from provisioning import groups, services
+from provisioning import activity, groups, services
 from provisioning.scim import discovery
 from provisioning.scim import schema as s
 from provisioning.scim.auth import authenticate
@@ -92,13 +92,25 @@ def scim_endpoint(request: HttpRequest, path: str) -> HttpResponse:
     users.create, groups.patch, discovery.schemas; `unrouted` for unknown URLs and methods)."""
     started = time.perf_counter()
     operation, handler = route(request.method or "GET", [p for p in path.split("/") if p])
+    key, refusal = None, None
     try:
-        context = Context(request, authenticate(request))
-        response = handler(context)
+        key = authenticate(request)
+        response = handler(Context(request, key))
     except ScimError as error:
-        response = error_response(error)
+        refusal = error
     except DomainError as error:
-        response = error_response(domain_error(error))
+        refusal = domain_error(error)
+    if refusal is not None:
+        response = error_response(refusal)
+        if key is not None and activity.should_record_refusal(request.method or "", refusal.status):
+            # Counted and shown on the SCIM Provisioning page (provisioning.activity).
+            activity.record_refused_request(
+                key=key,
+                request=request,
+                operation=operation,
+                status=refusal.status,
+                detail=refusal.detail,
+            )
     record_scim_request(
         operation=operation, status=response.status_code, seconds=time.perf_counter() - started
     )
@@ -455,9 +467,32 @@ class GroupEndpoint(UserEndpoint):
         except (ValueError, OverflowError, Office.DoesNotExist):
             raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
 
+    def member_mover(self, context: Context) -> tuple[groups.MoveUser, list[Any]]:
+        """Moving a member is an update of that user: it waits for an approver when the
+        company's policy covers updates (or the user has changes waiting), else applies now."""
+        queued: list[Any] = []
+        move_now = groups.move_now(context.key, Source.SCIM)
+
+        def move(user: User, office: Office) -> None:
+            change = queue_if_required(
+                request=context.request,
+                company=context.company,
+                operation="update",
+                user=user,
+                changes={"office_name": office.name},
+                actor=context.key,
+            )
+            if change is None:
+                move_now(user, office)
+            else:
+                queued.append(change)
+
+        return move, queued
+
     def create(self, context: Context) -> HttpResponse:
         body = normalize_body(read_json(context.request), self.resource_type)
         name, member_ids, external_id = group_changes(body)
+        move, queued = self.member_mover(context)
         office = groups.create_group(
             company=context.company,
             name=name,
@@ -465,8 +500,11 @@ class GroupEndpoint(UserEndpoint):
             external_id=external_id,
             actor=context.key,
             source=Source.SCIM,
+            move_user=move,
         )
-        return self.respond(context, self.render(context, self.find(context, str(office.pk))), 201)
+        # The office exists now; members whose move waits for an approver are not in it yet.
+        resource = self.render(context, self.find(context, str(office.pk)))
+        return self.respond(context, resource, 202 if queued else 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
         office = self.find(context, resource_id)
@@ -483,6 +521,7 @@ class GroupEndpoint(UserEndpoint):
     ) -> HttpResponse:
         name, member_ids, external_id = group_changes(wanted)
         _, current_ids, _ = group_changes(current)
+        move, queued = self.member_mover(context)
         groups.update_group(
             office=office,
             name=name,
@@ -490,8 +529,10 @@ class GroupEndpoint(UserEndpoint):
             external_id=external_id,
             actor=context.key,
             source=Source.SCIM,
+            move_user=move,
         )
-        return self.respond(context, self.render(context, self.find(context, str(office.pk))))
+        resource = self.render(context, self.find(context, str(office.pk)))
+        return self.respond(context, resource, 202 if queued else 200)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
         office = self.find(context, resource_id)

@@ -7,6 +7,7 @@ from accounts.models import User, UserStatus
 from approvals import services
 from approvals.models import ChangeStatus, PendingChange
 from tests.approvals.factories import policy
+from tests.provisioning.test_scim_groups import GROUP
 from tests.provisioning.test_scim_users import CORE, PATCH, SWITCHBOARD, assert_error
 
 pytestmark = pytest.mark.django_db
@@ -267,4 +268,44 @@ def test_foreign_user_is_404_not_queued(scim, company, other_company):
     policy(company, "update", "delete")
     foreign = UserFactory(company=other_company)
     assert_error(scim.delete(f"Users/{foreign.pk}"), 404)
+    assert not PendingChange.objects.exists()
+
+
+def test_group_member_moves_wait_for_approval_as_updates(
+    scim, company, bob, company_admin, django_capture_on_commit_callbacks
+):
+    """Adding a member to a group moves that user to another office: an update of the user."""
+    policy(company, "update")
+    home = User.objects.get(pk=bob["id"]).office
+    created = scim.post("Groups", {"schemas": [GROUP], "displayName": "Austin"})
+    assert created.status_code == 201
+    group_id = created.body["id"]
+
+    response = scim.patch(
+        f"Groups/{group_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": bob["id"]}]}],
+        },
+    )
+    assert response.status_code == 202, response.body
+    assert response.body.get("members", []) == []
+    assert User.objects.get(pk=bob["id"]).office == home  # untouched until approved
+    change = PendingChange.objects.get()
+    assert (change.operation, change.user_id) == ("update", int(bob["id"]))
+    assert change.changes == {"office_name": "Austin"}
+
+    approve_all(company_admin, django_capture_on_commit_callbacks)
+    assert User.objects.get(pk=bob["id"]).office.name == "Austin"
+    members = scim.get(f"Groups/{group_id}").body["members"]
+    assert [member["value"] for member in members] == [bob["id"]]
+
+
+def test_group_member_moves_apply_at_once_without_update_approval(scim, company, bob):
+    policy(company, "create", "delete")
+    created = scim.post(
+        "Groups", {"schemas": [GROUP], "displayName": "Austin", "members": [{"value": bob["id"]}]}
+    )
+    assert created.status_code == 201
+    assert User.objects.get(pk=bob["id"]).office.name == "Austin"
     assert not PendingChange.objects.exists()

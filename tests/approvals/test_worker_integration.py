@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 import redis
+from django.conf import settings
 from django.db import connection, transaction
+from kombu import pools
 
 from accounts.audit import SYSTEM, Source
 from accounts.models import AuditEvent, User
@@ -136,13 +138,16 @@ def broker():
         "CELERY_RESULT_BACKEND": None,
         "CELERY_TASK_IGNORE_RESULT": True,
     }
-    saved = {key: celery_app.conf.get(key) for key in overrides}
     celery_app.conf.update(overrides)
     forget_connections()
     assert not celery_app.conf.task_always_eager
     yield url
-    celery_app.conf.update(saved)
+    # Back to what the settings say (the in-process mode every other test runs in), with fresh
+    # kombu pools: force_close_all() leaves the process-wide pools closed for later publishers.
+    celery_app.conf.update({key: getattr(settings, key, None) for key in overrides})
     forget_connections()
+    pools.reset()
+    assert celery_app.conf.task_always_eager
     client.flushdb()
     client.close()
 

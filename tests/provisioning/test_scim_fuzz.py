@@ -75,7 +75,9 @@ def state():
         list(User.objects.order_by("pk").values()),
         list(Office.objects.order_by("pk").values()),
         list(PhoneNumber.objects.order_by("pk").values("pk", "assigned_user_id")),
-        AuditEvent.objects.count(),
+        # A refusal is recorded (scim.request_refused, for the SCIM Provisioning page); nothing
+        # else may be.
+        AuditEvent.objects.exclude(action="scim.request_refused").count(),
     )
 
 

@@ -1,0 +1,624 @@
+"""`make bench`: the hot paths measured on the production topology, one table of medians.
+
+gunicorn (config/gunicorn.conf.py, DEBUG off, JSON logs, request logging off) on PostgreSQL +
+Redis (scripts/with-services starts throwaway servers when DATABASE_URL / REDIS_URL are unset).
+Every repeat uses a fresh company, so runs do not see each other's users. Each SCIM figure sits
+beside a ceiling measured the same way in the same run: a bare view on the same gunicorn and
+database (config/bench_ceiling.py) for SCIM, pysaml2's own signature check (xmlsec1) for SAML.
+
+    python -m benchmarks [--users N] [--repeat R] [--concurrency C] [--big-users M] [--logins L]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from benchmarks.http import BenchError, Connection, Timings, percentile, run_concurrently
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SCIM_CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+IDP_ENTITY = "https://idp.bench.example/saml/metadata"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def configure_environment(port: int) -> None:
+    """Production settings (DEBUG off) for this process and gunicorn alike."""
+    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+        sys.exit("DATABASE_URL and REDIS_URL must be set: run `make bench`.")
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "SECURE_SSL_REDIRECT": "false",
+            "SESSION_COOKIE_SECURE": "false",
+            "CSRF_COOKIE_SECURE": "false",
+            "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"],
+            "LOG_FORMAT": "json",
+            "LOG_REQUESTS": "false",  # logging is not what we measure
+            "LOG_LEVEL": "WARNING",
+            "BENCH_CEILING": "true",
+            "API_RATE_LIMIT": "100000000/minute",
+        }
+    )
+
+
+# --- the web process ---
+
+
+class Web:
+    def __init__(self, port: int, workdir: Path):
+        self.port = port
+        env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        (workdir / "metrics").mkdir()
+        self.log_path = workdir / "gunicorn.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(  # noqa: S603 — our own gunicorn
+                [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.conf.py"],
+                cwd=BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.peak_rss_kb = 0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        deadline = time.monotonic() + 60
+        import http.client
+
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError("gunicorn exited at start:\n" + self.log_path.read_text())
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/healthz")
+                connection.getresponse().read()
+                break
+            except OSError:
+                time.sleep(0.3)
+        self._sampler.start()
+
+    def workers(self) -> list[int]:
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
+    def _sample(self) -> None:
+        # Peak resident memory of any one worker (workers are recycled every ~2000 requests,
+        # so the kernel's per-process high-water mark alone would lose the early ones).
+        while not self._stop.wait(0.5):
+            for pid in self.workers():
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith(("VmHWM:", "VmRSS:")):
+                            self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# --- the data each repeat starts from (in this process, through the services) ---
+
+
+def setup_company(run: int, token: str) -> tuple[Any, str, str]:
+    from accounts import services as accounts
+    from accounts.audit import SystemActor
+    from accounts.models import LicenseType, Plan
+    from apikeys.services import create_api_key
+    from offices.models import Office
+
+    actor = SystemActor("make bench")
+    slug = f"bench-{token}-{run}"
+    domain = f"{slug}.example"
+    company = accounts.create_company(
+        name=f"Bench {run}",
+        slug=slug,
+        actor=actor,
+        source="cli",
+        plan=Plan.ENTERPRISE,
+        domains=[domain],
+    )
+    Office.objects.create(company=company, name="HQ", is_main=True, country="US")
+    for license_type in LicenseType.values:
+        accounts.set_license_seats(
+            company=company, license_type=license_type, seats=1_000_000, actor=actor, source="cli"
+        )
+    _key, raw = create_api_key(company=company, name="OneLogin", actor=actor, source="cli")
+    return company, raw, domain
+
+
+def reset_ceiling_table() -> None:
+    from django.db import connection
+
+    from config.bench_ceiling import CREATE_TABLE, TABLE
+
+    with connection.cursor() as cursor:
+        cursor.execute(CREATE_TABLE)
+        cursor.execute(f"TRUNCATE {TABLE} RESTART IDENTITY")
+
+
+def user_body(i: int, domain: str) -> dict[str, Any]:
+    email = f"user{i}@{domain}"
+    return {
+        "schemas": [SCIM_CORE],
+        "userName": email,
+        "externalId": f"ol-{i}",
+        "name": {"givenName": "Bench", "familyName": f"User{i}"},
+        "emails": [{"value": email, "type": "work", "primary": True}],
+        "title": "Engineer",
+        "active": True,
+    }
+
+
+# --- the SCIM runs ---
+
+
+def initial_sync(port: int, token: str, domain: str, users: int, concurrency: int) -> Timings:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/scim+json"}
+    ids: list[str] = []
+
+    def one(connection: Connection, i: int) -> None:
+        body = user_body(i, domain)
+        query = urllib.parse.quote(f'userName eq "{body["userName"]}"')
+        _status, found = connection.call("filter", "GET", f"/scim/v2/Users?filter={query}")
+        if found["totalResults"]:
+            raise BenchError(f"{body['userName']} already exists")
+        _status, created = connection.call("create", "POST", "/scim/v2/Users", body, expect=(201,))
+        ids.append(created["id"])
+
+    timings = run_concurrently(port, headers, list(range(users)), one, concurrency=concurrency)
+    timings.ids = ids  # type: ignore[attr-defined]
+    return timings
+
+
+def ceiling_sync(port: int, domain: str, users: int, concurrency: int) -> Timings:
+    ids: list[str] = []
+
+    def one(connection: Connection, i: int) -> None:
+        body = user_body(i, domain)
+        query = urllib.parse.quote(body["userName"])
+        _status, found = connection.call("filter", "GET", f"/bench/ceiling/Users?userName={query}")
+        if found["totalResults"]:
+            raise BenchError(f"{body['userName']} already exists")
+        _status, created = connection.call(
+            "create", "POST", "/bench/ceiling/Users", body, expect=(201,)
+        )
+        ids.append(created["id"])
+
+    timings = run_concurrently(port, {}, list(range(users)), one, concurrency=concurrency)
+    timings.ids = ids  # type: ignore[attr-defined]
+    return timings
+
+
+def steady_state(
+    port: int, token: str | None, ids: list[str], concurrency: int, *, ceiling: bool
+) -> Timings:
+    """Per user: PATCH (rename), PATCH active:false, GET by id."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    base = "/bench/ceiling/Users" if ceiling else "/scim/v2/Users"
+
+    def one(connection: Connection, pk: str) -> None:
+        if ceiling:
+            rename: dict[str, Any] = {"userName": f"renamed-{pk}"}
+            deactivate: dict[str, Any] = {"active": False}
+        else:
+            rename = {
+                "schemas": [SCIM_PATCH],
+                "Operations": [{"op": "replace", "path": "name.familyName", "value": f"R{pk}"}],
+            }
+            deactivate = {
+                "schemas": [SCIM_PATCH],
+                "Operations": [{"op": "replace", "path": "active", "value": False}],
+            }
+        connection.call("patch rename", "PATCH", f"{base}/{pk}", rename)
+        connection.call("patch active:false", "PATCH", f"{base}/{pk}", deactivate)
+        connection.call("get by id", "GET", f"{base}/{pk}")
+
+    return run_concurrently(port, headers, ids, one, concurrency=concurrency)
+
+
+def listing(
+    port: int, token: str | None, population: int, domain: str, *, ceiling: bool, rounds: int
+) -> Timings:
+    """`GET /Users?startIndex=…&count=100` at the first, middle and last page, and a filter."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    offsets = {"list first page": 1}
+    if population > 200:
+        offsets["list middle page"] = population // 2
+        offsets["list last page"] = max(1, population - 99)
+    requests: list[tuple[str, str]] = []
+    for _ in range(rounds):
+        for op, start in offsets.items():
+            if ceiling:
+                requests.append((op, f"/bench/ceiling/Users?startIndex={start}"))
+            else:
+                requests.append((op, f"/scim/v2/Users?startIndex={start}&count=100"))
+        i = secrets.randbelow(population)
+        name = f"user{i}@{domain}"
+        if ceiling:
+            requests.append(("get by filter", f"/bench/ceiling/Users?userName={name}"))
+        else:
+            query = urllib.parse.quote(f'userName eq "{name}"')
+            requests.append(("get by filter", f"/scim/v2/Users?filter={query}"))
+
+    def one(connection: Connection, request: tuple[str, str]) -> None:
+        connection.call(request[0], "GET", request[1])
+
+    # One connection at a time: a page's own cost, not the queueing behind others.
+    return run_concurrently(port, headers, requests, one, concurrency=1)
+
+
+# --- SAML ---
+
+
+class LoginStorm:
+    def __init__(self, workdir: Path):
+        sys.path.insert(0, str(BASE_DIR))
+        from tests.sso.saml_idp import TestIdP, make_key_pair
+
+        self.keys = make_key_pair(workdir, "bench-idp")
+        self.make_idp = lambda slug: TestIdP(IDP_ENTITY, self.keys, (slug,))
+
+    def configure(self, company: Any) -> None:
+        from accounts.audit import SystemActor
+        from sso.services import configure_saml
+
+        configure_saml(
+            company=company,
+            actor=SystemActor("make bench"),
+            source="cli",
+            idp_entity_id=IDP_ENTITY,
+            idp_sso_url="https://idp.bench.example/sso",
+            idp_certificate=self.keys.cert_pem,
+            enabled=True,
+            allow_idp_initiated=True,
+        )
+
+    def responses(self, company: Any, emails: list[str]) -> list[tuple[str, str]]:
+        """(xml, assertion id) per sign-in: each its own assertion (replays are refused)."""
+        import re
+
+        idp = self.make_idp(company.slug)
+        out = []
+        for email in emails:
+            xml = idp.response_xml(email, sp_slug=company.slug)
+            match = re.search(r"<[\w.-]+:Assertion\b[^>]*\bID=\"([^\"]+)\"", xml)
+            if match is None:
+                raise BenchError("the test IdP produced a response without an assertion id")
+            out.append((xml, match.group(1)))
+        return out
+
+    def ceiling(self, responses: list[tuple[str, str]], concurrency: int) -> Timings:
+        """pysaml2's signature check alone, per response, at the same concurrency."""
+        from saml2.config import SPConfig
+        from saml2.sigver import security_context
+
+        config = SPConfig()
+        config.load({"entityid": "https://bench.example/sp", "xmlsec_binary": "/usr/bin/xmlsec1"})
+        context = security_context(config)
+        timings = Timings(units=len(responses))
+        lock = threading.Lock()
+        chunks = [responses[i::concurrency] for i in range(concurrency)]
+
+        def worker(chunk: list[tuple[str, str]]) -> None:
+            for xml, assertion_id in chunk:
+                start = time.perf_counter()
+                ok = context.verify_signature(
+                    xml,
+                    cert_file=self.keys.cert_file,
+                    node_name="urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+                    node_id=assertion_id,
+                )
+                elapsed = time.perf_counter() - start
+                if not ok:
+                    raise BenchError("signature did not verify")
+                with lock:
+                    timings.by_op["verify signature"].append(elapsed)
+
+        threads = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        timings.wall = time.perf_counter() - start
+        return timings
+
+    def storm(
+        self, port: int, slug: str, responses: list[tuple[str, str]], concurrency: int
+    ) -> Timings:
+        from tests.sso.saml_idp import encode
+
+        def one(connection: Connection, response: tuple[str, str]) -> None:
+            form = urllib.parse.urlencode({"SAMLResponse": encode(response[0])}).encode()
+            connection.call(
+                "acs sign-in",
+                "POST",
+                f"/sso/{slug}/acs/",
+                raw=form,
+                content_type="application/x-www-form-urlencoded",
+                expect=(302,),
+            )
+
+        return run_concurrently(port, {}, responses, one, concurrency=concurrency)
+
+
+# --- API key authentication (in-process: what it adds to every SCIM/API request) ---
+
+
+def api_key_auth_cost(calls: int = 2000) -> float:
+    """Median µs per `apikeys.services.authenticate()` call, rolled back afterwards."""
+    import timeit
+
+    from django.db import transaction
+
+    from accounts import services as accounts
+    from accounts.audit import SystemActor
+    from apikeys import services
+
+    class Rollback(Exception):
+        pass
+
+    actor = SystemActor("make bench")
+    runs: list[float] = []
+    try:
+        with transaction.atomic():
+            company = accounts.create_company(
+                name="Benchmark", slug="bench-api-key-auth", actor=actor, source="cli"
+            )
+            _key, raw = services.create_api_key(
+                company=company, name="benchmark", actor=actor, source="cli"
+            )
+            services.authenticate(raw_key=raw, client_ip="192.0.2.10")
+            runs = timeit.repeat(
+                lambda: services.authenticate(raw_key=raw, client_ip="192.0.2.10"),
+                number=calls,
+                repeat=3,
+            )
+            raise Rollback
+    except Rollback:
+        pass
+    return statistics.median(runs) / calls * 1e6
+
+
+# --- the 100,000-user population (bulk inserts, not SCIM: that is the sync's job) ---
+
+
+def bulk_population(company: Any, domain: str, total: int) -> None:
+    from django.db import connection
+
+    from accounts.models import User
+
+    existing = User.objects.filter(company=company).count()
+    batch = 5000
+    for start in range(existing, total, batch):
+        User.objects.bulk_create(
+            User(
+                company=company,
+                email=f"user{i}@{domain}",
+                scim_user_name=f"user{i}@{domain}",
+                external_id=f"ol-{i}",
+                given_name="Bench",
+                family_name=f"User{i}",
+                managed_by="scim",
+            )
+            for i in range(start, min(total, start + batch))
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_user")
+
+
+# --- the table ---
+
+
+class Results:
+    def __init__(self) -> None:
+        self.rows: dict[str, list[float]] = {}
+        self.units: dict[str, str] = {}
+
+    def add(self, name: str, value: float, unit: str) -> None:
+        self.rows.setdefault(name, []).append(value)
+        self.units[name] = unit
+
+    def add_timings(self, prefix: str, timings: Timings, *, rate_unit: str | None = None) -> None:
+        if rate_unit:
+            self.add(f"{prefix}: throughput", timings.per_second(), rate_unit)
+        for op, values in timings.by_op.items():
+            self.add(f"{prefix}: {op} p50", percentile(values, 0.5) * 1000, "ms")
+            self.add(f"{prefix}: {op} p99", percentile(values, 0.99) * 1000, "ms")
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.rows[name]) if name in self.rows else float("nan")
+
+    def print(self, title: str, ratios: list[tuple[str, float, str]]) -> None:
+        width = max(len(name) for name in self.rows) + 2
+        print()
+        print(title)
+        print(f"{'measure'.ljust(width)}{'median':>12}  unit    runs")
+        print("-" * (width + 40))
+        for name, values in self.rows.items():
+            runs = ", ".join(f"{v:.1f}" for v in values)
+            unit = self.units[name]
+            print(f"{name.ljust(width)}{statistics.median(values):>12.1f}  {unit:<7} {runs}")
+        print("-" * (width + 40))
+        for label, value, target in ratios:
+            print(f"{label.ljust(width)}{value:>12.2f}  {target}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--users", type=int, default=int(os.environ.get("BENCH_USERS") or 1000))
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT") or 3))
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--steady-users",
+        type=int,
+        default=int(os.environ.get("BENCH_STEADY_USERS") or 200),
+        help="users each steady-state run patches and reads (of the synced population)",
+    )
+    parser.add_argument("--logins", type=int, default=int(os.environ.get("BENCH_LOGINS") or 100))
+    parser.add_argument(
+        "--big-users",
+        type=int,
+        default=int(os.environ.get("BENCH_BIG_USERS") or 0),
+        help="also list and filter at this population (bulk-inserted), e.g. 100000",
+    )
+    args = parser.parse_args()
+    args.repeat = max(1, args.repeat)
+    args.steady_users = min(args.steady_users, args.users)
+
+    port = free_port()
+    configure_environment(port)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    reset_ceiling_table()
+    cores = os.cpu_count() or 1
+    print(
+        f"make bench: {args.users} users, concurrency {args.concurrency}, {args.repeat} runs, "
+        f"{args.steady_users} users in steady state, {args.logins} SAML sign-ins per run, "
+        f"{cores} CPUs, gunicorn workers {os.environ.get('WEB_CONCURRENCY') or cores * 2 + 1}",
+        flush=True,
+    )
+    token = secrets.token_hex(3)
+    results = Results()
+    ratios: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as tmp:
+        workdir = Path(tmp)
+        web = Web(port, workdir)
+        try:
+            saml = LoginStorm(workdir) if args.logins else None
+            # Warm-up (not counted): every worker imports and connects before the clock runs.
+            _company, warm_key, warm_domain = setup_company(0, token + "w")
+            ceiling_sync(port, warm_domain, 48, args.concurrency)
+            warm = initial_sync(port, warm_key, warm_domain, 48, args.concurrency)
+            steady_state(port, warm_key, warm.ids[:24], args.concurrency, ceiling=False)  # type: ignore[attr-defined]
+            for run in range(1, args.repeat + 1):
+                print(f"run {run}/{args.repeat} …", flush=True)
+                company, raw, domain = setup_company(run, token)
+                reset_ceiling_table()
+                ceiling = ceiling_sync(port, domain, args.users, args.concurrency)
+                sync = initial_sync(port, raw, domain, args.users, args.concurrency)
+                results.add_timings("ceiling sync", ceiling, rate_unit="users/s")
+                results.add_timings("SCIM sync", sync, rate_unit="users/s")
+                ratios.setdefault("sync users/s ÷ ceiling", []).append(
+                    sync.per_second() / ceiling.per_second()
+                )
+                picks = sorted(sync.ids, key=lambda _: secrets.randbits(32))  # type: ignore[attr-defined]
+                steady_ids = picks[: args.steady_users]
+                ceiling_ids = ceiling.ids[: args.steady_users]  # type: ignore[attr-defined]
+                steady_ceiling = steady_state(
+                    port, None, ceiling_ids, args.concurrency, ceiling=True
+                )
+                steady = steady_state(port, raw, steady_ids, args.concurrency, ceiling=False)
+                results.add_timings("ceiling steady", steady_ceiling, rate_unit="users/s")
+                results.add_timings("SCIM steady", steady, rate_unit="users/s")
+                ratios.setdefault("steady users/s ÷ ceiling", []).append(
+                    steady.per_second() / steady_ceiling.per_second()
+                )
+                list_ceiling = listing(port, None, args.users, domain, ceiling=True, rounds=30)
+                lists = listing(port, raw, args.users, domain, ceiling=False, rounds=30)
+                results.add_timings("ceiling", list_ceiling)
+                results.add_timings(f"SCIM @{args.users}", lists)
+                ratios.setdefault("list first page p50 ÷ ceiling", []).append(
+                    percentile(lists.by_op["list first page"], 0.5)
+                    / percentile(list_ceiling.by_op["list first page"], 0.5)
+                )
+                if "list last page" in lists.by_op:
+                    ratios.setdefault("list last page p50 ÷ ceiling", []).append(
+                        percentile(lists.by_op["list last page"], 0.5)
+                        / percentile(list_ceiling.by_op["list last page"], 0.5)
+                    )
+                    ratios.setdefault("list last ÷ first page p50", []).append(
+                        percentile(lists.by_op["list last page"], 0.5)
+                        / percentile(lists.by_op["list first page"], 0.5)
+                    )
+                if saml is not None:
+                    saml.configure(company)
+                    active = set(picks[args.steady_users :][: args.logins])
+                    emails = [
+                        user.email for user in company.users.filter(pk__in=active).only("email")
+                    ]
+                    responses = saml.responses(company, emails)
+                    verify = saml.ceiling(responses, args.concurrency)
+                    storm = saml.storm(port, company.slug, responses, args.concurrency)
+                    results.add_timings("ceiling SAML", verify, rate_unit="verifies/s")
+                    results.add_timings("SAML storm", storm, rate_unit="logins/s")
+                    ratios.setdefault("ACS logins/s ÷ signature check", []).append(
+                        storm.per_second() / verify.per_second()
+                    )
+            if args.big_users:
+                print(f"populating {args.big_users} users with bulk inserts …", flush=True)
+                company, raw, domain = setup_company(0, token)
+                bulk_population(company, domain, args.big_users)
+                big = listing(port, raw, args.big_users, domain, ceiling=False, rounds=50)
+                results.add_timings(f"SCIM @{args.big_users}", big)
+                ids = [
+                    str(pk)
+                    for pk in company.users.order_by("?").values_list("pk", flat=True)[
+                        : args.steady_users
+                    ]
+                ]
+                results.add_timings(
+                    f"SCIM steady @{args.big_users}",
+                    steady_state(port, raw, ids, args.concurrency, ceiling=False),
+                    rate_unit="users/s",
+                )
+            results.add("API key authenticate()", api_key_auth_cost(), "µs")
+        finally:
+            web.stop()
+        results.add("web worker peak RSS", web.peak_rss_kb / 1024, "MiB")
+    targets = {
+        "sync users/s ÷ ceiling": "target ≥ 0.65",
+        "steady users/s ÷ ceiling": "target ≥ 0.75",
+        "list first page p50 ÷ ceiling": "target ≤ 2",
+        "list last page p50 ÷ ceiling": "target ≤ 2",
+        "list last ÷ first page p50": "flat: ≈ 1",
+        "ACS logins/s ÷ signature check": "target ≥ 0.50",
+    }
+    results.print(
+        f"Medians of {args.repeat} runs ({args.users} users synced at concurrency "
+        f"{args.concurrency}; {cores} CPUs)",
+        [(label, statistics.median(values), targets[label]) for label, values in ratios.items()],
+    )
