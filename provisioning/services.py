@@ -10,7 +10,9 @@ Keys a change may hold (every key optional; only the keys present are applied):
   ``display_name``, ``title``, ``department``, ``division``, ``organization``, ``cost_center``,
   ``employee_number``, ``nick_name``, ``user_type``, ``preferred_language``, ``locale``,
   ``timezone``, ``external_id``, ``scim_user_name``, ``other_phone_numbers`` (list of
-  ``{"value", "type"}`` — mobile, home …), ``manager_id`` (a user id of the same company, or None)
+  ``{"value", "type"}`` — mobile, home …), ``name_formatted`` (the full name as written),
+  ``email_addresses`` (every email as written: ``{"value", "type"?, "primary"?}``; the
+  sign-in ``email`` is one of them), ``manager_id`` (a user id of the same company, or None)
 - ``active`` (bool): False suspends, True reactivates
 - ``license_type`` (``talk`` | ``contact_center`` | ``sales``; a new user without one gets
   ``talk``)
@@ -63,6 +65,8 @@ PROFILE_KEYS = frozenset(
         "external_id",
         "scim_user_name",
         "other_phone_numbers",
+        "name_formatted",
+        "email_addresses",
     }
 )
 ASSIGNMENT_KEYS = frozenset({"license_type", "office_name", "area_code", "work_phone"})
