@@ -191,17 +191,13 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
             license_type=license_type,
             **profile,
         )
+        # A user created suspended holds no seat and no number; a work number or area code
+        # sent with it is used when the client activates the user (see update_user).
         if active:
             user = office_services.assign_license(
                 user=user, license_type=license_type, actor=actor, source=source
             )
             _give_number(user, changes, actor=actor, source=source)
-        elif changes.get("work_phone"):
-            raise DomainError(
-                "A suspended user holds no phone number: send the work number when the user "
-                "is active.",
-                field="work_phone",
-            )
     return user
 
 
@@ -252,14 +248,14 @@ def _change_assignments(user: User, changes: dict[str, Any], *, actor: Actor, so
         user = office_services.assign_license(
             user=user, license_type=license_type, actor=actor, source=source
         )
-    if not (changes.get("work_phone") or changes.get("area_code")):
+    # A suspended user holds no number. Clients resend their whole template on every PUT,
+    # the suspending one included (OneLogin's custom areaCode/officeName/licenseType), so a
+    # number or area code for a user who is not active is not an error: the request that
+    # activates the user carries it again and reactivate_user uses it.
+    if user.status != UserStatus.ACTIVE or not (
+        changes.get("work_phone") or changes.get("area_code")
+    ):
         return user
-    if user.status != UserStatus.ACTIVE:
-        raise DomainError(
-            "A suspended user holds no phone number: set active to true with the number, "
-            "or send it after reactivating.",
-            field="work_phone" if changes.get("work_phone") else "area_code",
-        )
     _give_number(user, changes, actor=actor, source=source)
     return user
 
