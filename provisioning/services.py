@@ -44,31 +44,9 @@ from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
 from offices import services as office_services
 from offices.models import Office, PhoneNumber
 
-PROFILE_KEYS = frozenset(
-    {
-        "email",
-        "given_name",
-        "family_name",
-        "middle_name",
-        "display_name",
-        "title",
-        "department",
-        "division",
-        "organization",
-        "cost_center",
-        "employee_number",
-        "nick_name",
-        "user_type",
-        "preferred_language",
-        "locale",
-        "timezone",
-        "external_id",
-        "scim_user_name",
-        "other_phone_numbers",
-        "name_formatted",
-        "email_addresses",
-    }
-)
+# The profile fields accounts.services.update_user takes; the manager travels as `manager_id`
+# (a plain id keeps a change JSON-serializable for the approval queue).
+PROFILE_KEYS = frozenset(account_services.USER_PROFILE_FIELDS) - {"manager"}
 ASSIGNMENT_KEYS = frozenset({"license_type", "office_name", "area_code", "work_phone"})
 CHANGE_KEYS = PROFILE_KEYS | ASSIGNMENT_KEYS | {"active", "manager_id"}
 DEFAULT_LICENSE_TYPE = LicenseType.TALK
