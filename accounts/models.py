@@ -121,6 +121,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     given_name = models.CharField("first name", max_length=150, blank=True)
     family_name = models.CharField("last name", max_length=150, blank=True)
     middle_name = models.CharField(max_length=150, blank=True)
+    # The full name as the identity provider wrote it (SCIM name.formatted); empty: not sent,
+    # and the full name is composed from the parts (full_name).
+    name_formatted = models.CharField("formatted name", max_length=300, blank=True)
     display_name = models.CharField(max_length=300, blank=True)
     title = models.CharField(max_length=200, blank=True)
     department = models.CharField(max_length=200, blank=True)
@@ -141,6 +144,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Phone numbers other than the assigned work number (mobile, home …), kept as profile data:
     # a list of {"value": str, "type": str}.
     other_phone_numbers = models.JSONField(default=list, blank=True)
+    # Every email the identity provider wrote, as written: a list of {"value": str, and when
+    # sent "type": str, "primary": bool}. The sign-in `email` is the one chosen among them
+    # (primary, else work, else first); the others are profile data.
+    email_addresses = models.JSONField(default=list, blank=True)
     # The identity provider's own id for the user (RFC 7643 externalId: case-exact).
     # NULL, not "", when absent: the per-company unique constraints must not count absent values.
     external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001

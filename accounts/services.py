@@ -51,6 +51,8 @@ USER_PROFILE_FIELDS = (
     "scim_user_name",
     "manager",
     "other_phone_numbers",
+    "name_formatted",
+    "email_addresses",
 )
 USER_AUDIT_FIELDS = (
     *USER_PROFILE_FIELDS,
@@ -276,6 +278,9 @@ def _clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
         if name == "other_phone_numbers":
             cleaned[name] = _clean_other_phone_numbers(value)
             continue
+        if name == "email_addresses":
+            cleaned[name] = _clean_email_addresses(value)
+            continue
         if name in {"external_id", "scim_user_name"}:
             value = value if value is None else str(value).strip() or None
         else:
@@ -309,6 +314,46 @@ def _clean_other_phone_numbers(value: Any) -> list[dict[str, str]]:
             )
         cleaned.append({"value": item["value"].strip(), "type": item.get("type", "").strip()})
     return cleaned
+
+
+def _clean_email_addresses(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 20:
+        raise DomainError("Emails must be a list of at most 20.", field="emails")
+    cleaned = []
+    for item in value:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("value"), str)
+            or not isinstance(item.get("type", ""), str)
+            or len(item.get("type", "")) > 30
+            or not isinstance(item.get("primary", False), bool)
+        ):
+            raise DomainError(
+                "Each email needs a value, a short type and primary true or false.",
+                field="emails",
+            )
+        entry: dict[str, Any] = {"value": clean_email(item["value"])}
+        if item.get("type"):
+            entry["type"] = item["type"].strip()
+        if "primary" in item:
+            entry["primary"] = item["primary"]
+        cleaned.append(entry)
+    if sum(entry.get("primary") is True for entry in cleaned) > 1:
+        # RFC 7643 §2.4: the primary value true appears no more than once.
+        raise DomainError("Only one email can be the primary one.", field="emails")
+    return cleaned
+
+
+def _with_new_signin_email(user: User, email: str) -> list[dict[str, Any]]:
+    """The emails a client wrote, with the sign-in one changed to `email` in place (its type
+    and primary flag kept), so the old address does not linger as another email."""
+    old = user.email.lower()
+    return [
+        {**entry, "value": email} if str(entry.get("value", "")).lower() == old else entry
+        for entry in user.email_addresses or []
+    ]
 
 
 def _save_user(user: User) -> None:
@@ -424,6 +469,8 @@ def update_locked_user(*, user: User, actor: Actor, source: str, **changes: Any)
 
 def _apply_profile(user: User, fields: dict[str, Any], *, actor: Actor, source: str) -> User:
     before = snapshot(user, USER_AUDIT_FIELDS)
+    if "email" in fields and "email_addresses" not in fields:
+        fields["email_addresses"] = _with_new_signin_email(user, fields["email"])
     for name, value in fields.items():
         setattr(user, name, value)
     after = snapshot(user, USER_AUDIT_FIELDS)

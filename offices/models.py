@@ -18,6 +18,9 @@ class Office(models.Model):
     # An IANA time zone name ("America/Los_Angeles"), validated with zoneinfo.
     timezone = models.CharField(max_length=64)
     is_main = models.BooleanField("main office", default=False)
+    # The identity provider's id for the office as a SCIM Group (RFC 7643 externalId:
+    # case-exact). NULL when absent, so the per-company unique constraint ignores it.
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -32,6 +35,11 @@ class Office(models.Model):
                 fields=["company"],
                 condition=models.Q(is_main=True),
                 name="office_one_main_per_company",
+            ),
+            models.UniqueConstraint(
+                fields=["company", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="office_external_id_unique_per_company",
             ),
         ]
 

@@ -209,7 +209,20 @@ def _save_office(office: Office, **kwargs: Any) -> None:
             raise Conflict(
                 f"There is already an office called '{office.name}'.", field="name"
             ) from None
+        if "office_external_id_unique_per_company" in str(error):
+            raise Conflict(
+                f"Another office already has the externalId {office.external_id}.",
+                field="external_id",
+            ) from None
         raise
+
+
+def clean_external_id(external_id: str | None) -> str | None:
+    """An identity provider's id: kept as sent (case-exact), empty means none."""
+    value = (external_id or "").strip() or None
+    if value is not None and len(value) > 255:
+        raise DomainError("The externalId is longer than 255 characters.", field="external_id")
+    return value
 
 
 # --- offices ---
@@ -222,6 +235,7 @@ def create_office(
     country: str,
     timezone: str,
     is_main: bool = False,
+    external_id: str | None = None,
     actor: Actor,
     source: str,
 ) -> Office:
@@ -233,6 +247,7 @@ def create_office(
     name = clean_office_name(name)
     country = clean_country(country)
     timezone = clean_timezone(timezone)
+    external_id = clean_external_id(external_id)
     with transaction.atomic():
         company = _lock_company(company)  # serialises main-office changes of the company
         _ensure_office_name_free(company, name)
@@ -245,6 +260,7 @@ def create_office(
             country=country,
             timezone=timezone,
             is_main=is_main or current_main is None,
+            external_id=external_id,
         )
         _save_office(office)
         record_audit(
@@ -253,7 +269,9 @@ def create_office(
             action="office.created",
             company=company,
             target=office,
-            after=snapshot(office, OFFICE_FIELDS),
+            after=snapshot(
+                office, (*OFFICE_FIELDS, "external_id") if external_id else OFFICE_FIELDS
+            ),
         )
     return office
 
@@ -316,6 +334,33 @@ def update_office(
             target=office,
             before=before,
             after=after,
+        )
+    return office
+
+
+def set_office_external_id(
+    *, office: Office, external_id: str | None, actor: Actor, source: str
+) -> Office:
+    """Record the identity provider's id for the office (None clears it); Conflict when
+    another office of the company has it."""
+    cleaned = clean_external_id(external_id)
+    if cleaned == office.external_id:
+        return office  # the common case (a rename, a member change): no query
+    with transaction.atomic():
+        office = _lock_office(office)
+        if cleaned == office.external_id:
+            return office
+        before = snapshot(office, ("external_id",))
+        office.external_id = cleaned
+        _save_office(office, update_fields=["external_id", "updated_at"])
+        record_change(
+            actor=actor,
+            source=source,
+            action="office.updated",
+            company=office.company,
+            target=office,
+            before=before,
+            after=snapshot(office, ("external_id",)),
         )
     return office
 

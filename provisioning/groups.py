@@ -74,11 +74,13 @@ def create_group(
     member_ids: Iterable[int],
     actor: Actor,
     source: str,
+    external_id: str | None = None,
     move_user: MoveUser | None = None,
 ) -> Office:
     """A new office named `name` (country and time zone of the main office) holding the users
-    `member_ids` (moved from their offices). Conflict for a taken name, NotFound for a user id
-    not of the company; nothing is written then."""
+    `member_ids` (moved from their offices), with the identity provider's `external_id`.
+    Conflict for a taken name or externalId, NotFound for a user id not of the company;
+    nothing is written then."""
     main = Office.objects.filter(company=company, is_main=True).first()
     with transaction.atomic():
         office = office_services.create_office(
@@ -86,6 +88,7 @@ def create_group(
             name=name,
             country=main.country if main else DEFAULT_COUNTRY,
             timezone=main.timezone if main else DEFAULT_TIMEZONE,
+            external_id=external_id,
             actor=actor,
             source=source,
         )
@@ -100,13 +103,18 @@ def update_group(
     member_ids: set[int] | None,
     actor: Actor,
     source: str,
+    external_id: str | None = None,
     move_user: MoveUser | None = None,
 ) -> Office:
-    """Rename the office and make its members exactly `member_ids` (None: leave them): users
-    added move here, users left out move to the main office (refused for the main office)."""
+    """Rename the office, set its `external_id` (None clears it: a PUT without one) and make
+    its members exactly `member_ids` (None: leave them): users added move here, users left out
+    move to the main office (refused for the main office)."""
     company: Company = office.company
     with transaction.atomic():
         office = office_services.update_office(office=office, name=name, actor=actor, source=source)
+        office = office_services.set_office_external_id(
+            office=office, external_id=external_id, actor=actor, source=source
+        )
         if member_ids is not None:
             current = set(User.objects.filter(office=office).values_list("pk", flat=True))
             move = move_user or move_now(actor, source)

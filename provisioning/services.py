@@ -10,7 +10,9 @@ Keys a change may hold (every key optional; only the keys present are applied):
   ``display_name``, ``title``, ``department``, ``division``, ``organization``, ``cost_center``,
   ``employee_number``, ``nick_name``, ``user_type``, ``preferred_language``, ``locale``,
   ``timezone``, ``external_id``, ``scim_user_name``, ``other_phone_numbers`` (list of
-  ``{"value", "type"}`` — mobile, home …), ``manager_id`` (a user id of the same company, or None)
+  ``{"value", "type"}`` — mobile, home …), ``name_formatted`` (the full name as written),
+  ``email_addresses`` (every email as written: ``{"value", "type"?, "primary"?}``; the
+  sign-in ``email`` is one of them), ``manager_id`` (a user id of the same company, or None)
 - ``active`` (bool): False suspends, True reactivates
 - ``license_type`` (``talk`` | ``contact_center`` | ``sales``; a new user without one gets
   ``talk``)
@@ -42,29 +44,9 @@ from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
 from offices import services as office_services
 from offices.models import Office, PhoneNumber
 
-PROFILE_KEYS = frozenset(
-    {
-        "email",
-        "given_name",
-        "family_name",
-        "middle_name",
-        "display_name",
-        "title",
-        "department",
-        "division",
-        "organization",
-        "cost_center",
-        "employee_number",
-        "nick_name",
-        "user_type",
-        "preferred_language",
-        "locale",
-        "timezone",
-        "external_id",
-        "scim_user_name",
-        "other_phone_numbers",
-    }
-)
+# The profile fields accounts.services.update_user takes; the manager travels as `manager_id`
+# (a plain id keeps a change JSON-serializable for the approval queue).
+PROFILE_KEYS = frozenset(account_services.USER_PROFILE_FIELDS) - {"manager"}
 ASSIGNMENT_KEYS = frozenset({"license_type", "office_name", "area_code", "work_phone"})
 CHANGE_KEYS = PROFILE_KEYS | ASSIGNMENT_KEYS | {"active", "manager_id"}
 DEFAULT_LICENSE_TYPE = LicenseType.TALK
@@ -188,18 +170,14 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
             license_type=license_type,
             **profile,
         )
+        # A user created suspended holds no seat and no number; a work number or area code
+        # sent with it is used when the client activates the user (see update_user).
         if active:
             # The row was inserted in this transaction: no other can see or lock it yet.
             user = office_services.assign_license_locked(
                 user=user, license_type=license_type, actor=actor, source=source
             )
             _give_number(user, changes, actor=actor, source=source)
-        elif changes.get("work_phone"):
-            raise DomainError(
-                "A suspended user holds no phone number: send the work number when the user "
-                "is active.",
-                field="work_phone",
-            )
     return user
 
 
@@ -252,14 +230,14 @@ def _change_assignments(user: User, changes: dict[str, Any], *, actor: Actor, so
         user = office_services.assign_license_locked(
             user=user, license_type=license_type, actor=actor, source=source
         )
-    if not (changes.get("work_phone") or changes.get("area_code")):
+    # A suspended user holds no number. Clients resend their whole template on every PUT,
+    # the suspending one included (OneLogin's custom areaCode/officeName/licenseType), so a
+    # number or area code for a user who is not active is not an error: the request that
+    # activates the user carries it again and reactivate_user uses it.
+    if user.status != UserStatus.ACTIVE or not (
+        changes.get("work_phone") or changes.get("area_code")
+    ):
         return user
-    if user.status != UserStatus.ACTIVE:
-        raise DomainError(
-            "A suspended user holds no phone number: set active to true with the number, "
-            "or send it after reactivating.",
-            field="work_phone" if changes.get("work_phone") else "area_code",
-        )
     _give_number(user, changes, actor=actor, source=source)
     return user
 

@@ -25,6 +25,20 @@ from provisioning.scim.resources import normalize_body
 MAX_OPERATIONS = 100
 
 
+# Attributes a user always has a value for: removing one (RFC 7644 §3.5.2.2: the attribute
+# becomes unassigned) has no meaning here, so it is refused rather than silently ignored.
+_NOT_REMOVABLE = {
+    (s.CORE_USER, "active"): "active cannot be removed: a user is either active or suspended. "
+    "Replace it with true or false.",
+    (s.SWITCHBOARD_USER, "licenseType"): "licenseType cannot be removed: a user always has a "
+    "license type. Replace it with another one.",
+    (s.SWITCHBOARD_USER, "officeName"): "officeName cannot be removed: a user always sits in an "
+    "office. Replace it, or add the user to another Group.",
+    (s.SWITCHBOARD_USER, "areaCode"): "areaCode cannot be removed: it is the area code of the "
+    "user's work number. Replace it to take a number from another area code.",
+}
+
+
 def no_target(detail: str) -> ScimError:
     return ScimError(400, detail, "noTarget")
 
@@ -109,6 +123,11 @@ def apply_patch(
             continue
         extension = resource_type.extension(path)
         if extension is not None and op == "remove":
+            if extension.id == s.SWITCHBOARD_USER:
+                raise mutability(
+                    f"{extension.id} cannot be removed: a user always has a license type and "
+                    "an office. Replace its attributes instead."
+                )
             result.pop(extension.id, None)
             continue
         if extension is not None:
@@ -207,6 +226,9 @@ def _apply(
         return
 
     if op == "remove":
+        refusal = _NOT_REMOVABLE.get((schema.id, attribute.name))
+        if refusal is not None:
+            raise mutability(refusal)
         if attribute.required:
             raise mutability(f"'{attribute.name}' is required and cannot be removed.")
         if attribute.multi_valued and value is not None:

@@ -189,6 +189,7 @@ USER_FILTERS: dict[str, Builder | MultiValued] = {
 
 GROUP_FILTERS: dict[str, Builder | MultiValued] = {
     "id": _identifier("pk"),
+    "externalid": _string("external_id", case_exact=True),
     "displayname": _string("name"),
     "members": MultiValued(
         (
@@ -246,6 +247,7 @@ USER_SORT: dict[str, Any] = {
 }
 GROUP_SORT: dict[str, Any] = {
     "id": F("pk"),
+    "externalid": F("external_id"),
     "displayname": Lower("name"),
     "meta.created": F("created_at"),
     "meta.lastmodified": F("updated_at"),
@@ -280,7 +282,7 @@ def user_queryset(company: Company) -> QuerySet[User]:
 def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str, Any]:
     number = getattr(user, "phone_number", None)
     office = getattr(user, "office", None)
-    emails = [{"value": user.email, "type": "work", "primary": True}]
+    emails = render_emails(user)
     phone_numbers: list[dict[str, Any]] = []
     if number is not None:
         phone_numbers.append({"value": number.number, "type": "work", "primary": True})
@@ -293,12 +295,12 @@ def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str
         "id": str(user.pk),
         "userName": user.scim_user_name or user.email,
         "name": {
-            "formatted": user.full_name,
+            "formatted": user.name_formatted or user.full_name,
             "familyName": user.family_name,
             "givenName": user.given_name,
             "middleName": user.middle_name,
         },
-        "displayName": user.display_name or user.full_name or user.email,
+        "displayName": user.display_name,
         "nickName": user.nick_name,
         "title": user.title,
         "userType": user.user_type,
@@ -351,6 +353,21 @@ def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str
     return _drop_empty(body)
 
 
+def render_emails(user: User) -> list[dict[str, Any]]:
+    """The emails as the client wrote them, the sign-in email among them. When the sign-in
+    email is not among them (set by an admin, or never written by a client), it comes first
+    as the primary work email, and the others are no longer primary."""
+    written = [dict(entry) for entry in user.email_addresses or []]
+    signin = user.email.lower()
+    match = next((e for e in written if str(e.get("value", "")).lower() == signin), None)
+    if match is not None:
+        match["value"] = user.email
+        return written
+    for entry in written:
+        entry.pop("primary", None)
+    return [{"value": user.email, "type": "work", "primary": True}, *written]
+
+
 def _area_code(number: Any) -> str | None:
     if number is None or getattr(number, "area_code", None) is None:
         return None
@@ -380,6 +397,8 @@ def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[st
     }
     if not body["members"]:
         del body["members"]  # RFC 7643 §2.5: an empty multi-valued attribute is unassigned
+    if office.external_id:
+        body["externalId"] = office.external_id
     return body
 
 
@@ -465,6 +484,27 @@ def _pick_email(emails: list[dict[str, Any]]) -> str | None:
     return chosen["value"].strip()
 
 
+def _email_addresses(emails: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The emails as written (value, and type and primary when sent), for render_emails."""
+    kept = []
+    for email in emails:
+        value = email.get("value")
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str):
+            raise invalid_value("emails.value must be a string.")
+        entry: dict[str, Any] = {"value": value.strip()}
+        kind = email.get("type")
+        if kind not in (None, ""):
+            if not isinstance(kind, str):
+                raise invalid_value("emails.type must be a string.")
+            entry["type"] = kind.strip()
+        if email.get("primary") is not None:
+            entry["primary"] = parse_boolean(email["primary"], "emails.primary")
+        kept.append(entry)
+    return kept
+
+
 def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -> dict[str, Any]:
     """A canonical SCIM User body (see normalize_body) → the domain's user change.
 
@@ -478,7 +518,10 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     if len(user_name) > 255:
         raise invalid_value("userName is longer than 255 characters.")
     changes["scim_user_name"] = user_name
-    email = _pick_email(_list_of_objects(body, "emails", "emails"))
+    emails = _list_of_objects(body, "emails", "emails")
+    email = _pick_email(emails)
+    if replace or "emails" in body:
+        changes["email_addresses"] = _email_addresses(emails)
     if email is None and "@" in user_name:
         email = user_name
     if email is not None:
@@ -495,6 +538,8 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
         changes["external_id"] = external_id or None
 
     name = _complex(body, "name", "name")
+    if replace or "formatted" in name:
+        changes["name_formatted"] = _text(name, "formatted", "name.formatted") or ""
     for key, field in _NAME_FIELDS.items():
         if replace or key in name:
             changes[field] = _text(name, key, f"name.{key}") or ""
@@ -560,8 +605,12 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     return changes
 
 
-def group_changes(body: dict[str, Any]) -> tuple[str, set[int]]:
-    """A canonical SCIM Group body → the office name and the ids of its members."""
+def group_changes(body: dict[str, Any]) -> tuple[str, set[int], str | None]:
+    """A canonical SCIM Group body → the office name, the ids of its members and the
+    externalId (None when not sent)."""
+    external_id = _text(body, "externalId", "externalId") or None
+    if external_id is not None and len(external_id) > 255:
+        raise invalid_value("externalId is longer than 255 characters.")
     name = body.get("displayName")
     if not isinstance(name, str) or not name.strip():
         raise invalid_value("displayName (the office name) is required.")
@@ -579,7 +628,7 @@ def group_changes(body: dict[str, Any]) -> tuple[str, set[int]]:
             ids.add(int(str(value)))
         except ValueError:
             raise invalid_value(f"'{str(value)[:40]}' is not a user id.") from None
-    return name.strip(), ids
+    return name.strip(), ids, external_id
 
 
 def normalize_body(body: Any, resource_type: s.ResourceType) -> dict[str, Any]:

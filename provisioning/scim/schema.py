@@ -151,7 +151,11 @@ USER_SCHEMA = Schema(
             "complex",
             description="The user's name.",
             sub_attributes=(
-                _s("formatted", "The full name (given and family name).", mutability="readOnly"),
+                _s(
+                    "formatted",
+                    "The full name as written; when never written, composed from the given "
+                    "and family name.",
+                ),
                 _s("familyName", "Family name."),
                 _s("givenName", "Given name."),
                 _s("middleName", "Middle name."),
@@ -168,20 +172,20 @@ USER_SCHEMA = Schema(
             "active",
             "boolean",
             description="false suspends the user (license and number freed, sign-in blocked); "
-            "true restores them.",
+            "true restores them. It cannot be removed: replace it with true or false.",
         ),
         Attribute(
             "emails",
             "complex",
             multi_valued=True,
             required=True,
-            description="The sign-in email (unique across Switchboard), required unless the "
-            "userName is an email address. One email is kept: the primary one, else the work "
-            "one, else the first.",
+            description="Required unless the userName is an email address. Every email is kept "
+            "as written; the sign-in email (unique across Switchboard) is the primary one, "
+            "else the work one, else the first. Filters match the sign-in email.",
             sub_attributes=(
                 _s("value", "The email address.", required=True),
-                _s("type", "work", canonical_values=("work", "home", "other")),
-                Attribute("primary", "boolean", description="Always true for the kept email."),
+                _s("type", "work, home or other.", canonical_values=("work", "home", "other")),
+                Attribute("primary", "boolean", description="The preferred email; at most one."),
             ),
         ),
         Attribute(

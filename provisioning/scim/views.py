@@ -491,12 +491,13 @@ class GroupEndpoint(UserEndpoint):
 
     def create(self, context: Context) -> HttpResponse:
         body = normalize_body(read_json(context.request), self.resource_type)
-        name, member_ids = group_changes(body)
+        name, member_ids, external_id = group_changes(body)
         move, queued = self.member_mover(context)
         office = groups.create_group(
             company=context.company,
             name=name,
             member_ids=member_ids,
+            external_id=external_id,
             actor=context.key,
             source=Source.SCIM,
             move_user=move,
@@ -518,13 +519,14 @@ class GroupEndpoint(UserEndpoint):
     def _update(
         self, context: Context, office: Any, current: dict[str, Any], wanted: dict[str, Any]
     ) -> HttpResponse:
-        name, member_ids = group_changes(wanted)
-        _, current_ids = group_changes(current)
+        name, member_ids, external_id = group_changes(wanted)
+        _, current_ids, _ = group_changes(current)
         move, queued = self.member_mover(context)
         groups.update_group(
             office=office,
             name=name,
             member_ids=None if member_ids == current_ids else member_ids,
+            external_id=external_id,
             actor=context.key,
             source=Source.SCIM,
             move_user=move,

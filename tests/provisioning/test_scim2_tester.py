@@ -40,31 +40,58 @@ def results(settings, api_key, main_office, company):
         request_finished.connect(close_old_connections)
 
 
+SWITCHBOARD = r"urn:ietf:params:scim:schemas:extension:switchboard:2\.0:User"
+
 # The ERRORs scim2-tester reports that are decisions, not bugs (each listed in the issue note).
-# The tester writes random values into every writable attribute and expects them back verbatim.
+# The tester writes random values into every writable attribute, expects them back verbatim,
+# and expects every optional writable attribute to be removable.
 KNOWN = {
-    # We also return readOnly values we compute: name.formatted, manager.displayName,
-    # members.display, the assigned work number beside the numbers written, the read-only
-    # phoneNumber/pendingChanges of our extension; the tester compares for strict equality.
-    "computed": re.compile(
-        r"returned unexpected value for '(name|members|phoneNumbers|emails|"
-        r"urn:ietf:params:scim:schemas:extension:(enterprise|switchboard):2\.0:User(:manager)?)'"
+    # A suspended user holds no number (the issue: suspending frees it), so the areaCode shown
+    # is empty; one written while suspended is accepted — clients resend their whole template on
+    # the suspending PUT — and used when the user is activated (the tester suspends its user with
+    # a random `active: false` before these checks).
+    "suspended holds no number": re.compile(
+        rf"^PATCH modify\(\) returned unexpected value for '{SWITCHBOARD}(:areaCode)?'\."
     ),
-    # Refusals the issue asks for: a work number must be E.164 and free in the company's pool;
-    # a suspended user holds no number, so a number or area code for one is refused.
-    "refused": re.compile(r"work number .* is not an E\.164|holds no phone number|is not one of"),
-    # Not stored: displayName falls back to the name, active is the user's status, the
-    # assigned work number stays when phoneNumbers is removed (it is released by suspending or
-    # deleting the user, not by a profile edit), and our
-    # extension's settings stay unless replaced (a user always has an office and a license
-    # type); Groups (offices) keep no externalId.
-    "kept": re.compile(
-        r"did not remove attribute '(displayName|active|phoneNumbers|"
-        r"urn:ietf:params:scim:schemas:extension:switchboard:2\.0:User"
-        r"(:licenseType|:officeName|:areaCode)?)'"
-        r"|requested attribute 'externalId' missing from Group|unexpected value for 'externalId'"
+    # RFC 7644 §3.5.2.2 makes a removed attribute unassigned; a user always is active or
+    # suspended, holds a license type and sits in an office, so these removals are refused
+    # with 400 mutability instead of being ignored.
+    "not removable": re.compile(
+        rf"^Failed to remove attribute '(active|{SWITCHBOARD}(:licenseType|:officeName)?)': "
+        r"\S+ cannot be removed: "
     ),
 }
+
+# RFC 7643 §4.3 and §2.4: manager.displayName and members.display are readOnly values the
+# server fills in and returns; the tester, which cannot write them, compares strictly.
+COMPUTED = {"display", "displayName"}
+
+
+def _dump(value):
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    return value.model_dump() if hasattr(value, "model_dump") else value
+
+
+def _without_computed(expected, actual):
+    """`actual` less the computed readOnly sub-attributes the client did not write."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return {
+            key: _without_computed(expected.get(key), value)
+            for key, value in actual.items()
+            if not (key in COMPUTED and expected.get(key) is None)
+        }
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        return [_without_computed(e, a) for e, a in zip(expected, actual, strict=True)]
+    return actual
+
+
+def only_computed_values_differ(result) -> bool:
+    data = result.data if isinstance(result.data, dict) else {}
+    if "expected" not in data or "modify_actual" not in data:
+        return False
+    expected, actual = _dump(data["expected"]), _dump(data["modify_actual"])
+    return expected != actual and _without_computed(expected, actual) == expected
 
 
 def test_check_server_finds_no_errors_but_the_known_ones(results):
@@ -75,11 +102,20 @@ def test_check_server_finds_no_errors_but_the_known_ones(results):
     ]
     print("\n".join(report))
     print(f"{len(results)} checks, {len(report)} not passing")
-    assert sum(r.status == Status.SUCCESS for r in results) > 40
+    assert sum(r.status == Status.SUCCESS for r in results) > 100
+    failing = [r for r in results if r.status in {Status.ERROR, Status.CRITICAL}]
+    computed = [r for r in failing if only_computed_values_differ(r)]
+    explained = {
+        name: [r for r in failing if rule.search(r.reason or "")] for name, rule in KNOWN.items()
+    }
     unexplained = [
         r
-        for r in results
-        if r.status in {Status.ERROR, Status.CRITICAL}
-        and not any(rule.search(r.reason or "") for rule in KNOWN.values())
+        for r in failing
+        if r not in computed and not any(r in hits for hits in explained.values())
     ]
-    assert unexplained == [], [r.reason for r in unexplained]
+    assert unexplained == [], [(r.reason, r.data) for r in unexplained]
+    # Every exception is still needed: one that matches nothing has been fixed, drop it.
+    assert computed, "no computed readOnly values differ any more: drop COMPUTED"
+    assert all(explained.values()), [name for name, hits in explained.items() if not hits]
+    # Anything else not passing (a DEVIATION, a CRITICAL) is new: look at it, then list it.
+    assert [r for r in results if r.status not in PASSING | {Status.ERROR}] == []

@@ -283,3 +283,33 @@ def test_schema_lists_the_companys_offices_and_area_codes(scim, client, pool):
     page = client.get("/scim/")
     assert page.status_code == 200
     assert "PATCH operations per request:  100" in page.content.decode()
+
+
+def test_onelogin_template_puts_suspend_and_restore_with_the_custom_attributes(scim, pool):
+    """OneLogin's JSON template sends licenseType/officeName/areaCode on EVERY PUT, the
+    suspending one included; resending them unchanged must never block a suspension."""
+    template = {
+        "schemas": [CORE],
+        "userName": "ann@acme.example",
+        "name": {"givenName": "Ann", "familyName": "Lee"},
+        "emails": {"value": "ann@acme.example", "primary": "true"},
+        "licenseType": "talk",
+        "officeName": "HQ",
+        "areaCode": "415",
+    }
+    created = scim.post("Users", {**template, "active": "true"})
+    assert created.status_code == 201, created.body
+    user_id = created.body["id"]
+    assert number_of(user_id) == "+14155550101"
+
+    for _ in range(2):  # suspend, then the same body again (a re-sync)
+        suspended = scim.put(f"Users/{user_id}", {**template, "active": "false"})
+        assert suspended.status_code == 200, suspended.body
+        assert suspended.body["active"] is False
+        assert User.objects.get(pk=user_id).status == UserStatus.SUSPENDED
+        assert number_of(user_id) is None
+
+    restored = scim.put(f"Users/{user_id}", {**template, "active": "true"})
+    assert restored.status_code == 200, restored.body
+    assert restored.body["active"] is True
+    assert number_of(user_id) == "+14155550101"

@@ -129,6 +129,7 @@ def people(scim):
         scim,
         "bob@acme.example",
         name={"givenName": "Bob", "familyName": "Ng"},
+        displayName="Bob Ng",
         title="Sales lead",
         **{ENTERPRISE: {"department": "Sales"}},
     )
