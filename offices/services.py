@@ -772,10 +772,15 @@ def assign_specific_number(*, user: User, number: str, actor: Actor, source: str
 def release_number(*, user: User, actor: Actor, source: str) -> PhoneNumber | None:
     """Return the user's number to its pool (office or reserve); the freed number, or None."""
     with transaction.atomic():
-        user = _lock_user(user)
-        current = _number_of(user)
-        if current is not None:
-            _release(current, user, actor=actor, source=source)
+        return release_number_locked(user=_lock_user(user), actor=actor, source=source)
+
+
+def release_number_locked(*, user: User, actor: Actor, source: str) -> PhoneNumber | None:
+    """`release_number` for a company user the caller holds locked in its open transaction (read
+    with select_for_update): no second read and lock of the row, no savepoint."""
+    current = _number_of(user)
+    if current is not None:
+        _release(current, user, actor=actor, source=source)
     return current
 
 
