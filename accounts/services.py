@@ -457,26 +457,37 @@ def update_user(*, user: User, actor: Actor, source: str, **changes: Any) -> Use
         user = (
             User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
         )
-        before = snapshot(user, USER_AUDIT_FIELDS)
-        if "email" in fields and "email_addresses" not in fields:
-            fields["email_addresses"] = _with_new_signin_email(user, fields["email"])
-        for name, value in fields.items():
-            setattr(user, name, value)
-        after = snapshot(user, USER_AUDIT_FIELDS)
-        if before == after:
-            return user
-        if before["email"] != after["email"]:
-            _ensure_email_free(user.email, exclude_user_id=user.pk)
-        _save_user(user)
-        record_change(
-            actor=actor,
-            source=source,
-            action="user.updated",
-            company=user.company,
-            target=user,
-            before=before,
-            after=after,
-        )
+        return _apply_profile(user, fields, actor=actor, source=source)
+
+
+def update_locked_user(*, user: User, actor: Actor, source: str, **changes: Any) -> User:
+    """`update_user` for a user the caller read with select_for_update in its open transaction
+    (no second read and lock of the row, no savepoint). A refusal must end the caller's
+    transaction: let the DomainError out of its atomic block."""
+    return _apply_profile(user, _clean_profile(changes), actor=actor, source=source)
+
+
+def _apply_profile(user: User, fields: dict[str, Any], *, actor: Actor, source: str) -> User:
+    before = snapshot(user, USER_AUDIT_FIELDS)
+    if "email" in fields and "email_addresses" not in fields:
+        fields["email_addresses"] = _with_new_signin_email(user, fields["email"])
+    for name, value in fields.items():
+        setattr(user, name, value)
+    after = snapshot(user, USER_AUDIT_FIELDS)
+    if before == after:
+        return user
+    if before["email"] != after["email"]:
+        _ensure_email_free(user.email, exclude_user_id=user.pk)
+    _save_user(user)
+    record_change(
+        actor=actor,
+        source=source,
+        action="user.updated",
+        company=user.company,
+        target=user,
+        before=before,
+        after=after,
+    )
     return user
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.audit import Actor, Source, SystemActor, record_audit, snapshot
@@ -124,9 +124,24 @@ def must_queue(company: Company, operation: str, user: User | None = None) -> bo
     them whatever the policy says, so one user's changes always apply in arrival order (and a
     reserved user cannot be activated by an update that skips the approval of its create).
     """
-    if requires_approval(company, operation):
-        return True
-    return user is not None and has_open_changes(user)
+    if user is None:
+        return requires_approval(company, operation)
+    if operation not in Operation.values:
+        raise ValueError(f"Unknown provisioning operation {operation!r}")
+    # Both questions in one round trip: every SCIM update and delete asks them.
+    policy = ProvisioningPolicy.objects.filter(
+        company_id=OuterRef("pk"), **{f"require_{operation}": True}
+    )
+    waiting = PendingChange.objects.filter(user_id=user.pk, status__in=OPEN_STATUSES)
+    answer = (
+        Company.objects.filter(pk=company.pk)
+        .annotate(
+            queue=ExpressionWrapper(Exists(policy) | Exists(waiting), output_field=BooleanField())
+        )
+        .values_list("queue", flat=True)
+        .first()
+    )
+    return bool(answer)
 
 
 def set_policy(

@@ -515,39 +515,48 @@ def assign_license(*, user: User, license_type: str, actor: Actor, source: str) 
     """
     license_type = clean_license_type(license_type)
     with transaction.atomic():
-        user = _lock_user(user)
-        if user.status == UserStatus.ACTIVE:
-            seats = (
-                LicenseSeats.objects.select_for_update()
-                .filter(company_id=_company_id(user), license_type=license_type)
-                .first()
-            )
-            total = seats.seats if seats is not None else 0
-            others = (
-                User.objects.filter(
-                    company_id=_company_id(user),
-                    license_type=license_type,
-                    status=UserStatus.ACTIVE,
-                )
-                .exclude(pk=user.pk)
-                .count()
-            )
-            if others >= total:
-                raise _no_free_seats(license_type, others, total)
-        if user.license_type == license_type:
-            return user
-        before = {"license_type": user.license_type or None}
-        user.license_type = license_type
-        user.save(update_fields=["license_type", "updated_at"])
-        record_audit(
-            actor=actor,
-            source=source,
-            action="license.assigned",
-            company=user.company,
-            target=user,
-            before=before,
-            after={"license_type": license_type},
+        return assign_license_locked(
+            user=_lock_user(user), license_type=license_type, actor=actor, source=source
         )
+
+
+def assign_license_locked(*, user: User, license_type: str, actor: Actor, source: str) -> User:
+    """`assign_license` for a company user the caller holds locked in its open transaction (read
+    with select_for_update, or just inserted): no second read and lock of the row, no savepoint.
+    A refusal must end the caller's transaction (let the DomainError out of its atomic block)."""
+    license_type = clean_license_type(license_type)
+    if user.status == UserStatus.ACTIVE:
+        seats = (
+            LicenseSeats.objects.select_for_update()
+            .filter(company_id=_company_id(user), license_type=license_type)
+            .first()
+        )
+        total = seats.seats if seats is not None else 0
+        others = (
+            User.objects.filter(
+                company_id=_company_id(user),
+                license_type=license_type,
+                status=UserStatus.ACTIVE,
+            )
+            .exclude(pk=user.pk)
+            .count()
+        )
+        if others >= total:
+            raise _no_free_seats(license_type, others, total)
+    if user.license_type == license_type:
+        return user
+    before = {"license_type": user.license_type or None}
+    user.license_type = license_type
+    user.save(update_fields=["license_type", "updated_at"])
+    record_audit(
+        actor=actor,
+        source=source,
+        action="license.assigned",
+        company=user.company,
+        target=user,
+        before=before,
+        after={"license_type": license_type},
+    )
     return user
 
 
@@ -683,25 +692,37 @@ def assign_number(
     blank = area_code is None or not str(area_code).strip()
     code = None if blank else clean_area_code(str(area_code))
     with transaction.atomic():
-        user = _lock_user(user)
-        preferred: AreaCode | None = None
-        if code is not None:
-            office = user.office
-            country = office.country if office is not None else _main_country(user)
-            preferred = find_area_code(country, code) if country else _any_area_code(code)
-            if preferred is None:
-                where = f" in {country_name(country)}" if country else ""
-                raise NotFound(f"There is no area code {code}{where}.", field="area_code")
-        current = _number_of(user)
-        if current is None:
-            return _assign_free_number(user, preferred=preferred, actor=actor, source=source)
-        if preferred is None or current.area_code_id == preferred.pk:
-            return current
-        better = _claim_free_number(user, preferred=preferred, preferred_only=True)
-        if better is None:
-            return current  # keep what they have rather than leave them with nothing
-        _release(current, user, actor=actor, source=source)
-        return _give(better, user, actor=actor, source=source)
+        return assign_number_locked(
+            user=_lock_user(user), area_code=code, actor=actor, source=source
+        )
+
+
+def assign_number_locked(
+    *, user: User, area_code: str | None = None, actor: Actor, source: str
+) -> PhoneNumber | None:
+    """`assign_number` for a company user the caller holds locked in its open transaction (read
+    with select_for_update, or just inserted): no second read and lock of the row, no savepoint.
+    A refusal must end the caller's transaction (let the DomainError out of its atomic block)."""
+    blank = area_code is None or not str(area_code).strip()
+    code = None if blank else clean_area_code(str(area_code))
+    preferred: AreaCode | None = None
+    if code is not None:
+        office = user.office
+        country = office.country if office is not None else _main_country(user)
+        preferred = find_area_code(country, code) if country else _any_area_code(code)
+        if preferred is None:
+            where = f" in {country_name(country)}" if country else ""
+            raise NotFound(f"There is no area code {code}{where}.", field="area_code")
+    current = _number_of(user)
+    if current is None:
+        return _assign_free_number(user, preferred=preferred, actor=actor, source=source)
+    if preferred is None or current.area_code_id == preferred.pk:
+        return current
+    better = _claim_free_number(user, preferred=preferred, preferred_only=True)
+    if better is None:
+        return current  # keep what they have rather than leave them with nothing
+    _release(current, user, actor=actor, source=source)
+    return _give(better, user, actor=actor, source=source)
 
 
 def _main_country(user: User) -> str | None:
@@ -751,10 +772,15 @@ def assign_specific_number(*, user: User, number: str, actor: Actor, source: str
 def release_number(*, user: User, actor: Actor, source: str) -> PhoneNumber | None:
     """Return the user's number to its pool (office or reserve); the freed number, or None."""
     with transaction.atomic():
-        user = _lock_user(user)
-        current = _number_of(user)
-        if current is not None:
-            _release(current, user, actor=actor, source=source)
+        return release_number_locked(user=_lock_user(user), actor=actor, source=source)
+
+
+def release_number_locked(*, user: User, actor: Actor, source: str) -> PhoneNumber | None:
+    """`release_number` for a company user the caller holds locked in its open transaction (read
+    with select_for_update): no second read and lock of the row, no savepoint."""
+    current = _number_of(user)
+    if current is not None:
+        _release(current, user, actor=actor, source=source)
     return current
 
 

@@ -99,8 +99,9 @@ def _main_office(company: Company) -> Office | None:
 def _give_number(
     user: User, changes: dict[str, Any], *, actor: Actor, source: str
 ) -> PhoneNumber | None:
-    """The work number the client wrote (it must be free in the company's pool), else a free
-    one from the requested area code, the office, or the company reserve."""
+    """For a user locked (or inserted) in the caller's transaction: the work number the client
+    wrote (it must be free in the company's pool), else a free one from the requested area
+    code, the office, or the company reserve."""
     work_phone = changes.get("work_phone")
     if work_phone:
         try:
@@ -112,7 +113,7 @@ def _give_number(
             raise DomainError(
                 error.message, field="work_phone", code="number_unavailable"
             ) from None
-    return office_services.assign_number(
+    return office_services.assign_number_locked(
         user=user, area_code=changes.get("area_code") or None, actor=actor, source=source
     )
 
@@ -172,7 +173,8 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
         # A user created suspended holds no seat and no number; a work number or area code
         # sent with it is used when the client activates the user (see update_user).
         if active:
-            user = office_services.assign_license(
+            # The row was inserted in this transaction: no other can see or lock it yet.
+            user = office_services.assign_license_locked(
                 user=user, license_type=license_type, actor=actor, source=source
             )
             _give_number(user, changes, actor=actor, source=source)
@@ -193,7 +195,9 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
         company: Company = user.company  # type: ignore[assignment]
         profile = _profile(company, changes)
         if profile:
-            user = account_services.update_user(user=user, actor=actor, source=source, **profile)
+            user = account_services.update_locked_user(
+                user=user, actor=actor, source=source, **profile
+            )
         _set_managed_by_scim(user, actor=actor, source=source)
         if changes.get("office_name"):
             office = _office(company, changes["office_name"])
@@ -203,10 +207,10 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
                 )
         activating = changes.get("active") is True and user.status != UserStatus.ACTIVE
         if changes.get("active") is False and user.status == UserStatus.ACTIVE:
-            user = suspend_user(user=user, actor=actor, source=source)
+            user = _suspend_locked(user, actor=actor, source=source)
         if activating:
-            user = reactivate_user(
-                user=user,
+            user = _reactivate_locked(
+                user,
                 actor=actor,
                 source=source,
                 license_type=changes.get("license_type"),
@@ -223,7 +227,7 @@ def _change_assignments(user: User, changes: dict[str, Any], *, actor: Actor, so
     if license_type and _license_type(license_type) != user.license_type:
         # Active: switching types claims the new seat and frees the old one. Not active: only
         # the type is recorded, for reactivation.
-        user = office_services.assign_license(
+        user = office_services.assign_license_locked(
             user=user, license_type=license_type, actor=actor, source=source
         )
     # A suspended user holds no number. Clients resend their whole template on every PUT,
@@ -245,24 +249,30 @@ def suspend_user(*, user: User, actor: Actor, source: str) -> User:
     status change on, since only active users hold seats. Already suspended: nothing changes.
     """
     with transaction.atomic():
-        user = (
-            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
-        )
-        if user.status == UserStatus.SUSPENDED:
-            return user
-        before = snapshot(user, ("status",))
-        office_services.release_number(user=user, actor=actor, source=source)
-        user.status = UserStatus.SUSPENDED
-        user.save(update_fields=["status", "updated_at"])
-        record_audit(
-            actor=actor,
-            source=source,
-            action="user.suspended",
-            company=user.company,
-            target=user,
-            before=before,
-            after=snapshot(user, ("status",)),
-        )
+        return _suspend_locked(_lock(user), actor=actor, source=source)
+
+
+def _lock(user: User) -> User:
+    return User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+
+
+def _suspend_locked(user: User, *, actor: Actor, source: str) -> User:
+    """`suspend_user` on a row locked in the caller's transaction."""
+    if user.status == UserStatus.SUSPENDED:
+        return user
+    before = snapshot(user, ("status",))
+    office_services.release_number_locked(user=user, actor=actor, source=source)
+    user.status = UserStatus.SUSPENDED
+    user.save(update_fields=["status", "updated_at"])
+    record_audit(
+        actor=actor,
+        source=source,
+        action="user.suspended",
+        company=user.company,
+        target=user,
+        before=before,
+        after=snapshot(user, ("status",)),
+    )
     return user
 
 
@@ -282,30 +292,47 @@ def reactivate_user(
     count, and the user stays as they were. Already active: nothing changes.
     """
     with transaction.atomic():
-        user = (
-            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
-        )
-        if user.status == UserStatus.ACTIVE:
-            return user
-        wanted = _license_type(license_type or user.license_type or DEFAULT_LICENSE_TYPE)
-        before = snapshot(user, ("status",))
-        user.status = UserStatus.ACTIVE
-        user.save(update_fields=["status", "updated_at"])
-        record_audit(
+        return _reactivate_locked(
+            _lock(user),
             actor=actor,
             source=source,
-            action="user.reactivated",
-            company=user.company,
-            target=user,
-            before=before,
-            after=snapshot(user, ("status",)),
+            license_type=license_type,
+            area_code=area_code,
+            work_phone=work_phone,
         )
-        user = office_services.assign_license(
-            user=user, license_type=wanted, actor=actor, source=source
-        )
-        _give_number(
-            user, {"area_code": area_code, "work_phone": work_phone}, actor=actor, source=source
-        )
+
+
+def _reactivate_locked(
+    user: User,
+    *,
+    actor: Actor,
+    source: str,
+    license_type: str | None,
+    area_code: str | None,
+    work_phone: str | None,
+) -> User:
+    """`reactivate_user` on a row locked in the caller's transaction."""
+    if user.status == UserStatus.ACTIVE:
+        return user
+    wanted = _license_type(license_type or user.license_type or DEFAULT_LICENSE_TYPE)
+    before = snapshot(user, ("status",))
+    user.status = UserStatus.ACTIVE
+    user.save(update_fields=["status", "updated_at"])
+    record_audit(
+        actor=actor,
+        source=source,
+        action="user.reactivated",
+        company=user.company,
+        target=user,
+        before=before,
+        after=snapshot(user, ("status",)),
+    )
+    user = office_services.assign_license_locked(
+        user=user, license_type=wanted, actor=actor, source=source
+    )
+    _give_number(
+        user, {"area_code": area_code, "work_phone": work_phone}, actor=actor, source=source
+    )
     return user
 
 
@@ -316,7 +343,7 @@ def delete_user(*, user: User, actor: Actor, source: str) -> None:
             User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
         )
         before = snapshot(user, account_services.USER_AUDIT_FIELDS)
-        office_services.release_number(user=user, actor=actor, source=source)
+        office_services.release_number_locked(user=user, actor=actor, source=source)
         user = office_services.release_license(user=user, actor=actor, source=source)
         record_audit(
             actor=actor,
