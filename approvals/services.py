@@ -373,6 +373,19 @@ def _enqueue_apply_on_commit(change_id: int) -> None:
     transaction.on_commit(partial(apply_pending_change.delay, change_id))
 
 
+def _record_decision(
+    change: PendingChange, status: str, *, approver: User | None, comment: str
+) -> None:
+    """Stamp an approver's decision on a locked change (the callers audit it)."""
+    change.status = status
+    change.reviewed_by = approver
+    change.reviewed_at = timezone.now()
+    change.review_comment = (comment or "").strip()[:2000]
+    change.save(
+        update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"]
+    )
+
+
 def approve_change(
     *, change: PendingChange, actor: Actor, source: str, comment: str = ""
 ) -> PendingChange:
@@ -388,13 +401,7 @@ def approve_change(
             raise NotFound("No such pending change.")
         if locked.status != ChangeStatus.PENDING:
             raise _already(locked, "approve")
-        locked.status = ChangeStatus.APPROVED
-        locked.reviewed_by = approver
-        locked.reviewed_at = timezone.now()
-        locked.review_comment = (comment or "").strip()[:2000]
-        locked.save(
-            update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"]
-        )
+        _record_decision(locked, ChangeStatus.APPROVED, approver=approver, comment=comment)
         record_audit(
             actor=actor,
             source=source,
@@ -456,13 +463,7 @@ def reject_change(
         if locked.status not in (ChangeStatus.PENDING, ChangeStatus.FAILED):
             raise _already(locked, "reject")
         before = locked.status
-        locked.status = ChangeStatus.REJECTED
-        locked.reviewed_by = approver
-        locked.reviewed_at = timezone.now()
-        locked.review_comment = (comment or "").strip()[:2000]
-        locked.save(
-            update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"]
-        )
+        _record_decision(locked, ChangeStatus.REJECTED, approver=approver, comment=comment)
         record_audit(
             actor=actor,
             source=source,
