@@ -62,8 +62,10 @@ def test_create_assigns_main_office_talk_license_and_a_number(scim, company, mai
     extension = response.body[SWITCHBOARD]
     assert extension["licenseType"] == "talk"
     assert extension["officeName"] == "HQ"
-    assert extension["phoneNumber"] == "+14155550101"
-    assert extension["areaCode"] == "415"
+    assert "areaCode" not in extension  # none asked for
+    assert "phoneNumber" not in extension  # returned "request": in phoneNumbers already
+    asked = scim.get(f"Users/{user.pk}?attributes={SWITCHBOARD}:phoneNumber")
+    assert asked.body[SWITCHBOARD] == {"phoneNumber": "+14155550101"}
     assert response.body["groups"][0]["display"] == "HQ"
     assert license_usage(company)["talk"].used == 1
     created = AuditEvent.objects.get(action="user.created", target_id=str(user.pk))

@@ -42,7 +42,7 @@ def group_patch(scim, office, *operations):
     return scim.patch(f"Groups/{office.pk}", {"schemas": [PATCH], "Operations": list(operations)})
 
 
-def test_list_and_get_groups_with_members(scim, main_office, austin, staff):
+def test_list_and_get_groups_with_members(scim, main_office, austin, staff, settings):
     listed = scim.get("Groups")
     assert listed.status_code == 200
     assert listed.body["totalResults"] == 2
@@ -53,9 +53,13 @@ def test_list_and_get_groups_with_members(scim, main_office, austin, staff):
     assert one.body["meta"]["resourceType"] == "Group"
     assert one.body["meta"]["location"].endswith(f"/scim/v2/Groups/{main_office.pk}")
     assert one["ETag"] == one.body["meta"]["version"]
-    assert {"value": staff["ann"], "display": "Ann", "type": "User"}.items() <= next(
-        m for m in one.body["members"] if m["value"] == staff["ann"]
-    ).items()
+    ann = {"value": staff["ann"], "$ref": f"{settings.PUBLIC_BASE_URL}/scim/v2/Users/{staff['ann']}", "type": "User"}
+    assert ann in one.body["members"]
+    # display is returned "request" (RFC 7643 §7): only when attributes names it.
+    named = scim.get(f"Groups/{main_office.pk}?attributes=members.display")
+    assert {"display": "Ann"} in named.body["members"]
+    both = scim.get(f"Groups/{main_office.pk}?attributes=members,members.display")
+    assert {**ann, "display": "Ann"} in both.body["members"]
     found = scim.get('Groups?filter=displayName eq "austin"')
     assert [g["id"] for g in found.body["Resources"]] == [str(austin.pk)]
 
