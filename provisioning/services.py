@@ -297,8 +297,9 @@ def reactivate_user(
     """Let a suspended (or pending) user sign in again, with a seat and a number.
 
     The seat claimed is `license_type` when the change names one, else the type the user kept,
-    else ``talk``; the number comes from `area_code`, else the user's preferred area code. No free seat: DomainError (code "no_free_seats") naming the type and the
-    count, and the user stays as they were. Already active: nothing changes.
+    else ``talk``; the number comes from `area_code`, else the user's preferred area code. No
+    free seat: DomainError (code "no_free_seats") naming the type and the count, and the user
+    stays as they were. Already active: nothing changes.
     """
     with transaction.atomic():
         return _reactivate_locked(

@@ -368,8 +368,10 @@ def _without_unrequested(
 
 
 @functools.cache
-def _returned_on_request(resource_type: s.ResourceType) -> tuple[Name, ...]:
-    found: list[Name] = []
+def _returned_on_request(
+    resource_type: s.ResourceType,
+) -> tuple[tuple[str | None, str, str | None], ...]:
+    found: list[tuple[str | None, str, str | None]] = []
     for schema in (resource_type.schema, *resource_type.extensions):
         container = None if schema is resource_type.schema else schema.id
         for attribute in schema.attributes:

@@ -272,9 +272,7 @@ def isoformat(moment: datetime) -> str:
 
 
 def user_queryset(company: Company) -> QuerySet[User]:
-    return User.objects.filter(company=company).select_related(
-        "manager", "office", "phone_number"
-    )
+    return User.objects.filter(company=company).select_related("manager", "office", "phone_number")
 
 
 def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str, Any]:

@@ -399,9 +399,7 @@ class ResourceType:
             "description": self.description,
             "schema": self.schema.id,
             # An extension with a required attribute is in every resource (RFC 7643 §6).
-            "schemaExtensions": [
-                {"schema": e.id, "required": e.required} for e in self.extensions
-            ],
+            "schemaExtensions": [{"schema": e.id, "required": e.required} for e in self.extensions],
             "meta": {
                 "resourceType": "ResourceType",
                 "location": f"{base_url}/ResourceTypes/{self.name}",
