@@ -181,9 +181,7 @@ USER_FILTERS: dict[str, Builder | MultiValued] = {
     f"{s.ENTERPRISE_USER}:manager".lower(): _identifier("manager_id"),
     f"{s.SWITCHBOARD_USER}:licensetype".lower(): _string("license_type", case_exact=True),
     f"{s.SWITCHBOARD_USER}:officename".lower(): _string("office__name"),
-    f"{s.SWITCHBOARD_USER}:areacode".lower(): _string(
-        "phone_number__area_code__code", case_exact=True
-    ),
+    f"{s.SWITCHBOARD_USER}:areacode".lower(): _string("preferred_area_code", case_exact=True),
     f"{s.SWITCHBOARD_USER}:phonenumber".lower(): _string("phone_number__number", case_exact=True),
 }
 
@@ -274,9 +272,7 @@ def isoformat(moment: datetime) -> str:
 
 
 def user_queryset(company: Company) -> QuerySet[User]:
-    return User.objects.filter(company=company).select_related(
-        "manager", "office", "phone_number", "phone_number__area_code"
-    )
+    return User.objects.filter(company=company).select_related("manager", "office", "phone_number")
 
 
 def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str, Any]:
@@ -337,9 +333,9 @@ def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str
         s.SWITCHBOARD_USER: {
             "licenseType": user.license_type,
             "officeName": office.name if office is not None else None,
-            "areaCode": _area_code(number),
+            "areaCode": user.preferred_area_code,
             "phoneNumber": number.number if number is not None else None,
-            "pendingChanges": pending_changes,
+            "pendingChanges": pending_changes or None,
         },
     }
     if user.external_id:
@@ -366,12 +362,6 @@ def render_emails(user: User) -> list[dict[str, Any]]:
     for entry in written:
         entry.pop("primary", None)
     return [{"value": user.email, "type": "work", "primary": True}, *written]
-
-
-def _area_code(number: Any) -> str | None:
-    if number is None or getattr(number, "area_code", None) is None:
-        return None
-    return str(getattr(number.area_code, "code", number.area_code))
 
 
 def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[str, Any]:
@@ -508,8 +498,9 @@ def _email_addresses(emails: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -> dict[str, Any]:
     """A canonical SCIM User body (see normalize_body) → the domain's user change.
 
-    With `replace` (POST, PUT, and PATCH after applying its operations) every core and
-    enterprise attribute not sent is cleared; our extension's settings are kept unless sent.
+    With `replace` (POST, PUT, and PATCH after applying its operations) every attribute not
+    sent is cleared (areaCode included), but for the ones every user has: `active`, and our
+    extension's licenseType and officeName are kept unless sent (schema.py says so).
     """
     changes: dict[str, Any] = {}
     user_name = _text(body, "userName", "userName")
@@ -600,8 +591,8 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     if office_name:
         changes["office_name"] = office_name
     area_code = _text(switchboard, "areaCode", "areaCode")
-    if area_code:
-        changes["area_code"] = area_code
+    if replace or area_code:
+        changes["area_code"] = area_code or None
     return changes
 
 

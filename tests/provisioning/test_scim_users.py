@@ -449,6 +449,27 @@ def test_manager_must_be_in_the_company(scim, people, other_company):
     assert ids(scim, f'{ENTERPRISE}:manager.value eq "{people["bob"]}"') == [people["ann"]]
 
 
+def test_the_manager_display_name_is_returned_when_asked_for(scim, people, settings):
+    # readOnly and returned "request" (RFC 7643 §7): a client gets back what it wrote.
+    manager = {
+        "value": people["bob"],
+        "$ref": f"{settings.PUBLIC_BASE_URL}/scim/v2/Users/{people['bob']}",
+    }
+    response = patch(
+        scim, people["ann"], {"op": "add", "path": f"{ENTERPRISE}:manager", "value": manager}
+    )
+    assert response.body[ENTERPRISE]["manager"] == manager
+    assert scim.get(f"Users/{people['ann']}").body[ENTERPRISE]["manager"] == manager
+    named = scim.get(f"Users/{people['ann']}?attributes={ENTERPRISE}:manager.displayName")
+    assert named.body[ENTERPRISE] == {
+        "manager": {"displayName": str(User.objects.get(pk=people["bob"]))}
+    }
+    schema = scim.get(f"Schemas/{ENTERPRISE}").body
+    manager_schema = next(a for a in schema["attributes"] if a["name"] == "manager")
+    display_name = next(a for a in manager_schema["subAttributes"] if a["name"] == "displayName")
+    assert (display_name["mutability"], display_name["returned"]) == ("readOnly", "request")
+
+
 # --- bad input ---
 
 
