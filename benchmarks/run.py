@@ -731,6 +731,10 @@ def main() -> None:
                 bulk_population(company, domain, args.big_users)
                 big = listing(port, raw, args.big_users, domain, ceiling=False, rounds=50)
                 results.add_timings(f"SCIM @{args.big_users}", big)
+                ratios.setdefault(f"list last ÷ first page p50 @{args.big_users}", []).append(
+                    percentile(big.by_op["list last page"], 0.5)
+                    / percentile(big.by_op["list first page"], 0.5)
+                )
                 ids = [
                     str(pk)
                     for pk in company.users.order_by("?").values_list("pk", flat=True)[
@@ -755,6 +759,7 @@ def main() -> None:
         "list last page p50 ÷ ceiling": "target ≤ 2",
         "list last ÷ first page p50": "flat: ≈ 1",
         "ACS logins/s ÷ signature check": "target ≥ 0.50",
+        f"list last ÷ first page p50 @{args.big_users}": "flat: ≈ 1",
     }
     results.print(
         f"Medians of {args.repeat} runs ({args.users} users synced at concurrency "
