@@ -200,6 +200,7 @@ def test_filter_by_id_is_exact(scim, people):
         'urn:example:unknown:2.0:User:thing eq "x"',
         "(" * 500 + 'userName eq "x"' + ")" * 500,
         " or ".join(['userName eq "x"'] * 200),
+        "title eq 01",
     ],
 )
 def test_bad_filters_are_400_invalid_filter(scim, people, filter_text):
