@@ -228,6 +228,38 @@ class User(AbstractBaseUser, PermissionsMixin):
     def audit_identity(self) -> tuple[str, User | None, str]:
         return ("user", self, self.email)
 
+    def all_emails(self) -> list[dict[str, Any]]:
+        """Every email of the user, the sign-in one among them, as SCIM shows them: the emails
+        the client wrote; when the sign-in email is not among them (set by an admin, or never
+        written by a client), it comes first as the primary work email and the others are no
+        longer primary."""
+        written = [dict(entry) for entry in self.email_addresses or []]
+        signin = self.email.lower()
+        match = next((e for e in written if str(e.get("value", "")).lower() == signin), None)
+        if match is not None:
+            match["value"] = self.email
+            return written
+        for entry in written:
+            entry.pop("primary", None)
+        return [{"value": self.email, "type": "work", "primary": True}, *written]
+
+
+class UserEmail(models.Model):
+    """One of `User.all_emails()`, kept by accounts.services with the user: what SCIM filters on
+    `emails` search, through an index, instead of the JSON list. Internal, never edited."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    value_lower = models.CharField(max_length=254)
+    type = models.CharField(max_length=30, blank=True)
+    primary = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "value_lower"], name="user_email_company_value")]
+
+    def __str__(self) -> str:
+        return self.value_lower
+
 
 class AuditEvent(models.Model):
     """Append-only record of every domain change: written by services, never edited."""

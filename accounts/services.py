@@ -25,6 +25,7 @@ from accounts.models import (
     Plan,
     Role,
     User,
+    UserEmail,
     UserStatus,
     slug_validator,
 )
@@ -357,6 +358,22 @@ def _with_new_signin_email(user: User, email: str) -> list[dict[str, Any]]:
     ]
 
 
+def _write_emails(user: User) -> None:
+    """Insert the rows SCIM `emails` filters search (one query); the caller deleted the old."""
+    if user.company_id is None:
+        return  # a platform operator: no company, never in SCIM
+    UserEmail.objects.bulk_create(
+        UserEmail(
+            company_id=user.company_id,
+            user=user,
+            value_lower=entry["value"].lower(),
+            type=entry.get("type", ""),
+            primary=entry.get("primary", False),
+        )
+        for entry in user.all_emails()
+    )
+
+
 def _save_user(user: User) -> None:
     """Insert or update, turning the database's uniqueness checks into clear errors."""
     try:
@@ -434,6 +451,7 @@ def create_user(
     with transaction.atomic():
         _ensure_email_free(user.email)
         _save_user(user)
+        _write_emails(user)
         record_audit(
             actor=actor,
             source=source,
@@ -480,6 +498,9 @@ def _apply_profile(user: User, fields: dict[str, Any], *, actor: Actor, source: 
     if before["email"] != after["email"]:
         _ensure_email_free(user.email, exclude_user_id=user.pk)
     _save_user(user)
+    if (before["email"], before["email_addresses"]) != (after["email"], after["email_addresses"]):
+        UserEmail.objects.filter(user=user).delete()
+        _write_emails(user)
     record_change(
         actor=actor,
         source=source,

@@ -426,12 +426,12 @@ def api_key_auth_cost(calls: int = 2000) -> float:
 def bulk_population(company: Any, domain: str, total: int) -> None:
     from django.db import connection
 
-    from accounts.models import User
+    from accounts.models import User, UserEmail
 
     existing = User.objects.filter(company=company).count()
     batch = 5000
     for start in range(existing, total, batch):
-        User.objects.bulk_create(
+        users = User.objects.bulk_create(
             User(
                 company=company,
                 email=f"user{i}@{domain}",
@@ -443,8 +443,14 @@ def bulk_population(company: Any, domain: str, total: int) -> None:
             )
             for i in range(start, min(total, start + batch))
         )
+        # The emails filters search, as accounts.services writes them with each user.
+        UserEmail.objects.bulk_create(
+            UserEmail(company=company, user=user, value_lower=user.email, type="work", primary=True)
+            for user in users
+        )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE accounts_user")
+        cursor.execute("ANALYZE accounts_useremail")
 
 
 # --- approvals: a bulk approval applied by Celery workers ---

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, Q, QuerySet
 
 from provisioning.scim.errors import ScimError, invalid_filter, invalid_path
 
@@ -310,8 +310,21 @@ class MultiValued:
     elements: tuple[dict[str, Builder], ...]
 
 
-AttributeMap = dict[str, "Builder | MultiValued"]
-Resolver = Callable[[AttrRef], "Builder | MultiValued | None"]
+@dataclass(frozen=True)
+class Related:
+    """A multi-valued attribute kept in its own table, one row per value: a filter matches the
+    resource when one row matches (RFC 7644 §3.4.2.2), and a value path's conditions hold on
+    that same row. `rows` is correlated to the resource with OuterRef."""
+
+    rows: QuerySet[Any]
+    element: dict[str, Builder]
+
+    def any(self, condition: Q) -> Q:
+        return Q(Exists(self.rows.filter(condition)))
+
+
+AttributeMap = dict[str, "Builder | MultiValued | Related"]
+Resolver = Callable[[AttrRef], "Builder | MultiValued | Related | None"]
 
 
 def to_q(node: Node, resolve: Resolver) -> Q:
@@ -323,6 +336,8 @@ def to_q(node: Node, resolve: Resolver) -> Q:
         return ~to_q(node.expr, resolve)
     if isinstance(node, ValuePath):
         target = resolve(AttrRef(node.attr.urn, node.attr.name))
+        if isinstance(target, Related):
+            return target.any(to_q(node.filter, _element_resolver(target.element, node.attr)))
         if not isinstance(target, MultiValued):
             raise invalid_filter(f"'{node.attr}' is not a multi-valued attribute.")
         result = Q_FALSE
@@ -332,6 +347,11 @@ def to_q(node: Node, resolve: Resolver) -> Q:
     attr = node.attr
     op, value = ("pr", None) if isinstance(node, Present) else (node.op, node.value)
     target = resolve(attr)
+    if isinstance(target, Related):
+        builder = target.element.get((attr.sub or "value").lower())
+        if builder is None:
+            raise invalid_filter(f"Unknown attribute '{attr}' in the filter.")
+        return target.any(builder(op, value))
     if isinstance(target, MultiValued):
         # `emails eq "x"` / `emails.value co "x"`: any value matches (RFC 7644 §3.4.2.2).
         sub = (attr.sub or "value").lower()

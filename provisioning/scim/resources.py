@@ -8,14 +8,21 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import Company, User, UserStatus
+from accounts.models import Company, User, UserEmail, UserStatus
 from provisioning.scim import schema as s
 from provisioning.scim.errors import invalid_filter, invalid_value
-from provisioning.scim.filters import Q_FALSE, Q_TRUE, AttrRef, Builder, MultiValued
+from provisioning.scim.filters import (
+    Q_FALSE,
+    Q_TRUE,
+    AttrRef,
+    Builder,
+    MultiValued,
+    Related,
+)
 
 # --- filter builders ---
 
@@ -64,6 +71,16 @@ def _user_name(op: str, value: Any) -> Q:
     return with_name | (Q(scim_user_name__isnull=True) & by_email)
 
 
+def _lowered(field: str) -> Builder:
+    """A caseExact:false string stored lower-cased: compared as is, so its index serves."""
+    exact = _string(field, case_exact=True)
+
+    def build(op: str, value: Any) -> Q:
+        return exact(op, value.lower() if isinstance(value, str) else value)
+
+    return build
+
+
 def _identifier(field: str) -> Builder:
     def build(op: str, value: Any) -> Q:
         if op == "pr":
@@ -90,6 +107,18 @@ def _constant(constant: Any) -> Builder:
         compare = value.lower() if isinstance(value, str) else value
         expected = constant.lower() if isinstance(constant, str) else constant
         return Q_TRUE if (compare == expected) == (op == "eq") else Q_FALSE
+
+    return build
+
+
+def _flag(field: str) -> Builder:
+    def build(op: str, value: Any) -> Q:
+        if op == "pr":
+            return Q_TRUE
+        flag = _boolean_or_none(value)
+        if op not in {"eq", "ne"} or flag is None:
+            raise invalid_filter("Compare a boolean with eq or ne and true or false, or pr.")
+        return Q(**{field: flag == (op == "eq")})
 
     return build
 
@@ -133,7 +162,7 @@ def _boolean_or_none(value: Any) -> bool | None:
     return None
 
 
-USER_FILTERS: dict[str, Builder | MultiValued] = {
+USER_FILTERS: dict[str, Builder | MultiValued | Related] = {
     "id": _identifier("pk"),
     "externalid": _string("external_id", case_exact=True),
     "username": _user_name,
@@ -148,8 +177,11 @@ USER_FILTERS: dict[str, Builder | MultiValued] = {
     "locale": _string("locale"),
     "timezone": _string("timezone"),
     "active": _active,
-    "emails": MultiValued(
-        ({"value": _string("email"), "type": _constant("work"), "primary": _constant(True)},)
+    # Every email of the user, the sign-in one included (accounts.UserEmail), through the
+    # (company, value_lower) index: the company is correlated too so the planner can use it.
+    "emails": Related(
+        UserEmail.objects.filter(user=OuterRef("pk"), company=OuterRef("company")),
+        {"value": _lowered("value_lower"), "type": _string("type"), "primary": _flag("primary")},
     ),
     "phonenumbers": MultiValued(
         (
@@ -185,7 +217,7 @@ USER_FILTERS: dict[str, Builder | MultiValued] = {
     f"{s.SWITCHBOARD_USER}:phonenumber".lower(): _string("phone_number__number", case_exact=True),
 }
 
-GROUP_FILTERS: dict[str, Builder | MultiValued] = {
+GROUP_FILTERS: dict[str, Builder | MultiValued | Related] = {
     "id": _identifier("pk"),
     "externalid": _string("external_id", case_exact=True),
     "displayname": _string("name"),
@@ -204,10 +236,12 @@ GROUP_FILTERS: dict[str, Builder | MultiValued] = {
 }
 
 
-def resolver(resource_type: s.ResourceType, filters: dict[str, Builder | MultiValued]) -> Any:
+def resolver(
+    resource_type: s.ResourceType, filters: dict[str, Builder | MultiValued | Related]
+) -> Any:
     """Map an attribute reference (any case, with or without URN) to its filter builder."""
 
-    def resolve(attr: AttrRef) -> Builder | MultiValued | None:
+    def resolve(attr: AttrRef) -> Builder | MultiValued | Related | None:
         found = resource_type.resolve(attr.urn, attr.name)
         if found is None:
             return None
@@ -278,7 +312,7 @@ def user_queryset(company: Company) -> QuerySet[User]:
 def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str, Any]:
     number = getattr(user, "phone_number", None)
     office = getattr(user, "office", None)
-    emails = render_emails(user)
+    emails = user.all_emails()
     phone_numbers: list[dict[str, Any]] = []
     if number is not None:
         phone_numbers.append({"value": number.number, "type": "work", "primary": True})
@@ -347,21 +381,6 @@ def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str
         "location": f"{base_url}/Users/{user.pk}",
     }
     return _drop_empty(body)
-
-
-def render_emails(user: User) -> list[dict[str, Any]]:
-    """The emails as the client wrote them, the sign-in email among them. When the sign-in
-    email is not among them (set by an admin, or never written by a client), it comes first
-    as the primary work email, and the others are no longer primary."""
-    written = [dict(entry) for entry in user.email_addresses or []]
-    signin = user.email.lower()
-    match = next((e for e in written if str(e.get("value", "")).lower() == signin), None)
-    if match is not None:
-        match["value"] = user.email
-        return written
-    for entry in written:
-        entry.pop("primary", None)
-    return [{"value": user.email, "type": "work", "primary": True}, *written]
 
 
 def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[str, Any]:
@@ -475,7 +494,7 @@ def _pick_email(emails: list[dict[str, Any]]) -> str | None:
 
 
 def _email_addresses(emails: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The emails as written (value, and type and primary when sent), for render_emails."""
+    """The emails as written (value, and type and primary when sent), for User.all_emails."""
     kept = []
     for email in emails:
         value = email.get("value")
