@@ -110,7 +110,7 @@ def _give_number(
     work_phone = changes.get("work_phone")
     if work_phone:
         try:
-            return office_services.assign_specific_number(
+            return office_services.assign_specific_number_locked(
                 user=user, number=work_phone, actor=actor, source=source
             )
         except DomainError as error:
@@ -164,7 +164,7 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
             if changes.get("office_name")
             else _main_office(company)
         )
-        user = account_services.create_user(
+        user = account_services.create_user_in_transaction(
             company=company,
             email=email,
             actor=actor,
@@ -175,6 +175,7 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
             license_type=license_type,
             **profile,
         )
+        office_services.remember_number(user, None)  # just inserted: no number to look up
         # A user created suspended holds no seat and no number; a work number sent with it is
         # used when the client activates the user (see update_user), the area code kept is.
         if not active and user.preferred_area_code:
@@ -196,9 +197,7 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
     """
     _check_keys(changes)
     with transaction.atomic():
-        user = (
-            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
-        )
+        user = _lock(user)
         company: Company = user.company  # type: ignore[assignment]
         profile = _profile(company, changes)
         if profile:
@@ -262,7 +261,13 @@ def suspend_user(*, user: User, actor: Actor, source: str) -> User:
 
 
 def _lock(user: User) -> User:
-    return User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+    """The user, locked, with what the services and the SCIM response read: its company,
+    office, manager and number (kept up to date by the services as they change them)."""
+    return (
+        User.objects.select_for_update(of=("self",))
+        .select_related("company", "office", "manager", "phone_number__area_code")
+        .get(pk=user.pk)
+    )
 
 
 def _suspend_locked(user: User, *, actor: Actor, source: str) -> User:
@@ -352,12 +357,10 @@ def _reactivate_locked(
 def delete_user(*, user: User, actor: Actor, source: str) -> None:
     """Remove the user for good: the number returns to the pool and the license is released."""
     with transaction.atomic():
-        user = (
-            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
-        )
+        user = _lock(user)
         before = snapshot(user, account_services.USER_AUDIT_FIELDS)
         office_services.release_number_locked(user=user, actor=actor, source=source)
-        user = office_services.release_license(user=user, actor=actor, source=source)
+        user = office_services.release_license_locked(user=user, actor=actor, source=source)
         record_audit(
             actor=actor,
             source=source,

@@ -343,9 +343,7 @@ class UserEndpoint:
                 company=context.company, changes=changes, actor=context.key, source=Source.SCIM
             ),
         )
-        return self.respond(
-            context, self.render(context, self.find(context, str(user.pk))), status or 201
-        )
+        return self._respond_written(context, user, status or 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
         user = self.find(context, resource_id)
@@ -372,19 +370,27 @@ class UserEndpoint:
         before = user_changes(current, replace=True, current=user)
         after = user_changes(wanted, replace=True, current=user)
         changes = {k: v for k, v in after.items() if before.get(k, _MISSING) != v}
-        status = 0
-        if changes:
-            _, status = self._save(
-                context,
-                "update",
-                user,
-                changes,
-                lambda: services.update_user(
-                    user=user, changes=changes, actor=context.key, source=Source.SCIM
-                ),
-            )
-            current = self.render(context, self.find(context, str(user.pk)))
-        return self.respond(context, current, status or 200)
+        if not changes:
+            return self.respond(context, current)
+        updated, status = self._save(
+            context,
+            "update",
+            user,
+            changes,
+            lambda: services.update_user(
+                user=user, changes=changes, actor=context.key, source=Source.SCIM
+            ),
+        )
+        return self._respond_written(context, updated, status or 200)
+
+    def _respond_written(self, context: Context, user: User, status: int) -> HttpResponse:
+        """Answer a write with the user as written. Applied now, the services hand back the
+        row they wrote with its office, manager and number, and no change waits for it (or it
+        would have been queued): rendered as is. Queued (202): read again, with its waiting
+        changes counted."""
+        if status == 202:
+            user = self.find(context, str(user.pk))
+        return self.respond(context, self.render(context, user), status)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
         user = self.find(context, resource_id)
@@ -397,9 +403,7 @@ class UserEndpoint:
             lambda: services.delete_user(user=user, actor=context.key, source=Source.SCIM),
         )
         if status == 202:
-            return self.respond(
-                context, self.render(context, self.find(context, str(user.pk))), 202
-            )
+            return self._respond_written(context, user, 202)
         return HttpResponse(status=204)
 
     def _save(
