@@ -40,7 +40,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts import services as account_services
-from accounts.audit import Actor, record_audit, snapshot
+from accounts.audit import Actor, audit_batch, record_audit, snapshot
 from accounts.errors import DomainError, NotFound
 from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
 from offices import services as office_services
@@ -158,7 +158,7 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
         raise DomainError("A new user needs an email address.", field="email")
     active = changes.get("active", True)
     license_type = _license_type(changes.get("license_type") or DEFAULT_LICENSE_TYPE)
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():
         office = (
             _office(company, changes["office_name"])
             if changes.get("office_name")
@@ -196,7 +196,7 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
     no free seat, a number not free in the pool, an unknown office) leaves the user as it was.
     """
     _check_keys(changes)
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():
         user = _lock(user)
         company: Company = user.company  # type: ignore[assignment]
         profile = _profile(company, changes)
@@ -256,7 +256,7 @@ def suspend_user(*, user: User, actor: Actor, source: str) -> User:
     The license type is kept (it is what reactivation claims again); its seat is free from the
     status change on, since only active users hold seats. Already suspended: nothing changes.
     """
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():
         return _suspend_locked(_lock(user), actor=actor, source=source)
 
 
@@ -306,7 +306,7 @@ def reactivate_user(
     free seat: DomainError (code "no_free_seats") naming the type and the count, and the user
     stays as they were. Already active: nothing changes.
     """
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():
         return _reactivate_locked(
             _lock(user),
             actor=actor,
@@ -358,15 +358,17 @@ def delete_user(*, user: User, actor: Actor, source: str) -> None:
     """Remove the user for good: the number returns to the pool and the license is released."""
     with transaction.atomic():
         user = _lock(user)
-        before = snapshot(user, account_services.USER_AUDIT_FIELDS)
-        office_services.release_number_locked(user=user, actor=actor, source=source)
-        user = office_services.release_license_locked(user=user, actor=actor, source=source)
-        record_audit(
-            actor=actor,
-            source=source,
-            action="user.deleted",
-            company=user.company,
-            target=user,
-            before=before,
-        )
+        # Written before the row goes: an event may name the user as its actor.
+        with audit_batch():
+            before = snapshot(user, account_services.USER_AUDIT_FIELDS)
+            office_services.release_number_locked(user=user, actor=actor, source=source)
+            user = office_services.release_license_locked(user=user, actor=actor, source=source)
+            record_audit(
+                actor=actor,
+                source=source,
+                action="user.deleted",
+                company=user.company,
+                target=user,
+                before=before,
+            )
         user.delete()

@@ -29,7 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.audit import Source
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, User
-from approvals.scim import queue_if_required, with_pending_change_counts
+from approvals.scim import queue_if_required, with_must_queue, with_pending_change_counts
 from config.faults import SCIM_CONTENT_TYPE
 from config.metrics import record_scim_request
 from offices.models import Office
@@ -307,6 +307,14 @@ class UserEndpoint:
         except (ValueError, User.DoesNotExist, OverflowError):
             raise ScimError(404, f"User {resource_id[:40]} not found.") from None
 
+    def find_to_write(self, context: Context, resource_id: str, operation: str) -> User:
+        """`find`, asking in the same query whether `operation` on the user must wait for an
+        approver (`_save` reads the answer)."""
+        try:
+            return with_must_queue(self.queryset(context), operation).get(pk=int(resource_id))
+        except (ValueError, User.DoesNotExist, OverflowError):
+            raise ScimError(404, f"User {resource_id[:40]} not found.") from None
+
     def respond(self, context: Context, body: dict[str, Any], status: int = 200) -> HttpResponse:
         params = _query_params(context)
         headers = {"ETag": body["meta"]["version"]}
@@ -346,7 +354,7 @@ class UserEndpoint:
         return self._respond_written(context, user, status or 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
-        user = self.find(context, resource_id)
+        user = self.find_to_write(context, resource_id, "update")
         current = self.render(context, user)
         _if_match(context, current)
         raw = read_json(context.request)
@@ -356,7 +364,7 @@ class UserEndpoint:
         return self._update(context, user, current, body)
 
     def patch(self, context: Context, resource_id: str) -> HttpResponse:
-        user = self.find(context, resource_id)
+        user = self.find_to_write(context, resource_id, "update")
         current = self.render(context, user)
         _if_match(context, current)
         operations = parse_operations(read_json(context.request))
@@ -393,7 +401,7 @@ class UserEndpoint:
         return self.respond(context, self.render(context, user), status)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
-        user = self.find(context, resource_id)
+        user = self.find_to_write(context, resource_id, "delete")
         _if_match(context, self.render(context, user))
         _, status = self._save(
             context,
@@ -427,6 +435,7 @@ class UserEndpoint:
                 user=user,
                 changes=changes,
                 actor=context.key,
+                must_queue=getattr(user, "must_queue", None),
             )
         )
         if queued is not None:
@@ -477,6 +486,9 @@ class GroupEndpoint(UserEndpoint):
             return self.queryset(context).get(pk=int(resource_id))
         except (ValueError, OverflowError, Office.DoesNotExist):
             raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
+
+    def find_to_write(self, context: Context, resource_id: str, operation: str) -> Any:
+        return self.find(context, resource_id)  # a member's move asks for itself
 
     def member_mover(self, context: Context) -> tuple[groups.MoveUser, list[Any]]:
         """Moving a member is an update of that user: it waits for an approver when the
