@@ -101,19 +101,22 @@ def audit_batch() -> Iterator[None]:
     """Write the events recorded inside in one INSERT when the block ends without an error.
 
     For a change made of several audited steps: open it inside the change's transaction, so the
-    events are written with the change or not at all. Within an outer batch, that one writes.
-    Events recorded inside have no id until the block ends.
+    events are written with the change or not at all. Within an outer batch, the events go to
+    that one (again only if the block ends without an error). Events recorded inside have no id
+    until they are written. A step inside whose error is caught and rolled back (a savepoint)
+    needs a batch of its own, or its events would be written with the rest.
     """
-    if _batch.get() is not None:
-        yield
-        return
+    outer = _batch.get()
     events: list[AuditEvent] = []
     token = _batch.set(events)
     try:
         yield
     finally:
         _batch.reset(token)
-    AuditEvent.objects.bulk_create(events)
+    if outer is not None:
+        outer.extend(events)
+    else:
+        AuditEvent.objects.bulk_create(events)
 
 
 def snapshot(instance: models.Model, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:

@@ -46,3 +46,13 @@ def test_nothing_is_written_when_the_block_fails(company):
     assert not AuditEvent.objects.filter(company=company).exists()
     record(company, "user.created")  # and outside a batch, record_audit writes at once
     assert AuditEvent.objects.filter(company=company).count() == 1
+
+
+def test_a_nested_batch_that_fails_leaves_its_events_out(company):
+    with audit_batch():
+        record(company, "user.updated")
+        with pytest.raises(RuntimeError):
+            suspend_then_fail(company)
+    assert list(AuditEvent.objects.filter(company=company).values_list("action", flat=True)) == [
+        "user.updated"
+    ]
