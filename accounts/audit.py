@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -66,7 +69,7 @@ def record_audit(
     kind, user, label = actor.audit_identity()
     if client_ip is None and isinstance(actor, ClientActor):
         client_ip = actor.ip
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         company=company,
         action=action,
         actor_kind=kind,
@@ -81,6 +84,39 @@ def record_audit(
         before=before,
         after=after,
     )
+    batch = _batch.get()
+    if batch is None:
+        event.save()
+    else:
+        batch.append(event)
+    return event
+
+
+# The events of the innermost open audit_batch(), or None outside one.
+_batch: ContextVar[list[AuditEvent] | None] = ContextVar("audit_batch", default=None)
+
+
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """Write the events recorded inside in one INSERT when the block ends without an error.
+
+    For a change made of several audited steps: open it inside the change's transaction, so the
+    events are written with the change or not at all. Within an outer batch, the events go to
+    that one (again only if the block ends without an error). Events recorded inside have no id
+    until they are written. A step inside whose error is caught and rolled back (a savepoint)
+    needs a batch of its own, or its events would be written with the rest.
+    """
+    outer = _batch.get()
+    events: list[AuditEvent] = []
+    token = _batch.set(events)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if outer is not None:
+        outer.extend(events)
+    else:
+        AuditEvent.objects.bulk_create(events)
 
 
 def snapshot(instance: models.Model, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:

@@ -109,14 +109,6 @@ def clean_choice(
     return value
 
 
-def _ensure_email_free(email: str, *, exclude_user_id: int | None = None) -> None:
-    taken = User.objects.filter(email__lower=email.lower())
-    if exclude_user_id is not None:
-        taken = taken.exclude(pk=exclude_user_id)
-    if taken.exists():
-        raise Conflict(f"The email {email} is already used by another account.", field="email")
-
-
 # --- companies ---
 
 
@@ -374,31 +366,44 @@ def _write_emails(user: User) -> None:
     )
 
 
-def _save_user(user: User) -> None:
-    """Insert or update, turning the database's uniqueness checks into clear errors."""
+def _save_user(user: User, update_fields: list[str] | None = None) -> None:
+    """Insert or update, turning the database's uniqueness checks into clear errors.
+
+    No savepoint of its own: the caller's atomic block is the one a Conflict leaves (a failed
+    statement ends the PostgreSQL transaction, so nothing may run in it after the error).
+    """
     try:
-        with transaction.atomic():
-            user.save()
+        user.save(update_fields=update_fields)
     except IntegrityError as error:
-        constraint = str(error)
-        if "user_scim_user_name_unique_per_company" in constraint:
+        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", "") or ""
+        if constraint == "user_scim_user_name_unique_per_company":
             raise Conflict(
                 f"The userName {user.scim_user_name} is already taken in this company.",
                 field="scim_user_name",
             ) from None
-        if "user_external_id_unique_per_company" in constraint:
+        if constraint == "user_external_id_unique_per_company":
             raise Conflict(
                 f"The externalId {user.external_id} is already taken in this company.",
                 field="external_id",
             ) from None
-        if "user_email_unique_ci" in constraint:
+        # user_email_unique_ci, or the case-exact unique index of the email column
+        if constraint == "user_email_unique_ci" or constraint.startswith("accounts_user_email"):
             raise Conflict(
                 f"The email {user.email} is already used by another account.", field="email"
             ) from None
         raise
 
 
-def create_user(
+def create_user(*, company: Company, email: str, actor: Actor, source: str, **options: Any) -> User:
+    """Create a user of the company in a transaction of its own (a savepoint when nested): see
+    `create_user_in_transaction` for the options, what it checks and what it raises."""
+    with transaction.atomic():
+        return create_user_in_transaction(
+            company=company, email=email, actor=actor, source=source, **options
+        )
+
+
+def create_user_in_transaction(
     *,
     company: Company,
     email: str,
@@ -413,7 +418,9 @@ def create_user(
     license_type: str = "",
     **profile: Any,
 ) -> User:
-    """Create a user of the company. Company admins approve by default.
+    """Create a user of the company, in the caller's open transaction (no savepoint: a refusal
+    must end that transaction — let the DomainError out of its atomic block). Company admins
+    approve by default.
 
     `office` (one of the company's) and `license_type` are written with the row, so a new user
     is one INSERT. A license type on an *active* user holds a seat: the caller must claim it with
@@ -448,21 +455,19 @@ def create_user(
         user.set_password(password)
     else:
         user.set_unusable_password()
-    with transaction.atomic():
-        _ensure_email_free(user.email)
-        _save_user(user)
-        _write_emails(user)
-        record_audit(
-            actor=actor,
-            source=source,
-            action="user.created",
-            company=company,
-            target=user,
-            after={
-                **snapshot(user, USER_AUDIT_FIELDS),
-                **({"office": office.name} if office is not None else {}),
-            },
-        )
+    _save_user(user)
+    _write_emails(user)
+    record_audit(
+        actor=actor,
+        source=source,
+        action="user.created",
+        company=company,
+        target=user,
+        after={
+            **snapshot(user, USER_AUDIT_FIELDS),
+            **({"office": office.name} if office is not None else {}),
+        },
+    )
     return user
 
 
@@ -495,9 +500,7 @@ def _apply_profile(user: User, fields: dict[str, Any], *, actor: Actor, source: 
     after = snapshot(user, USER_AUDIT_FIELDS)
     if before == after:
         return user
-    if before["email"] != after["email"]:
-        _ensure_email_free(user.email, exclude_user_id=user.pk)
-    _save_user(user)
+    _save_user(user, update_fields=[*fields, "updated_at"])
     if (before["email"], before["email_addresses"]) != (after["email"], after["email_addresses"]):
         UserEmail.objects.filter(user=user).delete()
         _write_emails(user)

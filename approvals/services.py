@@ -131,22 +131,30 @@ def must_queue(company: Company, operation: str, user: User | None = None) -> bo
     """
     if user is None:
         return requires_approval(company, operation)
-    if operation not in Operation.values:
-        raise ValueError(f"Unknown provisioning operation {operation!r}")
     # Both questions in one round trip: every SCIM update and delete asks them.
-    policy = ProvisioningPolicy.objects.filter(
-        company_id=OuterRef("pk"), **{f"require_{operation}": True}
-    )
-    waiting = PendingChange.objects.filter(user_id=user.pk, status__in=OPEN_STATUSES)
     answer = (
         Company.objects.filter(pk=company.pk)
-        .annotate(
-            queue=ExpressionWrapper(Exists(policy) | Exists(waiting), output_field=BooleanField())
-        )
+        .annotate(queue=_must_queue_expression(operation, OuterRef("pk"), user.pk))
         .values_list("queue", flat=True)
         .first()
     )
     return bool(answer)
+
+
+def must_queue_for_user_rows(operation: str) -> ExpressionWrapper:
+    """`must_queue` as an expression over User rows, to ask it in a query that reads the user
+    anyway (the SCIM update and delete doors)."""
+    return _must_queue_expression(operation, OuterRef("company_id"), OuterRef("pk"))
+
+
+def _must_queue_expression(operation: str, company_id: Any, user_id: Any) -> ExpressionWrapper:
+    if operation not in Operation.values:
+        raise ValueError(f"Unknown provisioning operation {operation!r}")
+    policy = ProvisioningPolicy.objects.filter(
+        company_id=company_id, **{f"require_{operation}": True}
+    )
+    waiting = PendingChange.objects.filter(user_id=user_id, status__in=OPEN_STATUSES)
+    return ExpressionWrapper(Exists(policy) | Exists(waiting), output_field=BooleanField())
 
 
 def set_policy(

@@ -25,7 +25,8 @@ from functools import cache
 from typing import IO, Any, NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError, NotFound
@@ -563,21 +564,26 @@ def assign_license_locked(*, user: User, license_type: str, actor: Actor, source
 def release_license(*, user: User, actor: Actor, source: str) -> User:
     """Take the user's license away, freeing its seat. No license: nothing changes."""
     with transaction.atomic():
-        user = _lock_user(user)
-        if not user.license_type:
-            return user
-        before = {"license_type": user.license_type}
-        user.license_type = ""
-        user.save(update_fields=["license_type", "updated_at"])
-        record_audit(
-            actor=actor,
-            source=source,
-            action="license.released",
-            company=user.company,
-            target=user,
-            before=before,
-            after={"license_type": None},
-        )
+        return release_license_locked(user=_lock_user(user), actor=actor, source=source)
+
+
+def release_license_locked(*, user: User, actor: Actor, source: str) -> User:
+    """`release_license` for a company user the caller holds locked in its open transaction
+    (read with select_for_update): no second read and lock of the row, no savepoint."""
+    if not user.license_type:
+        return user
+    before = {"license_type": user.license_type}
+    user.license_type = ""
+    user.save(update_fields=["license_type", "updated_at"])
+    record_audit(
+        actor=actor,
+        source=source,
+        action="license.released",
+        company=user.company,
+        target=user,
+        before=before,
+        after={"license_type": None},
+    )
     return user
 
 
@@ -588,18 +594,35 @@ def _needs_number(user: User) -> bool:
     return user.status == UserStatus.ACTIVE and bool(user.license_type)
 
 
+_HOLDER = PhoneNumber._meta.get_field("assigned_user").remote_field
+
+
+def remember_number(user: User, number: PhoneNumber | None) -> None:
+    """Note on the user the number it holds now (`user.phone_number`), as read or written under
+    the user's lock: later steps and the SCIM response use it without a query."""
+    _HOLDER.set_cached_value(user, number)
+
+
 def _number_of(user: User) -> PhoneNumber | None:
-    return (
+    """The user's number, locked. A user read under its lock with its number (select_related
+    "phone_number"), or given or released one since, already knows it: every change of a
+    number's holder locks the holder first, so it cannot have changed meanwhile."""
+    if _HOLDER.is_cached(user):
+        return getattr(user, "phone_number", None)
+    number = (
         PhoneNumber.objects.select_for_update(of=("self",))
         .select_related("area_code")
         .filter(assigned_user=user)
         .first()
     )
+    remember_number(user, number)
+    return number
 
 
 def _give(number: PhoneNumber, user: User, *, actor: Actor, source: str) -> PhoneNumber:
     number.assigned_user = user
     number.save(update_fields=["assigned_user", "updated_at"])
+    remember_number(user, number)
     record_audit(
         actor=actor,
         source=source,
@@ -614,6 +637,7 @@ def _give(number: PhoneNumber, user: User, *, actor: Actor, source: str) -> Phon
 def _release(number: PhoneNumber, user: User, *, actor: Actor, source: str) -> None:
     number.assigned_user = None
     number.save(update_fields=["assigned_user", "updated_at"])
+    remember_number(user, None)
     record_audit(
         actor=actor,
         source=source,
@@ -648,14 +672,16 @@ def _claim_free_number(
         tiers.append(reserve & Q(area_code=preferred))
     if not preferred_only:
         tiers.append(reserve)
+    # One round trip: the first tier's first free number, else the next tier's … Each tier is a
+    # locking subquery; COALESCE runs the next one only when the one before found nothing.
     free = PhoneNumber.objects.select_for_update(skip_locked=True).filter(
         company_id=_company_id(user), assigned_user__isnull=True
     )
-    for tier in tiers:
-        number = free.filter(tier).order_by("number").first()
-        if number is not None:
-            return number
-    return None
+    firsts = [Subquery(free.filter(tier).order_by("number").values("pk")[:1]) for tier in tiers]
+    if not firsts:
+        return None
+    chosen = Coalesce(*firsts) if len(firsts) > 1 else firsts[0]
+    return PhoneNumber.objects.select_related("area_code").filter(Q(pk=chosen)).first()
 
 
 def _assign_free_number(
@@ -664,6 +690,7 @@ def _assign_free_number(
     number = _claim_free_number(user, preferred=preferred)
     if number is not None:
         return _give(number, user, actor=actor, source=source)
+    remember_number(user, None)
     record_audit(
         actor=actor,
         source=source,
@@ -745,33 +772,44 @@ def assign_specific_number(*, user: User, number: str, actor: Actor, source: str
     The number must be valid, one of the company's, and free (or already theirs); the user's
     previous number returns to the pool. Raises DomainError/Conflict (field "number").
     """
-    parsed = parse_number(number)
     with transaction.atomic():
-        user = _lock_user(user)
-        row = (
-            PhoneNumber.objects.select_for_update()
-            .filter(number=parsed.e164, company_id=_company_id(user))
-            .first()
+        return assign_specific_number_locked(
+            user=_lock_user(user), number=number, actor=actor, source=source
         )
-        if row is None:
-            # The same words whether the number is nobody's or another company's.
-            raise DomainError(
-                f"{parsed.international} is not one of {user.company}'s numbers. "
-                "Add it under Admin Settings › Offices & Numbers first.",
-                field="number",
-            )
-        if row.assigned_user_id == user.pk:
-            return row
-        if row.assigned_user_id is not None:
-            holder = User.objects.get(pk=row.assigned_user_id)
-            raise Conflict(
-                f"{parsed.international} is assigned to {holder.email}. Release it first.",
-                field="number",
-            )
-        current = _number_of(user)
-        if current is not None:
-            _release(current, user, actor=actor, source=source)
-        return _give(row, user, actor=actor, source=source)
+
+
+def assign_specific_number_locked(
+    *, user: User, number: str, actor: Actor, source: str
+) -> PhoneNumber:
+    """`assign_specific_number` for a company user the caller holds locked in its open
+    transaction (read with select_for_update): no second read and lock of the row, no savepoint.
+    A refusal must end the caller's transaction (let the DomainError out of its atomic block)."""
+    parsed = parse_number(number)
+    row = (
+        PhoneNumber.objects.select_for_update(of=("self",))
+        .select_related("area_code")
+        .filter(number=parsed.e164, company_id=_company_id(user))
+        .first()
+    )
+    if row is None:
+        # The same words whether the number is nobody's or another company's.
+        raise DomainError(
+            f"{parsed.international} is not one of {user.company}'s numbers. "
+            "Add it under Admin Settings › Offices & Numbers first.",
+            field="number",
+        )
+    if row.assigned_user_id == user.pk:
+        return row
+    if row.assigned_user_id is not None:
+        holder = User.objects.get(pk=row.assigned_user_id)
+        raise Conflict(
+            f"{parsed.international} is assigned to {holder.email}. Release it first.",
+            field="number",
+        )
+    current = _number_of(user)
+    if current is not None:
+        _release(current, user, actor=actor, source=source)
+    return _give(row, user, actor=actor, source=source)
 
 
 def release_number(*, user: User, actor: Actor, source: str) -> PhoneNumber | None:

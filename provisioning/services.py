@@ -40,7 +40,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts import services as account_services
-from accounts.audit import Actor, record_audit, snapshot
+from accounts.audit import Actor, audit_batch, record_audit, snapshot
 from accounts.errors import DomainError, NotFound
 from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
 from offices import services as office_services
@@ -110,7 +110,7 @@ def _give_number(
     work_phone = changes.get("work_phone")
     if work_phone:
         try:
-            return office_services.assign_specific_number(
+            return office_services.assign_specific_number_locked(
                 user=user, number=work_phone, actor=actor, source=source
             )
         except DomainError as error:
@@ -158,13 +158,13 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
         raise DomainError("A new user needs an email address.", field="email")
     active = changes.get("active", True)
     license_type = _license_type(changes.get("license_type") or DEFAULT_LICENSE_TYPE)
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():
         office = (
             _office(company, changes["office_name"])
             if changes.get("office_name")
             else _main_office(company)
         )
-        user = account_services.create_user(
+        user = account_services.create_user_in_transaction(
             company=company,
             email=email,
             actor=actor,
@@ -175,6 +175,7 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
             license_type=license_type,
             **profile,
         )
+        office_services.remember_number(user, None)  # just inserted: no number to look up
         # A user created suspended holds no seat and no number; a work number sent with it is
         # used when the client activates the user (see update_user), the area code kept is.
         if not active and user.preferred_area_code:
@@ -195,10 +196,8 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
     no free seat, a number not free in the pool, an unknown office) leaves the user as it was.
     """
     _check_keys(changes)
-    with transaction.atomic():
-        user = (
-            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
-        )
+    with transaction.atomic(), audit_batch():
+        user = _lock(user)
         company: Company = user.company  # type: ignore[assignment]
         profile = _profile(company, changes)
         if profile:
@@ -257,12 +256,18 @@ def suspend_user(*, user: User, actor: Actor, source: str) -> User:
     The license type is kept (it is what reactivation claims again); its seat is free from the
     status change on, since only active users hold seats. Already suspended: nothing changes.
     """
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():
         return _suspend_locked(_lock(user), actor=actor, source=source)
 
 
 def _lock(user: User) -> User:
-    return User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
+    """The user, locked, with what the services and the SCIM response read: its company,
+    office, manager and number (kept up to date by the services as they change them)."""
+    return (
+        User.objects.select_for_update(of=("self",))
+        .select_related("company", "office", "manager", "phone_number__area_code")
+        .get(pk=user.pk)
+    )
 
 
 def _suspend_locked(user: User, *, actor: Actor, source: str) -> User:
@@ -301,7 +306,7 @@ def reactivate_user(
     free seat: DomainError (code "no_free_seats") naming the type and the count, and the user
     stays as they were. Already active: nothing changes.
     """
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():
         return _reactivate_locked(
             _lock(user),
             actor=actor,
@@ -352,18 +357,18 @@ def _reactivate_locked(
 def delete_user(*, user: User, actor: Actor, source: str) -> None:
     """Remove the user for good: the number returns to the pool and the license is released."""
     with transaction.atomic():
-        user = (
-            User.objects.select_for_update(of=("self",)).select_related("company").get(pk=user.pk)
-        )
-        before = snapshot(user, account_services.USER_AUDIT_FIELDS)
-        office_services.release_number_locked(user=user, actor=actor, source=source)
-        user = office_services.release_license(user=user, actor=actor, source=source)
-        record_audit(
-            actor=actor,
-            source=source,
-            action="user.deleted",
-            company=user.company,
-            target=user,
-            before=before,
-        )
+        user = _lock(user)
+        # Written before the row goes: an event may name the user as its actor.
+        with audit_batch():
+            before = snapshot(user, account_services.USER_AUDIT_FIELDS)
+            office_services.release_number_locked(user=user, actor=actor, source=source)
+            user = office_services.release_license_locked(user=user, actor=actor, source=source)
+            record_audit(
+                actor=actor,
+                source=source,
+                action="user.deleted",
+                company=user.company,
+                target=user,
+                before=before,
+            )
         user.delete()

@@ -29,7 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.audit import Source
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, User
-from approvals.scim import queue_if_required, with_pending_change_counts
+from approvals.scim import queue_if_required, with_must_queue, with_pending_change_counts
 from config.faults import SCIM_CONTENT_TYPE
 from config.metrics import record_scim_request
 from offices.models import Office
@@ -307,6 +307,14 @@ class UserEndpoint:
         except (ValueError, User.DoesNotExist, OverflowError):
             raise ScimError(404, f"User {resource_id[:40]} not found.") from None
 
+    def find_to_write(self, context: Context, resource_id: str, operation: str) -> User:
+        """`find`, asking in the same query whether `operation` on the user must wait for an
+        approver (`_save` reads the answer)."""
+        try:
+            return with_must_queue(self.queryset(context), operation).get(pk=int(resource_id))
+        except (ValueError, User.DoesNotExist, OverflowError):
+            raise ScimError(404, f"User {resource_id[:40]} not found.") from None
+
     def respond(self, context: Context, body: dict[str, Any], status: int = 200) -> HttpResponse:
         params = _query_params(context)
         headers = {"ETag": body["meta"]["version"]}
@@ -343,12 +351,10 @@ class UserEndpoint:
                 company=context.company, changes=changes, actor=context.key, source=Source.SCIM
             ),
         )
-        return self.respond(
-            context, self.render(context, self.find(context, str(user.pk))), status or 201
-        )
+        return self._respond_written(context, user, status or 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
-        user = self.find(context, resource_id)
+        user = self.find_to_write(context, resource_id, "update")
         current = self.render(context, user)
         _if_match(context, current)
         raw = read_json(context.request)
@@ -358,7 +364,7 @@ class UserEndpoint:
         return self._update(context, user, current, body)
 
     def patch(self, context: Context, resource_id: str) -> HttpResponse:
-        user = self.find(context, resource_id)
+        user = self.find_to_write(context, resource_id, "update")
         current = self.render(context, user)
         _if_match(context, current)
         operations = parse_operations(read_json(context.request))
@@ -372,22 +378,30 @@ class UserEndpoint:
         before = user_changes(current, replace=True, current=user)
         after = user_changes(wanted, replace=True, current=user)
         changes = {k: v for k, v in after.items() if before.get(k, _MISSING) != v}
-        status = 0
-        if changes:
-            _, status = self._save(
-                context,
-                "update",
-                user,
-                changes,
-                lambda: services.update_user(
-                    user=user, changes=changes, actor=context.key, source=Source.SCIM
-                ),
-            )
-            current = self.render(context, self.find(context, str(user.pk)))
-        return self.respond(context, current, status or 200)
+        if not changes:
+            return self.respond(context, current)
+        updated, status = self._save(
+            context,
+            "update",
+            user,
+            changes,
+            lambda: services.update_user(
+                user=user, changes=changes, actor=context.key, source=Source.SCIM
+            ),
+        )
+        return self._respond_written(context, updated, status or 200)
+
+    def _respond_written(self, context: Context, user: User, status: int) -> HttpResponse:
+        """Answer a write with the user as written. Applied now, the services hand back the
+        row they wrote with its office, manager and number, and no change waits for it (or it
+        would have been queued): rendered as is. Queued (202): read again, with its waiting
+        changes counted."""
+        if status == 202:
+            user = self.find(context, str(user.pk))
+        return self.respond(context, self.render(context, user), status)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
-        user = self.find(context, resource_id)
+        user = self.find_to_write(context, resource_id, "delete")
         _if_match(context, self.render(context, user))
         _, status = self._save(
             context,
@@ -397,9 +411,7 @@ class UserEndpoint:
             lambda: services.delete_user(user=user, actor=context.key, source=Source.SCIM),
         )
         if status == 202:
-            return self.respond(
-                context, self.render(context, self.find(context, str(user.pk))), 202
-            )
+            return self._respond_written(context, user, 202)
         return HttpResponse(status=204)
 
     def _save(
@@ -423,6 +435,7 @@ class UserEndpoint:
                 user=user,
                 changes=changes,
                 actor=context.key,
+                must_queue=getattr(user, "must_queue", None),
             )
         )
         if queued is not None:
@@ -473,6 +486,9 @@ class GroupEndpoint(UserEndpoint):
             return self.queryset(context).get(pk=int(resource_id))
         except (ValueError, OverflowError, Office.DoesNotExist):
             raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
+
+    def find_to_write(self, context: Context, resource_id: str, operation: str) -> Any:
+        return self.find(context, resource_id)  # a member's move asks for itself
 
     def member_mover(self, context: Context) -> tuple[groups.MoveUser, list[Any]]:
         """Moving a member is an update of that user: it waits for an approver when the

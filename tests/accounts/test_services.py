@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from accounts import services
@@ -99,13 +101,24 @@ def test_create_user_audits_and_hashes_password(company, company_admin):
     assert "password" not in event.after
 
 
-def test_email_unique_case_insensitively_across_companies(company, other_company):
+@pytest.mark.parametrize("email", ["JANE@acme.example", "jane@acme.example"])
+def test_email_unique_case_insensitively_across_companies(company, other_company, email):
+    # The unique indexes decide (no check before the INSERT); either index gives these words.
     UserFactory(company=company, email="jane@acme.example")
-    with pytest.raises(Conflict, match="already used"):
-        services.create_user(
-            company=other_company, email="JANE@acme.example", actor=SYSTEM, source=Source.CLI
-        )
+    with pytest.raises(
+        Conflict, match=re.escape(f"The email {email} is already used by another account")
+    ):
+        services.create_user(company=other_company, email=email, actor=SYSTEM, source=Source.CLI)
     assert User.objects.count() == 1
+
+
+def test_taken_email_on_update_is_a_conflict_and_changes_nothing(company):
+    UserFactory(company=company, email="jane@acme.example")
+    ann = UserFactory(company=company, email="ann@acme.example")
+    with pytest.raises(Conflict, match=re.escape("The email JANE@acme.example is already used")):
+        services.update_user(user=ann, email="JANE@acme.example", actor=SYSTEM, source=Source.CLI)
+    ann.refresh_from_db()
+    assert ann.email == "ann@acme.example"
 
 
 @pytest.mark.parametrize(

@@ -407,3 +407,37 @@ def test_the_assigned_work_number_is_never_released_by_a_phone_numbers_write(
     work = {"value": "+14155550101", "type": "work", "primary": True}
     assert response.body["phoneNumbers"] == [work, *others]
     assert number_of(user_id) == "+14155550101"
+
+
+def test_every_write_answers_what_a_read_right_after_answers(scim, pool):
+    """Writes render the row the services wrote (no second read): body and ETag must be what a
+    GET returns, whatever the write changed — office, manager, number, status."""
+
+    def same_as_read(response, status=200):
+        assert response.status_code == status, response.body
+        read = scim.get(f"Users/{response.body['id']}")
+        assert response.body == read.body
+        assert response["ETag"] == read["ETag"]
+
+    manager_id = create(scim, "boss@acme.example").body["id"]
+    created = create(
+        scim,
+        externalId="ol-1",
+        phoneNumbers=[{"value": "+1 555 0100", "type": "mobile"}],
+        **{SWITCHBOARD: {"officeName": "Austin", "licenseType": "sales"}},
+    )
+    same_as_read(created, 201)
+    user_id = created.body["id"]
+    manager = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+    for operation in (
+        {"op": "replace", "path": "name.familyName", "value": "Renamed"},
+        {"op": "replace", "path": manager, "value": {"value": manager_id}},
+        {"op": "replace", "path": f"{SWITCHBOARD}:officeName", "value": "HQ"},
+        {"op": "replace", "path": f"{SWITCHBOARD}:areaCode", "value": "628"},
+        {"op": "replace", "path": "active", "value": False},
+        {"op": "replace", "path": "active", "value": True},
+        {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+15125550103"},
+    ):
+        same_as_read(patch(scim, user_id, operation))
+    same_as_read(create(scim, "later@acme.example", active=False), 201)
+    same_as_read(create(scim, "nonumber@acme.example"), 201)  # the pool is empty by now

@@ -110,6 +110,9 @@ def test_duplicate_user_name_is_409_uniqueness_case_insensitively(scim):
         "Users", {"userName": "ANN@acme.example", "emails": [{"value": "other@acme.example"}]}
     )
     assert_error(response, 409, "uniqueness")
+    assert response.body["detail"] == (
+        "The userName ANN@acme.example is already taken in this company."
+    )
     assert User.objects.count() == 1
 
 
@@ -117,6 +120,9 @@ def test_email_taken_in_another_company_is_409(scim, other_company):
     UserFactory(company=other_company, email="taken@globex.example")
     response = scim.post("Users", {"userName": "taken@globex.example"})
     assert_error(response, 409, "uniqueness")
+    assert response.body["detail"] == (
+        "The email taken@globex.example is already used by another account."
+    )
 
 
 # --- filters ---
