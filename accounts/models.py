@@ -199,6 +199,11 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="user_has_company_unless_platform_operator",
             ),
         ]
+        indexes = [
+            # SCIM pages a company's users in id order (startIndex): an index-only scan, so a
+            # page deep in the list skips index entries, not table rows.
+            models.Index(fields=["company", "id"], name="user_company_pages"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email

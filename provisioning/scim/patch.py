@@ -359,6 +359,8 @@ def project(
             elif isinstance(value, dict) and sub in value:
                 target.setdefault(name, {})[sub] = value[sub]
         return result
+    if not exclude:
+        return body
     result = copy.deepcopy(body)
     for container, name, sub in exclude:
         if name in {"id", "schemas"} and container is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
@@ -279,99 +279,178 @@ def user_queryset(company: Company) -> QuerySet[User]:
     )
 
 
-def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str, Any]:
+class UserRow(NamedTuple):
+    """Everything a SCIM User body shows: the user's own columns (USER_ROW_FIELDS), then its
+    office's name, work number, area code, manager's name and count of changes waiting for an
+    approver. Read in one query by selectors.user_rows, or taken from a loaded user (user_row).
+    """
+
+    id: int
+    scim_user_name: str | None
+    email: str
+    name_formatted: str
+    given_name: str
+    family_name: str
+    middle_name: str
+    display_name: str
+    nick_name: str
+    title: str
+    user_type: str
+    preferred_language: str
+    locale: str
+    timezone: str
+    status: str
+    email_addresses: list[dict[str, Any]]
+    other_phone_numbers: list[dict[str, Any]]
+    employee_number: str
+    cost_center: str
+    organization: str
+    division: str
+    department: str
+    license_type: str
+    external_id: str | None
+    manager_id: int | None
+    office_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    office_name: str | None
+    work_number: str | None
+    area_code: str | None
+    manager_given_name: str | None
+    manager_family_name: str | None
+    manager_email: str | None
+    pending_changes: int
+
+
+USER_ROW_FIELDS = UserRow._fields[: UserRow._fields.index("office_name")]
+
+
+def user_row(user: User, pending_changes: int) -> UserRow:
+    """The row of a user loaded with user_queryset (its office, number and manager joined)."""
+    office = user.office if user.office_id is not None else None
     number = getattr(user, "phone_number", None)
-    office = getattr(user, "office", None)
-    emails = render_emails(user)
-    phone_numbers: list[dict[str, Any]] = []
-    if number is not None:
-        phone_numbers.append({"value": number.number, "type": "work", "primary": True})
-    phone_numbers.extend(
-        {"value": item["value"], "type": item.get("type") or "other"}
-        for item in user.other_phone_numbers or []
+    manager = user.manager if user.manager_id is not None else None
+    return UserRow._make(
+        [
+            *(getattr(user, name) for name in USER_ROW_FIELDS),
+            office.name if office is not None else None,
+            number.number if number is not None else None,
+            number.area_code.code if number is not None and number.area_code_id else None,
+            manager.given_name if manager is not None else None,
+            manager.family_name if manager is not None else None,
+            manager.email if manager is not None else None,
+            pending_changes,
+        ]
     )
+
+
+def render_user(user: UserRow, base_url: str) -> dict[str, Any]:
+    """The SCIM User body; unassigned attributes (null, "", empty) are left out (RFC 7643 §2.5)."""
     body: dict[str, Any] = {
         "schemas": [s.CORE_USER, s.ENTERPRISE_USER, s.SWITCHBOARD_USER],
-        "id": str(user.pk),
+        "id": str(user.id),
         "userName": user.scim_user_name or user.email,
-        "name": {
-            "formatted": user.name_formatted or user.full_name,
+    }
+    name = _assigned(
+        {
+            "formatted": user.name_formatted or _full_name(user.given_name, user.family_name),
             "familyName": user.family_name,
             "givenName": user.given_name,
             "middleName": user.middle_name,
-        },
-        "displayName": user.display_name,
-        "nickName": user.nick_name,
-        "title": user.title,
-        "userType": user.user_type,
-        "preferredLanguage": user.preferred_language,
-        "locale": user.locale,
-        "timezone": user.timezone,
-        "active": user.status == UserStatus.ACTIVE,
-        "emails": emails,
-        "phoneNumbers": phone_numbers,
-        "groups": [
+        }
+    )
+    if name:
+        body["name"] = name
+    body.update(
+        _assigned(
             {
-                "value": str(office.pk),
-                "$ref": f"{base_url}/Groups/{office.pk}",
-                "display": office.name,
-                "type": "direct",
+                "displayName": user.display_name,
+                "nickName": user.nick_name,
+                "title": user.title,
+                "userType": user.user_type,
+                "preferredLanguage": user.preferred_language,
+                "locale": user.locale,
+                "timezone": user.timezone,
             }
+        )
+    )
+    body["active"] = user.status == UserStatus.ACTIVE
+    body["emails"] = [_assigned(email) for email in render_emails(user.email, user.email_addresses)]
+    phone_numbers = [
+        _assigned({"value": item["value"], "type": item.get("type") or "other"})
+        for item in user.other_phone_numbers or []
+    ]
+    if user.work_number is not None:
+        phone_numbers.insert(0, {"value": user.work_number, "type": "work", "primary": True})
+    if phone_numbers:
+        body["phoneNumbers"] = phone_numbers
+    if user.office_id is not None:
+        body["groups"] = [
+            _assigned(
+                {
+                    "value": str(user.office_id),
+                    "$ref": f"{base_url}/Groups/{user.office_id}",
+                    "display": user.office_name,
+                    "type": "direct",
+                }
+            )
         ]
-        if office is not None
-        else [],
-        s.ENTERPRISE_USER: {
+    enterprise = _assigned(
+        {
             "employeeNumber": user.employee_number,
             "costCenter": user.cost_center,
             "organization": user.organization,
             "division": user.division,
             "department": user.department,
-            "manager": {
-                "value": str(user.manager_id),
-                "$ref": f"{base_url}/Users/{user.manager_id}",
-                "displayName": str(user.manager),
-            }
-            if user.manager_id
-            else None,
-        },
-        s.SWITCHBOARD_USER: {
+        }
+    )
+    if user.manager_id:
+        enterprise["manager"] = {
+            "value": str(user.manager_id),
+            "$ref": f"{base_url}/Users/{user.manager_id}",
+            "displayName": _full_name(user.manager_given_name, user.manager_family_name)
+            or user.manager_email,
+        }
+    if enterprise:
+        body[s.ENTERPRISE_USER] = enterprise
+    body[s.SWITCHBOARD_USER] = _assigned(
+        {
             "licenseType": user.license_type,
-            "officeName": office.name if office is not None else None,
-            "areaCode": _area_code(number),
-            "phoneNumber": number.number if number is not None else None,
-            "pendingChanges": pending_changes,
-        },
-    }
+            "officeName": user.office_name,
+            "areaCode": user.area_code,
+            "phoneNumber": user.work_number,
+            "pendingChanges": user.pending_changes,
+        }
+    )
     if user.external_id:
         body["externalId"] = user.external_id
     body["meta"] = {
         "resourceType": "User",
         "created": isoformat(user.created_at),
         "lastModified": isoformat(user.updated_at),
-        "location": f"{base_url}/Users/{user.pk}",
+        "location": f"{base_url}/Users/{user.id}",
     }
-    return _drop_empty(body)
+    return body
 
 
-def render_emails(user: User) -> list[dict[str, Any]]:
+def render_emails(email: str, written_emails: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """The emails as the client wrote them, the sign-in email among them. When the sign-in
     email is not among them (set by an admin, or never written by a client), it comes first
     as the primary work email, and the others are no longer primary."""
-    written = [dict(entry) for entry in user.email_addresses or []]
-    signin = user.email.lower()
+    written = [dict(entry) for entry in written_emails or []]
+    signin = email.lower()
     match = next((e for e in written if str(e.get("value", "")).lower() == signin), None)
     if match is not None:
-        match["value"] = user.email
+        match["value"] = email
         return written
     for entry in written:
         entry.pop("primary", None)
-    return [{"value": user.email, "type": "work", "primary": True}, *written]
+    return [{"value": email, "type": "work", "primary": True}, *written]
 
 
-def _area_code(number: Any) -> str | None:
-    if number is None or getattr(number, "area_code", None) is None:
-        return None
-    return str(getattr(number.area_code, "code", number.area_code))
+def _full_name(given_name: str | None, family_name: str | None) -> str:
+    """User.full_name, from the two columns."""
+    return " ".join(part for part in (given_name, family_name) if part)
 
 
 def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[str, Any]:
@@ -402,14 +481,9 @@ def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[st
     return body
 
 
-def _drop_empty(value: Any) -> Any:
-    """RFC 7643 §2.5: unassigned attributes are omitted (null and "" are unassigned)."""
-    if isinstance(value, dict):
-        cleaned = {k: _drop_empty(v) for k, v in value.items()}
-        return {k: v for k, v in cleaned.items() if v not in (None, "", {}, []) or k == "active"}
-    if isinstance(value, list):
-        return [_drop_empty(v) for v in value]
-    return value
+def _assigned(attributes: dict[str, Any]) -> dict[str, Any]:
+    """The attributes that have a value: null and "" are unassigned (RFC 7643 §2.5)."""
+    return {key: value for key, value in attributes.items() if value is not None and value != ""}
 
 
 # --- reading a body into a user change ---

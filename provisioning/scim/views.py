@@ -52,6 +52,7 @@ from provisioning.scim.resources import (
     GROUP_SORT,
     USER_FILTERS,
     USER_SORT,
+    UserRow,
     group_changes,
     normalize_body,
     render_group,
@@ -60,7 +61,9 @@ from provisioning.scim.resources import (
     sort_expression,
     user_changes,
     user_queryset,
+    user_row,
 )
+from provisioning.scim.selectors import user_rows
 
 logger = logging.getLogger(__name__)
 
@@ -265,8 +268,9 @@ def _paging(params: dict[str, Any]) -> tuple[int, int]:
 
 
 def _etag(body: dict[str, Any]) -> str:
+    # Bodies are rendered in one fixed key order, so the dump needs no sorting.
     content = {k: v for k, v in body.items() if k != "meta"}
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:20]
+    digest = hashlib.sha256(json.dumps(content).encode()).hexdigest()[:20]
     return f'W/"{digest}"'
 
 
@@ -292,15 +296,38 @@ class UserEndpoint:
     resource_type = s.USER_TYPE
 
     def queryset(self, context: Context) -> Any:
-        return with_pending_change_counts(user_queryset(context.company))
+        """What filters and pages select from (ids only: `page` reads the rows)."""
+        return User.objects.filter(company=context.company)
+
+    def page(
+        self, context: Context, queryset: Any, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        ids = list(queryset.values_list("pk", flat=True)[offset : offset + limit])
+        return [self._body(context, row) for row in user_rows(context.company.pk, ids)]
+
+    def resource(self, context: Context, resource_id: str) -> dict[str, Any]:
+        """The user's body as GET answers it (and a write, after it)."""
+        try:
+            rows = user_rows(context.company.pk, [int(resource_id)])
+        except (ValueError, OverflowError):
+            rows = []
+        if not rows:
+            raise ScimError(404, f"User {resource_id[:40]} not found.")
+        return self._body(context, rows[0])
 
     def render(self, context: Context, user: User) -> dict[str, Any]:
-        pending = getattr(user, "pending_change_count", 0)
-        return _with_version(render_user(user, context.base, pending_changes=pending))
+        """The body of a user `find` loaded."""
+        return self._body(context, user_row(user, user.pending_change_count))  # type: ignore[attr-defined]
+
+    def _body(self, context: Context, row: UserRow) -> dict[str, Any]:
+        return _with_version(render_user(row, context.base))
 
     def find(self, context: Context, resource_id: str) -> User:
+        """The user a write changes, with what `render` shows joined."""
         try:
-            return self.queryset(context).get(pk=int(resource_id))
+            return with_pending_change_counts(user_queryset(context.company)).get(
+                pk=int(resource_id)
+            )
         except (ValueError, User.DoesNotExist, OverflowError):
             raise ScimError(404, f"User {resource_id[:40]} not found.") from None
 
@@ -321,7 +348,7 @@ class UserEndpoint:
         return _list_response(context, [self], params)
 
     def get(self, context: Context, resource_id: str) -> HttpResponse:
-        body = self.render(context, self.find(context, resource_id))
+        body = self.resource(context, resource_id)
         wanted = context.request.headers.get("If-None-Match")
         if wanted and body["meta"]["version"] in {t.strip() for t in wanted.split(",")}:
             return scim_json_response(None, 304, {"ETag": body["meta"]["version"]})
@@ -339,9 +366,7 @@ class UserEndpoint:
                 company=context.company, changes=changes, actor=context.key, source=Source.SCIM
             ),
         )
-        return self.respond(
-            context, self.render(context, self.find(context, str(user.pk))), status or 201
-        )
+        return self.respond(context, self.resource(context, str(user.pk)), status or 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
         user = self.find(context, resource_id)
@@ -379,7 +404,7 @@ class UserEndpoint:
                     user=user, changes=changes, actor=context.key, source=Source.SCIM
                 ),
             )
-            current = self.render(context, self.find(context, str(user.pk)))
+            current = self.resource(context, str(user.pk))
         return self.respond(context, current, status or 200)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
@@ -393,9 +418,7 @@ class UserEndpoint:
             lambda: services.delete_user(user=user, actor=context.key, source=Source.SCIM),
         )
         if status == 202:
-            return self.respond(
-                context, self.render(context, self.find(context, str(user.pk))), 202
-            )
+            return self.respond(context, self.resource(context, str(user.pk)), 202)
         return HttpResponse(status=204)
 
     def _save(
@@ -458,6 +481,14 @@ class GroupEndpoint(UserEndpoint):
             Prefetch("users", queryset=members)
         )
 
+    def page(
+        self, context: Context, queryset: Any, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        return [self.render(context, office) for office in queryset[offset : offset + limit]]
+
+    def resource(self, context: Context, resource_id: str) -> dict[str, Any]:
+        return self.render(context, self.find(context, resource_id))
+
     def render(self, context: Context, office: Any) -> dict[str, Any]:
         return _with_version(render_group(office, office.users.all(), context.base))
 
@@ -503,7 +534,7 @@ class GroupEndpoint(UserEndpoint):
             move_user=move,
         )
         # The office exists now; members whose move waits for an approver are not in it yet.
-        resource = self.render(context, self.find(context, str(office.pk)))
+        resource = self.resource(context, str(office.pk))
         return self.respond(context, resource, 202 if queued else 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
@@ -531,7 +562,7 @@ class GroupEndpoint(UserEndpoint):
             source=Source.SCIM,
             move_user=move,
         )
-        resource = self.render(context, self.find(context, str(office.pk)))
+        resource = self.resource(context, str(office.pk))
         return self.respond(context, resource, 202 if queued else 200)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
@@ -592,19 +623,21 @@ def _list_response(
     total = 0
     offset = start - 1
     for endpoint, queryset in querysets:
-        size = queryset.count()
-        if count and offset < size and len(resources) < count:
-            page = queryset[offset : offset + count - len(resources)]
-            for item in page:
-                body = endpoint.render(context, item)
-                resources.append(
-                    project(
-                        body,
-                        endpoint.resource_type,
-                        _param(params, "attributes"),
-                        _param(params, "excludedAttributes"),
-                    )
-                )
+        wanted = count - len(resources)
+        page = endpoint.page(context, queryset, offset, wanted) if wanted > 0 else []
+        if wanted > 0 and len(page) < wanted and (page or offset == 0):
+            size = offset + len(page)  # the page ended before it was full: no need to count
+        else:
+            size = queryset.count()
+        resources.extend(
+            project(
+                body,
+                endpoint.resource_type,
+                _param(params, "attributes"),
+                _param(params, "excludedAttributes"),
+            )
+            for body in page
+        )
         offset = max(0, offset - size)
         total += size
     return scim_json_response(
