@@ -317,7 +317,8 @@ class UserEndpoint:
 
     def render(self, context: Context, user: User) -> dict[str, Any]:
         """The body of a user `find` loaded."""
-        return self._body(context, user_row(user, user.pending_change_count))  # type: ignore[attr-defined]
+        pending = getattr(user, "pending_change_count", 0)
+        return self._body(context, user_row(user, pending))
 
     def _body(self, context: Context, row: UserRow) -> dict[str, Any]:
         return _with_version(render_user(row, context.base))
