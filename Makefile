@@ -42,11 +42,12 @@ test: install-test-packages
 	@scripts/with-services $(BIN)/pytest $(PYTEST_ARGS)
 
 # The benchmark suite (benchmarks/run.py): one table of medians. Sizes: BENCH_USERS (1000),
-# BENCH_REPEAT (3), BENCH_STEADY_USERS (200), BENCH_LOGINS (100), BENCH_BIG_USERS (0: off;
-# 100000 adds the listing/filter/steady-state runs at that population, bulk-inserted).
+# BENCH_REPEAT (3), BENCH_STEADY_USERS (200), BENCH_LOGINS (100), BENCH_APPROVALS (1000; 0: off),
+# BENCH_BIG_USERS (0: off; 100000 adds the listing/filter/steady-state runs at that population,
+# bulk-inserted).
 bench: install-test-packages
 	@BENCH_USERS="$(BENCH_USERS)" BENCH_REPEAT="$(BENCH_REPEAT)" BENCH_STEADY_USERS="$(BENCH_STEADY_USERS)" \
-	BENCH_LOGINS="$(BENCH_LOGINS)" BENCH_BIG_USERS="$(BENCH_BIG_USERS)" \
+	BENCH_LOGINS="$(BENCH_LOGINS)" BENCH_APPROVALS="$(BENCH_APPROVALS)" BENCH_BIG_USERS="$(BENCH_BIG_USERS)" \
 	scripts/with-services scripts/bench
 
 lint: install

@@ -144,6 +144,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Phone numbers other than the assigned work number (mobile, home …), kept as profile data:
     # a list of {"value": str, "type": str}.
     other_phone_numbers = models.JSONField(default=list, blank=True)
+    # The area code the identity provider asked the work number to come from (SCIM areaCode),
+    # empty when it asked for none. Kept while the user is suspended and holds no number, and
+    # used when they get one again; the number actually held may differ when none was free.
+    preferred_area_code = models.CharField(max_length=8, blank=True)
     # Every email the identity provider wrote, as written: a list of {"value": str, and when
     # sent "type": str, "primary": bool}. The sign-in `email` is the one chosen among them
     # (primary, else work, else first); the others are profile data.

@@ -53,6 +53,7 @@ USER_PROFILE_FIELDS = (
     "other_phone_numbers",
     "name_formatted",
     "email_addresses",
+    "preferred_area_code",
 )
 USER_AUDIT_FIELDS = (
     *USER_PROFILE_FIELDS,

@@ -8,6 +8,7 @@ Settings (see `AdminSettingsSite.has_permission`).
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -130,8 +131,13 @@ class PendingChangeAdmin(CompanyScopedAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def _warn_if_apply_deferred(self, request: HttpRequest, started: float) -> None:
+        if services.apply_tasks_unsent_since(started):
+            self.message_user(request, services.APPLY_DEFERRED_MESSAGE, level=messages.WARNING)
+
     def _decide_many(self, request: HttpRequest, queryset: QuerySet[Any], decide: Any, verb: str):
         comment = request.POST.get("comment", "")
+        started = time.monotonic()
         self.run_service_action(
             request,
             queryset.order_by("pk"),  # arrival order, so each user's changes queue in order
@@ -140,6 +146,7 @@ class PendingChangeAdmin(CompanyScopedAdmin):
             ),
             verb,
         )
+        self._warn_if_apply_deferred(request, started)
 
     @admin.action(description="Approve selected changes", permissions=["approve"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
@@ -187,6 +194,7 @@ class PendingChangeAdmin(CompanyScopedAdmin):
         decision = request.POST.get("decision")
         comment = request.POST.get("comment", "")
         actor: User = request.user  # type: ignore[assignment]  # admin views require a user
+        started = time.monotonic()
         try:
             if decision == "approve":
                 services.approve_change(
@@ -211,6 +219,7 @@ class PendingChangeAdmin(CompanyScopedAdmin):
         level = messages.ERROR if change.status == ChangeStatus.FAILED else messages.SUCCESS
         detail = f": {change.error}" if change.status == ChangeStatus.FAILED else ""
         self.message_user(request, f"Change #{change.pk} {done} — now {status}{detail}", level)
+        self._warn_if_apply_deferred(request, started)
         return HttpResponseRedirect(request.path)
 
 

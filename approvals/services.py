@@ -5,12 +5,15 @@ A SCIM change the company's policy covers is validated as if it were applied, th
 `approvals.tasks.apply_pending_change` on commit, which calls `apply_approved_change()`: the
 same provisioning services the direct SCIM path calls, under a row lock, in arrival order per
 user. Every service owns its transaction and audits inside it; refusals raise `DomainError`
-(nothing written).
+(nothing written). A broker outage never undoes or delays a decision: the task that could not be
+sent is sent by the sweeper once the broker is back.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -34,6 +37,7 @@ from approvals.models import (
     PendingChange,
     ProvisioningPolicy,
 )
+from config.celery import BROKER_ERRORS, send_once
 from offices.models import PhoneNumber
 from provisioning import services as provisioning
 
@@ -64,6 +68,7 @@ USER_STATE_FIELDS = (
     "license_type",
 )
 SWEEP_UNAPPLIED_AFTER = timedelta(minutes=5)
+BROKER_PAUSE_SECONDS = 15.0
 NO_FREE_SEATS = "no_free_seats"  # offices.services' code for a license type with no free seat
 EXPIRY_ACTOR = SystemActor("pending change expiry")
 SWEEPER_ACTOR = SystemActor("approval sweeper")
@@ -367,10 +372,55 @@ def _already(change: PendingChange, verb: str) -> DomainError:
     )
 
 
-def _enqueue_apply_on_commit(change_id: int) -> None:
-    from approvals.tasks import apply_pending_change
+class _ApplyTaskSender:
+    """Sends apply tasks after commit, and never makes the committed decision fail or wait.
 
-    transaction.on_commit(partial(apply_pending_change.delay, change_id))
+    With the broker (Redis) down, the decision stays recorded as approved and the task is not
+    sent: the sweeper sends it again once the broker is back (`reenqueue_unapplied_changes`).
+    After a failed send this process leaves the broker alone for BROKER_PAUSE_SECONDS, so a bulk
+    approval during an outage does not wait one connect timeout per change. Process-local on
+    purpose: it only saves time, and no other process needs it.
+    """
+
+    def __init__(self) -> None:
+        self.failed_at = -math.inf  # time.monotonic() of the last failed send
+        self.unsent_at = -math.inf  # … of the last task not sent (failed or skipped)
+
+    def send(self, change_id: int) -> None:
+        from approvals.tasks import apply_pending_change
+
+        now = time.monotonic()
+        if now - self.failed_at >= BROKER_PAUSE_SECONDS:
+            try:
+                send_once(apply_pending_change, change_id)
+                return
+            except BROKER_ERRORS as error:
+                self.failed_at = now
+                logger.warning(
+                    "The task queue is unreachable (%s): approved changes apply once the "
+                    "sweeper finds them after it is back.",
+                    error,
+                )
+        self.unsent_at = now
+
+
+_apply_tasks = _ApplyTaskSender()
+
+
+APPLY_DEFERRED_MESSAGE = (
+    "The task queue is unreachable right now: the approved changes are recorded and apply "
+    "automatically within about 10 minutes of it coming back."
+)
+
+
+def apply_tasks_unsent_since(moment: float) -> bool:
+    """Whether this process left an apply task unsent (broker unreachable) since `moment`, a
+    `time.monotonic()` reading: the approver is told the changes apply later."""
+    return _apply_tasks.unsent_at >= moment
+
+
+def _enqueue_apply_on_commit(change_id: int) -> None:
+    transaction.on_commit(partial(_apply_tasks.send, change_id))
 
 
 def _record_decision(

@@ -12,7 +12,8 @@ from approvals import services
 from config.celery import TRANSIENT_RETRY
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, **TRANSIENT_RETRY)
+# The outcome is recorded on the change itself: no result to store.
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **TRANSIENT_RETRY)
 def apply_pending_change(change_id: int) -> str:
     """Apply an approved change once (locked, state-checked, in per-user arrival order)."""
     return services.apply_approved_change(change_id=int(change_id))

@@ -7,6 +7,7 @@ beside a ceiling measured the same way in the same run: a bare view on the same 
 database (config/bench_ceiling.py) for SCIM, pysaml2's own signature check (xmlsec1) for SAML.
 
     python -m benchmarks [--users N] [--repeat R] [--concurrency C] [--big-users M] [--logins L]
+                         [--approvals A]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SCIM_CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 IDP_ENTITY = "https://idp.bench.example/saml/metadata"
+APPROVAL_WORKERS = 2  # `celery worker` processes, one pool process each
 
 
 def free_port() -> int:
@@ -445,6 +447,122 @@ def bulk_population(company: Any, domain: str, total: int) -> None:
         cursor.execute("ANALYZE accounts_user")
 
 
+# --- approvals: a bulk approval applied by Celery workers ---
+
+
+class Workers:
+    """`celery --app config worker` processes (the Procfile's worker) on the bench's broker."""
+
+    def __init__(self, count: int, workdir: Path):
+        self.log_path = workdir / "celery.log"
+        self.processes = []
+        with self.log_path.open("ab") as log:
+            for n in range(count):
+                self.processes.append(
+                    subprocess.Popen(  # noqa: S603 — our own celery
+                        [
+                            str(Path(sys.executable).parent / "celery"),
+                            *("--app", "config", "worker", "--loglevel", "WARNING"),
+                            *("--concurrency", "1", "--hostname", f"bench{n}@%h"),
+                            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+                        ],
+                        cwd=BASE_DIR,
+                        env=os.environ,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,  # stopped as a group: the pool child too
+                    )
+                )
+
+    def stop(self) -> None:
+        import signal
+
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def pending_updates(company: Any, domain: str, count: int) -> Any:
+    """`count` users, each with one pending update (a reorg: new title and department), and an
+    approver. Bulk-inserted: queueing is the SCIM path's cost, not what this run measures."""
+    from accounts import services as accounts
+    from accounts.audit import SystemActor
+    from accounts.models import Role
+    from approvals.models import ChangeStatus, Operation, PendingChange
+
+    bulk_population(company, domain, count)
+    users = company.users.order_by("pk").values_list("pk", "email")[:count]
+    PendingChange.objects.bulk_create(
+        PendingChange(
+            company=company,
+            operation=Operation.UPDATE,
+            user_id=pk,
+            user_label=email,
+            request_method="PATCH",
+            request_path=f"/scim/v2/Users/{pk}",
+            request_body="{}",
+            changes={"title": "Staff Engineer", "department": "Platform"},
+            status=ChangeStatus.PENDING,
+            requested_by_label="make bench",
+        )
+        for pk, email in users
+    )
+    return accounts.create_user(
+        company=company,
+        email=f"approver@{domain}",
+        role=Role.COMPANY_ADMIN,
+        actor=SystemActor("make bench"),
+        source="cli",
+    )
+
+
+def bulk_approve(company: Any, approver: Any) -> None:
+    """Admin Settings › Pending approvals: select all pending changes, "Approve selected"."""
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.test import RequestFactory
+
+    from accounts.admin_site import admin_site
+    from approvals.models import ChangeStatus, PendingChange
+
+    request = RequestFactory().post("/admin/approvals/pendingchange/")
+    request.user = approver
+    request._messages = CookieStorage(request)  # type: ignore[attr-defined]
+    admin = admin_site._registry[PendingChange]
+    pending = PendingChange.objects.filter(company=company, status=ChangeStatus.PENDING)
+    admin.approve_selected(request, pending)  # type: ignore[attr-defined]
+
+
+def approvals_run(company: Any, approver: Any, count: int, workers: Workers) -> tuple[float, float]:
+    """Seconds from the bulk approval's start to its last decision, and to the last change
+    applied (the workers apply while the approval still runs)."""
+    from collections import Counter
+
+    from approvals.models import ChangeStatus, PendingChange
+
+    changes = PendingChange.objects.filter(company=company)
+    start = time.perf_counter()
+    bulk_approve(company, approver)
+    decided = time.perf_counter() - start
+    deadline = time.monotonic() + 60 + count  # a guard against a stuck worker, not a limit
+    while changes.filter(status=ChangeStatus.APPLIED).count() < count:
+        if any(process.poll() is not None for process in workers.processes):
+            raise BenchError("a Celery worker exited:\n" + workers.log_path.read_text()[-3000:])
+        others = changes.exclude(status__in=(ChangeStatus.APPLIED, ChangeStatus.APPROVED))
+        if others.exists() or time.monotonic() > deadline:
+            raise BenchError(
+                f"changes not applied: {Counter(changes.values_list('status', flat=True))}\n"
+                + workers.log_path.read_text()[-3000:]
+            )
+        time.sleep(0.05)
+    return decided, time.perf_counter() - start
+
+
 # --- the table ---
 
 
@@ -495,6 +613,12 @@ def main() -> None:
     )
     parser.add_argument("--logins", type=int, default=int(os.environ.get("BENCH_LOGINS") or 100))
     parser.add_argument(
+        "--approvals",
+        type=int,
+        default=int(os.environ.get("BENCH_APPROVALS") or 1000),
+        help="pending changes each run bulk-approves, applied by 2 Celery workers (0: off)",
+    )
+    parser.add_argument(
         "--big-users",
         type=int,
         default=int(os.environ.get("BENCH_BIG_USERS") or 0),
@@ -518,6 +642,7 @@ def main() -> None:
     print(
         f"make bench: {args.users} users, concurrency {args.concurrency}, {args.repeat} runs, "
         f"{args.steady_users} users in steady state, {args.logins} SAML sign-ins per run, "
+        f"{args.approvals} approvals per run on {APPROVAL_WORKERS} Celery workers, "
         f"{cores} CPUs, gunicorn workers {os.environ.get('WEB_CONCURRENCY') or cores * 2 + 1}",
         flush=True,
     )
@@ -527,6 +652,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as tmp:
         workdir = Path(tmp)
         web = Web(port, workdir)
+        workers = Workers(APPROVAL_WORKERS, workdir) if args.approvals else None
         try:
             saml = LoginStorm(workdir) if args.logins else None
             # Warm-up (not counted): every worker imports and connects before the clock runs.
@@ -534,6 +660,10 @@ def main() -> None:
             ceiling_sync(port, warm_domain, 48, args.concurrency)
             warm = initial_sync(port, warm_key, warm_domain, 48, args.concurrency)
             steady_state(port, warm_key, warm.ids[:24], args.concurrency, ceiling=False)  # type: ignore[attr-defined]
+            if workers is not None:
+                warm_company, _key, warm_domain = setup_company(0, token + "wa")
+                approver = pending_updates(warm_company, warm_domain, 20)
+                approvals_run(warm_company, approver, 20, workers)
             for run in range(1, args.repeat + 1):
                 print(f"run {run}/{args.repeat} …", flush=True)
                 company, raw, domain = setup_company(run, token)
@@ -588,12 +718,23 @@ def main() -> None:
                     ratios.setdefault("ACS logins/s ÷ signature check", []).append(
                         storm.per_second() / verify.per_second()
                     )
+                if workers is not None:
+                    company, _key, domain = setup_company(run, token + "a")
+                    approver = pending_updates(company, domain, args.approvals)
+                    decided, applied = approvals_run(company, approver, args.approvals, workers)
+                    name = f"approvals @{args.approvals}"
+                    results.add(f"{name}: bulk approve", args.approvals / decided, "changes/s")
+                    results.add(f"{name}: applied", args.approvals / applied, "changes/s")
             if args.big_users:
                 print(f"populating {args.big_users} users with bulk inserts …", flush=True)
                 company, raw, domain = setup_company(0, token)
                 bulk_population(company, domain, args.big_users)
                 big = listing(port, raw, args.big_users, domain, ceiling=False, rounds=50)
                 results.add_timings(f"SCIM @{args.big_users}", big)
+                ratios.setdefault(f"list last ÷ first page p50 @{args.big_users}", []).append(
+                    percentile(big.by_op["list last page"], 0.5)
+                    / percentile(big.by_op["list first page"], 0.5)
+                )
                 ids = [
                     str(pk)
                     for pk in company.users.order_by("?").values_list("pk", flat=True)[
@@ -608,6 +749,8 @@ def main() -> None:
             results.add("API key authenticate()", api_key_auth_cost(), "µs")
         finally:
             web.stop()
+            if workers is not None:
+                workers.stop()
         results.add("web worker peak RSS", web.peak_rss_kb / 1024, "MiB")
     targets = {
         "sync users/s ÷ ceiling": "target ≥ 0.65",
@@ -616,6 +759,7 @@ def main() -> None:
         "list last page p50 ÷ ceiling": "target ≤ 2",
         "list last ÷ first page p50": "flat: ≈ 1",
         "ACS logins/s ÷ signature check": "target ≥ 0.50",
+        f"list last ÷ first page p50 @{args.big_users}": "flat: ≈ 1",
     }
     results.print(
         f"Medians of {args.repeat} runs ({args.users} users synced at concurrency "

@@ -28,13 +28,8 @@ app.autodiscover_tasks()
 # Errors worth retrying — the database or Redis was briefly away — and how. A task opts in:
 #     @shared_task(**TRANSIENT_RETRY)
 # Anything else (a DomainError, a bug) fails at once: retrying would not change the answer.
-TRANSIENT_ERRORS = (
-    OperationalError,
-    InterfaceError,
-    BrokerError,
-    RedisConnectionError,
-    RedisTimeoutError,
-)
+BROKER_ERRORS = (BrokerError, RedisConnectionError, RedisTimeoutError)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, *BROKER_ERRORS)
 TRANSIENT_RETRY: dict[str, Any] = {
     "autoretry_for": TRANSIENT_ERRORS,
     "retry_backoff": 2,  # 2 s, 4 s, 8 s … with jitter, capped below
@@ -42,6 +37,23 @@ TRANSIENT_RETRY: dict[str, Any] = {
     "retry_jitter": True,
     "max_retries": 8,
 }
+
+
+def send_once(task: Any, *args: Any) -> None:
+    """Enqueue `task(*args)` with one connection attempt and no publish retries.
+
+    For callers that must not wait on a broker that is down (an approver's request): raises one
+    of BROKER_ERRORS at once instead of retrying for seconds. The task's result is not stored,
+    so nothing here subscribes to the result backend (which would retry for much longer). With
+    no broker configured (CELERY_TASK_ALWAYS_EAGER) the task runs in-process, as `delay` does.
+    """
+    if app.conf.task_always_eager:
+        task.apply_async(args, ignore_result=True)
+        return
+    with app.producer_or_acquire() as producer:
+        producer.connection.ensure_connection(max_retries=0)
+        task.apply_async(args, producer=producer, retry=False, ignore_result=True)
+
 
 REQUEST_ID_HEADER = "switchboard_request_id"
 

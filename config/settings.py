@@ -226,7 +226,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 # With acks_late on Redis, an unacknowledged task is redelivered after this long: longer than
 # any task runs, so a slow task is not run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker host that does not answer (no refusal) is given up on after 5 s, not the OS's minutes.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 5}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING (JSON in production)
 CELERY_WORKER_SEND_TASK_EVENTS = False

@@ -704,15 +704,7 @@ def assign_number_locked(
     with select_for_update, or just inserted): no second read and lock of the row, no savepoint.
     A refusal must end the caller's transaction (let the DomainError out of its atomic block)."""
     blank = area_code is None or not str(area_code).strip()
-    code = None if blank else clean_area_code(str(area_code))
-    preferred: AreaCode | None = None
-    if code is not None:
-        office = user.office
-        country = office.country if office is not None else _main_country(user)
-        preferred = find_area_code(country, code) if country else _any_area_code(code)
-        if preferred is None:
-            where = f" in {country_name(country)}" if country else ""
-            raise NotFound(f"There is no area code {code}{where}.", field="area_code")
+    preferred = None if blank else find_user_area_code(user, str(area_code))
     current = _number_of(user)
     if current is None:
         return _assign_free_number(user, preferred=preferred, actor=actor, source=source)
@@ -723,6 +715,19 @@ def assign_number_locked(
         return current  # keep what they have rather than leave them with nothing
     _release(current, user, actor=actor, source=source)
     return _give(better, user, actor=actor, source=source)
+
+
+def find_user_area_code(user: User, area_code: str) -> AreaCode:
+    """The area code `user`'s numbers come from for `area_code`: in their office's country, else
+    the main office's. Raises DomainError for a malformed code, NotFound for an unknown one."""
+    code = clean_area_code(area_code)
+    office = user.office
+    country = office.country if office is not None else _main_country(user)
+    found = find_area_code(country, code) if country else _any_area_code(code)
+    if found is None:
+        where = f" in {country_name(country)}" if country else ""
+        raise NotFound(f"There is no area code {code}{where}.", field="area_code")
+    return found
 
 
 def _main_country(user: User) -> str | None:

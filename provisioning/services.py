@@ -18,7 +18,9 @@ Keys a change may hold (every key optional; only the keys present are applied):
   ``talk``)
 - ``office_name`` (an existing office of the company; a new user without one sits in the main
   office)
-- ``area_code`` (the number is taken from this area code when one is free there)
+- ``area_code`` (the number is taken from this area code when one is free there; kept on the
+  user as ``preferred_area_code`` for later numbers — a suspended user's reactivation — and
+  None or "" clears it)
 - ``work_phone`` (E.164: a free number of the company's pool the user moves to; any other
   number is refused)
 
@@ -46,7 +48,7 @@ from offices.models import Office, PhoneNumber
 
 # The profile fields accounts.services.update_user takes; the manager travels as `manager_id`
 # (a plain id keeps a change JSON-serializable for the approval queue).
-PROFILE_KEYS = frozenset(account_services.USER_PROFILE_FIELDS) - {"manager"}
+PROFILE_KEYS = frozenset(account_services.USER_PROFILE_FIELDS) - {"manager", "preferred_area_code"}
 ASSIGNMENT_KEYS = frozenset({"license_type", "office_name", "area_code", "work_phone"})
 CHANGE_KEYS = PROFILE_KEYS | ASSIGNMENT_KEYS | {"active", "manager_id"}
 DEFAULT_LICENSE_TYPE = LicenseType.TALK
@@ -62,6 +64,9 @@ def _profile(company: Company, changes: dict[str, Any]) -> dict[str, Any]:
     profile = {key: value for key, value in changes.items() if key in PROFILE_KEYS}
     if "manager_id" in changes:
         profile["manager"] = _manager(company, changes["manager_id"])
+    if "area_code" in changes:
+        code = str(changes["area_code"] or "").strip()
+        profile["preferred_area_code"] = office_services.clean_area_code(code) if code else ""
     return profile
 
 
@@ -170,8 +175,10 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
             license_type=license_type,
             **profile,
         )
-        # A user created suspended holds no seat and no number; a work number or area code
-        # sent with it is used when the client activates the user (see update_user).
+        # A user created suspended holds no seat and no number; a work number sent with it is
+        # used when the client activates the user (see update_user), the area code kept is.
+        if not active and user.preferred_area_code:
+            office_services.find_user_area_code(user, user.preferred_area_code)
         if active:
             # The row was inserted in this transaction: no other can see or lock it yet.
             user = office_services.assign_license_locked(
@@ -232,11 +239,13 @@ def _change_assignments(user: User, changes: dict[str, Any], *, actor: Actor, so
         )
     # A suspended user holds no number. Clients resend their whole template on every PUT,
     # the suspending one included (OneLogin's custom areaCode/officeName/licenseType), so a
-    # number or area code for a user who is not active is not an error: the request that
-    # activates the user carries it again and reactivate_user uses it.
-    if user.status != UserStatus.ACTIVE or not (
-        changes.get("work_phone") or changes.get("area_code")
-    ):
+    # number or area code for a user who is not active is not an error: the area code is kept
+    # (preferred_area_code, checked here) for reactivation, a work number must come again.
+    if user.status != UserStatus.ACTIVE:
+        if changes.get("area_code"):
+            office_services.find_user_area_code(user, user.preferred_area_code)
+        return user
+    if not (changes.get("work_phone") or changes.get("area_code")):
         return user
     _give_number(user, changes, actor=actor, source=source)
     return user
@@ -288,8 +297,9 @@ def reactivate_user(
     """Let a suspended (or pending) user sign in again, with a seat and a number.
 
     The seat claimed is `license_type` when the change names one, else the type the user kept,
-    else ``talk``. No free seat: DomainError (code "no_free_seats") naming the type and the
-    count, and the user stays as they were. Already active: nothing changes.
+    else ``talk``; the number comes from `area_code`, else the user's preferred area code. No
+    free seat: DomainError (code "no_free_seats") naming the type and the count, and the user
+    stays as they were. Already active: nothing changes.
     """
     with transaction.atomic():
         return _reactivate_locked(
@@ -331,7 +341,10 @@ def _reactivate_locked(
         user=user, license_type=wanted, actor=actor, source=source
     )
     _give_number(
-        user, {"area_code": area_code, "work_phone": work_phone}, actor=actor, source=source
+        user,
+        {"area_code": area_code or user.preferred_area_code, "work_phone": work_phone},
+        actor=actor,
+        source=source,
     )
     return user
 

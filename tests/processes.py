@@ -12,15 +12,20 @@ visible to the servers (and flushed afterwards).
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -180,3 +185,118 @@ def web_processes(transactional_db, tmp_path):
     yield start
     for web in started:
         web.stop()
+
+
+# --- Celery workers and a Redis of the test's own ---
+
+
+def start_worker(broker: str, log_path: Path, *, concurrency: int = 2) -> subprocess.Popen[bytes]:
+    """A real `celery worker` (prefork) on `broker`, in its own process group (see kill_group)."""
+    env = base_env(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(  # noqa: S603 - our own celery binary, fixed arguments
+            [
+                str(BIN / "celery"),
+                "--app",
+                "config",
+                "worker",
+                "--pool=prefork",
+                f"--concurrency={concurrency}",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            start_new_session=True,  # its own process group: SIGKILL takes the pool children too
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a process started with start_new_session, and its children."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+class RedisServer:
+    """A redis-server of the test's own on a fixed free port, to stop and start again: a broker
+    outage. No persistence: what was queued in it is gone after a stop, as after a crash."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("needs redis-server (make install-test-packages)")
+        self.process = subprocess.Popen(  # noqa: S603 - the system's redis-server, fixed arguments
+            [
+                binary,
+                *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir)),
+                *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + STARTUP_LIMIT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+def forget_broker_connections() -> None:
+    """Drop the Celery app's cached connection and producer pools (eager runs create them for
+    the default broker): the next publish connects to the broker now configured."""
+    from config.celery import app
+
+    celery: Any = app
+    if celery._pool is not None:
+        celery._pool.force_close_all()
+    celery._pool = None
+    celery.amqp._producer_pool = None
+
+
+@contextmanager
+def publishing_to(broker: str) -> Iterator[None]:
+    """This process enqueues tasks on `broker` (not in-process, as every other test does)."""
+    from django.conf import settings
+    from kombu import pools
+
+    from config.celery import app
+
+    # The app reads Django settings under the CELERY_ namespace: override those keys.
+    overrides = {
+        "CELERY_BROKER_URL": broker,
+        "CELERY_TASK_ALWAYS_EAGER": False,
+        "CELERY_RESULT_BACKEND": None,
+        "CELERY_TASK_IGNORE_RESULT": True,
+    }
+    app.conf.update(overrides)
+    forget_broker_connections()
+    assert not app.conf.task_always_eager
+    try:
+        yield
+    finally:
+        # Back to what the settings say, with fresh kombu pools: force_close_all() leaves the
+        # process-wide pools closed for later publishers.
+        app.conf.update({key: getattr(settings, key, None) for key in overrides})
+        forget_broker_connections()
+        pools.reset()
+        assert app.conf.task_always_eager

@@ -123,8 +123,10 @@ def _tokenize(text: str) -> list[_Token]:
             except ValueError:
                 raise invalid_filter(f"The string {raw[:40]} is not valid JSON.") from None
         elif kind == "number":
-            number = json.loads(raw)
-            tokens.append(_Token("value", raw, number))
+            try:
+                tokens.append(_Token("value", raw, json.loads(raw)))
+            except ValueError:  # e.g. a leading zero: JSON numbers have none
+                raise invalid_filter(f"The number {raw[:40]} is not valid JSON.") from None
         elif kind == "word" and raw.lower() in KEYWORDS:
             lowered = raw.lower()
             if lowered in {"true", "false", "null"}:

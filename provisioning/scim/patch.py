@@ -5,6 +5,7 @@ into one domain change, so a PATCH is atomic: every operation applies, or nothin
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from provisioning.scim import schema as s
@@ -25,8 +26,8 @@ from provisioning.scim.resources import normalize_body
 MAX_OPERATIONS = 100
 
 
-# Attributes a user always has a value for: removing one (RFC 7644 §3.5.2.2: the attribute
-# becomes unassigned) has no meaning here, so it is refused rather than silently ignored.
+# Required attributes (a user always has a value for them): removing one (RFC 7644 §3.5.2.2:
+# the attribute becomes unassigned) has no meaning, so it is refused, in these words.
 _NOT_REMOVABLE = {
     (s.CORE_USER, "active"): "active cannot be removed: a user is either active or suspended. "
     "Replace it with true or false.",
@@ -34,8 +35,6 @@ _NOT_REMOVABLE = {
     "license type. Replace it with another one.",
     (s.SWITCHBOARD_USER, "officeName"): "officeName cannot be removed: a user always sits in an "
     "office. Replace it, or add the user to another Group.",
-    (s.SWITCHBOARD_USER, "areaCode"): "areaCode cannot be removed: it is the area code of the "
-    "user's work number. Replace it to take a number from another area code.",
 }
 
 
@@ -123,10 +122,11 @@ def apply_patch(
             continue
         extension = resource_type.extension(path)
         if extension is not None and op == "remove":
-            if extension.id == s.SWITCHBOARD_USER:
+            if extension.required:
                 raise mutability(
-                    f"{extension.id} cannot be removed: a user always has a license type and "
-                    "an office. Replace its attributes instead."
+                    f"{extension.id} cannot be removed: its "
+                    f"{' and '.join(a.name for a in extension.attributes if a.required)} "
+                    "are required. Replace or remove its other attributes instead."
                 )
             result.pop(extension.id, None)
             continue
@@ -327,6 +327,9 @@ def _split(names: str | list[str] | None) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
+Name = tuple[str | None, str | None, str | None]
+
+
 def project(
     body: dict[str, Any],
     resource_type: s.ResourceType,
@@ -336,6 +339,53 @@ def project(
     """Return only what was asked for; `id` and `schemas` are returned always (RFC 7643 §7)."""
     include = [r for n in _split(attributes) if (r := _resolve_name(n, resource_type))]
     exclude = [r for n in _split(excluded) if (r := _resolve_name(n, resource_type))]
+    return _without_unrequested(_select(body, include, exclude), resource_type, include)
+
+
+def _without_unrequested(
+    result: dict[str, Any], resource_type: s.ResourceType, include: list[Name]
+) -> dict[str, Any]:
+    """RFC 7643 §7: an attribute returned "request" appears only when `attributes` names it
+    (naming its parent is not enough). Copies what it changes: `result` may share values with
+    the rendered body."""
+    for container, name, sub in _returned_on_request(resource_type):
+        holder = result if container is None else result.get(container)
+        if (container, name, sub) in include or not isinstance(holder, dict) or name not in holder:
+            continue
+        if container is not None:
+            holder = result[container] = dict(holder)
+        value = holder[name]
+        if sub is None:
+            del holder[name]
+        elif isinstance(value, list):
+            holder[name] = [
+                {k: v for k, v in e.items() if k != sub} if isinstance(e, dict) else e
+                for e in value
+            ]
+        elif isinstance(value, dict):
+            holder[name] = {k: v for k, v in value.items() if k != sub}
+    return result
+
+
+@functools.cache
+def _returned_on_request(
+    resource_type: s.ResourceType,
+) -> tuple[tuple[str | None, str, str | None], ...]:
+    found: list[tuple[str | None, str, str | None]] = []
+    for schema in (resource_type.schema, *resource_type.extensions):
+        container = None if schema is resource_type.schema else schema.id
+        for attribute in schema.attributes:
+            if attribute.returned == "request":
+                found.append((container, attribute.name, None))
+            found.extend(
+                (container, attribute.name, sub.name)
+                for sub in attribute.sub_attributes
+                if sub.returned == "request"
+            )
+    return tuple(found)
+
+
+def _select(body: dict[str, Any], include: list[Name], exclude: list[Name]) -> dict[str, Any]:
     if include:
         result: dict[str, Any] = {k: body[k] for k in ("schemas", "id") if k in body}
         for container, name, sub in include:
@@ -360,7 +410,7 @@ def project(
                 target.setdefault(name, {})[sub] = value[sub]
         return result
     if not exclude:
-        return body
+        return dict(body)  # nothing to take out of nested values: no deep copy
     result = copy.deepcopy(body)
     for container, name, sub in exclude:
         if name in {"id", "schemas"} and container is None:
@@ -381,9 +431,7 @@ def project(
     return result
 
 
-def _resolve_name(
-    text: str, resource_type: s.ResourceType
-) -> tuple[str | None, str | None, str | None] | None:
+def _resolve_name(text: str, resource_type: s.ResourceType) -> Name | None:
     """'name.givenName' → (None, 'name', 'givenName'); an extension URN → (urn, None, None)."""
     for schema_id in resource_type.schema_ids:
         if text.lower() == schema_id.lower():

@@ -181,9 +181,7 @@ USER_FILTERS: dict[str, Builder | MultiValued] = {
     f"{s.ENTERPRISE_USER}:manager".lower(): _identifier("manager_id"),
     f"{s.SWITCHBOARD_USER}:licensetype".lower(): _string("license_type", case_exact=True),
     f"{s.SWITCHBOARD_USER}:officename".lower(): _string("office__name"),
-    f"{s.SWITCHBOARD_USER}:areacode".lower(): _string(
-        "phone_number__area_code__code", case_exact=True
-    ),
+    f"{s.SWITCHBOARD_USER}:areacode".lower(): _string("preferred_area_code", case_exact=True),
     f"{s.SWITCHBOARD_USER}:phonenumber".lower(): _string("phone_number__number", case_exact=True),
 }
 
@@ -274,15 +272,13 @@ def isoformat(moment: datetime) -> str:
 
 
 def user_queryset(company: Company) -> QuerySet[User]:
-    return User.objects.filter(company=company).select_related(
-        "manager", "office", "phone_number", "phone_number__area_code"
-    )
+    return User.objects.filter(company=company).select_related("manager", "office", "phone_number")
 
 
 class UserRow(NamedTuple):
     """Everything a SCIM User body shows: the user's own columns (USER_ROW_FIELDS), then its
-    office's name, work number, area code, manager's name and count of changes waiting for an
-    approver. Read in one query by selectors.user_rows, or taken from a loaded user (user_row).
+    office's name, work number, manager's name and count of changes waiting for an approver.
+    Read in one query by selectors.user_rows, or taken from a loaded user (user_row).
     """
 
     id: int
@@ -311,11 +307,11 @@ class UserRow(NamedTuple):
     external_id: str | None
     manager_id: int | None
     office_id: int | None
+    preferred_area_code: str | None
     created_at: datetime
     updated_at: datetime
     office_name: str | None
     work_number: str | None
-    area_code: str | None
     manager_given_name: str | None
     manager_family_name: str | None
     manager_email: str | None
@@ -335,7 +331,6 @@ def user_row(user: User, pending_changes: int) -> UserRow:
             *(getattr(user, name) for name in USER_ROW_FIELDS),
             office.name if office is not None else None,
             number.number if number is not None else None,
-            number.area_code.code if number is not None and number.area_code_id else None,
             manager.given_name if manager is not None else None,
             manager.family_name if manager is not None else None,
             manager.email if manager is not None else None,
@@ -417,9 +412,9 @@ def render_user(user: UserRow, base_url: str) -> dict[str, Any]:
         {
             "licenseType": user.license_type,
             "officeName": user.office_name,
-            "areaCode": user.area_code,
+            "areaCode": user.preferred_area_code,
             "phoneNumber": user.work_number,
-            "pendingChanges": user.pending_changes,
+            "pendingChanges": user.pending_changes or None,
         }
     )
     if user.external_id:
@@ -582,8 +577,9 @@ def _email_addresses(emails: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -> dict[str, Any]:
     """A canonical SCIM User body (see normalize_body) → the domain's user change.
 
-    With `replace` (POST, PUT, and PATCH after applying its operations) every core and
-    enterprise attribute not sent is cleared; our extension's settings are kept unless sent.
+    With `replace` (POST, PUT, and PATCH after applying its operations) every attribute not
+    sent is cleared (areaCode included), but for the ones every user has: `active`, and our
+    extension's licenseType and officeName are kept unless sent (schema.py says so).
     """
     changes: dict[str, Any] = {}
     user_name = _text(body, "userName", "userName")
@@ -674,8 +670,8 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     if office_name:
         changes["office_name"] = office_name
     area_code = _text(switchboard, "areaCode", "areaCode")
-    if area_code:
-        changes["area_code"] = area_code
+    if replace or area_code:
+        changes["area_code"] = area_code or None
     return changes
 
 

@@ -73,6 +73,10 @@ class Schema:
         lowered = name.lower()
         return next((a for a in self.attributes if a.name.lower() == lowered), None)
 
+    @property
+    def required(self) -> bool:
+        return any(a.required for a in self.attributes)
+
     def to_scim(self, base_url: str) -> dict[str, Any]:
         return {
             "schemas": [SCHEMA_SCHEMA],
@@ -171,8 +175,11 @@ USER_SCHEMA = Schema(
         Attribute(
             "active",
             "boolean",
+            required=True,
             description="false suspends the user (license and number freed, sign-in blocked); "
-            "true restores them. It cannot be removed: replace it with true or false.",
+            "true restores them. Every user is active or suspended, so it cannot be removed. "
+            "A create without it makes an active user; a PUT without it leaves it as it is "
+            "(leaving it out never suspends anyone).",
         ),
         Attribute(
             "emails",
@@ -254,7 +261,12 @@ ENTERPRISE_SCHEMA = Schema(
                     description="The manager's URI (read when value is not sent).",
                     reference_types=("User",),
                 ),
-                _s("displayName", "The manager's name.", mutability="readOnly"),
+                _s(
+                    "displayName",
+                    "The manager's name (returned when asked for by attributes).",
+                    mutability="readOnly",
+                    returned="request",
+                ),
             ),
         ),
     ),
@@ -269,27 +281,37 @@ SWITCHBOARD_SCHEMA = Schema(
         _s(
             "licenseType",
             "License the user holds while active (a suspended user keeps it for "
-            "reactivation but takes no seat). A new user gets talk unless told otherwise; "
-            "no free seat refuses the change.",
+            "reactivation but takes no seat). Every user has one: a create without it gets "
+            "talk. No free seat refuses the change.",
+            required=True,
             case_exact=True,
             canonical_values=LICENSE_TYPES,
         ),
         _s(
             "officeName",
-            "The user's office (a Group's displayName). A new user goes to the "
-            "main office unless told otherwise.",
+            "The user's office (a Group's displayName). Every user sits in one: a create "
+            "without it goes to the main office.",
+            required=True,
         ),
-        _s("areaCode", "Area code the work number is taken from.", case_exact=True),
+        _s(
+            "areaCode",
+            "The area code the work number is to come from, as the client asked. Kept while "
+            "the user is suspended and used when they get a number again; without one, the "
+            "number comes from the office's pool or the company reserve.",
+            case_exact=True,
+        ),
         _s(
             "phoneNumber",
-            "The assigned work number (E.164).",
+            "The assigned work number (E.164), as in phoneNumbers (type work); returned when "
+            "asked for by attributes.",
             case_exact=True,
             mutability="readOnly",
+            returned="request",
         ),
         Attribute(
             "pendingChanges",
             "integer",
-            description="Changes of this user waiting for an approver.",
+            description="Changes of this user waiting for an approver; absent when none wait.",
             mutability="readOnly",
         ),
     ),
@@ -318,7 +340,12 @@ GROUP_SCHEMA = Schema(
                     mutability="immutable",
                     reference_types=("User",),
                 ),
-                _s("display", "The user's name.", mutability="readOnly"),
+                _s(
+                    "display",
+                    "The user's name (returned when asked for by attributes).",
+                    mutability="readOnly",
+                    returned="request",
+                ),
                 _s("type", "User", mutability="immutable", canonical_values=("User",)),
             ),
         ),
@@ -371,7 +398,8 @@ class ResourceType:
             "endpoint": f"/{self.endpoint}",
             "description": self.description,
             "schema": self.schema.id,
-            "schemaExtensions": [{"schema": e.id, "required": False} for e in self.extensions],
+            # An extension with a required attribute is in every resource (RFC 7643 §6).
+            "schemaExtensions": [{"schema": e.id, "required": e.required} for e in self.extensions],
             "meta": {
                 "resourceType": "ResourceType",
                 "location": f"{base_url}/ResourceTypes/{self.name}",

@@ -2,7 +2,7 @@
 query — for GET /Users/{id}, every page of /Users and .search, and the answer after a write.
 
 Written as one raw query, like apikeys/selectors.py and for the same reason: the ORM query with
-the office, number, area code and manager joined and the pending-change count annotated cost
+the office, number and manager joined and the pending-change count annotated cost
 more to compile than to run (and building a model per row, more than rendering it). The SQL is
 built once from the models' own table and column names; every column passes through the same
 conversions the ORM applies (JSON decoding, SQLite's dates).
@@ -19,14 +19,13 @@ from django.db.models import Field, Model
 
 from accounts.models import User
 from approvals.models import OPEN_STATUSES, PendingChange
-from offices.models import AreaCode, Office, PhoneNumber
+from offices.models import Office, PhoneNumber
 from provisioning.scim.resources import USER_ROW_FIELDS, UserRow
 
 # The columns after the user's own, in UserRow's order: (table alias, model, field name).
 _RELATED_COLUMNS: tuple[tuple[str, type[Model], str], ...] = (
     ("o", Office, "name"),
     ("p", PhoneNumber, "number"),
-    ("a", AreaCode, "code"),
     ("m", User, "given_name"),
     ("m", User, "family_name"),
     ("m", User, "email"),
@@ -77,8 +76,6 @@ def _user_rows_sql(alias: str) -> tuple[str, list[tuple[int, list[Converter], An
         f"LEFT JOIN {tbl(Office)} o ON o.{col(Office, 'id')} = u.{col(User, 'office')} "
         f"LEFT JOIN {tbl(PhoneNumber)} p "
         f"ON p.{col(PhoneNumber, 'assigned_user')} = u.{col(User, 'id')} "
-        f"LEFT JOIN {tbl(AreaCode)} a "
-        f"ON a.{col(AreaCode, 'id')} = p.{col(PhoneNumber, 'area_code')} "
         f"LEFT JOIN {tbl(User)} m ON m.{col(User, 'id')} = u.{col(User, 'manager')} "
         f"WHERE u.{col(User, 'company')} = %s AND u.{col(User, 'id')} IN "
     )

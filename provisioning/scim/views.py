@@ -82,6 +82,9 @@ class Context:
         self.key = key
         self.company: Company = key.company
         self.base = base_url()
+        # Set by reads whose attributes/excludedAttributes leave Groups' members out: the
+        # members are then neither loaded nor rendered.
+        self.skip_members = False
 
 
 # --- entry point ---
@@ -349,6 +352,7 @@ class UserEndpoint:
         return _list_response(context, [self], params)
 
     def get(self, context: Context, resource_id: str) -> HttpResponse:
+        context.skip_members = not _members_wanted(_query_params(context))
         body = self.resource(context, resource_id)
         wanted = context.request.headers.get("If-None-Match")
         if wanted and body["meta"]["version"] in {t.strip() for t in wanted.split(",")}:
@@ -475,12 +479,13 @@ class GroupEndpoint(UserEndpoint):
     resource_type = s.GROUP_TYPE
 
     def queryset(self, context: Context) -> Any:
+        offices = Office.objects.filter(company=context.company)
+        if context.skip_members:
+            return offices
         members = User.objects.order_by("pk").only(
             "pk", "office_id", "email", "display_name", "given_name", "family_name"
         )
-        return Office.objects.filter(company=context.company).prefetch_related(
-            Prefetch("users", queryset=members)
-        )
+        return offices.prefetch_related(Prefetch("users", queryset=members))
 
     def page(
         self, context: Context, queryset: Any, offset: int, limit: int
@@ -491,7 +496,9 @@ class GroupEndpoint(UserEndpoint):
         return self.render(context, self.find(context, resource_id))
 
     def render(self, context: Context, office: Any) -> dict[str, Any]:
-        return _with_version(render_group(office, office.users.all(), context.base))
+        # Without members, meta.version is that of the representation returned.
+        members = [] if context.skip_members else office.users.all()
+        return _with_version(render_group(office, members, context.base))
 
     def find(self, context: Context, resource_id: str) -> Any:
         try:
@@ -591,9 +598,17 @@ def _filtered(context: Context, endpoint: UserEndpoint, filter_text: Any, root: 
     return queryset.filter(condition)
 
 
+def _members_wanted(params: dict[str, Any]) -> bool:
+    """Whether attributes/excludedAttributes keep Groups' members (projecting a sample)."""
+    sample = {"members": [{"value": "0", "display": "-"}]}
+    attributes, excluded = _param(params, "attributes"), _param(params, "excludedAttributes")
+    return "members" in project(sample, s.GROUP_TYPE, attributes, excluded)
+
+
 def _list_response(
     context: Context, endpoints: list[UserEndpoint], params: dict[str, Any]
 ) -> HttpResponse:
+    context.skip_members = not _members_wanted(params)
     start, count = _paging(params)
     filter_text = _param(params, "filter")
     sort_by = _param(params, "sortBy")

@@ -2,29 +2,23 @@
 even when the worker is killed mid-run and a new one takes over."""
 
 import os
-import signal
-import subprocess
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
-from django.conf import settings
 from django.db import connection, transaction
-from kombu import pools
 
 from accounts.audit import SYSTEM, Source
 from accounts.models import AuditEvent, User
 from approvals import services
 from approvals.models import ChangeStatus, PendingChange
-from config.celery import app as celery_app
 from provisioning import services as provisioning
 from tests.accounts.factories import CompanyAdminFactory
 from tests.approvals.factories import policy, queue_update
-from tests.processes import BASE_DIR, BIN, base_env
+from tests.processes import kill_group, publishing_to, start_worker
 
 USERS = 10
 CHANGES_PER_USER = 10
@@ -37,36 +31,6 @@ def broker_url() -> str:
         pytest.skip("needs REDIS_URL (make test starts a throwaway Redis)")
     # Its own database: the cache (db 0) is flushed between tests.
     return base.rsplit("/", 1)[0] + "/14"
-
-
-def start_worker(broker: str, log_path: Path) -> subprocess.Popen:
-    env = base_env(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
-    with log_path.open("ab") as log:
-        return subprocess.Popen(  # noqa: S603 - our own celery binary, fixed arguments
-            [
-                str(BIN / "celery"),
-                "--app",
-                "config",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=2",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            start_new_session=True,  # its own process group: SIGKILL takes the pool children too
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def kill(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
 
 
 def applied_count() -> int:
@@ -116,38 +80,13 @@ def wait_until(condition, what: str, log_path: Path) -> None:
         time.sleep(0.1)
 
 
-def forget_connections() -> None:
-    """Drop the app's cached connection and producer pools (eager runs create them for the
-    default broker): the next publish connects to the broker now configured."""
-    app: Any = celery_app
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def broker():
     url = broker_url()
     client = redis.Redis.from_url(url)
     client.flushdb()
-    # The app reads Django settings under the CELERY_ namespace: override those keys.
-    overrides = {
-        "CELERY_BROKER_URL": url,
-        "CELERY_TASK_ALWAYS_EAGER": False,
-        "CELERY_RESULT_BACKEND": None,
-        "CELERY_TASK_IGNORE_RESULT": True,
-    }
-    celery_app.conf.update(overrides)
-    forget_connections()
-    assert not celery_app.conf.task_always_eager
-    yield url
-    # Back to what the settings say (the in-process mode every other test runs in), with fresh
-    # kombu pools: force_close_all() leaves the process-wide pools closed for later publishers.
-    celery_app.conf.update({key: getattr(settings, key, None) for key in overrides})
-    forget_connections()
-    pools.reset()
-    assert celery_app.conf.task_always_eager
+    with publishing_to(url):
+        yield url
     client.flushdb()
     client.close()
 
@@ -189,7 +128,7 @@ def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company
             "the other users' changes to apply while one change is stuck mid-transaction",
             log_path,
         )
-        kill(first)  # mid-transaction on the blocked user's first change; its message unacked
+        kill_group(first)  # mid-transaction on the blocked user's first change; its message unacked
         lock.release.set()
         lock.join(timeout=10)
         assert applied_count() == others
@@ -201,9 +140,9 @@ def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company
         wait_until(lambda: applied_count() == len(changes), "every change to apply", log_path)
     finally:
         lock.release.set()
-        kill(first)
+        kill_group(first)
         if second is not None:
-            kill(second)
+            kill_group(second)
     assert "Traceback" not in log_path.read_text(), log_path.read_text()
 
     # Exactly once: one applied event and one user update per change, one attempt each.

@@ -147,7 +147,6 @@ def test_name_formatted_and_display_name_are_what_the_client_wrote(scim):
         SWITCHBOARD,
         f"{SWITCHBOARD}:licenseType",
         f"{SWITCHBOARD}:officeName",
-        f"{SWITCHBOARD}:areaCode",
     ],
 )
 def test_removing_what_a_user_always_has_is_400_mutability(scim, path):

@@ -1,6 +1,8 @@
 """Groups are offices: list/get with members, membership moves users, create/rename/delete."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AuditEvent, User
 from offices.models import Office
@@ -38,11 +40,38 @@ def office_of(user_id):
     return User.objects.select_related("office").get(pk=user_id).office.name
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "excludedAttributes=members",
+        "excludedAttributes=Members,externalId",
+        "attributes=displayName",
+    ],
+)
+def test_groups_read_without_members_do_not_load_them(scim, main_office, staff, query):
+    scim.get("Groups?count=1")  # stamps the key's last use, which happens once a minute
+    with CaptureQueriesContext(connection) as listed:
+        page = scim.get(f"Groups?{query}")
+    with CaptureQueriesContext(connection) as read:
+        one = scim.get(f"Groups/{main_office.pk}?{query}")
+    assert page.body["Resources"][0]["displayName"] == "HQ"
+    assert "members" not in page.body["Resources"][0]
+    assert one.body["displayName"] == "HQ"
+    assert "members" not in one.body
+    for captured in (listed, read):
+        assert not [
+            q for q in captured.captured_queries if '"accounts_user"."office_id"' in q["sql"]
+        ]
+    with CaptureQueriesContext(connection) as full:
+        assert len(scim.get(f"Groups/{main_office.pk}").body["members"]) == 3
+    assert len(full.captured_queries) == len(read.captured_queries) + 1
+
+
 def group_patch(scim, office, *operations):
     return scim.patch(f"Groups/{office.pk}", {"schemas": [PATCH], "Operations": list(operations)})
 
 
-def test_list_and_get_groups_with_members(scim, main_office, austin, staff):
+def test_list_and_get_groups_with_members(scim, main_office, austin, staff, settings):
     listed = scim.get("Groups")
     assert listed.status_code == 200
     assert listed.body["totalResults"] == 2
@@ -53,9 +82,17 @@ def test_list_and_get_groups_with_members(scim, main_office, austin, staff):
     assert one.body["meta"]["resourceType"] == "Group"
     assert one.body["meta"]["location"].endswith(f"/scim/v2/Groups/{main_office.pk}")
     assert one["ETag"] == one.body["meta"]["version"]
-    assert {"value": staff["ann"], "display": "Ann", "type": "User"}.items() <= next(
-        m for m in one.body["members"] if m["value"] == staff["ann"]
-    ).items()
+    ann = {
+        "value": staff["ann"],
+        "$ref": f"{settings.PUBLIC_BASE_URL}/scim/v2/Users/{staff['ann']}",
+        "type": "User",
+    }
+    assert ann in one.body["members"]
+    # display is returned "request" (RFC 7643 §7): only when attributes names it.
+    named = scim.get(f"Groups/{main_office.pk}?attributes=members.display")
+    assert {"display": "Ann"} in named.body["members"]
+    both = scim.get(f"Groups/{main_office.pk}?attributes=members,members.display")
+    assert {**ann, "display": "Ann"} in both.body["members"]
     found = scim.get('Groups?filter=displayName eq "austin"')
     assert [g["id"] for g in found.body["Resources"]] == [str(austin.pk)]
 

@@ -200,6 +200,7 @@ def test_filter_by_id_is_exact(scim, people):
         'urn:example:unknown:2.0:User:thing eq "x"',
         "(" * 500 + 'userName eq "x"' + ")" * 500,
         " or ".join(['userName eq "x"'] * 200),
+        "title eq 01",
     ],
 )
 def test_bad_filters_are_400_invalid_filter(scim, people, filter_text):
@@ -447,6 +448,27 @@ def test_manager_must_be_in_the_company(scim, people, other_company):
     assert response.status_code == 200
     assert response.body[ENTERPRISE]["manager"]["value"] == people["bob"]
     assert ids(scim, f'{ENTERPRISE}:manager.value eq "{people["bob"]}"') == [people["ann"]]
+
+
+def test_the_manager_display_name_is_returned_when_asked_for(scim, people, settings):
+    # readOnly and returned "request" (RFC 7643 §7): a client gets back what it wrote.
+    manager = {
+        "value": people["bob"],
+        "$ref": f"{settings.PUBLIC_BASE_URL}/scim/v2/Users/{people['bob']}",
+    }
+    response = patch(
+        scim, people["ann"], {"op": "add", "path": f"{ENTERPRISE}:manager", "value": manager}
+    )
+    assert response.body[ENTERPRISE]["manager"] == manager
+    assert scim.get(f"Users/{people['ann']}").body[ENTERPRISE]["manager"] == manager
+    named = scim.get(f"Users/{people['ann']}?attributes={ENTERPRISE}:manager.displayName")
+    assert named.body[ENTERPRISE] == {
+        "manager": {"displayName": str(User.objects.get(pk=people["bob"]))}
+    }
+    schema = scim.get(f"Schemas/{ENTERPRISE}").body
+    manager_schema = next(a for a in schema["attributes"] if a["name"] == "manager")
+    display_name = next(a for a in manager_schema["subAttributes"] if a["name"] == "displayName")
+    assert (display_name["mutability"], display_name["returned"]) == ("readOnly", "request")
 
 
 # --- bad input ---

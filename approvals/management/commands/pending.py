@@ -1,3 +1,4 @@
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -60,6 +61,7 @@ class Command(BaseCommand):
             services.approve_change if options["action"] == "approve" else services.reject_change
         )
         failures = 0
+        started = time.monotonic()
         for change in selected:
             try:
                 decide(change=change, actor=approver, source=Source.CLI, comment=options["comment"])
@@ -70,6 +72,8 @@ class Command(BaseCommand):
             change.refresh_from_db()
             detail = f": {change.error}" if change.error else ""
             self.stdout.write(f"#{change.pk} {change.get_status_display().lower()}{detail}")
+        if services.apply_tasks_unsent_since(started):
+            self.stderr.write(services.APPLY_DEFERRED_MESSAGE)
         if failures:
             raise CommandError(f"{failures} of {len(selected)} change(s) were not decided.")
         if not selected:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_user_email_addresses_name_formatted'),
+        ('accounts', '0005_user_preferred_area_code'),
         ('auth', '0012_alter_user_first_name_max_length'),
         ('offices', '0002_office_external_id'),
     ]
