@@ -203,6 +203,11 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="user_has_company_unless_platform_operator",
             ),
         ]
+        indexes = [
+            # SCIM pages a company's users in id order (startIndex): an index-only scan, so a
+            # page deep in the list skips index entries, not table rows.
+            models.Index(fields=["company", "id"], name="user_company_pages"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -229,19 +234,23 @@ class User(AbstractBaseUser, PermissionsMixin):
         return ("user", self, self.email)
 
     def all_emails(self) -> list[dict[str, Any]]:
-        """Every email of the user, the sign-in one among them, as SCIM shows them: the emails
-        the client wrote; when the sign-in email is not among them (set by an admin, or never
-        written by a client), it comes first as the primary work email and the others are no
-        longer primary."""
-        written = [dict(entry) for entry in self.email_addresses or []]
-        signin = self.email.lower()
-        match = next((e for e in written if str(e.get("value", "")).lower() == signin), None)
-        if match is not None:
-            match["value"] = self.email
-            return written
-        for entry in written:
-            entry.pop("primary", None)
-        return [{"value": self.email, "type": "work", "primary": True}, *written]
+        return all_emails(self.email, self.email_addresses)
+
+
+def all_emails(email: str, email_addresses: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Every email of a user, the sign-in one among them, as SCIM shows them: the emails the
+    client wrote; when the sign-in email is not among them (set by an admin, or never written
+    by a client), it comes first as the primary work email and the others are no longer
+    primary."""
+    written = [dict(entry) for entry in email_addresses or []]
+    signin = email.lower()
+    match = next((e for e in written if str(e.get("value", "")).lower() == signin), None)
+    if match is not None:
+        match["value"] = email
+        return written
+    for entry in written:
+        entry.pop("primary", None)
+    return [{"value": email, "type": "work", "primary": True}, *written]
 
 
 class UserEmail(models.Model):

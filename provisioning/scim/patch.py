@@ -409,6 +409,8 @@ def _select(body: dict[str, Any], include: list[Name], exclude: list[Name]) -> d
             elif isinstance(value, dict) and sub in value:
                 target.setdefault(name, {})[sub] = value[sub]
         return result
+    if not exclude:
+        return dict(body)  # nothing to take out of nested values: no deep copy
     result = copy.deepcopy(body)
     for container, name, sub in exclude:
         if name in {"id", "schemas"} and container is None:

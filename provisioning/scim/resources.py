@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import Company, User, UserEmail, UserStatus
+from accounts.models import Company, User, UserEmail, UserStatus, all_emails
 from provisioning.scim import schema as s
 from provisioning.scim.errors import invalid_filter, invalid_value
 from provisioning.scim.filters import (
@@ -309,78 +309,162 @@ def user_queryset(company: Company) -> QuerySet[User]:
     return User.objects.filter(company=company).select_related("manager", "office", "phone_number")
 
 
-def render_user(user: User, base_url: str, pending_changes: int = 0) -> dict[str, Any]:
+class UserRow(NamedTuple):
+    """Everything a SCIM User body shows: the user's own columns (USER_ROW_FIELDS), then its
+    office's name, work number, manager's name and count of changes waiting for an approver.
+    Read in one query by selectors.user_rows, or taken from a loaded user (user_row).
+    """
+
+    id: int
+    scim_user_name: str | None
+    email: str
+    name_formatted: str
+    given_name: str
+    family_name: str
+    middle_name: str
+    display_name: str
+    nick_name: str
+    title: str
+    user_type: str
+    preferred_language: str
+    locale: str
+    timezone: str
+    status: str
+    email_addresses: list[dict[str, Any]]
+    other_phone_numbers: list[dict[str, Any]]
+    employee_number: str
+    cost_center: str
+    organization: str
+    division: str
+    department: str
+    license_type: str
+    external_id: str | None
+    manager_id: int | None
+    office_id: int | None
+    preferred_area_code: str | None
+    created_at: datetime
+    updated_at: datetime
+    office_name: str | None
+    work_number: str | None
+    manager_given_name: str | None
+    manager_family_name: str | None
+    manager_email: str | None
+    pending_changes: int
+
+
+USER_ROW_FIELDS = UserRow._fields[: UserRow._fields.index("office_name")]
+
+
+def user_row(user: User, pending_changes: int) -> UserRow:
+    """The row of a user loaded with user_queryset (its office, number and manager joined)."""
+    office = user.office if user.office_id is not None else None
     number = getattr(user, "phone_number", None)
-    office = getattr(user, "office", None)
-    emails = user.all_emails()
-    phone_numbers: list[dict[str, Any]] = []
-    if number is not None:
-        phone_numbers.append({"value": number.number, "type": "work", "primary": True})
-    phone_numbers.extend(
-        {"value": item["value"], "type": item.get("type") or "other"}
-        for item in user.other_phone_numbers or []
+    manager = user.manager if user.manager_id is not None else None
+    return UserRow._make(
+        [
+            *(getattr(user, name) for name in USER_ROW_FIELDS),
+            office.name if office is not None else None,
+            number.number if number is not None else None,
+            manager.given_name if manager is not None else None,
+            manager.family_name if manager is not None else None,
+            manager.email if manager is not None else None,
+            pending_changes,
+        ]
     )
+
+
+def render_user(user: UserRow, base_url: str) -> dict[str, Any]:
+    """The SCIM User body; unassigned attributes (null, "", empty) are left out (RFC 7643 §2.5)."""
     body: dict[str, Any] = {
         "schemas": [s.CORE_USER, s.ENTERPRISE_USER, s.SWITCHBOARD_USER],
-        "id": str(user.pk),
+        "id": str(user.id),
         "userName": user.scim_user_name or user.email,
-        "name": {
-            "formatted": user.name_formatted or user.full_name,
+    }
+    name = _assigned(
+        {
+            "formatted": user.name_formatted or _full_name(user.given_name, user.family_name),
             "familyName": user.family_name,
             "givenName": user.given_name,
             "middleName": user.middle_name,
-        },
-        "displayName": user.display_name,
-        "nickName": user.nick_name,
-        "title": user.title,
-        "userType": user.user_type,
-        "preferredLanguage": user.preferred_language,
-        "locale": user.locale,
-        "timezone": user.timezone,
-        "active": user.status == UserStatus.ACTIVE,
-        "emails": emails,
-        "phoneNumbers": phone_numbers,
-        "groups": [
+        }
+    )
+    if name:
+        body["name"] = name
+    body.update(
+        _assigned(
             {
-                "value": str(office.pk),
-                "$ref": f"{base_url}/Groups/{office.pk}",
-                "display": office.name,
-                "type": "direct",
+                "displayName": user.display_name,
+                "nickName": user.nick_name,
+                "title": user.title,
+                "userType": user.user_type,
+                "preferredLanguage": user.preferred_language,
+                "locale": user.locale,
+                "timezone": user.timezone,
             }
+        )
+    )
+    body["active"] = user.status == UserStatus.ACTIVE
+    body["emails"] = [_assigned(email) for email in all_emails(user.email, user.email_addresses)]
+    phone_numbers = [
+        _assigned({"value": item["value"], "type": item.get("type") or "other"})
+        for item in user.other_phone_numbers or []
+    ]
+    if user.work_number is not None:
+        phone_numbers.insert(0, {"value": user.work_number, "type": "work", "primary": True})
+    if phone_numbers:
+        body["phoneNumbers"] = phone_numbers
+    if user.office_id is not None:
+        body["groups"] = [
+            _assigned(
+                {
+                    "value": str(user.office_id),
+                    "$ref": f"{base_url}/Groups/{user.office_id}",
+                    "display": user.office_name,
+                    "type": "direct",
+                }
+            )
         ]
-        if office is not None
-        else [],
-        s.ENTERPRISE_USER: {
+    enterprise = _assigned(
+        {
             "employeeNumber": user.employee_number,
             "costCenter": user.cost_center,
             "organization": user.organization,
             "division": user.division,
             "department": user.department,
-            "manager": {
-                "value": str(user.manager_id),
-                "$ref": f"{base_url}/Users/{user.manager_id}",
-                "displayName": str(user.manager),
-            }
-            if user.manager_id
-            else None,
-        },
-        s.SWITCHBOARD_USER: {
+        }
+    )
+    if user.manager_id:
+        enterprise["manager"] = {
+            "value": str(user.manager_id),
+            "$ref": f"{base_url}/Users/{user.manager_id}",
+            "displayName": _full_name(user.manager_given_name, user.manager_family_name)
+            or user.manager_email,
+        }
+    if enterprise:
+        body[s.ENTERPRISE_USER] = enterprise
+    body[s.SWITCHBOARD_USER] = _assigned(
+        {
             "licenseType": user.license_type,
-            "officeName": office.name if office is not None else None,
+            "officeName": user.office_name,
             "areaCode": user.preferred_area_code,
-            "phoneNumber": number.number if number is not None else None,
-            "pendingChanges": pending_changes or None,
-        },
-    }
+            "phoneNumber": user.work_number,
+            "pendingChanges": user.pending_changes or None,
+        }
+    )
     if user.external_id:
         body["externalId"] = user.external_id
     body["meta"] = {
         "resourceType": "User",
         "created": isoformat(user.created_at),
         "lastModified": isoformat(user.updated_at),
-        "location": f"{base_url}/Users/{user.pk}",
+        "location": f"{base_url}/Users/{user.id}",
     }
-    return _drop_empty(body)
+    return body
+
+
+def _full_name(given_name: str | None, family_name: str | None) -> str:
+    """User.full_name, from the two columns."""
+    return " ".join(part for part in (given_name, family_name) if part)
 
 
 def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[str, Any]:
@@ -411,14 +495,9 @@ def render_group(office: Any, members: Iterable[User], base_url: str) -> dict[st
     return body
 
 
-def _drop_empty(value: Any) -> Any:
-    """RFC 7643 §2.5: unassigned attributes are omitted (null and "" are unassigned)."""
-    if isinstance(value, dict):
-        cleaned = {k: _drop_empty(v) for k, v in value.items()}
-        return {k: v for k, v in cleaned.items() if v not in (None, "", {}, []) or k == "active"}
-    if isinstance(value, list):
-        return [_drop_empty(v) for v in value]
-    return value
+def _assigned(attributes: dict[str, Any]) -> dict[str, Any]:
+    """The attributes that have a value: null and "" are unassigned (RFC 7643 §2.5)."""
+    return {key: value for key, value in attributes.items() if value is not None and value != ""}
 
 
 # --- reading a body into a user change ---

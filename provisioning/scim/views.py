@@ -52,6 +52,7 @@ from provisioning.scim.resources import (
     GROUP_SORT,
     USER_FILTERS,
     USER_SORT,
+    UserRow,
     group_changes,
     normalize_body,
     render_group,
@@ -60,7 +61,9 @@ from provisioning.scim.resources import (
     sort_expression,
     user_changes,
     user_queryset,
+    user_row,
 )
+from provisioning.scim.selectors import user_rows
 
 logger = logging.getLogger(__name__)
 
@@ -268,6 +271,8 @@ def _paging(params: dict[str, Any]) -> tuple[int, int]:
 
 
 def _etag(body: dict[str, Any]) -> str:
+    # Sorted: what clients wrote (emails, phone numbers) keeps their key order in a body
+    # rendered from the object a write holds, but PostgreSQL's jsonb reorders it on a read.
     content = {k: v for k, v in body.items() if k != "meta"}
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:20]
     return f'W/"{digest}"'
@@ -295,23 +300,49 @@ class UserEndpoint:
     resource_type = s.USER_TYPE
 
     def queryset(self, context: Context) -> Any:
-        return with_pending_change_counts(user_queryset(context.company))
+        """What filters and pages select from (ids only: `page` reads the rows)."""
+        return User.objects.filter(company=context.company)
+
+    def page(
+        self, context: Context, queryset: Any, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        ids = list(queryset.values_list("pk", flat=True)[offset : offset + limit])
+        return [self._body(context, row) for row in user_rows(context.company.pk, ids)]
+
+    def resource(self, context: Context, resource_id: str) -> dict[str, Any]:
+        """The user's body as GET answers it (and a write, after it)."""
+        try:
+            rows = user_rows(context.company.pk, [int(resource_id)])
+        except (ValueError, OverflowError):
+            rows = []
+        if not rows:
+            raise ScimError(404, f"User {resource_id[:40]} not found.")
+        return self._body(context, rows[0])
 
     def render(self, context: Context, user: User) -> dict[str, Any]:
+        """The body of a user `find` loaded."""
         pending = getattr(user, "pending_change_count", 0)
-        return _with_version(render_user(user, context.base, pending_changes=pending))
+        return self._body(context, user_row(user, pending))
+
+    def _body(self, context: Context, row: UserRow) -> dict[str, Any]:
+        return _with_version(render_user(row, context.base))
 
     def find(self, context: Context, resource_id: str) -> User:
+        """The user a write changes, with what `render` shows joined."""
         try:
-            return self.queryset(context).get(pk=int(resource_id))
+            return self._loaded(context).get(pk=int(resource_id))
         except (ValueError, User.DoesNotExist, OverflowError):
             raise ScimError(404, f"User {resource_id[:40]} not found.") from None
+
+    def _loaded(self, context: Context) -> Any:
+        """Users with what `render` shows joined (office, number, manager, waiting changes)."""
+        return with_pending_change_counts(user_queryset(context.company))
 
     def find_to_write(self, context: Context, resource_id: str, operation: str) -> User:
         """`find`, asking in the same query whether `operation` on the user must wait for an
         approver (`_save` reads the answer)."""
         try:
-            return with_must_queue(self.queryset(context), operation).get(pk=int(resource_id))
+            return with_must_queue(self._loaded(context), operation).get(pk=int(resource_id))
         except (ValueError, User.DoesNotExist, OverflowError):
             raise ScimError(404, f"User {resource_id[:40]} not found.") from None
 
@@ -333,7 +364,7 @@ class UserEndpoint:
 
     def get(self, context: Context, resource_id: str) -> HttpResponse:
         context.skip_members = not _members_wanted(_query_params(context))
-        body = self.render(context, self.find(context, resource_id))
+        body = self.resource(context, resource_id)
         wanted = context.request.headers.get("If-None-Match")
         if wanted and body["meta"]["version"] in {t.strip() for t in wanted.split(",")}:
             return scim_json_response(None, 304, {"ETag": body["meta"]["version"]})
@@ -397,7 +428,7 @@ class UserEndpoint:
         would have been queued): rendered as is. Queued (202): read again, with its waiting
         changes counted."""
         if status == 202:
-            user = self.find(context, str(user.pk))
+            return self.respond(context, self.resource(context, str(user.pk)), status)
         return self.respond(context, self.render(context, user), status)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
@@ -476,6 +507,14 @@ class GroupEndpoint(UserEndpoint):
         )
         return offices.prefetch_related(Prefetch("users", queryset=members))
 
+    def page(
+        self, context: Context, queryset: Any, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        return [self.render(context, office) for office in queryset[offset : offset + limit]]
+
+    def resource(self, context: Context, resource_id: str) -> dict[str, Any]:
+        return self.render(context, self.find(context, resource_id))
+
     def render(self, context: Context, office: Any) -> dict[str, Any]:
         # Without members, meta.version is that of the representation returned.
         members = [] if context.skip_members else office.users.all()
@@ -526,7 +565,7 @@ class GroupEndpoint(UserEndpoint):
             move_user=move,
         )
         # The office exists now; members whose move waits for an approver are not in it yet.
-        resource = self.render(context, self.find(context, str(office.pk)))
+        resource = self.resource(context, str(office.pk))
         return self.respond(context, resource, 202 if queued else 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
@@ -554,7 +593,7 @@ class GroupEndpoint(UserEndpoint):
             source=Source.SCIM,
             move_user=move,
         )
-        resource = self.render(context, self.find(context, str(office.pk)))
+        resource = self.resource(context, str(office.pk))
         return self.respond(context, resource, 202 if queued else 200)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
@@ -623,19 +662,21 @@ def _list_response(
     total = 0
     offset = start - 1
     for endpoint, queryset in querysets:
-        size = queryset.count()
-        if count and offset < size and len(resources) < count:
-            page = queryset[offset : offset + count - len(resources)]
-            for item in page:
-                body = endpoint.render(context, item)
-                resources.append(
-                    project(
-                        body,
-                        endpoint.resource_type,
-                        _param(params, "attributes"),
-                        _param(params, "excludedAttributes"),
-                    )
-                )
+        wanted = count - len(resources)
+        page = endpoint.page(context, queryset, offset, wanted) if wanted > 0 else []
+        if wanted > 0 and len(page) < wanted and (page or offset == 0):
+            size = offset + len(page)  # the page ended before it was full: no need to count
+        else:
+            size = queryset.count()
+        resources.extend(
+            project(
+                body,
+                endpoint.resource_type,
+                _param(params, "attributes"),
+                _param(params, "excludedAttributes"),
+            )
+            for body in page
+        )
         offset = max(0, offset - size)
         total += size
     return scim_json_response(

@@ -441,3 +441,45 @@ def test_every_write_answers_what_a_read_right_after_answers(scim, pool):
         same_as_read(patch(scim, user_id, operation))
     same_as_read(create(scim, "later@acme.example", active=False), 201)
     same_as_read(create(scim, "nonumber@acme.example"), 201)  # the pool is empty by now
+
+
+def test_every_read_renders_what_a_write_compares_against(scim, pool):
+    """GET by id, a filtered page and .search read rows in one raw query
+    (provisioning/scim/selectors.py); a write renders the user it loaded. Same body, same ETag:
+    an If-Match taken from any read passes."""
+    manager = create(scim, "boss@acme.example").body
+    user = create(
+        scim,
+        externalId="ol-7",
+        title="Engineer",
+        phoneNumbers=[{"value": "+1 628 555 0102", "type": "work"}, {"value": "+1 555 0199"}],
+        **{
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "department": "R&D",
+                "manager": {"value": manager["id"]},
+            },
+            SWITCHBOARD: {"officeName": "Austin"},
+        },
+    ).body
+    got = scim.get(f"Users/{user['id']}")
+    listed = scim.get('Users?filter=externalId eq "ol-7"').body["Resources"]
+    searched = scim.post(
+        "Users/.search",
+        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 1},
+    ).body["Resources"]
+    assert got.body == user == listed[0]
+    assert searched[0] == manager
+    reports_to = got.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]
+    assert reports_to["value"] == manager["id"]
+    assert reports_to["$ref"] == manager["meta"]["location"]
+    assert got.body["groups"][0]["display"] == "Austin"
+    assert got.body["phoneNumbers"] == [
+        {"value": "+16285550102", "type": "work", "primary": True},
+        {"value": "+1 555 0199", "type": "other"},
+    ]
+    changed = scim.patch(
+        f"Users/{user['id']}",
+        {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "Lead"}]},
+        HTTP_IF_MATCH=got["ETag"],
+    )
+    assert changed.status_code == 200, changed.body
