@@ -52,21 +52,21 @@ class Source(models.TextChoices):
     SYSTEM = "system", "System"
 
 
-def record_audit(
+def _event(
     *,
     actor: Actor,
     source: str,
     action: str,
     company: Company | None,
-    target: models.Model | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
+    target: models.Model | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
     client_ip: str | None = None,
 ) -> AuditEvent:
     kind, user, label = actor.audit_identity()
     if client_ip is None and isinstance(actor, ClientActor):
         client_ip = actor.ip
-    return AuditEvent.objects.create(
+    return AuditEvent(
         company=company,
         action=action,
         actor_kind=kind,
@@ -80,6 +80,55 @@ def record_audit(
         client_ip=client_ip,
         before=before,
         after=after,
+    )
+
+
+def record_audit(
+    *,
+    actor: Actor,
+    source: str,
+    action: str,
+    company: Company | None,
+    target: models.Model | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    client_ip: str | None = None,
+) -> AuditEvent:
+    event = _event(
+        actor=actor,
+        source=source,
+        action=action,
+        company=company,
+        target=target,
+        before=before,
+        after=after,
+        client_ip=client_ip,
+    )
+    event.save()
+    return event
+
+
+def record_audits(
+    *,
+    actor: Actor,
+    source: str,
+    action: str,
+    company: Company | None,
+    changes: list[tuple[models.Model, dict[str, Any] | None, dict[str, Any] | None]],
+) -> list[AuditEvent]:
+    """One event per (target, before, after), as `record_audit` writes it, in one INSERT: a
+    bulk action audits every row it changed without a round trip per row."""
+    return AuditEvent.objects.bulk_create(
+        _event(
+            actor=actor,
+            source=source,
+            action=action,
+            company=company,
+            target=target,
+            before=before,
+            after=after,
+        )
+        for target, before, after in changes
     )
 
 
