@@ -33,7 +33,6 @@ from approvals import services
 from approvals.diff import change_rows
 from approvals.models import OPEN_STATUSES, ChangeStatus, PendingChange
 
-
 # A bulk approval lists at most this many refusals (one message each), then counts the rest.
 MAX_REFUSALS_SHOWN = 10
 
@@ -142,6 +141,8 @@ class PendingChangeAdmin(CompanyScopedAdmin):
     @admin.action(description="Approve selected changes", permissions=["approve"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         approver: User = request.user  # type: ignore[assignment]  # admin views require a user
+        if approver.company is None:  # an approver always has one (may_decide)
+            raise PermissionDenied
         started = time.monotonic()
         try:
             approval = services.approve_changes(
@@ -171,13 +172,14 @@ class PendingChangeAdmin(CompanyScopedAdmin):
 
     @admin.action(description="Reject selected changes", permissions=["approve"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        approver: User = request.user  # type: ignore[assignment]  # admin views require a user
         comment = request.POST.get("comment", "")
         started = time.monotonic()
         self.run_service_action(
             request,
             queryset.order_by("pk"),  # arrival order, as the queue decides
             lambda change: services.reject_change(
-                change=change, actor=request.user, source=Source.ADMIN, comment=comment
+                change=change, actor=approver, source=Source.ADMIN, comment=comment
             ),
             "Rejected",
         )

@@ -466,7 +466,11 @@ def approve_changes(
         batch = ids[start : start + APPROVE_BATCH_SIZE]
         with transaction.atomic():
             approved = _approve_batch(
-                batch, company=company, approver=approver, actor=actor, source=source,
+                batch,
+                company=company,
+                approver=approver,
+                actor=actor,
+                source=source,
                 comment=comment,
             )
         approval.approved += approved

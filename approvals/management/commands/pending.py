@@ -83,8 +83,8 @@ class Command(BaseCommand):
         except DomainError as error:
             self.stderr.write(error.message)
             return len(selected)
-        for change_id, error in sorted(approval.refused.items()):
-            self.stderr.write(f"#{change_id}: {error.message}")
+        for change_id, refusal in sorted(approval.refused.items()):
+            self.stderr.write(f"#{change_id}: {refusal.message}")
         for change_id in approval.approved:
             self.stdout.write(f"#{change_id} approved")
         return len(approval.refused)
