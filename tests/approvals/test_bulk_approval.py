@@ -8,31 +8,17 @@ from accounts.audit import SYSTEM, Source
 from accounts.errors import DomainError
 from accounts.models import AuditEvent, User
 from approvals import services
-from approvals.models import ChangeStatus, Operation, PendingChange
+from approvals.models import ChangeStatus, PendingChange
 from config.request_context import current_request_id
 from provisioning import services as provisioning
-from tests.accounts.factories import UserFactory
 from tests.approvals.factories import make_pending_change, policy, queue_update
 
 pytestmark = pytest.mark.django_db
 
 
 def pending_updates(company, count):
-    """`count` users with one pending update each, written directly: queueing is not tested."""
-    users = [UserFactory(company=company) for _ in range(count)]
-    return PendingChange.objects.bulk_create(
-        PendingChange(
-            company=company,
-            operation=Operation.UPDATE,
-            user=user,
-            user_label=user.email,
-            request_method="PATCH",
-            request_path=f"/scim/v2/Users/{user.pk}",
-            changes={"title": "Staff Engineer"},
-            status=ChangeStatus.PENDING,
-        )
-        for user in users
-    )
+    """`count` users with one pending update each."""
+    return [make_pending_change(company) for _ in range(count)]
 
 
 def approve_all(changes, approver, source=Source.ADMIN, **kwargs):
