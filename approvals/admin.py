@@ -33,6 +33,9 @@ from approvals import services
 from approvals.diff import change_rows
 from approvals.models import OPEN_STATUSES, ChangeStatus, PendingChange
 
+# A bulk approval lists at most this many refusals (one message each), then counts the rest.
+MAX_REFUSALS_SHOWN = 10
+
 
 class AgeFilter(admin.SimpleListFilter):
     title = "age"
@@ -135,26 +138,52 @@ class PendingChangeAdmin(CompanyScopedAdmin):
         if services.apply_tasks_unsent_since(started):
             self.message_user(request, services.APPLY_DEFERRED_MESSAGE, level=messages.WARNING)
 
-    def _decide_many(self, request: HttpRequest, queryset: QuerySet[Any], decide: Any, verb: str):
+    @admin.action(description="Approve selected changes", permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        approver: User = request.user  # type: ignore[assignment]  # admin views require a user
+        if approver.company is None:  # an approver always has one (may_decide)
+            raise PermissionDenied
+        started = time.monotonic()
+        try:
+            approval = services.approve_changes(
+                company=approver.company,
+                change_ids=queryset.values_list("pk", flat=True),
+                actor=approver,
+                source=Source.ADMIN,
+                comment=request.POST.get("comment", ""),
+            )
+        except DomainError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return
+        refusals = [error.message for _pk, error in sorted(approval.refused.items())]
+        for message in refusals[:MAX_REFUSALS_SHOWN]:
+            self.message_user(request, message, level=messages.ERROR)
+        if len(refusals) > MAX_REFUSALS_SHOWN:
+            self.message_user(
+                request,
+                f"… and {len(refusals) - MAX_REFUSALS_SHOWN} more change(s) not pending any more.",
+                level=messages.ERROR,
+            )
+        if approval.approved:
+            self.message_user(
+                request, f"Approved {len(approval.approved)} item(s).", level=messages.SUCCESS
+            )
+        self._warn_if_apply_deferred(request, started)
+
+    @admin.action(description="Reject selected changes", permissions=["approve"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        approver: User = request.user  # type: ignore[assignment]  # admin views require a user
         comment = request.POST.get("comment", "")
         started = time.monotonic()
         self.run_service_action(
             request,
-            queryset.order_by("pk"),  # arrival order, so each user's changes queue in order
-            lambda change: decide(
-                change=change, actor=request.user, source=Source.ADMIN, comment=comment
+            queryset.order_by("pk"),  # arrival order, as the queue decides
+            lambda change: services.reject_change(
+                change=change, actor=approver, source=Source.ADMIN, comment=comment
             ),
-            verb,
+            "Rejected",
         )
         self._warn_if_apply_deferred(request, started)
-
-    @admin.action(description="Approve selected changes", permissions=["approve"])
-    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._decide_many(request, queryset, services.approve_change, "Approved")
-
-    @admin.action(description="Reject selected changes", permissions=["approve"])
-    def reject_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._decide_many(request, queryset, services.reject_change, "Rejected")
 
     # --- the detail page: a readable diff and the decision ---
 

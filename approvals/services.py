@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -22,10 +23,17 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, Min, OuterRef, QuerySet
 from django.utils import timezone
 
-from accounts.audit import Actor, Source, SystemActor, record_audit, snapshot
+from accounts.audit import (
+    Actor,
+    Source,
+    SystemActor,
+    audit_batch,
+    record_audit,
+    snapshot,
+)
 from accounts.errors import DomainError, NotFound
 from accounts.models import Company, User, UserStatus
 from apikeys.models import APIKey
@@ -68,6 +76,7 @@ USER_STATE_FIELDS = (
     "license_type",
 )
 SWEEP_UNAPPLIED_AFTER = timedelta(minutes=5)
+APPROVE_BATCH_SIZE = 1000  # changes approved per transaction (a few queries each)
 BROKER_PAUSE_SECONDS = 15.0
 NO_FREE_SEATS = "no_free_seats"  # offices.services' code for a license type with no free seat
 EXPIRY_ACTOR = SystemActor("pending change expiry")
@@ -394,22 +403,23 @@ class _ApplyTaskSender:
         self.failed_at = -math.inf  # time.monotonic() of the last failed send
         self.unsent_at = -math.inf  # … of the last task not sent (failed or skipped)
 
-    def send(self, change_id: int) -> None:
+    def send(self, change_ids: Iterable[int]) -> None:
         from approvals.tasks import apply_pending_change
 
-        now = time.monotonic()
-        if now - self.failed_at >= BROKER_PAUSE_SECONDS:
-            try:
-                send_once(apply_pending_change, change_id)
-                return
-            except BROKER_ERRORS as error:
-                self.failed_at = now
-                logger.warning(
-                    "The task queue is unreachable (%s): approved changes apply once the "
-                    "sweeper finds them after it is back.",
-                    error,
-                )
-        self.unsent_at = now
+        for change_id in change_ids:
+            now = time.monotonic()
+            if now - self.failed_at >= BROKER_PAUSE_SECONDS:
+                try:
+                    send_once(apply_pending_change, change_id)
+                    continue
+                except BROKER_ERRORS as error:
+                    self.failed_at = now
+                    logger.warning(
+                        "The task queue is unreachable (%s): approved changes apply once the "
+                        "sweeper finds them after it is back.",
+                        error,
+                    )
+            self.unsent_at = now
 
 
 _apply_tasks = _ApplyTaskSender()
@@ -427,8 +437,8 @@ def apply_tasks_unsent_since(moment: float) -> bool:
     return _apply_tasks.unsent_at >= moment
 
 
-def _enqueue_apply_on_commit(change_id: int) -> None:
-    transaction.on_commit(partial(_apply_tasks.send, change_id))
+def _enqueue_apply_on_commit(*change_ids: int) -> None:
+    transaction.on_commit(partial(_apply_tasks.send, change_ids))
 
 
 def _record_decision(
@@ -444,33 +454,130 @@ def _record_decision(
     )
 
 
+@dataclass
+class Approval:
+    """What an approval did: the changes it approved (id order), and why it refused the others."""
+
+    approved: list[int] = field(default_factory=list)
+    refused: dict[int, DomainError] = field(default_factory=dict)
+
+
+def approve_changes(
+    *, company: Company, change_ids: Iterable[int], actor: Actor, source: str, comment: str = ""
+) -> Approval:
+    """Approve the company's pending changes among `change_ids`; they apply right after commit.
+
+    Set-based, APPROVE_BATCH_SIZE changes per transaction and a few queries per batch whatever
+    its size, so selecting all of 10,000 changes fits in a request. Only an active approver of
+    the company may (refused at once, nothing decided). A change already decided, applied or
+    expired, or another company's, is refused with the reason, so two approvers at once approve
+    it once; the others are approved all the same. Batches already committed stay approved.
+    """
+    approver = _ensure_may_decide(actor, company.pk)
+    comment = (comment or "").strip()[:2000]
+    ids = sorted(set(change_ids))
+    approval = Approval()
+    for start in range(0, len(ids), APPROVE_BATCH_SIZE):
+        batch = ids[start : start + APPROVE_BATCH_SIZE]
+        with transaction.atomic():
+            approved = _approve_batch(
+                batch,
+                company=company,
+                approver=approver,
+                actor=actor,
+                source=source,
+                comment=comment,
+            )
+        approval.approved += approved
+        approval.refused.update(_refusals(set(batch) - set(approved), company))
+    return approval
+
+
+def _approve_batch(
+    ids: list[int],
+    *,
+    company: Company,
+    approver: User | None,
+    actor: Actor,
+    source: str,
+    comment: str,
+) -> list[int]:
+    # Locked in id order, as every decider locks them: concurrent bulk approvals never deadlock,
+    # and a change another approver decided meanwhile is no longer selected.
+    changes = list(
+        PendingChange.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids, company_id=company.pk, status=ChangeStatus.PENDING)
+        .only("pk", "operation", "user_id", "user_label")
+        .order_by("pk")
+    )
+    if not changes:
+        return []
+    now = timezone.now()
+    PendingChange.objects.filter(pk__in=[change.pk for change in changes]).update(
+        status=ChangeStatus.APPROVED,
+        reviewed_by=approver,
+        reviewed_at=now,
+        review_comment=comment,
+        updated_at=now,
+    )
+    with audit_batch():  # one INSERT for all of them
+        for change in changes:
+            record_audit(
+                actor=actor,
+                source=source,
+                action="provisioning.change_approved",
+                company=company,
+                target=change,
+                before={"status": ChangeStatus.PENDING},
+                after={"status": ChangeStatus.APPROVED, "comment": comment},
+            )
+    # Per-user arrival order: only a user's first open change applies now; each applied change
+    # enqueues the next one (see _enqueue_next_on_commit).
+    first_open = dict(
+        PendingChange.objects.filter(
+            user_id__in={change.user_id for change in changes}, status__in=OPEN_STATUSES
+        )
+        .order_by()
+        .values("user_id")
+        .annotate(first=Min("pk"))
+        .values_list("user_id", "first")
+    )
+    _enqueue_apply_on_commit(
+        *(
+            change.pk
+            for change in changes
+            if change.user_id is None or first_open.get(change.user_id) == change.pk
+        )
+    )
+    return [change.pk for change in changes]
+
+
+def _refusals(ids: set[int], company: Company) -> dict[int, DomainError]:
+    """Why each of these changes was not approved: decided already, or no such change here."""
+    if not ids:
+        return {}
+    decided = PendingChange.objects.filter(pk__in=ids, company_id=company.pk).select_related(
+        "reviewed_by"
+    )
+    refusals: dict[int, DomainError] = {
+        change.pk: _already(change, "approve") for change in decided
+    }
+    for change_id in ids - refusals.keys():
+        refusals[change_id] = NotFound("No such pending change.")
+    return refusals
+
+
 def approve_change(
     *, change: PendingChange, actor: Actor, source: str, comment: str = ""
 ) -> PendingChange:
-    """Approve a pending change; it applies (in its user's arrival order) right after commit.
-
-    Only an active approver of the change's company may; a change already decided, applied or
-    expired is refused with the reason, so two approvers at once approve it once.
-    """
-    approver = _ensure_may_decide(actor, change.company_id)
-    with transaction.atomic():
-        locked = _lock_change(change)
-        if locked.company_id != change.company_id:
-            raise NotFound("No such pending change.")
-        if locked.status != ChangeStatus.PENDING:
-            raise _already(locked, "approve")
-        _record_decision(locked, ChangeStatus.APPROVED, approver=approver, comment=comment)
-        record_audit(
-            actor=actor,
-            source=source,
-            action="provisioning.change_approved",
-            company=locked.company,
-            target=locked,
-            before={"status": ChangeStatus.PENDING},
-            after={"status": locked.status, "comment": locked.review_comment},
-        )
-        _enqueue_apply_on_commit(locked.pk)
-    return locked
+    """Approve one pending change (see `approve_changes`); a refusal raises `DomainError`."""
+    approval = approve_changes(
+        company=change.company, change_ids=[change.pk], actor=actor, source=source, comment=comment
+    )
+    if change.pk in approval.refused:
+        raise approval.refused[change.pk]
+    change.refresh_from_db()
+    return change
 
 
 def _discard_followers(

@@ -205,3 +205,33 @@ def test_suspended_user_cannot_decide(client, company, scim_user):
     user = CompanyAdminFactory(company=company, status=UserStatus.SUSPENDED)
     client.force_login(user)
     assert client.get(reverse(CHANGELIST)).status_code == 302
+
+
+def test_bulk_approve_of_all_skips_the_decided_and_lists_a_few_of_them(
+    company_admin_client, company, company_admin, monkeypatch
+):
+    from approvals import admin as approvals_admin
+    from approvals import services
+
+    monkeypatch.setattr(services, "send_once", lambda *args: None)
+    monkeypatch.setattr(approvals_admin, "MAX_REFUSALS_SHOWN", 2)
+    changes = [make_pending_change(company) for _ in range(6)]
+    decided = changes[:3]
+    services.approve_changes(
+        company=company,
+        change_ids=[change.pk for change in decided],
+        actor=company_admin,
+        source="admin",
+    )
+    response = company_admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "approve_selected", "_selected_action": [c.pk for c in changes]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Approved 3 item(s)." in page
+    assert f"Change #{decided[0].pk} is already approved, applying by admin@acme.example" in page
+    assert f"Change #{decided[2].pk} is already" not in page
+    assert "… and 1 more change(s) not pending any more." in page
+    assert set(PendingChange.objects.values_list("status", flat=True)) == {ChangeStatus.APPROVED}
+    assert AuditEvent.objects.filter(action="provisioning.change_approved").count() == 6

@@ -81,3 +81,32 @@ def test_pending_refuses_strangers_and_foreign_ids(
         )
     assert set(PendingChange.objects.values_list("status", flat=True)) == {"pending"}
     assert change.pk
+
+
+def test_pending_approve_all_decides_in_bulk_and_names_the_skipped(
+    company, approver, capsys, monkeypatch
+):
+    from approvals import services
+
+    monkeypatch.setattr(services, "send_once", lambda *args: None)
+    changes = [make_pending_change(company) for _ in range(3)]
+    call_command("pending", "approve", "--company", "acme", "--all", "--as", approver.email)
+    out = capsys.readouterr().out
+    assert all(f"#{change.pk} approved" in out for change in changes)
+    assert (
+        AuditEvent.objects.filter(action="provisioning.change_approved", source="cli").count() == 3
+    )
+    with pytest.raises(CommandError, match="1 of 1 change"):
+        call_command(
+            "pending",
+            "approve",
+            "--company",
+            "acme",
+            "--id",
+            str(changes[0].pk),
+            "--as",
+            approver.email,
+        )
+    assert (
+        f"#{changes[0].pk}: Change #{changes[0].pk} is already approved" in capsys.readouterr().err
+    )

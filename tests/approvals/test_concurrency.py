@@ -86,3 +86,28 @@ def test_two_workers_applying_one_approved_change_apply_it_once(company):
     )
     assert sorted(outcomes) == ["applied", "skipped"]
     assert AuditEvent.objects.filter(action="user.updated").count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_bulk_approvals_of_overlapping_changes_approve_each_once(company, monkeypatch):
+    from tests.approvals.factories import make_pending_change
+
+    monkeypatch.setattr(services, "APPROVE_BATCH_SIZE", 7)  # several batches interleave
+    monkeypatch.setattr(services, "send_once", lambda *args: None)
+    first, second = CompanyAdminFactory(company=company), CompanyAdminFactory(company=company)
+    ids = [make_pending_change(company).pk for _ in range(30)]
+
+    def approve(actor, change_ids):
+        return lambda: services.approve_changes(
+            company=company, change_ids=change_ids, actor=actor, source=Source.ADMIN
+        )
+
+    one, other = run_together(approve(first, ids), approve(second, ids[5:]))
+    assert sorted(one.approved + other.approved) == ids  # each approved exactly once
+    # … and refused with the reason to the other.
+    assert set(one.refused) == set(ids) - set(one.approved)
+    assert set(other.refused) == set(ids[5:]) - set(other.approved)
+    assert {error.code for error in [*one.refused.values(), *other.refused.values()]} <= {
+        "already_decided"
+    }
+    assert AuditEvent.objects.filter(action="provisioning.change_approved").count() == len(ids)

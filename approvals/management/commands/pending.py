@@ -57,14 +57,45 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"No change {', '.join(f'#{pk}' for pk in sorted(missing))} in {company.slug}."
                 )
-        decide = (
-            services.approve_change if options["action"] == "approve" else services.reject_change
-        )
-        failures = 0
         started = time.monotonic()
+        if options["action"] == "approve":
+            failures = self._approve(company, selected, approver, options["comment"])
+        else:
+            failures = self._reject(selected, approver, options["comment"])
+        if services.apply_tasks_unsent_since(started):
+            self.stderr.write(services.APPLY_DEFERRED_MESSAGE)
+        if failures:
+            raise CommandError(f"{failures} of {len(selected)} change(s) were not decided.")
+        if not selected:
+            self.stdout.write("Nothing to decide.")
+
+    def _approve(
+        self, company: Company, selected: list[PendingChange], approver: User, comment: str
+    ) -> int:
+        try:
+            approval = services.approve_changes(
+                company=company,
+                change_ids=[change.pk for change in selected],
+                actor=approver,
+                source=Source.CLI,
+                comment=comment,
+            )
+        except DomainError as error:
+            self.stderr.write(error.message)
+            return len(selected)
+        for change_id, refusal in sorted(approval.refused.items()):
+            self.stderr.write(f"#{change_id}: {refusal.message}")
+        for change_id in approval.approved:
+            self.stdout.write(f"#{change_id} approved")
+        return len(approval.refused)
+
+    def _reject(self, selected: list[PendingChange], approver: User, comment: str) -> int:
+        failures = 0
         for change in selected:
             try:
-                decide(change=change, actor=approver, source=Source.CLI, comment=options["comment"])
+                services.reject_change(
+                    change=change, actor=approver, source=Source.CLI, comment=comment
+                )
             except DomainError as error:
                 failures += 1
                 self.stderr.write(f"#{change.pk}: {error.message}")
@@ -72,12 +103,7 @@ class Command(BaseCommand):
             change.refresh_from_db()
             detail = f": {change.error}" if change.error else ""
             self.stdout.write(f"#{change.pk} {change.get_status_display().lower()}{detail}")
-        if services.apply_tasks_unsent_since(started):
-            self.stderr.write(services.APPLY_DEFERRED_MESSAGE)
-        if failures:
-            raise CommandError(f"{failures} of {len(selected)} change(s) were not decided.")
-        if not selected:
-            self.stdout.write("Nothing to decide.")
+        return failures
 
     def _list(self, changes: QuerySet[PendingChange], status: str) -> None:
         if status != "all":
