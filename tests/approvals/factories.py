@@ -1,6 +1,7 @@
 from accounts.audit import SYSTEM, Source
 from approvals import services
 from approvals.models import ChangeStatus, Operation, PendingChange
+from provisioning import services as provisioning
 from tests.accounts.factories import UserFactory
 from tests.tenancy import tenant_object
 
@@ -43,6 +44,27 @@ def queue_create(company, changes, actor=SYSTEM):
         actor=actor,
         source=Source.SCIM,
     )
+
+
+def users_with_queued_updates(company, users, changes_per_user):
+    """`users` SCIM users, the update policy on, and `changes_per_user` title changes each, in
+    interleaved arrival: change k of every user, then change k+1 of every user."""
+    people = [
+        provisioning.provision_user(
+            company=company,
+            changes={"email": f"u{n}@acme.example"},
+            actor=SYSTEM,
+            source=Source.SCIM,
+        )
+        for n in range(users)
+    ]
+    policy(company, "update")
+    changes = [
+        queue_update(company, user, {"title": f"step {step}"})
+        for step in range(changes_per_user)
+        for user in people
+    ]
+    return people, changes
 
 
 @tenant_object(PendingChange)

@@ -18,7 +18,7 @@ from approvals.tasks import sweep_pending_changes
 from config.celery import send_once
 from provisioning import services as provisioning
 from tests.accounts.factories import CompanyAdminFactory
-from tests.approvals.factories import policy, queue_update
+from tests.approvals.factories import policy, queue_update, users_with_queued_updates
 from tests.processes import RedisServer, free_port, kill_group, publishing_to, start_worker
 
 CHANGELIST = "admin:approvals_pendingchange_changelist"
@@ -58,21 +58,7 @@ def test_approvals_while_redis_is_down_are_recorded_and_applied_once_when_it_ret
     company, company_admin_client, outage_broker, tmp_path
 ):
     log_path = tmp_path / "worker.log"
-    users = [
-        provisioning.provision_user(
-            company=company,
-            changes={"email": f"u{n}@acme.example"},
-            actor=SYSTEM,
-            source=Source.SCIM,
-        )
-        for n in range(USERS)
-    ]
-    policy(company, "update")
-    changes = [
-        queue_update(company, user, {"title": f"step {step}"})
-        for step in range(CHANGES_PER_USER)
-        for user in users
-    ]
+    users, changes = users_with_queued_updates(company, USERS, CHANGES_PER_USER)
     first, changes = changes[0], changes[1:]
     worker = start_worker(outage_broker.url, log_path, concurrency=1)
     try:

@@ -11,13 +11,12 @@ import pytest
 import redis
 from django.db import connection, transaction
 
-from accounts.audit import SYSTEM, Source
+from accounts.audit import Source
 from accounts.models import AuditEvent, User
 from approvals import services
 from approvals.models import ChangeStatus, PendingChange
-from provisioning import services as provisioning
 from tests.accounts.factories import CompanyAdminFactory
-from tests.approvals.factories import policy, queue_update
+from tests.approvals.factories import users_with_queued_updates
 from tests.processes import kill_group, publishing_to, start_worker
 
 USERS = 10
@@ -96,22 +95,7 @@ def broker():
 def test_worker_applies_each_change_once_in_order_across_a_killed_worker(company, broker, tmp_path):
     log_path = tmp_path / "workers.log"
     approver = CompanyAdminFactory(company=company)
-    users = [
-        provisioning.provision_user(
-            company=company,
-            changes={"email": f"u{n}@acme.example"},
-            actor=SYSTEM,
-            source=Source.SCIM,
-        )
-        for n in range(USERS)
-    ]
-    policy(company, "update")
-    # Interleaved arrival: change k of every user, then change k+1 of every user.
-    changes = [
-        queue_update(company, user, {"title": f"step {step}"})
-        for step in range(CHANGES_PER_USER)
-        for user in users
-    ]
+    users, changes = users_with_queued_updates(company, USERS, CHANGES_PER_USER)
     blocked = users[0]
     lock = RowLock(blocked.pk)
     lock.start()
