@@ -2,6 +2,7 @@ import importlib
 import pkgutil
 
 import pytest
+from django.core.cache import cache
 
 import tests
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory, UserFactory
@@ -12,6 +13,14 @@ from tests.processes import web_processes  # noqa: F401
 for module in pkgutil.walk_packages(tests.__path__, "tests."):
     if module.name.endswith(".factories"):
         importlib.import_module(module.name)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with an empty shared cache (Redis, scripts/with-services): each run's new
+    test database hands out the same ids again, and entries a run minutes ago left under them
+    (where a /Users walk stood, provisioning/scim/views.py) must not leak into this one."""
+    cache.clear()
 
 
 @pytest.fixture

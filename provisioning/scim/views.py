@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError
 from django.db.models import Prefetch
@@ -70,6 +71,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_COUNT = 100
 MAX_RESULTS = 200
 MAX_BODY = 1024 * 1024
+# How long the place of a walk through /Users is remembered (see `_walk_key`).
+WALK_SECONDS = 300
 
 
 def base_url() -> str:
@@ -658,12 +661,23 @@ def _list_response(
         querysets.append((endpoint, queryset))
     if not querysets:
         raise errors[0]
+    # Identity providers read a directory page after page: in the default order, /Users
+    # remembers where each page ended so that the next one starts there (keyset, flat at any
+    # depth) instead of skipping `offset` rows.
+    walk = endpoints == [USER_ENDPOINT] and not sort_by
     resources: list[dict[str, Any]] = []
     total = 0
     offset = start - 1
     for endpoint, queryset in querysets:
         wanted = count - len(resources)
-        page = endpoint.page(context, queryset, offset, wanted) if wanted > 0 else []
+        paged, skipped = queryset, offset
+        after = cache.get(_walk_key(context, filter_text, start)) if walk and offset else None
+        if after is not None:
+            paged, skipped = queryset.filter(pk__gt=after), 0
+        page = endpoint.page(context, paged, skipped, wanted) if wanted > 0 else []
+        if walk and page and len(page) == wanted:
+            following = _walk_key(context, filter_text, start + wanted)
+            cache.set(following, int(page[-1]["id"]), WALK_SECONDS)
         if wanted > 0 and len(page) < wanted and (page or offset == 0):
             size = offset + len(page)  # the page ended before it was full: no need to count
         else:
@@ -688,6 +702,19 @@ def _list_response(
             "Resources": resources,
         }
     )
+
+
+def _walk_key(context: Context, filter_text: str | None, start: int) -> str:
+    """The cache key of the id of the user just before `start` in the company's /Users list in
+    the default order (by id), with this filter. Only our own writes set it: the id a keyset page
+    starts after never comes from the client. The count is not in it: the place does not depend
+    on the page size. Semantics when users change between pages: a page read after the one
+    before it starts right after the last user that page showed, so deleting a user before that
+    place skips no one (OFFSET would skip the first user of the next page), and totalResults on
+    the last page is then counted from the position, as the pages were (off by the deletions).
+    """
+    digest = hashlib.sha256((filter_text or "").encode()).hexdigest()[:32]
+    return f"scim:users-walk:{context.company.pk}:{digest}:{start}"
 
 
 def _search_all(context: Context, params: dict[str, Any]) -> HttpResponse:
