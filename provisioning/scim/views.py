@@ -678,8 +678,10 @@ def _list_response(
         if walk and page and len(page) == wanted:
             following = _walk_key(context, filter_text, start + wanted)
             cache.set(following, int(page[-1]["id"]), WALK_SECONDS)
-        if wanted > 0 and len(page) < wanted and (page or offset == 0):
-            size = offset + len(page)  # the page ended before it was full: no need to count
+        if after is None and wanted > 0 and len(page) < wanted and (page or offset == 0):
+            # The page ended before it was full: the total is known without counting (not after
+            # a keyset start: users deleted before it would be counted in `offset`).
+            size = offset + len(page)
         else:
             size = queryset.count()
         resources.extend(
@@ -710,8 +712,8 @@ def _walk_key(context: Context, filter_text: str | None, start: int) -> str:
     starts after never comes from the client. The count is not in it: the place does not depend
     on the page size. Semantics when users change between pages: a page read after the one
     before it starts right after the last user that page showed, so deleting a user before that
-    place skips no one (OFFSET would skip the first user of the next page), and totalResults on
-    the last page is then counted from the position, as the pages were (off by the deletions).
+    place skips no one (OFFSET would skip the first user of the next page); totalResults is
+    counted on every keyset page.
     """
     digest = hashlib.sha256((filter_text or "").encode()).hexdigest()[:32]
     return f"scim:users-walk:{context.company.pk}:{digest}:{start}"
