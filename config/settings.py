@@ -164,6 +164,14 @@ API_KEY_FAILURE_LIMIT = int(env("API_KEY_FAILURE_LIMIT", "20") or 20)
 API_KEY_FAILURE_WINDOW = int(env("API_KEY_FAILURE_WINDOW", "300") or 300)
 API_KEY_BLOCK_SECONDS = int(env("API_KEY_BLOCK_SECONDS", "300") or 300)
 
+# Password sign-in (/login/): failed passwords within the window, per target account (email)
+# and per client address (an IPv6 /64), block the password step for LOGIN_BLOCK_SECONDS (429
+# with Retry-After; the password is not checked). SSO is never throttled. Counted in the cache.
+LOGIN_ACCOUNT_FAILURE_LIMIT = int(env("LOGIN_ACCOUNT_FAILURE_LIMIT", "10") or 10)
+LOGIN_ADDRESS_FAILURE_LIMIT = int(env("LOGIN_ADDRESS_FAILURE_LIMIT", "30") or 30)
+LOGIN_FAILURE_WINDOW = int(env("LOGIN_FAILURE_WINDOW", "900") or 900)
+LOGIN_BLOCK_SECONDS = int(env("LOGIN_BLOCK_SECONDS", "900") or 900)
+
 # REST API (/api/v1/): requests per API key, counted in the cache above ("600/minute").
 API_RATE_LIMIT = env("API_RATE_LIMIT", "600/minute") or "600/minute"
 # DRF defaults for views that set nothing; the API's views set their own (api/base.py).

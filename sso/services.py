@@ -16,13 +16,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import services as accounts_services
-from accounts.audit import Actor, SystemActor, record_audit, record_change
+from accounts.audit import Actor, ClientActor, Source, SystemActor, record_audit, record_change
 from accounts.errors import DomainError
 from accounts.models import Company, LicenseType, Role, User, UserStatus
 from offices import services as office_services
 from offices.models import Office
 from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
 from sso.models import SAMLConfig, SeenAssertion
+from sso.throttle import AccountFailureThrottle, AddressFailureThrottle
 
 CONTACT_ADMIN = "Please contact your company's Switchboard administrator."
 FLAG_FIELDS = (
@@ -397,3 +398,58 @@ def password_sign_in_policy(user: User) -> str:
     if user.role == Role.COMPANY_ADMIN and config.allow_admin_password_login:
         return "break_glass"
     return "refused"
+
+
+# --- password sign-in throttle ---
+
+
+def password_sign_in_blocked_for(*, email: str, client_ip: str | None) -> int | None:
+    """Seconds until a password for `email` from `client_ip` may be tried again, or None.
+
+    Either block counts: the account's (too many wrong passwords for this email, from anywhere)
+    or the address's (too many from this client, for any accounts)."""
+    waits = [
+        AccountFailureThrottle().blocked_for(email),
+        AddressFailureThrottle().blocked_for(client_ip or ""),
+    ]
+    return max((wait for wait in waits if wait is not None), default=None)
+
+
+def record_password_failure(
+    *, email: str, company: Company | None, client_ip: str | None
+) -> int | None:
+    """Count a wrong password against the account and the client address.
+
+    Audits each block it starts, once per block whichever process sees it (`auth.login_throttled`;
+    an account's block under the email's company, an address's under none: it blocks that
+    address for every company). Returns the seconds of a block it started, else None.
+    """
+    actor = ClientActor(client_ip or "unknown")
+    started: list[int] = []
+    account, address = AccountFailureThrottle(), AddressFailureThrottle()
+    for blocked, throttle, subject, owner, detail in (
+        ("account", account, email, company, {"email": email[:254]}),
+        ("address", address, client_ip or "", None, {}),
+    ):
+        if throttle.record_failure(subject):
+            record_audit(
+                actor=actor,
+                source=Source.ADMIN,
+                action="auth.login_throttled",
+                company=owner,
+                after={
+                    "blocked": blocked,
+                    **detail,
+                    "failures": throttle.limit,
+                    "window_seconds": throttle.window,
+                    "blocked_seconds": throttle.block,
+                },
+            )
+            started.append(throttle.block)
+    return max(started, default=None)
+
+
+def clear_password_failures(*, email: str) -> None:
+    """After a right password: the account's wrong guesses so far no longer count against it.
+    The client address's count stays (it may be guessing other accounts)."""
+    AccountFailureThrottle().clear_failures(email)

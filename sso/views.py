@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import logging
+import math
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ from django.contrib import auth
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -511,15 +513,23 @@ def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any])
     company = _company_for_email(email)
     config = services.saml_config_for(company)
     context.update(company=company, sso_config=config)
+    ip = client_ip(request)
+    # Blocked: the password is not checked at all, so even the right one learns nothing.
+    wait = services.password_sign_in_blocked_for(email=email, client_ip=ip)
+    if wait is not None:
+        return _too_many_failures(request, context, form, wait)
     user = auth.authenticate(request, username=email, password=form.cleaned_data["password"])
     if user is None:
         services.record_refusal(
             company=company,
-            actor=ClientActor(client_ip(request) or "unknown"),
+            actor=ClientActor(ip or "unknown"),
             source=Source.ADMIN,
             reason="bad_credentials",
             detail={"email": email[:254], "method": "password"},
         )
+        wait = services.record_password_failure(email=email, company=company, client_ip=ip)
+        if wait is not None:
+            return _too_many_failures(request, context, form, wait)
         message = "Wrong email or password."
         if config is not None and config.enforce_sso and company is not None:
             message += (
@@ -529,15 +539,29 @@ def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any])
         form.add_error(None, message)
         return render(request, "sso/login.html", context, status=400)
     policy = services.password_sign_in_policy(user)
+    services.clear_password_failures(email=email)
     auth.login(request, user)
     services.record_sign_in(
         user=user,
         source=Source.ADMIN,
         method="break_glass" if policy == "break_glass" else "password",
-        client_ip=client_ip(request),
+        client_ip=ip,
         detail={},
     )
     return redirect(next_url)
+
+
+def _too_many_failures(
+    request: HttpRequest, context: dict[str, Any], form: PasswordForm, wait: int
+) -> HttpResponse:
+    """429 with Retry-After; SSO stays open, so the page points there when the company has it."""
+    minutes = math.ceil(wait / 60)
+    message = f"Too many failed sign-ins. Try again in {minutes} minute{pluralize(minutes)}"
+    message += ", or sign in with SSO." if context.get("sso_config") is not None else "."
+    form.add_error(None, message)
+    response = render(request, "sso/login.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 @never_cache

@@ -1,0 +1,91 @@
+"""Throttling of failed authentications, counted in the shared cache.
+
+The cache is Redis in production and tests (one store for every web process and node) and a
+database table in the quickstart: never process memory, so a client cannot spread its guesses
+over processes. Each throttle names its key namespace, its settings and what it counts against:
+a client address (IPv6 per /64, the block one subscriber usually holds) or an account.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+
+
+def client_bucket(ip: str) -> str:
+    """The address failures are counted against: the IPv4 address, or the IPv6 /64."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    return str(address)
+
+
+class FailureThrottle:
+    """`limit` failures within `window` seconds against one subject block it for `block` seconds.
+
+    A subclass names its cache key namespace and the settings holding limit, window and block;
+    by default the subject is a client address, counted per `client_bucket`.
+    """
+
+    namespace: ClassVar[str]
+    limit_setting: ClassVar[str]
+    window_setting: ClassVar[str]
+    block_setting: ClassVar[str]
+
+    def __init__(self, cache: BaseCache | None = None) -> None:
+        self._cache = cache
+        self.limit: int = getattr(settings, self.limit_setting)
+        self.window: int = getattr(settings, self.window_setting)
+        self.block: int = getattr(settings, self.block_setting)
+
+    @property
+    def cache(self) -> BaseCache:
+        return self._cache if self._cache is not None else caches["default"]
+
+    def bucket(self, subject: str) -> str:
+        return client_bucket(subject)
+
+    def _keys(self, subject: str) -> tuple[str, str]:
+        bucket = self.bucket(subject)
+        return f"{self.namespace}:auth-failures:{bucket}", f"{self.namespace}:auth-blocked:{bucket}"
+
+    def blocked_for(self, subject: str) -> int | None:
+        """Seconds until the subject may try again, or None when it is not blocked."""
+        _, blocked_key = self._keys(subject)
+        until = self.cache.get(blocked_key)
+        if until is None:
+            return None
+        return max(1, math.ceil(float(until) - time.time()))
+
+    def record_failure(self, subject: str) -> bool:
+        """Count one failure; True when this failure started a block (exactly one caller sees
+        True per block, whichever process it runs in)."""
+        failures_key, blocked_key = self._keys(subject)
+        self.cache.add(failures_key, 0, timeout=self.window)
+        try:
+            failures = self.cache.incr(failures_key)
+        except ValueError:  # the window expired between add() and incr()
+            self.cache.set(failures_key, 1, timeout=self.window)
+            failures = 1
+        if failures < self.limit:
+            return False
+        started = self.cache.add(blocked_key, time.time() + self.block, timeout=self.block)
+        if started:
+            # After the block the subject starts a fresh window.
+            self.cache.delete(failures_key)
+        return bool(started)
+
+    def clear_failures(self, subject: str) -> None:
+        """Forget the subject's failures in the current window (not a block in force)."""
+        failures_key, _ = self._keys(subject)
+        self.cache.delete(failures_key)

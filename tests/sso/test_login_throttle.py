@@ -1,0 +1,161 @@
+"""/login/'s password step: wrong passwords block the account and the client address (429)."""
+
+import time
+
+import pytest
+
+from accounts.models import AuditEvent
+from sso.throttle import AccountFailureThrottle
+from tests.apikeys.test_throttle import redis_cache_client
+from tests.sso.test_acs import post as acs_post
+from tests.sso.test_login import PASSWORD, email_step
+
+ADMIN = "admin@acme.example"
+ELSEWHERE = "198.51.100.7"
+
+
+@pytest.fixture
+def limits(settings):
+    settings.LOGIN_ACCOUNT_FAILURE_LIMIT = 3
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 5
+    return settings
+
+
+def password_step(client, email, password=PASSWORD, **extra):
+    data = {"step": "password", "email": email, "password": password, "next": "/app/"}
+    return client.post("/login/", data, **extra)
+
+
+def wrong(client, email=ADMIN, times=1, **extra):
+    for _ in range(times):
+        response = password_step(client, email, password="guess", **extra)
+        assert response.status_code == 400, response.content[:300]
+
+
+def signed_in(client):
+    return "_auth_user_id" in client.session
+
+
+def throttled_events():
+    return AuditEvent.objects.filter(action="auth.login_throttled")
+
+
+def test_wrong_passwords_block_the_account_with_429_and_retry_after(client, limits, company_admin):
+    wrong(client, times=2)
+    response = password_step(client, ADMIN, password="guess")  # the limit-th
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= limits.LOGIN_BLOCK_SECONDS
+    assert "Too many failed sign-ins. Try again in 15 minutes." in response.content.decode()
+
+
+def test_a_blocked_account_refuses_the_right_password_without_checking_it(
+    client, limits, company_admin, monkeypatch
+):
+    wrong(client, times=3 - 1)
+    password_step(client, ADMIN, password="guess")
+
+    def must_not_check(*args, **kwargs):
+        raise AssertionError("the password was checked while blocked")
+
+    monkeypatch.setattr("sso.views.auth.authenticate", must_not_check)
+    response = password_step(client, ADMIN)
+    assert response.status_code == 429
+    assert "Retry-After" in response
+    assert not signed_in(client)
+    # From another address too: the account's block stops a guess spread over many clients.
+    response = password_step(client, ADMIN, REMOTE_ADDR=ELSEWHERE)
+    assert response.status_code == 429
+
+
+def test_other_accounts_from_the_same_address_until_the_address_limit(
+    client, limits, company, company_admin, member
+):
+    wrong(client, email="nobody@acme.example", times=2)
+    wrong(client, email="member@acme.example", times=2)
+    # Four failures from this address, none reached an account's limit: the admin still signs in.
+    assert password_step(client, ADMIN).status_code == 302
+    client.logout()
+    # That success clears the admin's count, not the address's: the fifth failure blocks it.
+    response = password_step(client, "someone@acme.example", password="guess")
+    assert response.status_code == 429
+    assert password_step(client, ADMIN).status_code == 429
+    assert not signed_in(client)
+    # Another address is not blocked.
+    other = password_step(client, ADMIN, REMOTE_ADDR=ELSEWHERE)
+    assert other.status_code == 302
+    event = throttled_events().get()
+    assert event.after["blocked"] == "address"
+    assert event.actor_label == "127.0.0.1"
+    assert event.company is None  # an address's block holds for every company
+
+
+def test_a_right_password_clears_the_accounts_count(client, limits, company_admin):
+    wrong(client, times=2)
+    assert password_step(client, ADMIN).status_code == 302
+    client.logout()
+    wrong(client, times=2, REMOTE_ADDR=ELSEWHERE)  # 2 of 3 again: not blocked
+    assert password_step(client, ADMIN, REMOTE_ADDR=ELSEWHERE).status_code == 302
+
+
+def test_the_block_is_shared_by_separate_cache_clients(client, limits, company_admin):
+    first, second = redis_cache_client(), redis_cache_client()
+    assert first._cache is not second._cache
+    assert AccountFailureThrottle(first).record_failure(ADMIN) is False
+    assert AccountFailureThrottle(second).record_failure(ADMIN.upper()) is False
+    assert AccountFailureThrottle(first).record_failure(ADMIN) is True
+    assert AccountFailureThrottle(second).blocked_for(ADMIN) is not None
+    assert password_step(client, ADMIN).status_code == 429
+
+
+def test_the_block_ends_after_its_time(client, limits, company_admin):
+    limits.LOGIN_BLOCK_SECONDS = 1
+    wrong(client, times=2)
+    response = password_step(client, ADMIN, password="guess")
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1"
+    assert "Try again in 1 minute." in response.content.decode()
+    time.sleep(1.1)  # the block's own cache TTL, not a copy of the clock
+    # A fresh window: one wrong password is just wrong again, and the right one signs in.
+    wrong(client)
+    assert password_step(client, ADMIN).status_code == 302
+
+
+def test_the_block_is_audited_once_with_the_company(
+    client, limits, company, acme_domain, company_admin
+):
+    wrong(client, times=2)
+    for _ in range(4):
+        assert password_step(client, ADMIN, password="guess").status_code == 429
+    event = throttled_events().get()
+    assert event.company == company
+    assert event.actor_kind == "client"
+    assert event.client_ip == "127.0.0.1"
+    assert event.after["blocked"] == "account"
+    assert event.after["email"] == ADMIN
+    assert event.after["failures"] == 3
+    # Blocked attempts are not checked, so they are not bad credentials either.
+    refused = AuditEvent.objects.filter(action="auth.sign_in_refused")
+    assert refused.count() == 3
+
+
+def test_sso_is_never_blocked(client, limits, acme_saml, acme_idp, company_admin):
+    wrong(client, times=2)
+    wrong(client, email="member@acme.example", times=2)
+    assert password_step(client, ADMIN, password="guess").status_code == 429
+    # The account and the address are both blocked now.
+    assert password_step(client, ADMIN).status_code == 429
+    response = email_step(client, ADMIN)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/sso/acme/login/")
+    response = acs_post(client, acme_idp.response(ADMIN))
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(company_admin.pk)
+    assert throttled_events().count() == 2
+
+
+def test_blocked_page_offers_sso_when_the_company_has_it(client, limits, acme_saml, company_admin):
+    wrong(client, times=2)
+    response = password_step(client, ADMIN, password="guess")
+    body = response.content.decode()
+    assert "Try again in 15 minutes, or sign in with SSO." in body
+    assert "/sso/acme/login/" in body
