@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from django.db import models
 
 from accounts.models import AuditEvent, Company, User
-from config.request_context import current_request_id
+from config.request_context import current_client_ip, current_request_id, valid_ip
 
 
 class Actor(Protocol):
@@ -67,8 +67,10 @@ def record_audit(
     client_ip: str | None = None,
 ) -> AuditEvent:
     kind, user, label = actor.audit_identity()
-    if client_ip is None and isinstance(actor, ClientActor):
-        client_ip = actor.ip
+    if client_ip is None:
+        # A client actor names its address; else the request's client (an admin, an API key).
+        client_ip = actor.ip if isinstance(actor, ClientActor) else current_client_ip.get()()
+    client_ip = valid_ip(client_ip) if client_ip else None  # a column of addresses only
     event = AuditEvent(
         company=company,
         action=action,

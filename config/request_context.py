@@ -1,7 +1,8 @@
 """A request id for every request: in the `X-Request-ID` response header, every log line and
-every AuditEvent written while the request runs."""
+every AuditEvent written while the request runs — and the client's address for those events."""
 
 import contextlib
+import functools
 import ipaddress
 import logging
 import re
@@ -13,6 +14,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
+# The address of the client whose request is running, worked out only when an event asks for it.
+current_client_ip: ContextVar[Callable[[], str | None]] = ContextVar(
+    "current_client_ip", default=lambda: None
+)
 
 # A client may hand us its own id (a load balancer's); only a short, plain token is trusted.
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -26,10 +31,12 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
         token = current_request_id.set(request_id)
+        ip_token = current_client_ip.set(functools.cache(lambda: valid_ip(client_ip(request))))
         try:
             response = self.get_response(request)
         finally:
             current_request_id.reset(token)
+            current_client_ip.reset(ip_token)
         response["X-Request-ID"] = request_id
         return response
 
@@ -52,6 +59,13 @@ def client_ip(request: HttpRequest) -> str:
         if not _is_trusted_proxy(hop):
             return hop
     return hops[0] if hops and hops[0] else remote
+
+
+def valid_ip(address: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def _trusted_proxies() -> tuple[bool, list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:

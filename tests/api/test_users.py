@@ -164,6 +164,7 @@ def test_move_to_office_moves_the_user_and_their_number_and_is_audited_as_the_ke
     assert event.before == {"office": "San Francisco"}
     assert event.after == {"office": "New York"}
     assert event.request_id == response.headers["X-Request-ID"]
+    assert event.client_ip == "127.0.0.1"
 
 
 def test_move_to_another_companys_office_is_a_404_and_changes_nothing(

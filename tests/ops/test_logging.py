@@ -88,6 +88,17 @@ def test_request_id_of_a_request_is_on_the_audit_event_it_wrote(company_admin_cl
     assert event.request_id == response["X-Request-ID"]
 
 
+def test_the_client_address_behind_our_proxy_is_on_the_audit_event(company_admin_client, company):
+    company_admin_client.post(
+        reverse("admin:accounts_companydomain_add"),
+        {"domain": "acme-three.example"},
+        REMOTE_ADDR="127.0.0.1",  # our proxy (FORWARDED_ALLOW_IPS)
+        HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.4",
+    )
+    event = AuditEvent.objects.get(action="company.domain_added", company=company)
+    assert event.client_ip == "198.51.100.4"  # the hop our proxy appended, not what was claimed
+
+
 def test_a_clients_own_request_id_is_kept_when_plain(company_admin_client, company):
     response = company_admin_client.post(
         reverse("admin:accounts_companydomain_add"),

@@ -82,6 +82,7 @@ def test_create_returns_201_with_location_etag_and_meta(scim, company):
     assert event.source == "scim"
     assert event.actor_label.startswith("API key 'OneLogin'")
     assert event.request_id == response["X-Request-ID"]
+    assert event.client_ip == "127.0.0.1"  # the identity provider's address
 
 
 def test_get_unknown_and_foreign_ids_are_scim_404(scim, other_company):
