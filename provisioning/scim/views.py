@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -88,6 +88,8 @@ class Context:
         # Set by reads whose attributes/excludedAttributes leave Groups' members out: the
         # members are then neither loaded nor rendered.
         self.skip_members = False
+        # Set for a write with If-Match (see `_preconditioned`): the resource is read locked.
+        self.lock = False
 
 
 # --- entry point ---
@@ -138,6 +140,21 @@ def domain_error(error: DomainError) -> ScimError:
     return ScimError(400, error.message, "invalidValue")
 
 
+def _preconditioned(handler: Handler) -> Handler:
+    """A write with If-Match compares and writes in one transaction, the resource read locked
+    (RFC 7644 §3.14): of several clients holding one version, exactly one writes, the others
+    get 412. Without If-Match there is nothing to compare: the services lock as they write."""
+
+    def run(context: Context) -> HttpResponse:
+        if "If-Match" not in context.request.headers:
+            return handler(context)
+        context.lock = True
+        with transaction.atomic():
+            return handler(context)
+
+    return run
+
+
 def _refuse(error: ScimError) -> Handler:
     def handler(context: Context) -> HttpResponse:
         raise error
@@ -168,9 +185,18 @@ def route(method: str, parts: list[str]) -> tuple[str, Handler]:
             resource_id = parts[1]
             table = {
                 "GET": (f"{head}.get", lambda c: endpoint.get(c, resource_id)),
-                "PUT": (f"{head}.replace", lambda c: endpoint.replace(c, resource_id)),
-                "PATCH": (f"{head}.patch", lambda c: endpoint.patch(c, resource_id)),
-                "DELETE": (f"{head}.delete", lambda c: endpoint.delete(c, resource_id)),
+                "PUT": (
+                    f"{head}.replace",
+                    _preconditioned(lambda c: endpoint.replace(c, resource_id)),
+                ),
+                "PATCH": (
+                    f"{head}.patch",
+                    _preconditioned(lambda c: endpoint.patch(c, resource_id)),
+                ),
+                "DELETE": (
+                    f"{head}.delete",
+                    _preconditioned(lambda c: endpoint.delete(c, resource_id)),
+                ),
             }
     elif head == "me" and len(parts) <= 2:
         return "me", _refuse(
@@ -344,8 +370,11 @@ class UserEndpoint:
     def find_to_write(self, context: Context, resource_id: str, operation: str) -> User:
         """`find`, asking in the same query whether `operation` on the user must wait for an
         approver (`_save` reads the answer)."""
+        queryset = with_must_queue(self._loaded(context), operation)
+        if context.lock:
+            queryset = queryset.select_for_update(of=("self",))
         try:
-            return with_must_queue(self._loaded(context), operation).get(pk=int(resource_id))
+            return queryset.get(pk=int(resource_id))
         except (ValueError, User.DoesNotExist, OverflowError):
             raise ScimError(404, f"User {resource_id[:40]} not found.") from None
 
@@ -524,13 +553,21 @@ class GroupEndpoint(UserEndpoint):
         return _with_version(render_group(office, members, context.base))
 
     def find(self, context: Context, resource_id: str) -> Any:
-        try:
-            return self.queryset(context).get(pk=int(resource_id))
-        except (ValueError, OverflowError, Office.DoesNotExist):
-            raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
+        return self._get(self.queryset(context), resource_id)
 
     def find_to_write(self, context: Context, resource_id: str, operation: str) -> Any:
-        return self.find(context, resource_id)  # a member's move asks for itself
+        # A member's move asks the approval queue for itself.
+        queryset = self.queryset(context)
+        if context.lock:
+            queryset = queryset.select_for_update(of=("self",))
+        return self._get(queryset, resource_id)
+
+    @staticmethod
+    def _get(queryset: Any, resource_id: str) -> Any:
+        try:
+            return queryset.get(pk=int(resource_id))
+        except (ValueError, OverflowError, Office.DoesNotExist):
+            raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
 
     def member_mover(self, context: Context) -> tuple[groups.MoveUser, list[Any]]:
         """Moving a member is an update of that user: it waits for an approver when the

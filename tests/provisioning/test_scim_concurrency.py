@@ -51,3 +51,52 @@ def test_parallel_creates_of_one_user_name_give_one_201_and_nine_409(company):
     assert (
         User.objects.filter(company=company, scim_user_name__lower="race@acme.example").count() == 1
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_writes_holding_one_etag_give_one_success_and_412s(company):
+    """RFC 7644 §3.14: If-Match is checked and the write made under one lock, so of several
+    clients holding the same version, exactly one writes; the others get 412, nothing lost."""
+    _, raw = make_api_key(company)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    created = Client().post(
+        "/scim/v2/Users",
+        json.dumps({"schemas": [CORE], "userName": "etag@acme.example"}),
+        content_type="application/scim+json",
+        **auth,
+    )
+    user_id = json.loads(created.content)["id"]
+    version = Client().get(f"/scim/v2/Users/{user_id}", **auth)["ETag"]
+    start = threading.Barrier(8)
+    answers = []
+
+    def rename(n: int) -> None:
+        try:
+            client = Client()
+            start.wait()
+            response = client.patch(
+                f"/scim/v2/Users/{user_id}",
+                json.dumps(
+                    {
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "replace", "path": "title", "value": f"t{n}"}],
+                    }
+                ),
+                content_type="application/scim+json",
+                HTTP_IF_MATCH=version,
+                **auth,
+            )
+            answers.append((response.status_code, n))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=rename, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [200] + [412] * 7, answers
+    (winner,) = [n for status, n in answers if status == 200]
+    assert User.objects.get(pk=user_id).title == f"t{winner}"

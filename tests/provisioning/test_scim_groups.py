@@ -265,3 +265,20 @@ def test_entra_reads_without_members_and_removes_with_a_value_array(scim, austin
     found = scim.get('Groups?filter=displayName eq "Austin"&excludedAttributes=members')
     assert found.body["totalResults"] == 1
     assert "members" not in found.body["Resources"][0]
+
+
+def test_group_writes_with_if_match_compare_the_version_they_lock(scim, austin, staff):
+    version = scim.get(f"Groups/{austin.pk}")["ETag"]
+    add_ann = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": staff["ann"]}]}],
+    }
+    moved = scim.patch(f"Groups/{austin.pk}", add_ann, HTTP_IF_MATCH=version)
+    assert moved.status_code == 200, moved.body
+    assert office_of(staff["ann"]) == "Austin"
+    add_bob = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": staff["bob"]}]}],
+    }
+    assert_error(scim.patch(f"Groups/{austin.pk}", add_bob, HTTP_IF_MATCH=version), 412)
+    assert office_of(staff["bob"]) == "HQ"

@@ -108,6 +108,15 @@ def test_if_none_match_304_and_if_match_412(scim):
     )
     assert fresh.status_code == 200
     assert fresh["ETag"] != etag
+    # PUT and DELETE compare under the same lock (tests/provisioning/test_scim_concurrency.py).
+    replaced = scim.put(
+        f"Users/{user['id']}",
+        {"schemas": [CORE], "userName": user["userName"], "title": "CTO"},
+        HTTP_IF_MATCH=fresh["ETag"],
+    )
+    assert replaced.status_code == 200, replaced.body
+    assert_error(scim.delete(f"Users/{user['id']}", HTTP_IF_MATCH=fresh["ETag"]), 412)
+    assert scim.delete(f"Users/{user['id']}", HTTP_IF_MATCH=replaced["ETag"]).status_code == 204
 
 
 def test_duplicate_user_name_is_409_uniqueness_case_insensitively(scim):
