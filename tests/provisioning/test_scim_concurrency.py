@@ -1,4 +1,4 @@
-"""Ten identity-provider workers creating the same user at once, on PostgreSQL."""
+"""Identity-provider workers writing the same resource at once, on PostgreSQL."""
 
 import json
 import threading
@@ -12,6 +12,27 @@ from tests.apikeys.factories import make_api_key
 from tests.provisioning.test_scim_users import CORE
 
 
+def at_once(count: int, request) -> list:
+    """`request(client, n)` from `count` threads released together; their answers."""
+    start = threading.Barrier(count)
+    answers: list = []
+
+    def run(n: int) -> None:
+        try:
+            client = Client()
+            start.wait()
+            answers.append(request(client, n))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
 @pytest.mark.django_db(transaction=True)
 def test_parallel_creates_of_one_user_name_give_one_201_and_nine_409(company):
     _, raw = make_api_key(company)
@@ -22,29 +43,17 @@ def test_parallel_creates_of_one_user_name_give_one_201_and_nine_409(company):
             "emails": [{"value": "race@acme.example", "primary": True}],
         }
     )
-    start = threading.Barrier(10)
-    answers = []
 
-    def create() -> None:
-        try:
-            client = Client()
-            start.wait()
-            response = client.post(
-                "/scim/v2/Users",
-                body,
-                content_type="application/scim+json",
-                HTTP_AUTHORIZATION=f"Bearer {raw}",
-            )
-            answers.append((response.status_code, json.loads(response.content)))
-        finally:
-            connection.close()
+    def create(client, n):
+        response = client.post(
+            "/scim/v2/Users",
+            body,
+            content_type="application/scim+json",
+            HTTP_AUTHORIZATION=f"Bearer {raw}",
+        )
+        return response.status_code, json.loads(response.content)
 
-    threads = [threading.Thread(target=create) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    answers = at_once(10, create)
     statuses = sorted(status for status, _ in answers)
     assert statuses == [201] + [409] * 9, answers
     assert all(body.get("scimType") == "uniqueness" for status, body in answers if status == 409)
@@ -67,35 +76,23 @@ def test_parallel_writes_holding_one_etag_give_one_success_and_412s(company):
     )
     user_id = json.loads(created.content)["id"]
     version = Client().get(f"/scim/v2/Users/{user_id}", **auth)["ETag"]
-    start = threading.Barrier(8)
-    answers = []
 
-    def rename(n: int) -> None:
-        try:
-            client = Client()
-            start.wait()
-            response = client.patch(
-                f"/scim/v2/Users/{user_id}",
-                json.dumps(
-                    {
-                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                        "Operations": [{"op": "replace", "path": "title", "value": f"t{n}"}],
-                    }
-                ),
-                content_type="application/scim+json",
-                HTTP_IF_MATCH=version,
-                **auth,
-            )
-            answers.append((response.status_code, n))
-        finally:
-            connection.close()
+    def rename(client, n):
+        response = client.patch(
+            f"/scim/v2/Users/{user_id}",
+            json.dumps(
+                {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "path": "title", "value": f"t{n}"}],
+                }
+            ),
+            content_type="application/scim+json",
+            HTTP_IF_MATCH=version,
+            **auth,
+        )
+        return response.status_code, n
 
-    threads = [threading.Thread(target=rename, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    answers = at_once(8, rename)
     statuses = sorted(status for status, _ in answers)
     assert statuses == [200] + [412] * 7, answers
     (winner,) = [n for status, n in answers if status == 200]
