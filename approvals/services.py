@@ -605,6 +605,24 @@ def _discard_followers(
         )
 
 
+def _close_unapplied(
+    change: PendingChange, status: str, what_happened: str, *, actor: Actor, source: str
+) -> None:
+    """After a change ends without applying (rejected, expired): a create takes its user's
+    later changes and reserved user with it; any other change lets the user's next one apply."""
+    if change.operation == Operation.CREATE:
+        _discard_followers(
+            change,
+            status=status,
+            reason=f"Discarded: the create of this user (#{change.pk}) {what_happened}.",
+            actor=actor,
+            source=source,
+        )
+        _release_reserved_user(change, actor=actor, source=source)
+    else:
+        _enqueue_next_on_commit(change.user_id)
+
+
 def _release_reserved_user(change: PendingChange, *, actor: Actor, source: str) -> None:
     user = change.user
     if (
@@ -638,17 +656,7 @@ def reject_change(
             before={"status": before},
             after={"status": locked.status, "comment": locked.review_comment},
         )
-        if locked.operation == Operation.CREATE:
-            _discard_followers(
-                locked,
-                status=ChangeStatus.REJECTED,
-                reason=f"Discarded: the create of this user (#{locked.pk}) was rejected.",
-                actor=actor,
-                source=source,
-            )
-            _release_reserved_user(locked, actor=actor, source=source)
-        else:
-            _enqueue_next_on_commit(locked.user_id)
+        _close_unapplied(locked, ChangeStatus.REJECTED, "was rejected", actor=actor, source=source)
     return locked
 
 
@@ -901,17 +909,7 @@ def expire_stale_changes(
                 before={"status": ChangeStatus.PENDING},
                 after={"status": ChangeStatus.EXPIRED, "ttl_days": days},
             )
-            if change.operation == Operation.CREATE:
-                _discard_followers(
-                    change,
-                    status=ChangeStatus.EXPIRED,
-                    reason=f"Discarded: the create of this user (#{change.pk}) expired.",
-                    actor=actor,
-                    source=source,
-                )
-                _release_reserved_user(change, actor=actor, source=source)
-            else:
-                _enqueue_next_on_commit(change.user_id)
+            _close_unapplied(change, ChangeStatus.EXPIRED, "expired", actor=actor, source=source)
             expired += 1
     return expired
 
