@@ -141,9 +141,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     manager = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
     )
-    # Phone numbers other than the assigned work number (mobile, home …), kept as profile data:
-    # a list of {"value": str, "type": str}.
-    other_phone_numbers = models.JSONField(default=list, blank=True)
+    # The phoneNumbers the identity provider wrote, as written: a list of {"value": str, and when
+    # sent "type": str, "primary": bool}, read back exactly (RFC 7643). None until it writes
+    # any (or after a PUT without them): SCIM then shows the assigned number as the work one.
+    # The assigned number itself is the PhoneNumber row; a written work number only moves the
+    # user when it is free in the company's pool.
+    phone_numbers = models.JSONField(null=True, blank=True, default=None)
     # The area code the identity provider asked the work number to come from (SCIM areaCode),
     # empty when it asked for none. Kept while the user is suspended and holds no number, and
     # used when they get one again; the number actually held may differ when none was free.

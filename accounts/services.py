@@ -7,6 +7,7 @@ for input the domain refuses.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -51,7 +52,7 @@ USER_PROFILE_FIELDS = (
     "external_id",
     "scim_user_name",
     "manager",
-    "other_phone_numbers",
+    "phone_numbers",
     "name_formatted",
     "email_addresses",
     "preferred_area_code",
@@ -269,8 +270,8 @@ def _clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
                 raise DomainError("A manager must be a user of the company.", field="manager")
             cleaned[name] = value
             continue
-        if name == "other_phone_numbers":
-            cleaned[name] = _clean_other_phone_numbers(value)
+        if name == "phone_numbers":
+            cleaned[name] = None if value is None else _clean_phone_numbers(value)
             continue
         if name == "email_addresses":
             cleaned[name] = _clean_email_addresses(value)
@@ -288,33 +289,28 @@ def _clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _clean_other_phone_numbers(value: Any) -> list[dict[str, str]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > 20:
-        raise DomainError("Phone numbers must be a list of at most 20.", field="phone_numbers")
-    cleaned = []
-    for item in value:
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("value"), str)
-            or not isinstance(item.get("type", ""), str)
-            or not 0 < len(item["value"].strip()) <= 50
-            or len(item.get("type", "")) > 30
-        ):
-            raise DomainError(
-                "Each phone number needs a value of 1–50 characters and a short type.",
-                field="phone_numbers",
-            )
-        cleaned.append({"value": item["value"].strip(), "type": item.get("type", "").strip()})
-    return cleaned
+def _clean_phone_numbers(value: Any) -> list[dict[str, Any]]:
+    def clean_number(number: str) -> str:
+        if not 0 < len(number.strip()) <= 50:
+            raise DomainError("A phone number is 1–50 characters.", field="phone_numbers")
+        return number.strip()
+
+    return _clean_written_values(value, "phone number", "phone_numbers", clean_number)
 
 
 def _clean_email_addresses(value: Any) -> list[dict[str, Any]]:
     if value is None:
         return []
+    return _clean_written_values(value, "email", "emails", clean_email)
+
+
+def _clean_written_values(
+    value: Any, label: str, field: str, clean_value: Callable[[str], str]
+) -> list[dict[str, Any]]:
+    """A multi-valued attribute as the identity provider wrote it: {"value", and when sent
+    "type", "primary"} — at most 20, and at most one primary (RFC 7643 §2.4)."""
     if not isinstance(value, list) or len(value) > 20:
-        raise DomainError("Emails must be a list of at most 20.", field="emails")
+        raise DomainError(f"{label.capitalize()}s must be a list of at most 20.", field=field)
     cleaned = []
     for item in value:
         if (
@@ -325,18 +321,17 @@ def _clean_email_addresses(value: Any) -> list[dict[str, Any]]:
             or not isinstance(item.get("primary", False), bool)
         ):
             raise DomainError(
-                "Each email needs a value, a short type and primary true or false.",
-                field="emails",
+                f"Each {label} needs a value, a short type and primary true or false.",
+                field=field,
             )
-        entry: dict[str, Any] = {"value": clean_email(item["value"])}
+        entry: dict[str, Any] = {"value": clean_value(item["value"])}
         if item.get("type"):
             entry["type"] = item["type"].strip()
         if "primary" in item:
             entry["primary"] = item["primary"]
         cleaned.append(entry)
     if sum(entry.get("primary") is True for entry in cleaned) > 1:
-        # RFC 7643 §2.4: the primary value true appears no more than once.
-        raise DomainError("Only one email can be the primary one.", field="emails")
+        raise DomainError(f"Only one {label} can be the primary one.", field=field)
     return cleaned
 
 

@@ -33,7 +33,7 @@ LABELS = {
     "office_name": "Office",
     "area_code": "Area code",
     "work_phone": "Work phone",
-    "other_phone_numbers": "Other phone numbers",
+    "phone_numbers": "Phone numbers",
     "manager_id": "Manager",
 }
 
@@ -46,7 +46,7 @@ def show(key: str, value: Any, company_id: int | None = None) -> str:
         return "Yes" if value else "No"
     if key == "license_type" and value in LicenseType.values:
         return str(LicenseType(value).label)
-    if key == "other_phone_numbers" and isinstance(value, list):
+    if key == "phone_numbers" and isinstance(value, list):
         return ", ".join(
             f"{item.get('value', '')} ({item.get('type') or 'other'})"
             if isinstance(item, dict)

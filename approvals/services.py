@@ -728,7 +728,7 @@ def user_state(user: User | None) -> dict[str, Any]:
     number = PhoneNumber.objects.filter(assigned_user=user).select_related("area_code").first()
     state["work_phone"] = number.number if number is not None else None
     state["area_code"] = getattr(number.area_code, "code", None) if number is not None else None
-    state["other_phone_numbers"] = list(user.other_phone_numbers or [])
+    state["phone_numbers"] = user.phone_numbers
     state["manager_id"] = user.manager_id
     return state
 

@@ -778,6 +778,11 @@ def assign_specific_number(*, user: User, number: str, actor: Actor, source: str
         )
 
 
+def is_company_number(user: User, number: str) -> bool:
+    """Whether `number` (E.164) is one of the numbers of `user`'s company, held or free."""
+    return PhoneNumber.objects.filter(company_id=_company_id(user), number=number).exists()
+
+
 def assign_specific_number_locked(
     *, user: User, number: str, actor: Actor, source: str
 ) -> PhoneNumber:

@@ -9,8 +9,9 @@ Keys a change may hold (every key optional; only the keys present are applied):
 - profile: ``email`` (the sign-in email), ``given_name``, ``family_name``, ``middle_name``,
   ``display_name``, ``title``, ``department``, ``division``, ``organization``, ``cost_center``,
   ``employee_number``, ``nick_name``, ``user_type``, ``preferred_language``, ``locale``,
-  ``timezone``, ``external_id``, ``scim_user_name``, ``other_phone_numbers`` (list of
-  ``{"value", "type"}`` — mobile, home …), ``name_formatted`` (the full name as written),
+  ``timezone``, ``external_id``, ``scim_user_name``, ``phone_numbers`` (every phone number as
+  written: ``{"value", "type"?, "primary"?}``, or None for the server's default: the assigned
+  number), ``name_formatted`` (the full name as written),
   ``email_addresses`` (every email as written: ``{"value", "type"?, "primary"?}``; the
   sign-in ``email`` is one of them), ``manager_id`` (a user id of the same company, or None)
 - ``active`` (bool): False suspends, True reactivates
@@ -21,8 +22,8 @@ Keys a change may hold (every key optional; only the keys present are applied):
 - ``area_code`` (the number is taken from this area code when one is free there; kept on the
   user as ``preferred_area_code`` for later numbers — a suspended user's reactivation — and
   None or "" clears it)
-- ``work_phone`` (E.164: a free number of the company's pool the user moves to; any other
-  number is refused)
+- ``work_phone`` (E.164, the written work number: when it is one of the company's numbers the
+  user moves to it, which must be free; any other number is only profile data)
 
 Licenses, offices and numbers change only through `offices.services`: a seat is held by an
 active user with a license type; suspending keeps the type (the seat frees itself by the status
@@ -105,9 +106,10 @@ def _give_number(
     user: User, changes: dict[str, Any], *, actor: Actor, source: str
 ) -> PhoneNumber | None:
     """For a user locked (or inserted) in the caller's transaction: the work number the client
-    wrote (it must be free in the company's pool), else a free one from the requested area
-    code, the office, or the company reserve."""
-    work_phone = changes.get("work_phone")
+    wrote when it is one of the company's numbers (it must then be free), else the number they
+    hold or a free one from the requested area code, the office, or the company reserve. A
+    work number that is not the company's is only profile data (a desk phone from before)."""
+    work_phone = _written_pool_number(user, changes)
     if work_phone:
         try:
             return office_services.assign_specific_number_locked(
@@ -121,6 +123,12 @@ def _give_number(
     return office_services.assign_number_locked(
         user=user, area_code=changes.get("area_code") or None, actor=actor, source=source
     )
+
+
+def _written_pool_number(user: User, changes: dict[str, Any]) -> str | None:
+    """The written work number when it is one of the company's numbers, else None."""
+    number = changes.get("work_phone")
+    return number if number and office_services.is_company_number(user, number) else None
 
 
 def _set_managed_by_scim(user: User, *, actor: Actor, source: str) -> None:
@@ -146,8 +154,8 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
     number (the written ``work_phone``, else from ``area_code``/office/reserve). ``active:
     False`` creates a suspended user who keeps the license type for later but holds no seat and
     no number. Refuses, with nothing written: a taken email or userName, an unknown office, a
-    work number not free in the pool, a license type without a free seat (DomainError code
-    "no_free_seats" naming the type and the count).
+    work number of the company's that is not free, a license type without a free seat
+    (DomainError code "no_free_seats" naming the type and the count).
     """
     _check_keys(changes)
     if not company.is_enterprise:
@@ -193,7 +201,8 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
     """Apply a user change: profile at once, then suspend/reactivate, office, license, number.
 
     Only what differs is written and audited. All or nothing: a refused part (a taken email,
-    no free seat, a number not free in the pool, an unknown office) leaves the user as it was.
+    no free seat, a number of the company's that is not free, an unknown office) leaves the
+    user as it was.
     """
     _check_keys(changes)
     with transaction.atomic(), audit_batch():
@@ -244,7 +253,7 @@ def _change_assignments(user: User, changes: dict[str, Any], *, actor: Actor, so
         if changes.get("area_code"):
             office_services.find_user_area_code(user, user.preferred_area_code)
         return user
-    if not (changes.get("work_phone") or changes.get("area_code")):
+    if not (changes.get("area_code") or _written_pool_number(user, changes)):
         return user
     _give_number(user, changes, actor=actor, source=source)
     return user

@@ -331,7 +331,7 @@ class UserRow(NamedTuple):
     timezone: str
     status: str
     email_addresses: list[dict[str, Any]]
-    other_phone_numbers: list[dict[str, Any]]
+    phone_numbers: list[dict[str, Any]] | None
     employee_number: str
     cost_center: str
     organization: str
@@ -373,6 +373,27 @@ def user_row(user: User, pending_changes: int) -> UserRow:
     )
 
 
+def shown_phone_numbers(
+    written: list[dict[str, Any]] | None, work_number: str | None
+) -> list[dict[str, Any]]:
+    """phoneNumbers read back exactly as the identity provider wrote them; until it writes any,
+    the assigned number as the work one."""
+    if written is not None:
+        return [dict(item) for item in written]
+    if work_number is None:
+        return []
+    return [{"value": work_number, "type": "work", "primary": True}]
+
+
+def as_written(body: dict[str, Any], user: User) -> dict[str, Any]:
+    """A rendered user as its identity provider wrote it, what PATCH applies to: phoneNumbers
+    are only the written ones (the assigned number shown by default is not one of them)."""
+    written = {k: v for k, v in body.items() if k != "phoneNumbers"}
+    if user.phone_numbers is not None:
+        written["phoneNumbers"] = shown_phone_numbers(user.phone_numbers, None)
+    return written
+
+
 def render_user(user: UserRow, base_url: str) -> dict[str, Any]:
     """The SCIM User body; unassigned attributes (null, "", empty) are left out (RFC 7643 §2.5)."""
     body: dict[str, Any] = {
@@ -405,12 +426,7 @@ def render_user(user: UserRow, base_url: str) -> dict[str, Any]:
     )
     body["active"] = user.status == UserStatus.ACTIVE
     body["emails"] = [_assigned(email) for email in all_emails(user.email, user.email_addresses)]
-    phone_numbers = [
-        _assigned({"value": item["value"], "type": item.get("type") or "other"})
-        for item in user.other_phone_numbers or []
-    ]
-    if user.work_number is not None:
-        phone_numbers.insert(0, {"value": user.work_number, "type": "work", "primary": True})
+    phone_numbers = shown_phone_numbers(user.phone_numbers, user.work_number)
     if phone_numbers:
         body["phoneNumbers"] = phone_numbers
     if user.office_id is not None:
@@ -572,25 +588,38 @@ def _pick_email(emails: list[dict[str, Any]]) -> str | None:
     return chosen["value"].strip()
 
 
-def _email_addresses(emails: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The emails as written (value, and type and primary when sent), for User.all_emails."""
+def _as_written(items: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
+    """A multi-valued attribute's values as written (value, and type and primary when sent):
+    emails and phoneNumbers read back exactly so."""
     kept = []
-    for email in emails:
-        value = email.get("value")
+    for item in items:
+        value = item.get("value")
         if value in (None, ""):
             continue
         if not isinstance(value, str):
-            raise invalid_value("emails.value must be a string.")
+            raise invalid_value(f"{label}.value must be a string.")
         entry: dict[str, Any] = {"value": value.strip()}
-        kind = email.get("type")
+        kind = item.get("type")
         if kind not in (None, ""):
             if not isinstance(kind, str):
-                raise invalid_value("emails.type must be a string.")
+                raise invalid_value(f"{label}.type must be a string.")
             entry["type"] = kind.strip()
-        if email.get("primary") is not None:
-            entry["primary"] = parse_boolean(email["primary"], "emails.primary")
+        if item.get("primary") is not None:
+            entry["primary"] = parse_boolean(item["primary"], f"{label}.primary")
         kept.append(entry)
     return kept
+
+
+def _work_phone(phones: list[dict[str, Any]]) -> str | None:
+    """The work number a client wrote (the primary one first), in E.164, if it is one: the
+    services move the user to it when it is free in the company's pool. A work number that
+    is not a number of the pool (a desk phone from before) is only profile data."""
+    work = [p for p in phones if str(p.get("type", "")).lower() == "work"]
+    for phone in sorted(work, key=lambda p: p.get("primary") is not True):
+        number = re.sub(r"[\s().-]", "", phone["value"])
+        if _E164.match(number):
+            return number
+    return None
 
 
 def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -> dict[str, Any]:
@@ -610,7 +639,7 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     emails = _list_of_objects(body, "emails", "emails")
     email = _pick_email(emails)
     if replace or "emails" in body:
-        changes["email_addresses"] = _email_addresses(emails)
+        changes["email_addresses"] = _as_written(emails, "emails")
     if email is None and "@" in user_name:
         email = user_name
     if email is not None:
@@ -639,26 +668,15 @@ def user_changes(body: dict[str, Any], *, replace: bool, current: User | None) -
     if "active" in body and body["active"] is not None:
         changes["active"] = parse_boolean(body["active"], "active")
 
-    phones = _list_of_objects(body, "phoneNumbers", "phoneNumbers")
-    others = []
-    for phone in phones:
-        value = phone.get("value")
-        if value in (None, ""):
-            continue
-        if not isinstance(value, str):
-            raise invalid_value("phoneNumbers.value must be a string.")
-        kind = str(phone.get("type") or "").lower()
-        if kind == "work":
-            number = re.sub(r"[\s().-]", "", value)
-            if not _E164.match(number):
-                raise invalid_value(
-                    f"The work number '{value[:30]}' is not an E.164 number like +14155550100."
-                )
-            changes["work_phone"] = number
-        else:
-            others.append({"value": value.strip()[:50], "type": kind or "other"})
-    if replace or phones:
-        changes["other_phone_numbers"] = others
+    if "phoneNumbers" in body:
+        phones = _as_written(_list_of_objects(body, "phoneNumbers", "phoneNumbers"), "phoneNumbers")
+        changes["phone_numbers"] = phones
+        changes["work_phone"] = _work_phone(phones)
+    elif replace:
+        # Not sent in a PUT: back to the server's default, the assigned number (RFC 7644 §3.5.1
+        # lets the server give an attribute it is not sent its default).
+        changes["phone_numbers"] = None
+        changes["work_phone"] = None
 
     enterprise = _complex(body, s.ENTERPRISE_USER, "The enterprise extension")
     for key, field in _ENTERPRISE_FIELDS.items():

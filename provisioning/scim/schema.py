@@ -199,11 +199,13 @@ USER_SCHEMA = Schema(
             "phoneNumbers",
             "complex",
             multi_valued=True,
-            description="The assigned number has type work; writing a work number that is free "
-            "in the company's pool moves the user to it. Other types (mobile, home …) are "
-            "kept as profile data.",
+            description="The user's phone numbers, read back exactly as written. Until a client "
+            "writes any (or after a PUT without them), the assigned number, with type work. "
+            "Writing a work number of the company's pool moves the user to it when it is free "
+            "(refused when another user holds it); any other number is profile data. The "
+            "assigned number is always the extension's phoneNumber.",
             sub_attributes=(
-                _s("value", "The number, E.164 for work numbers."),
+                _s("value", "The number; a work number of the pool in E.164."),
                 _s(
                     "type",
                     "work, mobile, home, other",
@@ -212,8 +214,7 @@ USER_SCHEMA = Schema(
                 Attribute(
                     "primary",
                     "boolean",
-                    description="True for the work number (set by Switchboard).",
-                    mutability="readOnly",
+                    description="The preferred number; at most one.",
                 ),
             ),
         ),
@@ -302,8 +303,8 @@ SWITCHBOARD_SCHEMA = Schema(
         ),
         _s(
             "phoneNumber",
-            "The assigned work number (E.164), as in phoneNumbers (type work); returned when "
-            "asked for by attributes.",
+            "The assigned number (E.164), the user's line, whatever phoneNumbers hold; returned "
+            "when asked for by attributes.",
             case_exact=True,
             mutability="readOnly",
             returned="request",

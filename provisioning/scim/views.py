@@ -54,6 +54,7 @@ from provisioning.scim.resources import (
     USER_FILTERS,
     USER_SORT,
     UserRow,
+    as_written,
     group_changes,
     normalize_body,
     render_group,
@@ -325,6 +326,9 @@ def _if_match(context: Context, body: dict[str, Any]) -> None:
 # --- resources ---
 
 
+PatchOperations = list[dict[str, Any]]  # parse_operations' result (`list` is a method below)
+
+
 class UserEndpoint:
     resource_type = s.USER_TYPE
 
@@ -431,14 +435,23 @@ class UserEndpoint:
         current = self.render(context, user)
         _if_match(context, current)
         operations = parse_operations(read_json(context.request))
-        return self._update(
-            context, user, current, apply_patch(current, operations, self.resource_type)
-        )
+        return self._update(context, user, current, self.patched(current, user, operations))
+
+    def patched(
+        self, current: dict[str, Any], user: Any, operations: PatchOperations
+    ) -> dict[str, Any]:
+        """The operations apply to the user as the client wrote it: phoneNumbers without the
+        assigned number shown by default, and removing them leaves none, not that default."""
+        written = as_written(current, user)
+        wanted = apply_patch(written, operations, self.resource_type)
+        if "phoneNumbers" in written and "phoneNumbers" not in wanted:
+            wanted["phoneNumbers"] = []
+        return wanted
 
     def _update(
         self, context: Context, user: User, current: dict[str, Any], wanted: dict[str, Any]
     ) -> HttpResponse:
-        before = user_changes(current, replace=True, current=user)
+        before = user_changes(as_written(current, user), replace=True, current=user)
         after = user_changes(wanted, replace=True, current=user)
         changes = {k: v for k, v in after.items() if before.get(k, _MISSING) != v}
         if not changes:
@@ -617,6 +630,11 @@ class GroupEndpoint(UserEndpoint):
         if isinstance(raw, dict) and raw.get("id") not in (None, str(office.pk), office.pk):
             raise ScimError(400, "id cannot be changed (it is immutable).", "mutability")
         return self._update(context, office, current, body)
+
+    def patched(
+        self, current: dict[str, Any], office: Any, operations: PatchOperations
+    ) -> dict[str, Any]:
+        return apply_patch(current, operations, self.resource_type)
 
     def _update(
         self, context: Context, office: Any, current: dict[str, Any], wanted: dict[str, Any]

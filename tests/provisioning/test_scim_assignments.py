@@ -91,16 +91,29 @@ def test_create_with_a_free_work_number_of_the_pool_takes_it(scim, pool):
     assert number_of(response.body["id"]) == "+16285550102"
 
 
-@pytest.mark.parametrize("number", ["+14155559999", "+15125550103"])
-def test_create_with_a_work_number_not_free_in_the_pool_is_refused(scim, company, pool, number):
-    UserFactory(company=company, email="holder@acme.example")
-    PhoneNumber.objects.filter(number="+15125550103").update(
-        assigned_user=User.objects.get(email="holder@acme.example")
-    )
-    response = create(scim, phoneNumbers=[{"value": number, "type": "work"}])
+def test_create_with_a_work_number_of_the_pool_held_by_someone_else_is_refused(scim, company, pool):
+    holder = UserFactory(company=company, email="holder@acme.example")
+    PhoneNumber.objects.filter(number="+15125550103").update(assigned_user=holder)
+    response = create(scim, phoneNumbers=[{"value": "+15125550103", "type": "work"}])
     assert_error(response, 400, "invalidValue")
+    assert "holder@acme.example" in response.body["detail"]
     assert not User.objects.filter(email="ann@acme.example").exists()
     assert PhoneNumber.objects.filter(assigned_user__isnull=False).count() == 1
+
+
+@pytest.mark.parametrize("number", ["+1 212 555 0000", "6030824628", "ext. 42"])
+def test_a_work_number_that_is_not_the_companys_is_profile_data(scim, pool, number):
+    # What Entra and Okta send by default: the directory's desk phone as the work number.
+    # It is read back as written; the user gets their line from the pool as usual.
+    written = [{"value": number, "type": "work"}, {"value": "+1 555 0100", "type": "mobile"}]
+    response = create(scim, phoneNumbers=written)
+    assert response.status_code == 201, response.body
+    user_id = response.body["id"]
+    assert response.body["phoneNumbers"] == written
+    assert scim.get(f"Users/{user_id}").body["phoneNumbers"] == written
+    assert number_of(user_id) == "+14155550101"
+    line = scim.get(f"Users/{user_id}?attributes={SWITCHBOARD}:phoneNumber").body[SWITCHBOARD]
+    assert line == {"phoneNumber": "+14155550101"}
 
 
 def test_create_without_a_free_seat_is_refused_naming_type_and_count(scim, company, pool):
@@ -231,22 +244,43 @@ def test_writing_a_free_work_number_moves_the_user_to_it(scim, pool):
     assert PhoneNumber.objects.get(number="+14155550101").assigned_user_id is None
 
 
-def test_writing_a_work_number_outside_the_pool_is_refused(scim, pool):
+def test_writing_a_work_number_outside_the_pool_keeps_the_line(scim, pool):
     user_id = create(scim).body["id"]
     response = patch(
         scim,
         user_id,
         {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+12125550000"},
     )
-    assert_error(response, 400, "invalidValue")
-    assert "not one of" in response.body["detail"]
+    assert response.status_code == 200, response.body
+    assert response.body["phoneNumbers"] == [{"value": "+12125550000", "type": "work"}]
     assert number_of(user_id) == "+14155550101"
+    assert not AuditEvent.objects.filter(action="number.released").exists()
 
 
 def test_other_phone_types_are_kept_as_profile_data(scim, pool):
     user_id = create(scim, phoneNumbers=[{"value": "+1 555 0100", "type": "mobile"}]).body["id"]
     user = User.objects.get(pk=user_id)
-    assert user.other_phone_numbers == [{"value": "+1 555 0100", "type": "mobile"}]
+    assert user.phone_numbers == [{"value": "+1 555 0100", "type": "mobile"}]
+    assert number_of(user_id) == "+14155550101"
+
+
+def test_phone_numbers_read_back_as_written_and_default_to_the_line(scim, pool):
+    user_id = create(scim).body["id"]
+    line = [{"value": "+14155550101", "type": "work", "primary": True}]
+    assert scim.get(f"Users/{user_id}").body["phoneNumbers"] == line  # nothing written yet
+    # add: to what the client wrote (nothing), not to the line shown by default
+    mobile = {"value": "+1 555 0100", "type": "mobile", "primary": True}
+    added = patch(scim, user_id, {"op": "add", "path": "phoneNumbers", "value": [mobile]})
+    assert added.body["phoneNumbers"] == [mobile]
+    removed = patch(scim, user_id, {"op": "remove", "path": "phoneNumbers"})
+    assert "phoneNumbers" not in removed.body
+    assert User.objects.get(pk=user_id).phone_numbers == []
+    body = scim.get(f"Users/{user_id}").body
+    put = scim.put(f"Users/{user_id}", body | {"phoneNumbers": [mobile]})
+    assert put.body["phoneNumbers"] == [mobile]
+    # A PUT without phoneNumbers: back to the server's default, the line.
+    body = {k: v for k, v in put.body.items() if k != "phoneNumbers"}
+    assert scim.put(f"Users/{user_id}", body).body["phoneNumbers"] == line
     assert number_of(user_id) == "+14155550101"
 
 
@@ -386,7 +420,7 @@ MOBILE = {"value": "+1 555 0100", "type": "mobile"}
 
 
 @pytest.mark.parametrize(
-    ("operation", "others"),
+    ("operation", "left"),
     [
         ({"op": "remove", "path": "phoneNumbers"}, []),
         ({"op": "remove", "path": 'phoneNumbers[type eq "work"]'}, [MOBILE]),
@@ -397,16 +431,17 @@ MOBILE = {"value": "+1 555 0100", "type": "mobile"}
     ],
 )
 def test_the_assigned_work_number_is_never_released_by_a_phone_numbers_write(
-    scim, pool, operation, others
+    scim, pool, operation, left
 ):
-    # The work number is the user's line from the company's pool, not profile data: it goes
-    # with suspension or deletion, never because a client's phoneNumbers lack it.
-    user_id = create(scim, phoneNumbers=[MOBILE]).body["id"]
+    # The work number is the user's line from the company's pool: it goes with suspension or
+    # deletion, never because a client's phoneNumbers lack it (they read back as written).
+    work = {"value": "+16285550102", "type": "work"}
+    user_id = create(scim, phoneNumbers=[work, MOBILE]).body["id"]
+    assert number_of(user_id) == "+16285550102"
     response = patch(scim, user_id, operation)
     assert response.status_code == 200, response.body
-    work = {"value": "+14155550101", "type": "work", "primary": True}
-    assert response.body["phoneNumbers"] == [work, *others]
-    assert number_of(user_id) == "+14155550101"
+    assert response.body.get("phoneNumbers", []) == left
+    assert number_of(user_id) == "+16285550102"
 
 
 def test_every_write_answers_what_a_read_right_after_answers(scim, pool):
@@ -474,9 +509,10 @@ def test_every_read_renders_what_a_write_compares_against(scim, pool):
     assert reports_to["$ref"] == manager["meta"]["location"]
     assert got.body["groups"][0]["display"] == "Austin"
     assert got.body["phoneNumbers"] == [
-        {"value": "+16285550102", "type": "work", "primary": True},
-        {"value": "+1 555 0199", "type": "other"},
+        {"value": "+1 628 555 0102", "type": "work"},
+        {"value": "+1 555 0199"},
     ]
+    assert number_of(user["id"]) == "+16285550102"
     changed = scim.patch(
         f"Users/{user['id']}",
         {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "Lead"}]},

@@ -463,7 +463,7 @@ def test_patch_operations_in_all_forms(scim, people):
     assert saved.nick_name == "Annie"
     assert saved.department == "R&D"
     assert saved.email == "ann.lee@acme.example"
-    assert saved.other_phone_numbers == [{"value": "+1 415 555 0100", "type": "mobile"}]
+    assert saved.phone_numbers == [{"value": "+1 415 555 0100", "type": "mobile"}]
     assert saved.family_name == "Lee-Smith"
     assert saved.title == "Lead"
     assert saved.external_id is None
@@ -631,7 +631,10 @@ def test_the_manager_display_name_is_returned_when_asked_for(scim, people, setti
             json.dumps(
                 {
                     "userName": "x@acme.example",
-                    "phoneNumbers": [{"type": "work", "value": "call me"}],
+                    "phoneNumbers": [
+                        {"type": "work", "value": "+14155550100", "primary": True},
+                        {"type": "mobile", "value": "+14155550199", "primary": True},
+                    ],
                 }
             ),
             "application/json",

@@ -1,0 +1,65 @@
+"""accounts 0008: phoneNumbers become what the identity provider wrote. Nothing is lost: each
+user reads back what SCIM showed before, and waiting changes keep their numbers."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+
+def migrate(accounts_migration):
+    """Every app at its latest migration but accounts, at `accounts_migration`."""
+    executor = MigrationExecutor(connection)
+    targets = [
+        (app, name) for app, name in executor.loader.graph.leaf_nodes() if app != "accounts"
+    ] + [("accounts", accounts_migration)]
+    executor.migrate(targets)
+    return MigrationExecutor(connection).loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_users_and_waiting_changes_keep_their_phone_numbers():
+    apps = migrate("0007_user_company_pages")
+    try:
+        company = apps.get_model("accounts", "Company").objects.create(name="Acme", slug="acme")
+        User = apps.get_model("accounts", "User")
+
+        def user(email, others):
+            return User.objects.create(company=company, email=email, other_phone_numbers=others)
+
+        mobile = {"value": "+1 555 0100", "type": "mobile"}
+        with_line = user("ann@acme.example", [mobile])
+        without_line = user("bob@acme.example", [mobile])
+        nothing_written = user("cy@acme.example", [])
+        apps.get_model("offices", "PhoneNumber").objects.create(
+            company=company, number="+14155550101", country="US", assigned_user=with_line
+        )
+        change = apps.get_model("approvals", "PendingChange").objects.create(
+            company=company,
+            operation="update",
+            user=with_line,
+            changes={
+                "title": "Lead",
+                "work_phone": "+14155550102",
+                "other_phone_numbers": [mobile],
+            },
+        )
+
+        apps = migrate("0008_user_phone_numbers")
+
+        User = apps.get_model("accounts", "User")
+        assert User.objects.get(pk=with_line.pk).phone_numbers == [
+            {"value": "+14155550101", "type": "work", "primary": True},
+            mobile,
+        ]
+        assert User.objects.get(pk=without_line.pk).phone_numbers == [mobile]
+        assert User.objects.get(pk=nothing_written.pk).phone_numbers is None
+        waiting = apps.get_model("approvals", "PendingChange").objects.get(pk=change.pk)
+        assert waiting.changes == {
+            "title": "Lead",
+            "work_phone": "+14155550102",
+            "phone_numbers": [{"value": "+14155550102", "type": "work"}, mobile],
+        }
+    finally:
+        MigrationExecutor(connection).migrate(
+            MigrationExecutor(connection).loader.graph.leaf_nodes()
+        )
