@@ -2,6 +2,7 @@ import importlib
 import pkgutil
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 
 import tests
@@ -19,8 +20,11 @@ for module in pkgutil.walk_packages(tests.__path__, "tests."):
 def empty_cache():
     """Every test starts with an empty shared cache (Redis, scripts/with-services): each run's new
     test database hands out the same ids again, and entries a run minutes ago left under them
-    (where a /Users walk stood, provisioning/scim/views.py) must not leak into this one."""
+    (where a /Users walk stood, provisioning/scim/views.py) must not leak into this one.
+    Likewise the content-type ids Django keeps per process: a transactional test's flush and
+    reload may hand out other ids, and an admin log entry must not point at a stale one."""
     cache.clear()
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture
