@@ -328,6 +328,8 @@ def _split(names: str | list[str] | None) -> list[str]:
 
 
 Name = tuple[str | None, str | None, str | None]
+# An attribute returned only on request: (extension URN or None, attribute, sub-attribute).
+OnRequest = tuple[str | None, str, str | None]
 
 
 def project(
@@ -360,7 +362,7 @@ class Projection:
         return _without(_select(body, self.include, self.exclude), self.unrequested)
 
 
-def _without(result: dict[str, Any], unrequested: list[Name]) -> dict[str, Any]:
+def _without(result: dict[str, Any], unrequested: list[OnRequest]) -> dict[str, Any]:
     """RFC 7643 §7: an attribute returned "request" appears only when `attributes` names it
     (naming its parent is not enough). Copies what it changes: `result` may share values with
     the rendered body."""
@@ -384,10 +386,10 @@ def _without(result: dict[str, Any], unrequested: list[Name]) -> dict[str, Any]:
 
 
 @functools.cache
-def _returned_on_request(resource_type_name: str) -> tuple[Name, ...]:
+def _returned_on_request(resource_type_name: str) -> tuple[OnRequest, ...]:
     """By name: a ResourceType's hash walks every attribute of its schemas."""
     resource_type = s.RESOURCE_TYPES[resource_type_name]
-    found: list[Name] = []
+    found: list[OnRequest] = []
     for schema in (resource_type.schema, *resource_type.extensions):
         container = None if schema is resource_type.schema else schema.id
         for attribute in schema.attributes:
