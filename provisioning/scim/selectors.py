@@ -5,7 +5,8 @@ Written as one raw query, like apikeys/selectors.py and for the same reason: the
 the office, number and manager joined and the pending-change count annotated cost
 more to compile than to run (and building a model per row, more than rendering it). The SQL is
 built once from the models' own table and column names; every column passes through the same
-conversions the ORM applies (JSON decoding, SQLite's dates).
+conversions the ORM applies (JSON decoding, SQLite's dates), but PostgreSQL's timestamps, read by
+psycopg's own loader (see `user_rows`).
 """
 
 from __future__ import annotations
