@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from django.http import HttpResponse
 
 from config.faults import SCIM_CONTENT_TYPE, scim_error_response
@@ -44,7 +44,7 @@ def invalid_syntax(detail: str) -> ScimError:
 def scim_json_response(
     body: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None
 ) -> HttpResponse:
-    content = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+    content = b"" if body is None else orjson.dumps(body)
     response = HttpResponse(content, status=status, content_type=SCIM_CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response[name] = value

@@ -328,6 +328,8 @@ def _split(names: str | list[str] | None) -> list[str]:
 
 
 Name = tuple[str | None, str | None, str | None]
+# An attribute returned only on request: (extension URN or None, attribute, sub-attribute).
+OnRequest = tuple[str | None, str, str | None]
 
 
 def project(
@@ -337,20 +339,36 @@ def project(
     excluded: str | list[str] | None,
 ) -> dict[str, Any]:
     """Return only what was asked for; `id` and `schemas` are returned always (RFC 7643 §7)."""
-    include = [r for n in _split(attributes) if (r := _resolve_name(n, resource_type))]
-    exclude = [r for n in _split(excluded) if (r := _resolve_name(n, resource_type))]
-    return _without_unrequested(_select(body, include, exclude), resource_type, include)
+    return Projection(resource_type, attributes, excluded)(body)
 
 
-def _without_unrequested(
-    result: dict[str, Any], resource_type: s.ResourceType, include: list[Name]
-) -> dict[str, Any]:
+class Projection:
+    """attributes/excludedAttributes resolved once, then applied to each resource of an answer
+    (a list page projects up to 200 with the same parameters)."""
+
+    def __init__(
+        self,
+        resource_type: s.ResourceType,
+        attributes: str | list[str] | None,
+        excluded: str | list[str] | None,
+    ) -> None:
+        self.include = [r for n in _split(attributes) if (r := _resolve_name(n, resource_type))]
+        self.exclude = [r for n in _split(excluded) if (r := _resolve_name(n, resource_type))]
+        self.unrequested = [
+            name for name in _returned_on_request(resource_type.name) if name not in self.include
+        ]
+
+    def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
+        return _without(_select(body, self.include, self.exclude), self.unrequested)
+
+
+def _without(result: dict[str, Any], unrequested: list[OnRequest]) -> dict[str, Any]:
     """RFC 7643 §7: an attribute returned "request" appears only when `attributes` names it
     (naming its parent is not enough). Copies what it changes: `result` may share values with
     the rendered body."""
-    for container, name, sub in _returned_on_request(resource_type):
+    for container, name, sub in unrequested:
         holder = result if container is None else result.get(container)
-        if (container, name, sub) in include or not isinstance(holder, dict) or name not in holder:
+        if not isinstance(holder, dict) or name not in holder:
             continue
         if container is not None:
             holder = result[container] = dict(holder)
@@ -368,10 +386,10 @@ def _without_unrequested(
 
 
 @functools.cache
-def _returned_on_request(
-    resource_type: s.ResourceType,
-) -> tuple[tuple[str | None, str, str | None], ...]:
-    found: list[tuple[str | None, str, str | None]] = []
+def _returned_on_request(resource_type_name: str) -> tuple[OnRequest, ...]:
+    """By name: a ResourceType's hash walks every attribute of its schemas."""
+    resource_type = s.RESOURCE_TYPES[resource_type_name]
+    found: list[OnRequest] = []
     for schema in (resource_type.schema, *resource_type.extensions):
         container = None if schema is resource_type.schema else schema.id
         for attribute in schema.attributes:

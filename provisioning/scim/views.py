@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
@@ -47,7 +48,7 @@ from provisioning.scim.errors import (
     scim_json_response,
 )
 from provisioning.scim.filters import parse_filter, to_q
-from provisioning.scim.patch import apply_patch, parse_operations, project
+from provisioning.scim.patch import Projection, apply_patch, parse_operations, project
 from provisioning.scim.resources import (
     GROUP_FILTERS,
     GROUP_SORT,
@@ -301,10 +302,11 @@ def _paging(params: dict[str, Any]) -> tuple[int, int]:
 
 
 def _etag(body: dict[str, Any]) -> str:
-    # Sorted: what clients wrote (emails, phone numbers) keeps their key order in a body
-    # rendered from the object a write holds, but PostgreSQL's jsonb reorders it on a read.
+    """A hash of the representation (all but `meta`): any change to what is shown changes it.
+    Sorted: what clients wrote (emails, phone numbers) keeps their key order in a body rendered
+    from the object a write holds, but PostgreSQL's jsonb reorders it on a read."""
     content = {k: v for k, v in body.items() if k != "meta"}
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:20]
+    digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:20]
     return f'W/"{digest}"'
 
 
@@ -739,15 +741,12 @@ def _list_response(
             size = offset + len(page)
         else:
             size = queryset.count()
-        resources.extend(
-            project(
-                body,
-                endpoint.resource_type,
-                _param(params, "attributes"),
-                _param(params, "excludedAttributes"),
-            )
-            for body in page
+        shown = Projection(
+            endpoint.resource_type,
+            _param(params, "attributes"),
+            _param(params, "excludedAttributes"),
         )
+        resources.extend(shown(body) for body in page)
         offset = max(0, offset - size)
         total += size
     return scim_json_response(

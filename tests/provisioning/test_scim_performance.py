@@ -7,6 +7,7 @@ from accounts.models import User, UserEmail
 from provisioning.scim import schema as s
 from provisioning.scim.filters import parse_filter, to_q
 from provisioning.scim.resources import USER_FILTERS, resolver
+from provisioning.scim.selectors import _user_rows_sql, user_rows
 from tests.offices.factories import PhoneNumberFactory
 from tests.provisioning.test_scim_users import CORE, PATCH
 
@@ -134,3 +135,32 @@ def test_hot_filters_use_indexes_at_ten_thousand_users(company, other_company, f
     if filter_text.startswith("emails"):
         assert "Index Scan using user_email_company_value" in plan
     assert [u.email for u in queryset] == ["p4242@acme.example"]
+
+
+def test_a_page_of_rows_is_read_by_index_probes_whatever_the_population(company, main_office):
+    """selectors.user_rows: the office, number and manager of each of the page's users are
+    looked up by index, per row: joined, the planner hashed every user of every company (as
+    managers) to find those of 100 rows, from a few thousand users on."""
+    users = User.objects.bulk_create(
+        (
+            User(company=company, email=f"p{i}@acme.example", office=main_office)
+            for i in range(5_000)
+        ),
+        batch_size=2_500,
+    )
+    User.objects.filter(pk__in=[u.pk for u in users[1::2]]).update(manager=users[0])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_user")
+        cursor.execute("ANALYZE offices_phonenumber")
+    ids = [u.pk for u in users[2_500:2_600]]
+    sql, _converters = _user_rows_sql(connection.alias)
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}({', '.join(['%s'] * len(ids))})", [company.pk, *ids])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    print(plan)
+    assert "Hash" not in plan
+    assert plan.count("Index Scan using accounts_user_pkey on accounts_user") == 3  # manager
+    rows = user_rows(company.pk, ids)
+    assert [row.id for row in rows] == ids
+    assert {row.manager_email for row in rows} == {None, "p0@acme.example"}
+    assert {row.office_name for row in rows} == {"HQ"}
