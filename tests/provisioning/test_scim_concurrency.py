@@ -97,3 +97,39 @@ def test_parallel_writes_holding_one_etag_give_one_success_and_412s(company):
     assert statuses == [200] + [412] * 7, answers
     (winner,) = [n for status, n in answers if status == 200]
     assert User.objects.get(pk=user_id).title == f"t{winner}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_patches_without_if_match_lose_no_update(company):
+    """A PATCH applies its operations to the user as it stands under the lock it writes with:
+    eight clients adding an email each at once leave all eight (none computed from a copy
+    another one has changed since)."""
+    _, raw = make_api_key(company)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    created = Client().post(
+        "/scim/v2/Users",
+        json.dumps({"schemas": [CORE], "userName": "many@acme.example"}),
+        content_type="application/scim+json",
+        **auth,
+    )
+    user_id = json.loads(created.content)["id"]
+
+    def add_email(client, n):
+        response = client.patch(
+            f"/scim/v2/Users/{user_id}",
+            json.dumps(
+                {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [
+                        {"op": "add", "path": "emails", "value": [{"value": f"e{n}@acme.example"}]}
+                    ],
+                }
+            ),
+            content_type="application/scim+json",
+            **auth,
+        )
+        return response.status_code
+
+    assert at_once(8, add_email) == [200] * 8
+    emails = {e["value"] for e in User.objects.get(pk=user_id).email_addresses}
+    assert {f"e{n}@acme.example" for n in range(8)} <= emails
