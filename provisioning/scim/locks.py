@@ -55,7 +55,10 @@ def _query(alias: str, operation: str) -> tuple[str, list[Any], list[_Part]]:
         return quote(model._meta.db_table)
 
     def col(model: type[Model], name: str) -> str:
-        return quote(model._meta.get_field(name).column)  # type: ignore[union-attr]
+        field = model._meta.get_field(name)
+        if not isinstance(field, Field) or not field.column:
+            raise TypeError(f"{model.__name__}.{name} is not a concrete column")
+        return quote(field.column)
 
     # (table alias, model, fields); the user's own table keeps its name: the approval
     # expressions below, compiled by the ORM, refer to it so.
@@ -114,6 +117,11 @@ def _model(alias: str, part: _Part, row: tuple[Any, ...]) -> Model | None:
     return part.model.from_db(alias, part.attnames, values)
 
 
+def _cache(instance: Model, name: str, related: Model | None) -> None:
+    """Set a forward relation as select_related does (no query when it is read)."""
+    instance._meta.get_field(name).set_cached_value(instance, related)  # type: ignore[union-attr]
+
+
 def user_to_write(company: Company, pk: int, operation: str) -> User | None:
     """The company's user `pk` read with its row locked (in the caller's transaction), or None.
 
@@ -130,16 +138,13 @@ def user_to_write(company: Company, pk: int, operation: str) -> User | None:
         return None
     user_part, office_part, manager_part, number_part, area_code_part = parts
     user = cast(User, _model(alias, user_part, row))
-    fields = User._meta
-    fields.get_field("company").set_cached_value(user, company)  # type: ignore[union-attr]
-    fields.get_field("office").set_cached_value(user, _model(alias, office_part, row))  # type: ignore[union-attr]
-    fields.get_field("manager").set_cached_value(user, _model(alias, manager_part, row))  # type: ignore[union-attr]
-    number = _model(alias, number_part, row)
-    if isinstance(number, PhoneNumber):
-        PhoneNumber._meta.get_field("area_code").set_cached_value(  # type: ignore[union-attr]
-            number, _model(alias, area_code_part, row)
-        )
-        PhoneNumber._meta.get_field("assigned_user").set_cached_value(number, user)  # type: ignore[union-attr]
-    remember_number(user, number)  # type: ignore[arg-type]
+    _cache(user, "company", company)
+    _cache(user, "office", _model(alias, office_part, row))
+    _cache(user, "manager", _model(alias, manager_part, row))
+    number = cast(PhoneNumber | None, _model(alias, number_part, row))
+    if number is not None:
+        _cache(number, "area_code", _model(alias, area_code_part, row))
+        _cache(number, "assigned_user", user)
+    remember_number(user, number)
     user.must_queue, user.pending_change_count = row[-2:]  # type: ignore[attr-defined]
     return user
