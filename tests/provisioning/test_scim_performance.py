@@ -8,7 +8,7 @@ from provisioning.scim import schema as s
 from provisioning.scim.filters import parse_filter, to_q
 from provisioning.scim.resources import USER_FILTERS, resolver
 from tests.offices.factories import PhoneNumberFactory
-from tests.provisioning.test_scim_users import CORE, PATCH
+from tests.provisioning.test_scim_users import CORE, ENTERPRISE, PATCH, SWITCHBOARD
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +136,44 @@ def test_hot_filters_use_indexes_at_ten_thousand_users(company, other_company, f
     if filter_text.startswith("emails"):
         assert "Index Scan using user_email_company_value" in plan
     assert [u.email for u in queryset] == ["p4242@acme.example"]
+
+
+def test_a_patch_answers_the_user_as_get_shows_it_reading_it_once(
+    scim, company, main_office, django_assert_max_num_queries
+):
+    """The write reads the user, its office, manager and number (with its area code) in one
+    locked query and answers from it: the same body GET shows, nothing loaded lazily."""
+    manager = User.objects.create(
+        company=company, email="boss@acme.example", given_name="Ada", family_name="Boss"
+    )
+    user = User.objects.create(
+        company=company,
+        email="worker@acme.example",
+        scim_user_name="worker",
+        office=main_office,
+        manager=manager,
+        license_type="talk",
+        preferred_area_code="415",
+        managed_by="scim",
+    )
+    PhoneNumberFactory(
+        company=company, office=main_office, number="+14155550123", assigned_user=user
+    )
+    scim.get("Users?count=1")  # stamps the key's last use, which happens once a minute
+    # The key, the request's savepoint, the locked read, the UPDATE, the audit INSERT, release.
+    with django_assert_max_num_queries(6):
+        patched = scim.patch(
+            f"Users/{user.pk}",
+            {
+                "schemas": [PATCH],
+                "Operations": [{"op": "replace", "path": "title", "value": "Lead"}],
+            },
+        )
+    assert patched.status_code == 200, patched.body
+    shown = scim.get(f"Users/{user.pk}")
+    assert patched.body == shown.body
+    assert patched["ETag"] == shown["ETag"]
+    assert patched.body["phoneNumbers"][0]["value"] == "+14155550123"
+    assert patched.body[ENTERPRISE]["manager"]["value"] == str(manager.pk)
+    assert patched.body[SWITCHBOARD]["officeName"] == "HQ"
+    assert patched.body["title"] == "Lead"
