@@ -36,14 +36,13 @@ def at_once(count: int, request) -> list:
 def created_user(company, user_name: str) -> tuple[str, dict]:
     """A user created over SCIM with a new key of `company`: its id and the key's header."""
     _, raw = make_api_key(company)
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
     created = Client().post(
         "/scim/v2/Users",
         json.dumps({"schemas": [CORE], "userName": user_name}),
         content_type="application/scim+json",
-        **auth,
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
     )
-    return json.loads(created.content)["id"], auth
+    return json.loads(created.content)["id"], {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
 def patch_user(client, user_id: str, operation: dict, **headers):
