@@ -204,9 +204,17 @@ def update_user(*, user: User, changes: dict[str, Any], actor: Actor, source: st
     no free seat, a number of the company's that is not free, an unknown office) leaves the
     user as it was.
     """
+    with transaction.atomic():
+        return update_user_locked(user=_lock(user), changes=changes, actor=actor, source=source)
+
+
+def update_user_locked(*, user: User, changes: dict[str, Any], actor: Actor, source: str) -> User:
+    """`update_user` for a user the caller read with select_for_update in its open transaction,
+    with its company, office, manager and number (as `_lock` reads them): no second read and
+    lock of the row, no savepoint. A refusal must end the caller's transaction: let the
+    DomainError out of its atomic block."""
     _check_keys(changes)
-    with transaction.atomic(), audit_batch():
-        user = _lock(user)
+    with audit_batch():
         company: Company = user.company  # type: ignore[assignment]
         profile = _profile(company, changes)
         if profile:
@@ -366,18 +374,22 @@ def _reactivate_locked(
 def delete_user(*, user: User, actor: Actor, source: str) -> None:
     """Remove the user for good: the number returns to the pool and the license is released."""
     with transaction.atomic():
-        user = _lock(user)
-        # Written before the row goes: an event may name the user as its actor.
-        with audit_batch():
-            before = snapshot(user, account_services.USER_AUDIT_FIELDS)
-            office_services.release_number_locked(user=user, actor=actor, source=source)
-            user = office_services.release_license_locked(user=user, actor=actor, source=source)
-            record_audit(
-                actor=actor,
-                source=source,
-                action="user.deleted",
-                company=user.company,
-                target=user,
-                before=before,
-            )
-        user.delete()
+        delete_user_locked(user=_lock(user), actor=actor, source=source)
+
+
+def delete_user_locked(*, user: User, actor: Actor, source: str) -> None:
+    """`delete_user` for a user the caller read as `update_user_locked` takes it."""
+    # Written before the row goes: an event may name the user as its actor.
+    with audit_batch():
+        before = snapshot(user, account_services.USER_AUDIT_FIELDS)
+        office_services.release_number_locked(user=user, actor=actor, source=source)
+        user = office_services.release_license_locked(user=user, actor=actor, source=source)
+        record_audit(
+            actor=actor,
+            source=source,
+            action="user.deleted",
+            company=user.company,
+            target=user,
+            before=before,
+        )
+    user.delete()

@@ -31,7 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.audit import Source
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, User
-from approvals.scim import queue_if_required, with_must_queue, with_pending_change_counts
+from approvals.scim import queue_if_required
 from config.faults import SCIM_CONTENT_TYPE
 from config.metrics import record_scim_request
 from offices.models import Office
@@ -48,6 +48,7 @@ from provisioning.scim.errors import (
     scim_json_response,
 )
 from provisioning.scim.filters import parse_filter, to_q
+from provisioning.scim.locks import user_to_write
 from provisioning.scim.patch import Projection, apply_patch, parse_operations, project
 from provisioning.scim.resources import (
     GROUP_FILTERS,
@@ -63,7 +64,6 @@ from provisioning.scim.resources import (
     resolver,
     sort_expression,
     user_changes,
-    user_queryset,
     user_row,
 )
 from provisioning.scim.selectors import user_rows
@@ -150,6 +150,17 @@ def _preconditioned(handler: Handler) -> Handler:
     def run(context: Context) -> HttpResponse:
         if "If-Match" not in context.request.headers:
             return handler(context)
+        return _locked(handler)(context)
+
+    return run
+
+
+def _locked(handler: Handler) -> Handler:
+    """A write that reads its resource locked and writes in one transaction: If-Match (when
+    sent) is compared under the lock, as `_preconditioned` says, and the services change the
+    row the request read, without reading and locking it again."""
+
+    def run(context: Context) -> HttpResponse:
         context.lock = True
         with transaction.atomic():
             return handler(context)
@@ -176,6 +187,8 @@ def route(method: str, parts: list[str]) -> tuple[str, Handler]:
         table = {"POST": ("search", lambda c: _search_all(c, _search_body(c)))}
     elif head in {"users", "groups"} and len(parts) <= 2:
         endpoint = USER_ENDPOINT if head == "users" else GROUP_ENDPOINT
+        # A user's writes always read it locked (`UserEndpoint.find_to_write`).
+        write = _locked if head == "users" else _preconditioned
         if len(parts) == 1:
             table = {
                 "GET": (f"{head}.list", lambda c: endpoint.list(c, _query_params(c))),
@@ -189,15 +202,15 @@ def route(method: str, parts: list[str]) -> tuple[str, Handler]:
                 "GET": (f"{head}.get", lambda c: endpoint.get(c, resource_id)),
                 "PUT": (
                     f"{head}.replace",
-                    _preconditioned(lambda c: endpoint.replace(c, resource_id)),
+                    write(lambda c: endpoint.replace(c, resource_id)),
                 ),
                 "PATCH": (
                     f"{head}.patch",
-                    _preconditioned(lambda c: endpoint.patch(c, resource_id)),
+                    write(lambda c: endpoint.patch(c, resource_id)),
                 ),
                 "DELETE": (
                     f"{head}.delete",
-                    _preconditioned(lambda c: endpoint.delete(c, resource_id)),
+                    write(lambda c: endpoint.delete(c, resource_id)),
                 ),
             }
     elif head == "me" and len(parts) <= 2:
@@ -355,34 +368,25 @@ class UserEndpoint:
         return self._body(context, rows[0])
 
     def render(self, context: Context, user: User) -> dict[str, Any]:
-        """The body of a user `find` loaded."""
+        """The body of a user `find_to_write` loaded."""
         pending = getattr(user, "pending_change_count", 0)
         return self._body(context, user_row(user, pending))
 
     def _body(self, context: Context, row: UserRow) -> dict[str, Any]:
         return _with_version(render_user(row, context.base))
 
-    def find(self, context: Context, resource_id: str) -> User:
-        """The user a write changes, with what `render` shows joined."""
-        try:
-            return self._loaded(context).get(pk=int(resource_id))
-        except (ValueError, User.DoesNotExist, OverflowError):
-            raise ScimError(404, f"User {resource_id[:40]} not found.") from None
-
-    def _loaded(self, context: Context) -> Any:
-        """Users with what `render` shows joined (office, number, manager, waiting changes)."""
-        return with_pending_change_counts(user_queryset(context.company))
-
     def find_to_write(self, context: Context, resource_id: str, operation: str) -> User:
-        """`find`, asking in the same query whether `operation` on the user must wait for an
-        approver (`_save` reads the answer)."""
-        queryset = with_must_queue(self._loaded(context), operation)
-        if context.lock:
-            queryset = queryset.select_for_update(of=("self",))
+        """The user a write changes, locked (the write's transaction is open: `_locked`), with
+        what the services and `render` read, and in the same query whether `operation` on the
+        user must wait for an approver (`_save` reads the answer)."""
         try:
-            return queryset.get(pk=int(resource_id))
-        except (ValueError, User.DoesNotExist, OverflowError):
-            raise ScimError(404, f"User {resource_id[:40]} not found.") from None
+            pk = int(resource_id)
+        except ValueError:
+            pk = 0
+        user = user_to_write(context.company, pk, operation) if 0 < pk < 2**63 else None
+        if user is None:
+            raise ScimError(404, f"User {resource_id[:40]} not found.")
+        return user
 
     def respond(self, context: Context, body: dict[str, Any], status: int = 200) -> HttpResponse:
         params = _query_params(context)
@@ -463,7 +467,7 @@ class UserEndpoint:
             "update",
             user,
             changes,
-            lambda: services.update_user(
+            lambda: services.update_user_locked(
                 user=user, changes=changes, actor=context.key, source=Source.SCIM
             ),
         )
@@ -486,7 +490,7 @@ class UserEndpoint:
             "delete",
             user,
             {},
-            lambda: services.delete_user(user=user, actor=context.key, source=Source.SCIM),
+            lambda: services.delete_user_locked(user=user, actor=context.key, source=Source.SCIM),
         )
         if status == 202:
             return self._respond_written(context, user, 202)

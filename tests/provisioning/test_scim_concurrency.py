@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import User
 from tests.apikeys.factories import make_api_key
-from tests.provisioning.test_scim_users import CORE
+from tests.provisioning.test_scim_users import CORE, PATCH
 
 
 def at_once(count: int, request) -> list:
@@ -31,6 +31,27 @@ def at_once(count: int, request) -> list:
     for thread in threads:
         thread.join()
     return answers
+
+
+def created_user(company, user_name: str) -> tuple[str, dict]:
+    """A user created over SCIM with a new key of `company`: its id and the key's header."""
+    _, raw = make_api_key(company)
+    created = Client().post(
+        "/scim/v2/Users",
+        json.dumps({"schemas": [CORE], "userName": user_name}),
+        content_type="application/scim+json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    return json.loads(created.content)["id"], {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def patch_user(client, user_id: str, operation: dict, **headers):
+    return client.patch(
+        f"/scim/v2/Users/{user_id}",
+        json.dumps({"schemas": [PATCH], "Operations": [operation]}),
+        content_type="application/scim+json",
+        **headers,
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -66,30 +87,12 @@ def test_parallel_creates_of_one_user_name_give_one_201_and_nine_409(company):
 def test_parallel_writes_holding_one_etag_give_one_success_and_412s(company):
     """RFC 7644 §3.14: If-Match is checked and the write made under one lock, so of several
     clients holding the same version, exactly one writes; the others get 412, nothing lost."""
-    _, raw = make_api_key(company)
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-    created = Client().post(
-        "/scim/v2/Users",
-        json.dumps({"schemas": [CORE], "userName": "etag@acme.example"}),
-        content_type="application/scim+json",
-        **auth,
-    )
-    user_id = json.loads(created.content)["id"]
+    user_id, auth = created_user(company, "etag@acme.example")
     version = Client().get(f"/scim/v2/Users/{user_id}", **auth)["ETag"]
 
     def rename(client, n):
-        response = client.patch(
-            f"/scim/v2/Users/{user_id}",
-            json.dumps(
-                {
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{"op": "replace", "path": "title", "value": f"t{n}"}],
-                }
-            ),
-            content_type="application/scim+json",
-            HTTP_IF_MATCH=version,
-            **auth,
-        )
+        operation = {"op": "replace", "path": "title", "value": f"t{n}"}
+        response = patch_user(client, user_id, operation, HTTP_IF_MATCH=version, **auth)
         return response.status_code, n
 
     answers = at_once(8, rename)
@@ -97,3 +100,19 @@ def test_parallel_writes_holding_one_etag_give_one_success_and_412s(company):
     assert statuses == [200] + [412] * 7, answers
     (winner,) = [n for status, n in answers if status == 200]
     assert User.objects.get(pk=user_id).title == f"t{winner}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_patches_without_if_match_lose_no_update(company):
+    """A PATCH applies its operations to the user as it stands under the lock it writes with:
+    eight clients adding an email each at once leave all eight (none computed from a copy
+    another one has changed since)."""
+    user_id, auth = created_user(company, "many@acme.example")
+
+    def add_email(client, n):
+        operation = {"op": "add", "path": "emails", "value": [{"value": f"e{n}@acme.example"}]}
+        return patch_user(client, user_id, operation, **auth).status_code
+
+    assert at_once(8, add_email) == [200] * 8
+    emails = {e["value"] for e in User.objects.get(pk=user_id).email_addresses}
+    assert {f"e{n}@acme.example" for n in range(8)} <= emails
