@@ -75,6 +75,8 @@ USER_STATE_FIELDS = (
     "status",
     "license_type",
 )
+# The cache of `company.provisioning_policy`: set when the company was read with its policy.
+_POLICY_OF_COMPANY = Company.provisioning_policy.related
 SWEEP_UNAPPLIED_AFTER = timedelta(minutes=5)
 APPROVE_BATCH_SIZE = 1000  # changes approved per transaction (a few queries each)
 BROKER_PAUSE_SECONDS = 15.0
@@ -117,10 +119,14 @@ def get_policy(company: Company) -> ProvisioningPolicy:
 def requires_approval(company: Company, operation: str) -> bool:
     """Whether the company's policy makes this SCIM operation wait for an approver.
 
-    One indexed query: the SCIM hot path asks it for every write.
+    One indexed query — or none for a company read with its policy, as API-key authentication
+    reads it (apikeys/selectors.py): the SCIM hot path asks it for every create.
     """
     if operation not in Operation.values:
         raise ValueError(f"Unknown provisioning operation {operation!r}")
+    if _POLICY_OF_COMPANY.is_cached(company):
+        policy = _POLICY_OF_COMPANY.get_cached_value(company)
+        return isinstance(policy, ProvisioningPolicy) and policy.requires(operation)
     return ProvisioningPolicy.objects.filter(
         company_id=company.pk, **{f"require_{operation}": True}
     ).exists()

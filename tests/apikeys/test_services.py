@@ -242,3 +242,31 @@ def test_authenticated_key_is_complete_and_its_company_needs_no_query(
     assert found.scopes == ["scim", "api:read"]  # JSON converted, not a string
     assert found.company.created_at == company.created_at  # other fields load on access
     assert not hasattr(found, "company__id")
+
+
+def test_authenticated_company_carries_its_policy_read_fresh_on_every_request(
+    company, django_assert_num_queries
+):
+    from approvals.services import requires_approval, set_policy
+
+    _, raw_key = make_api_key(company)
+    authenticate(raw_key=raw_key, client_ip="198.51.100.7")  # stamp last used
+    with django_assert_num_queries(1):  # the key's own lookup answers the policy question too
+        found = authenticate(raw_key=raw_key, client_ip="198.51.100.7")
+        assert not requires_approval(found.company, "create")  # no policy row at all
+    set_policy(
+        company=company,
+        require_create=True,
+        require_update=False,
+        require_delete=True,
+        actor=SYSTEM,
+        source=Source.CLI,
+    )
+    with django_assert_num_queries(1):
+        found = authenticate(raw_key=raw_key, client_ip="198.51.100.7")
+        assert requires_approval(found.company, "create")
+        assert not requires_approval(found.company, "update")
+        assert requires_approval(found.company, "delete")
+    assert found.company.provisioning_policy.company is found.company
+    # A company read without its policy still asks the database.
+    assert requires_approval(company, "create")

@@ -199,3 +199,17 @@ def test_a_real_worker_runs_a_task_from_the_broker(tmp_path):
         worker.terminate()
         worker.wait(timeout=30)
         client.close()
+
+
+def test_the_redis_cache_keeps_one_client_per_connection_pool(db):
+    from django.core.cache import caches
+
+    from config.cache import RedisCache
+
+    cache = caches["default"]
+    assert isinstance(cache, RedisCache)
+    client = cache._cache.get_client("any")
+    assert cache._cache.get_client("other", write=True) is client  # not one per call
+    cache.set("ops:client-probe", 42, 60)
+    assert cache.get("ops:client-probe") == 42
+    assert cache.incr("ops:client-probe") == 43
