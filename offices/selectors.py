@@ -1,12 +1,43 @@
-"""Reads that need care: counts without N+1 queries, the users who need a number."""
+"""Reads that need care: counts without N+1 queries, the users who need a number, the main
+office (read by every SCIM create: a statement built once, config/sql.py)."""
 
 from __future__ import annotations
 
+from functools import cache
+
+from django.db import connections, router
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Company, User, UserStatus
+from config.sql import Selection, column, instance
 from offices.models import Office, PhoneNumber
+
+_OFFICE_FIELDS = tuple(Office._meta.concrete_fields)
+
+
+@cache
+def _main_office_sql(using: str) -> tuple[str, Selection]:
+    quote = connections[using].ops.quote_name
+    selection = Selection(using, [("o", field) for field in _OFFICE_FIELDS])
+    sql = (
+        f"SELECT {selection.sql} FROM {quote(Office._meta.db_table)} o "  # noqa: S608 (names from the model, quoted)
+        f"WHERE o.{quote(column(Office, 'company').column)} = %s "
+        f"AND o.{quote(column(Office, 'is_main').column)}"
+    )
+    return sql, selection
+
+
+def main_office(company_id: int | None) -> Office | None:
+    """The company's main office, or None (a company without offices yet)."""
+    using = router.db_for_read(Office)
+    sql, selection = _main_office_sql(using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [company_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return instance(Office, using, _OFFICE_FIELDS, selection.convert(using, row))
 
 
 def users_needing_number(company: Company) -> QuerySet[User]:

@@ -24,15 +24,16 @@ from collections.abc import Iterable
 from functools import cache
 from typing import IO, Any, NamedTuple
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Count, Model
 
 from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, LicenseSeats, LicenseType, User, UserStatus
+from config.sql import Selection, column, instance
 from offices.models import AreaCode, Office, PhoneNumber
 from offices.phone import ParsedNumber, country_name, country_names, parse_number
+from offices.selectors import main_office
 
 OFFICE_FIELDS = ("name", "country", "timezone", "is_main")
 MAX_IMPORT_ROWS = 50_000
@@ -527,21 +528,8 @@ def assign_license_locked(*, user: User, license_type: str, actor: Actor, source
     A refusal must end the caller's transaction (let the DomainError out of its atomic block)."""
     license_type = clean_license_type(license_type)
     if user.status == UserStatus.ACTIVE:
-        seats = (
-            LicenseSeats.objects.select_for_update()
-            .filter(company_id=_company_id(user), license_type=license_type)
-            .first()
-        )
-        total = seats.seats if seats is not None else 0
-        others = (
-            User.objects.filter(
-                company_id=_company_id(user),
-                license_type=license_type,
-                status=UserStatus.ACTIVE,
-            )
-            .exclude(pk=user.pk)
-            .count()
-        )
+        total = _locked_seats(_company_id(user), license_type)
+        others = _seats_held(_company_id(user), license_type, excluding=user.pk)
         if others >= total:
             raise _no_free_seats(license_type, others, total)
     if user.license_type == license_type:
@@ -559,6 +547,54 @@ def assign_license_locked(*, user: User, license_type: str, actor: Actor, source
         after={"license_type": license_type},
     )
     return user
+
+
+# Every SCIM create counts a seat: the two statements are built once (config/sql.py).
+
+
+@cache
+def _seat_sql(using: str) -> tuple[str, str]:
+    connection = connections[using]
+    quote = connection.ops.quote_name
+
+    def col(model: type[Model], name: str) -> str:
+        return quote(column(model, name).column)
+
+    lock = (
+        " " + connection.ops.for_update_sql() if connection.features.has_select_for_update else ""
+    )
+    seats = (
+        f"SELECT {col(LicenseSeats, 'seats')} FROM {quote(LicenseSeats._meta.db_table)} "  # noqa: S608 (names from the models, quoted)
+        f"WHERE {col(LicenseSeats, 'company')} = %s AND {col(LicenseSeats, 'license_type')} = %s"
+        f"{lock}"
+    )
+    held = (
+        f"SELECT COUNT(*) FROM {quote(User._meta.db_table)} "  # noqa: S608 (names from the models, quoted)
+        f"WHERE {col(User, 'company')} = %s AND {col(User, 'license_type')} = %s "
+        f"AND {col(User, 'status')} = %s AND {col(User, 'id')} <> %s"
+    )
+    return seats, held
+
+
+def _locked_seats(company_id: int, license_type: str) -> int:
+    """The seats of the type the company bought (0 without a row), its row locked until the
+    transaction ends: whoever counts next waits for this transaction's users."""
+    using = router.db_for_write(LicenseSeats)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_seat_sql(using)[0], [company_id, license_type])
+        row = cursor.fetchone()
+    return row[0] if row is not None else 0
+
+
+def _seats_held(company_id: int, license_type: str, *, excluding: int) -> int:
+    """Active users of the company holding the type, but the one with pk `excluding`. Its own
+    statement after the lock: it must see what committed while the lock was awaited."""
+    using = router.db_for_write(User)
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            _seat_sql(using)[1], [company_id, license_type, UserStatus.ACTIVE.value, excluding]
+        )
+        return cursor.fetchone()[0]
 
 
 def release_license(*, user: User, actor: Actor, source: str) -> User:
@@ -648,6 +684,11 @@ def _release(number: PhoneNumber, user: User, *, actor: Actor, source: str) -> N
     )
 
 
+_NUMBER_FIELDS = tuple(PhoneNumber._meta.concrete_fields)
+_AREA_CODE_FIELDS = tuple(AreaCode._meta.concrete_fields)
+_NUMBER_AREA_CODE = PhoneNumber._meta.get_field("area_code")
+
+
 def _claim_free_number(
     user: User, *, preferred: AreaCode | None, preferred_only: bool = False
 ) -> PhoneNumber | None:
@@ -659,29 +700,82 @@ def _claim_free_number(
     (or double-booking) the same one.
     """
     office = user.office
-    reserve = Q(office__isnull=True)
+    reserve: list[tuple[str, Any]] = [("office", None)]
     if office is not None:
-        reserve &= Q(country=office.country)
-    tiers: list[Q] = []
+        reserve.append(("country", office.country))
+    tiers: list[list[tuple[str, Any]]] = []
     if office is not None:
         if preferred is not None:
-            tiers.append(Q(office=office, area_code=preferred))
+            tiers.append([("office", office.pk), ("area_code", preferred.pk)])
         if not preferred_only:
-            tiers.append(Q(office=office))
+            tiers.append([("office", office.pk)])
     if preferred is not None:
-        tiers.append(reserve & Q(area_code=preferred))
+        tiers.append([*reserve, ("area_code", preferred.pk)])
     if not preferred_only:
         tiers.append(reserve)
-    # One round trip: the first tier's first free number, else the next tier's … Each tier is a
-    # locking subquery; COALESCE runs the next one only when the one before found nothing.
-    free = PhoneNumber.objects.select_for_update(skip_locked=True).filter(
-        company_id=_company_id(user), assigned_user__isnull=True
-    )
-    firsts = [Subquery(free.filter(tier).order_by("number").values("pk")[:1]) for tier in tiers]
-    if not firsts:
+    if not tiers:
         return None
-    chosen = Coalesce(*firsts) if len(firsts) > 1 else firsts[0]
-    return PhoneNumber.objects.select_related("area_code").filter(Q(pk=chosen)).first()
+    using = router.db_for_write(PhoneNumber)
+    shape = tuple(tuple((name, value is None) for name, value in tier) for tier in tiers)
+    sql, selection = _claim_sql(using, shape)
+    params: list[Any] = []
+    for tier in tiers:
+        params += [_company_id(user), *(value for _, value in tier if value is not None)]
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = selection.convert(using, row)
+    number = instance(PhoneNumber, using, _NUMBER_FIELDS, values[: len(_NUMBER_FIELDS)])
+    area_values = values[len(_NUMBER_FIELDS) :]
+    area_code = None
+    if area_values[0] is not None:
+        area_code = instance(AreaCode, using, _AREA_CODE_FIELDS, area_values)
+    _NUMBER_AREA_CODE.set_cached_value(number, area_code)
+    return number
+
+
+@cache
+def _claim_sql(
+    using: str, shape: tuple[tuple[tuple[str, bool], ...], ...]
+) -> tuple[str, Selection]:
+    """The claim for tiers of this shape — per tier, its (field, compared with NULL) pairs: one
+    round trip, the first tier's first free number, else the next tier's … Each tier is a
+    locking subquery; COALESCE runs the next one only when the one before found nothing."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+
+    def col(name: str) -> str:
+        return quote(column(PhoneNumber, name).column)
+
+    table = quote(PhoneNumber._meta.db_table)
+    lock = (
+        " " + connection.ops.for_update_sql(skip_locked=True)
+        if connection.features.has_select_for_update_skip_locked
+        else ""
+    )
+    firsts = []
+    for tier in shape:
+        conditions = [f"{col('company')} = %s", f"{col('assigned_user')} IS NULL"]
+        conditions += [
+            f"{col(name)} IS NULL" if null else f"{col(name)} = %s" for name, null in tier
+        ]
+        firsts.append(
+            f"(SELECT {col('id')} FROM {table} WHERE {' AND '.join(conditions)} "  # noqa: S608 (names from the model, quoted)
+            f"ORDER BY {col('number')} LIMIT 1{lock})"
+        )
+    chosen = f"COALESCE({', '.join(firsts)})" if len(firsts) > 1 else firsts[0]
+    selection = Selection(
+        using, [("n", f) for f in _NUMBER_FIELDS] + [("a", f) for f in _AREA_CODE_FIELDS]
+    )
+    area_code_id = quote(column(AreaCode, "id").column)
+    sql = (
+        f"SELECT {selection.sql} FROM {table} n "  # noqa: S608 (names from the models, quoted)
+        f"LEFT JOIN {quote(AreaCode._meta.db_table)} a ON a.{area_code_id} = n.{col('area_code')} "
+        f"WHERE n.{col('id')} = {chosen}"
+    )
+    return sql, selection
 
 
 def _assign_free_number(
@@ -758,7 +852,7 @@ def find_user_area_code(user: User, area_code: str) -> AreaCode:
 
 
 def _main_country(user: User) -> str | None:
-    main = Office.objects.filter(company_id=_company_id(user), is_main=True).first()
+    main = main_office(_company_id(user))
     return main.country if main is not None else None
 
 

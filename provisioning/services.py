@@ -46,6 +46,7 @@ from accounts.errors import DomainError, NotFound
 from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
 from offices import services as office_services
 from offices.models import Office, PhoneNumber
+from offices.selectors import main_office
 
 # The profile fields accounts.services.update_user takes; the manager travels as `manager_id`
 # (a plain id keeps a change JSON-serializable for the approval queue).
@@ -98,10 +99,6 @@ def _office(company: Company, name: Any) -> Office:
     return office
 
 
-def _main_office(company: Company) -> Office | None:
-    return Office.objects.filter(company=company, is_main=True).first()
-
-
 def _give_number(
     user: User, changes: dict[str, Any], *, actor: Actor, source: str
 ) -> PhoneNumber | None:
@@ -150,11 +147,11 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
     """Create a user managed by the identity provider, with office, license and number.
 
     The office defaults to the main office, the license type to ``talk``; the row is inserted
-    with both, then `assign_license` claims the seat under its lock and `assign_number` gives a
-    number (the written ``work_phone``, else from ``area_code``/office/reserve). ``active:
-    False`` creates a suspended user who keeps the license type for later but holds no seat and
-    no number. Refuses, with nothing written: a taken email or userName, an unknown office, a
-    work number of the company's that is not free, a license type without a free seat
+    with both, `assign_number` gives a number (the written ``work_phone``, else from
+    ``area_code``/office/reserve), and last `assign_license` claims the seat under its lock.
+    ``active: False`` creates a suspended user who keeps the license type for later but holds
+    no seat and no number. Refuses, with nothing written: a taken email or userName, an unknown
+    office, a work number of the company's that is not free, a license type without a free seat
     (DomainError code "no_free_seats" naming the type and the count).
     """
     _check_keys(changes)
@@ -166,34 +163,39 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
         raise DomainError("A new user needs an email address.", field="email")
     active = changes.get("active", True)
     license_type = _license_type(changes.get("license_type") or DEFAULT_LICENSE_TYPE)
-    with transaction.atomic(), audit_batch():
-        office = (
-            _office(company, changes["office_name"])
-            if changes.get("office_name")
-            else _main_office(company)
-        )
-        user = account_services.create_user_in_transaction(
-            company=company,
-            email=email,
-            actor=actor,
-            source=source,
-            status=UserStatus.ACTIVE if active else UserStatus.SUSPENDED,
-            managed_by=ManagedBy.SCIM,
-            office=office,
-            license_type=license_type,
-            **profile,
-        )
-        office_services.remember_number(user, None)  # just inserted: no number to look up
-        # A user created suspended holds no seat and no number; a work number sent with it is
-        # used when the client activates the user (see update_user), the area code kept is.
-        if not active and user.preferred_area_code:
-            office_services.find_user_area_code(user, user.preferred_area_code)
+    with transaction.atomic():
+        with audit_batch():
+            office = (
+                _office(company, changes["office_name"])
+                if changes.get("office_name")
+                else main_office(company.pk)
+            )
+            user = account_services.create_user_in_transaction(
+                company=company,
+                email=email,
+                actor=actor,
+                source=source,
+                status=UserStatus.ACTIVE if active else UserStatus.SUSPENDED,
+                managed_by=ManagedBy.SCIM,
+                office=office,
+                license_type=license_type,
+                **profile,
+            )
+            office_services.remember_number(user, None)  # just inserted: no number to look up
+            # A user created suspended holds no seat and no number; a work number sent with it
+            # is used when the client activates the user (see update_user), the area code kept is.
+            if not active and user.preferred_area_code:
+                office_services.find_user_area_code(user, user.preferred_area_code)
+            if active:
+                # The row was inserted in this transaction: no other can see or lock it yet.
+                _give_number(user, changes, actor=actor, source=source)
         if active:
-            # The row was inserted in this transaction: no other can see or lock it yet.
+            # Last, with the audit events written: the seat row stays locked until COMMIT, and
+            # every create of the company waits for it, so it is held for the count and the
+            # commit only. The license type was inserted with the row: nothing more to audit.
             user = office_services.assign_license_locked(
                 user=user, license_type=license_type, actor=actor, source=source
             )
-            _give_number(user, changes, actor=actor, source=source)
     return user
 
 

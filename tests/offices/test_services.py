@@ -562,3 +562,30 @@ def test_numbers_never_cross_companies(company, other_company, sf):
     number.refresh_from_db()
     assert number.assigned_user is None
     assert number.office == sf
+
+
+def test_a_claimed_number_is_complete_with_its_area_code(company, sf, django_assert_num_queries):
+    PhoneNumberFactory(company=company, office=sf, number="+16505550100")
+    wanted = PhoneNumberFactory(company=company, office=sf, number="+14155550100")
+    PhoneNumberFactory(company=company, office=None, number="+14155550101")  # reserve comes last
+    user = licensed(company, sf)
+    area_code = services.find_area_code("US", "415")
+    with django_assert_num_queries(1):
+        claimed = services._claim_free_number(user, preferred=area_code, preferred_only=True)
+        assert claimed.area_code.code == "415"  # loaded with the number
+    stored = PhoneNumber.objects.get(pk=wanted.pk)
+    for field in PhoneNumber._meta.concrete_fields:
+        assert getattr(claimed, field.attname) == getattr(stored, field.attname), field.name
+    reserve_only = licensed(company, None)  # no office: the reserve, of any country
+    assert services._claim_free_number(reserve_only, preferred=None).number == "+14155550101"
+
+
+def test_main_office_is_read_whole_or_none(company, other_company, sf, ny):
+    from offices.selectors import main_office
+
+    found = main_office(company.pk)
+    assert found == sf
+    stored = Office.objects.get(pk=sf.pk)
+    for field in Office._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(stored, field.attname), field.name
+    assert main_office(other_company.pk) is None

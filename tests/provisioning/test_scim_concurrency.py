@@ -116,3 +116,24 @@ def test_parallel_patches_without_if_match_lose_no_update(company):
     assert at_once(8, add_email) == [200] * 8
     emails = {e["value"] for e in User.objects.get(pk=user_id).email_addresses}
     assert {f"e{n}@acme.example" for n in range(8)} <= emails
+
+
+@pytest.mark.django_db
+def test_a_create_holds_the_seat_lock_for_the_count_and_the_commit_only(scim):
+    # Every create of a company waits for the seat row's lock, held until COMMIT: whatever runs
+    # after taking it is paid by the creates queued behind, one after the other.
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import LicenseSeats
+
+    seats = LicenseSeats._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        created = scim.post("Users", {"schemas": [CORE], "userName": "seated@acme.example"})
+    assert created.status_code == 201, created.body
+    statements = [query["sql"] for query in queries.captured_queries]
+    locked_at = next(i for i, sql in enumerate(statements) if seats in sql and "FOR UPDATE" in sql)
+    after = [sql for sql in statements[locked_at + 1 :] if "SAVEPOINT" not in sql]
+    assert len(after) == 1, after  # the count of seats held; then only the commit (a savepoint's
+    # release here, in the test's transaction)
+    assert after[0].startswith("SELECT COUNT(*)")
+    assert User.objects.get(scim_user_name="seated@acme.example").license_type == "talk"
