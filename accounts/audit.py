@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Protocol
 
-from django.db import connections, models, router
+from django.db import models
 
 from accounts.models import AuditEvent, Company, User
+from config import sql
 from config.request_context import current_client_ip, current_request_id, valid_ip
 
 
@@ -89,54 +89,10 @@ def record_audit(
     )
     batch = _batch.get()
     if batch is None:
-        _insert([event])
+        sql.insert([event])
     else:
         batch.append(event)
     return event
-
-
-@cache
-def _insert_sql(alias: str) -> tuple[str, str, list[models.Field]] | None:
-    """The INSERT of audit events returning their ids (its head, and the placeholders of one
-    row), and the fields in their order; None where the database cannot return the ids."""
-    connection = connections[alias]
-    if not connection.features.can_return_rows_from_bulk_insert:
-        return None
-    quote = connection.ops.quote_name
-    meta = AuditEvent._meta
-    fields = [f for f in meta.concrete_fields if f is not meta.pk]
-    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-    row = f"({', '.join(['%s'] * len(fields))})"
-    return head, row, fields
-
-
-def _insert(events: list[AuditEvent]) -> None:
-    """`AuditEvent.objects.bulk_create(events)` with its SQL built once: every write audits,
-    and compiling the INSERT cost more than sending it. The fields prepare the values as the
-    ORM does (created_at's auto_now_add, before/after as JSON); the ids are set back."""
-    if not events:
-        return
-    alias = router.db_for_write(AuditEvent)
-    built = _insert_sql(alias)
-    if built is None:
-        AuditEvent.objects.bulk_create(events)
-        return
-    head, row, fields = built
-    connection = connections[alias]
-    params = [
-        field.get_db_prep_save(field.pre_save(event, True), connection)
-        for event in events
-        for field in fields
-    ]
-    pk_column = connection.ops.quote_name(AuditEvent._meta.pk.column)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"{head} VALUES {', '.join([row] * len(events))} RETURNING {pk_column}", params
-        )
-        for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
-            event.pk = pk
-            event._state.adding = False
-            event._state.db = alias
 
 
 # The events of the innermost open audit_batch(), or None outside one.
@@ -163,7 +119,7 @@ def audit_batch() -> Iterator[None]:
     if outer is not None:
         outer.extend(events)
     else:
-        _insert(events)
+        sql.insert(events)
 
 
 def snapshot(instance: models.Model, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.password_validation import password_changed, validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -30,6 +30,7 @@ from accounts.models import (
     UserStatus,
     slug_validator,
 )
+from config import sql
 
 COMPANY_FIELDS = ("name", "slug", "plan")
 USER_PROFILE_FIELDS = (
@@ -349,15 +350,17 @@ def _write_emails(user: User) -> None:
     """Insert the rows SCIM `emails` filters search (one query); the caller deleted the old."""
     if user.company_id is None:
         return  # a platform operator: no company, never in SCIM
-    UserEmail.objects.bulk_create(
-        UserEmail(
-            company_id=user.company_id,
-            user=user,
-            value_lower=entry["value"].lower(),
-            type=entry.get("type", ""),
-            primary=entry.get("primary", False),
-        )
-        for entry in user.all_emails()
+    sql.insert(
+        [
+            UserEmail(
+                company_id=user.company_id,
+                user=user,
+                value_lower=entry["value"].lower(),
+                type=entry.get("type", ""),
+                primary=entry.get("primary", False),
+            )
+            for entry in user.all_emails()
+        ]
     )
 
 
@@ -366,9 +369,19 @@ def _save_user(user: User, update_fields: list[str] | None = None) -> None:
 
     No savepoint of its own: the caller's atomic block is the one a Conflict leaves (a failed
     statement ends the PostgreSQL transaction, so nothing may run in it after the error).
+    A new user is one INSERT built once (config/sql.py): every SCIM create writes one.
     """
     try:
-        user.save(update_fields=update_fields)
+        if user._state.adding:
+            sql.insert([user])
+            # What AbstractBaseUser.save() does after a save: a new password is announced to
+            # the validators, once.
+            password = getattr(user, "_password", None)
+            if password is not None:
+                password_changed(password, user)
+                user._password = None  # type: ignore[attr-defined]
+        else:
+            user.save(update_fields=update_fields)
     except IntegrityError as error:
         constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", "") or ""
         if constraint == "user_scim_user_name_unique_per_company":

@@ -89,18 +89,19 @@ def insert(objs: Sequence[Model]) -> None:
     using = router.db_for_write(model)
     connection = connections[using]
     fields = _inserted_fields(model)
-    with transaction.mark_for_rollback_on_error(using):
-        for start in range(0, len(objs), INSERT_CHUNK):
-            chunk = objs[start : start + INSERT_CHUNK]
-            params: list[Any] = []
-            for obj in chunk:
-                # As save() and bulk_create() do: refuses an unsaved related object.
-                obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
-                params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
-            with connection.cursor() as cursor:
-                cursor.execute(_insert_sql(using, model, len(chunk)), params)
-                ids = [row[0] for row in cursor.fetchall()]
-            for obj, pk in zip(chunk, ids, strict=True):
-                obj.pk = pk
-                obj._state.adding = False
-                obj._state.db = using
+    for start in range(0, len(objs), INSERT_CHUNK):
+        chunk = objs[start : start + INSERT_CHUNK]
+        params: list[Any] = []
+        for obj in chunk:
+            # As save() and bulk_create() do: refuses an unsaved related object.
+            obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
+            params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+        # A failed statement ends a PostgreSQL transaction: as save() does, the atomic block
+        # around is marked for rollback, so a caught error cannot be followed by more queries.
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(_insert_sql(using, model, len(chunk)), params)
+            ids = [row[0] for row in cursor.fetchall()]
+        for obj, pk in zip(chunk, ids, strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = using

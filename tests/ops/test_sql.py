@@ -1,0 +1,71 @@
+"""config.sql: statements built once write and read what the ORM would."""
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.transaction import TransactionManagementError
+
+from accounts.models import AuditEvent, User, UserEmail
+from config import sql
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_writes_what_bulk_create_writes_and_gives_each_row_its_id(
+    company, django_assert_num_queries
+):
+    events = [
+        AuditEvent(
+            company=company,
+            action=f"test.{i}",
+            actor_kind="system",
+            actor_label="test",
+            source="cli",
+            client_ip="2001:db8::1" if i else None,
+            after={"i": i, "nested": {"list": [1, "two"]}} if i % 2 else None,
+        )
+        for i in range(sql.INSERT_CHUNK + 3)  # two statements
+    ]
+    with django_assert_num_queries(2):
+        sql.insert(events)
+    by_id = {event.pk: event for event in events}
+    stored = list(AuditEvent.objects.filter(pk__in=by_id).order_by("pk"))
+    assert [event.action for event in stored] == [event.action for event in events]
+    for row in stored:
+        written = by_id[row.pk]
+        assert not written._state.adding
+        assert written.created_at is not None  # auto_now_add, as on save()
+        for field in AuditEvent._meta.concrete_fields:
+            assert getattr(row, field.attname) == getattr(written, field.attname), field.name
+    sql.insert([])  # nothing to write: no statement
+
+
+def test_insert_refuses_an_unsaved_related_object_and_ends_the_transaction(company):
+    user = User(company=company, email="unsaved@acme.example")
+    with pytest.raises(ValueError, match="unsaved related object"):
+        sql.insert([UserEmail(company=company, user=user, value_lower="unsaved@acme.example")])
+    taken = User.objects.create(company=company, email="taken@acme.example")
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            sql.insert([User(company=company, email=taken.email)])
+        with pytest.raises(TransactionManagementError):
+            User.objects.count()  # the failed INSERT marked the block for rollback
+
+
+def test_a_selection_converts_columns_as_the_orm_does(company):
+    from django.db import connection
+
+    user = User.objects.create(
+        company=company,
+        email="json@acme.example",
+        email_addresses=[{"value": "json@acme.example", "primary": True}],
+    )
+    fields = [sql.column(User, name) for name in ("id", "email_addresses", "created_at")]
+    selection = sql.Selection("default", [("u", field) for field in fields])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {selection.sql} FROM accounts_user u WHERE u.id = %s", [user.pk])  # noqa: S608
+        row = selection.convert("default", cursor.fetchone())
+    loaded = sql.instance(User, "default", fields, row)
+    assert loaded.email_addresses == [{"value": "json@acme.example", "primary": True}]
+    assert loaded.created_at == User.objects.get(pk=user.pk).created_at
+    with pytest.raises(TypeError):
+        sql.column(User, "reports")  # a relation without a column of this table
