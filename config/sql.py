@@ -88,6 +88,10 @@ def insert(objs: Sequence[Model]) -> None:
     model = type(objs[0])
     using = router.db_for_write(model)
     connection = connections[using]
+    if not connection.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35
+        for obj in objs:
+            obj.save(force_insert=True, using=using)
+        return
     fields = _inserted_fields(model)
     for start in range(0, len(objs), INSERT_CHUNK):
         chunk = objs[start : start + INSERT_CHUNK]

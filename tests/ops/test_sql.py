@@ -69,3 +69,16 @@ def test_a_selection_converts_columns_as_the_orm_does(company):
     assert loaded.created_at == User.objects.get(pk=user.pk).created_at
     with pytest.raises(TypeError):
         sql.column(User, "reports")  # a relation without a column of this table
+
+
+def test_without_returning_rows_each_row_is_saved(company, monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr(connection.features, "can_return_rows_from_bulk_insert", False)
+    users = [User(company=company, email=f"old-sqlite{i}@acme.example") for i in range(2)]
+    sql.insert(users)
+    assert [user.pk for user in users] == list(
+        User.objects.filter(email__startswith="old-sqlite")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
