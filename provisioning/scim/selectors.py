@@ -113,3 +113,30 @@ def user_rows(company_id: int, ids: Sequence[int]) -> list[UserRow]:
                 row[position] = function(row[position], column, connection)
         by_id[row[0]] = UserRow(*row)
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+@cache
+def _user_ids_named_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+
+    def col(name: str) -> str:
+        return f"u.{quote(_field(User, name).column)}"
+
+    return (
+        f"SELECT {col('id')} FROM {quote(User._meta.db_table)} u "  # noqa: S608 (names from the model, quoted)
+        f"WHERE {col('company')} = %s AND (LOWER({col('scim_user_name')}) = %s "
+        f"OR ({col('scim_user_name')} IS NULL AND LOWER({col('email')}) = %s)) "
+        f"ORDER BY {col('id')} LIMIT %s OFFSET %s"
+    )
+
+
+def user_ids_named(company_id: int, user_name: str, offset: int, limit: int) -> list[int]:
+    """The ids, by id, of the company's users a `userName eq` filter finds: the SCIM userName,
+    or (no userName) the sign-in email, both case-insensitively — what the filter's Q
+    (resources.USER_FILTERS["username"]) selects, by a query built once: an identity provider's
+    sync asks it before every create."""
+    alias = router.db_for_read(User)
+    name = user_name.lower()  # as the filter compares it: Python's lower(), column LOWER()
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_user_ids_named_sql(alias), [company_id, name, name, limit, offset])
+        return [row[0] for row in cursor.fetchall()]

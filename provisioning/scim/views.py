@@ -47,7 +47,7 @@ from provisioning.scim.errors import (
     invalid_value,
     scim_json_response,
 )
-from provisioning.scim.filters import parse_filter, to_q
+from provisioning.scim.filters import Compare, parse_filter, to_q
 from provisioning.scim.locks import user_to_write
 from provisioning.scim.patch import Projection, apply_patch, parse_operations, project
 from provisioning.scim.resources import (
@@ -66,7 +66,7 @@ from provisioning.scim.resources import (
     user_changes,
     user_row,
 )
-from provisioning.scim.selectors import user_rows
+from provisioning.scim.selectors import user_ids_named, user_rows
 
 logger = logging.getLogger(__name__)
 
@@ -355,6 +355,9 @@ class UserEndpoint:
         self, context: Context, queryset: Any, offset: int, limit: int
     ) -> list[dict[str, Any]]:
         ids = list(queryset.values_list("pk", flat=True)[offset : offset + limit])
+        return self.rows(context, ids)
+
+    def rows(self, context: Context, ids: list[int]) -> list[dict[str, Any]]:
         return [self._body(context, row) for row in user_rows(context.company.pk, ids)]
 
     def resource(self, context: Context, resource_id: str) -> dict[str, Any]:
@@ -685,6 +688,23 @@ def _filtered(context: Context, endpoint: UserEndpoint, filter_text: Any, root: 
     return queryset.filter(condition)
 
 
+def _user_name_asked(filter_text: Any) -> str | None:
+    """The name of a plain `userName eq "…"` filter (already checked by `_filtered`); None
+    for any other filter."""
+    if not isinstance(filter_text, str) or not filter_text:
+        return None
+    tree = parse_filter(filter_text)
+    if not (
+        isinstance(tree, Compare)
+        and tree.op == "eq"
+        and isinstance(tree.value, str)
+        and tree.attr.sub is None
+    ):
+        return None
+    found = resolver(s.USER_TYPE, USER_FILTERS)(tree.attr)
+    return tree.value if found is USER_FILTERS["username"] else None
+
+
 def _members_wanted(params: dict[str, Any]) -> bool:
     """Whether attributes/excludedAttributes keep Groups' members (projecting a sample)."""
     sample = {"members": [{"value": "0", "display": "-"}]}
@@ -726,6 +746,9 @@ def _list_response(
     # remembers where each page ended so that the next one starts there (keyset, flat at any
     # depth) instead of skipping `offset` rows.
     walk = endpoints == [USER_ENDPOINT] and not sort_by
+    # The filter an identity provider's sync sends before every create: its page's ids by a
+    # query built once (the queryset still counts, when a count is needed).
+    named = _user_name_asked(filter_text) if walk else None
     resources: list[dict[str, Any]] = []
     total = 0
     offset = start - 1
@@ -735,7 +758,14 @@ def _list_response(
         after = cache.get(_walk_key(context, filter_text, start)) if walk and offset else None
         if after is not None:
             paged, skipped = queryset.filter(pk__gt=after), 0
-        page = endpoint.page(context, paged, skipped, wanted) if wanted > 0 else []
+        if wanted <= 0:
+            page = []
+        elif named is not None and after is None:
+            page = USER_ENDPOINT.rows(
+                context, user_ids_named(context.company.pk, named, skipped, wanted)
+            )
+        else:
+            page = endpoint.page(context, paged, skipped, wanted)
         if walk and page and len(page) == wanted:
             following = _walk_key(context, filter_text, start + wanted)
             cache.set(following, int(page[-1]["id"]), WALK_SECONDS)

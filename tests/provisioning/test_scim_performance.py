@@ -21,11 +21,12 @@ pytestmark = pytest.mark.django_db
 # whether it must wait (a create: the company's policy, read with the API key; an update: the
 # policy and the user's open changes, in the query that reads the user) and answers with the row
 # it wrote.
-# A create: office, INSERT, seat lock + count (two statements: the count must see what
-# committed while it waited for the lock), number claim + assignment, one audit INSERT, the rows
-# the emails filters search. A PATCH (title, active:false): the request's transaction, the user
-# read locked once with all the services and the answer need (provisioning/scim/locks.py), the
-# profile UPDATE, the number's release, the status UPDATE, one audit INSERT.
+# A create: office, INSERT, the rows the emails filters search, number claim + assignment, one
+# audit INSERT, and last the seat lock + count (two statements: the count must see what
+# committed while it waited for the lock). A PATCH (title, active:false): the request's
+# transaction, the user read locked once with all the services and the answer need
+# (provisioning/scim/locks.py), the profile UPDATE, the number's release, the status UPDATE, one
+# audit INSERT.
 BUDGET = {"list": 4, "get": 2, "filter": 3, "create": 11, "patch": 8, "groups": 4}
 
 
@@ -208,3 +209,39 @@ def test_a_patch_answers_the_user_as_get_shows_it_reading_it_once(
     assert patched.body[ENTERPRISE]["manager"]["value"] == str(manager.pk)
     assert patched.body[SWITCHBOARD]["officeName"] == "HQ"
     assert patched.body["title"] == "Lead"
+
+
+def test_user_name_lookup_by_its_own_query_finds_what_the_filter_finds(
+    scim, company, other_company, main_office
+):
+    from provisioning.scim.selectors import user_ids_named
+
+    named = User.objects.create(company=company, email="a@acme.example", scim_user_name="Ann")
+    # No userName: found by the sign-in email. Its email is another user's userName.
+    by_email = User.objects.create(company=company, email="ANN@acme.example")
+    taken = User.objects.create(
+        company=company, email="b@acme.example", scim_user_name="ann@acme.example"
+    )
+    User.objects.create(company=other_company, email="ann@globex.example", scim_user_name="ANN")
+    User.objects.create(company=company, email="ann2@acme.example", scim_user_name="Ann2")
+    for asked in ("ann", "ANN", "ann@acme.example", "Ann@Acme.Example", "nobody", "ann2"):
+        condition = to_q(
+            parse_filter(f'userName eq "{asked}"'), resolver(s.USER_TYPE, USER_FILTERS)
+        )
+        expected = list(
+            User.objects.filter(company=company)
+            .filter(condition)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        assert user_ids_named(company.pk, asked, 0, 100) == expected, asked
+    assert user_ids_named(company.pk, "ann", 0, 100) == [named.pk]
+    both = 'userName eq "ann@acme.example"'  # a userName, and an email without one
+    found = scim.get(f"Users?filter={both}")
+    assert found.body["totalResults"] == 2
+    assert [r["id"] for r in found.body["Resources"]] == [str(by_email.pk), str(taken.pk)]
+    first = scim.get(f"Users?filter={both}&count=1")
+    second = scim.get(f"Users?filter={both}&count=1&startIndex=2")
+    assert first.body["totalResults"] == second.body["totalResults"] == 2  # counted: page full
+    assert first.body["Resources"][0]["id"] == found.body["Resources"][0]["id"]
+    assert second.body["Resources"][0]["id"] == found.body["Resources"][1]["id"]
