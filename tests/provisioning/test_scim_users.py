@@ -641,6 +641,22 @@ def test_the_manager_display_name_is_returned_when_asked_for(scim, people, setti
             400,
             "invalidValue",
         ),
+        *(
+            (
+                json.dumps({"userName": "x@acme.example", "phoneNumbers": phones}),
+                "application/json",
+                400,
+                "invalidValue",
+            )
+            for phones in (
+                [{"value": f"+1415555{i:04d}"} for i in range(21)],
+                [{"value": "5" * 51, "type": "home"}],
+                [{"value": "+14155550100", "type": 5}],
+                [{"value": "+14155550100", "primary": "maybe"}],
+                [{"value": 14155550100}],
+                ["+14155550100"],
+            )
+        ),
     ],
 )
 def test_bad_bodies(scim, body, content_type, status, scim_type):
