@@ -65,6 +65,12 @@ def instance(model: type[M], using: str, fields: Sequence[Field], values: Sequen
     return model.from_db(using, [field.attname for field in fields], list(values))
 
 
+def joined(model: type[M], using: str, fields: Sequence[Field], values: Sequence[Any]) -> M | None:
+    """`instance()` of a LEFT JOINed model, None when no row was joined (`fields` start with its
+    primary key, NULL then)."""
+    return None if values[0] is None else instance(model, using, fields, values)
+
+
 def _inserted_fields(model: type[Model]) -> list[Field]:
     return [f for f in model._meta.concrete_fields if not isinstance(f, AutoField)]
 

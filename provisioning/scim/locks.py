@@ -17,7 +17,7 @@ from django.db.models import Field, Model
 
 from accounts.models import Company, User
 from approvals.scim import with_must_queue, with_pending_change_counts
-from config.sql import Selection, column, instance
+from config.sql import Selection, column, joined
 from offices.models import AreaCode, Office, PhoneNumber
 from offices.services import remember_number
 
@@ -82,14 +82,13 @@ def _query(using: str, operation: str) -> tuple[str, list[Any], Selection]:
 
 
 def _models(using: str, row: list[Any]) -> list[Model | None]:
-    """The row's models in `_PARTS` order; None for a joined row that is missing."""
+    """The row's models in `_PARTS` order; None for one that no row was joined for."""
     models: list[Model | None] = []
     start = 0
     for model, fields in _PARTS:
         values = row[start : start + len(fields)]
         start += len(fields)
-        # The id is each model's first column: NULL when no row was joined.
-        models.append(None if values[0] is None else instance(model, using, fields, values))
+        models.append(joined(model, using, fields, values))
     return models
 
 
