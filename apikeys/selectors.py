@@ -19,7 +19,7 @@ from django.db.models import Field
 from accounts.models import Company
 from apikeys.models import APIKey
 from approvals.models import ProvisioningPolicy
-from config.sql import Selection, column, instance
+from config.sql import Selection, column, instance, joined
 
 _KEY_FIELDS: tuple[Field, ...] = tuple(APIKey._meta.concrete_fields)
 _COMPANY_FIELDS = tuple(column(Company, name) for name in ("id", "name", "slug", "plan"))
@@ -69,9 +69,8 @@ def key_with_company(prefix: str) -> APIKey | None:
     key = instance(APIKey, using, _KEY_FIELDS, row[:_COMPANY_AT])
     company = instance(Company, using, _COMPANY_FIELDS, row[_COMPANY_AT:_POLICY_AT])
     key.company = company
-    policy = None
-    if row[_POLICY_AT] is not None:
-        policy = instance(ProvisioningPolicy, using, _POLICY_FIELDS, row[_POLICY_AT:])
+    policy = joined(ProvisioningPolicy, using, _POLICY_FIELDS, row[_POLICY_AT:])
+    if policy is not None:
         policy.company = company
     _POLICY_OF_COMPANY.set_cached_value(company, policy)
     return key

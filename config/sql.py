@@ -5,6 +5,11 @@ them (a free-number claim: 1.7 ms of Python for a 0.05 ms query). A statement wh
 changes is built here once per database and kept; its values still pass through each field's
 own conversions both ways (`get_db_prep_save` in, the backend's and the field's converters
 out), so the rows are what the ORM would have written and read, on PostgreSQL and SQLite alike.
+
+The pattern (offices/selectors.py: main_office is the smallest): a `@cache`d builder per
+statement and database returns its SQL, names from `column()`, and its `Selection`; each call
+executes it and makes models of the row with `Selection.convert` and `instance()` (`joined()`
+for a LEFT JOIN).
 """
 
 from __future__ import annotations
@@ -46,17 +51,30 @@ class Selection:
                 self.converters.append((position, found, expression))
 
     def convert(self, using: str, values: Sequence[Any]) -> list[Any]:
-        row = list(values)
-        connection = connections[using]
-        for position, functions, expression in self.converters:
-            for function in functions:
-                row[position] = function(row[position], expression, connection)
-        return row
+        return self.convert_rows(using, [values])[0]
+
+    def convert_rows(self, using: str, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+        connection = connections[using]  # looked up once: a few µs each time
+        converters = self.converters
+        converted = []
+        for values in rows:
+            row = list(values)
+            for position, functions, expression in converters:
+                for function in functions:
+                    row[position] = function(row[position], expression, connection)
+            converted.append(row)
+        return converted
 
 
 def instance(model: type[M], using: str, fields: Sequence[Field], values: Sequence[Any]) -> M:
     """A model instance from converted column values, as the ORM builds one from a row."""
     return model.from_db(using, [field.attname for field in fields], list(values))
+
+
+def joined(model: type[M], using: str, fields: Sequence[Field], values: Sequence[Any]) -> M | None:
+    """`instance()` of a LEFT JOINed model, None when no row was joined (`fields` start with its
+    primary key, NULL then)."""
+    return None if values[0] is None else instance(model, using, fields, values)
 
 
 def _inserted_fields(model: type[Model]) -> list[Field]:

@@ -30,7 +30,7 @@ from django.db.models import Count, Model
 from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, LicenseSeats, LicenseType, User, UserStatus
-from config.sql import Selection, column, instance
+from config.sql import Selection, column, instance, joined
 from offices.models import AreaCode, Office, PhoneNumber
 from offices.phone import ParsedNumber, country_name, country_names, parse_number
 from offices.selectors import main_office
@@ -728,10 +728,7 @@ def _claim_free_number(
         return None
     values = selection.convert(using, row)
     number = instance(PhoneNumber, using, _NUMBER_FIELDS, values[: len(_NUMBER_FIELDS)])
-    area_values = values[len(_NUMBER_FIELDS) :]
-    area_code = None
-    if area_values[0] is not None:
-        area_code = instance(AreaCode, using, _AREA_CODE_FIELDS, area_values)
+    area_code = joined(AreaCode, using, _AREA_CODE_FIELDS, values[len(_NUMBER_FIELDS) :])
     _NUMBER_AREA_CODE.set_cached_value(number, area_code)
     return number
 

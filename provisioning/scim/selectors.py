@@ -1,26 +1,24 @@
 """The SCIM read path: the rows of a company's users by id, everything a User body shows, in one
 query — for GET /Users/{id}, every page of /Users and .search, and the answer after a write.
 
-Written as one raw query, like apikeys/selectors.py and for the same reason: the ORM query with
-the office, number and manager joined and the pending-change count annotated cost
-more to compile than to run (and building a model per row, more than rendering it). The SQL is
-built once from the models' own table and column names; every column passes through the same
-conversions the ORM applies (JSON decoding, SQLite's dates), but PostgreSQL's timestamps, read by
-psycopg's own loader (see `user_rows`).
+Statements built once (config/sql.py): the ORM query with the office, number and manager joined
+and the pending-change count annotated cost more to compile than to run (and building a model per
+row, more than rendering it). PostgreSQL's timestamps are read by psycopg's own loader (see
+`user_rows`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache
-from typing import Any
 
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import Model
 from psycopg.types.datetime import TimestamptzLoader
 
 from accounts.models import User
 from approvals.models import OPEN_STATUSES, PendingChange
+from config.sql import Selection, column
 from offices.models import Office, PhoneNumber
 from provisioning.scim.resources import USER_ROW_FIELDS, UserRow
 
@@ -34,40 +32,23 @@ _RELATED_COLUMNS: tuple[tuple[type[Model], str, str, str], ...] = (
     (User, "email", "id", "manager"),
 )
 
-Converter = Callable[[Any, Any, Any], Any]
-
-
-def _field(model: type[Model], name: str) -> Field:
-    field = model._meta.get_field(name)
-    if not isinstance(field, Field) or not field.column:
-        raise TypeError(f"{model.__name__}.{name} is not a concrete column")
-    return field
-
 
 @cache
-def _user_rows_sql(alias: str) -> tuple[str, list[tuple[int, list[Converter], Any]]]:
-    """The query (ending in `u.id IN `, the ids to follow) and the converters of the columns
-    that have some: (position, converters, column expression)."""
-    connection = connections[alias]
-    quote = connection.ops.quote_name
+def _user_rows_sql(using: str) -> tuple[str, Selection]:
+    """The query (ending in `u.id IN `, the ids to follow) and its columns' conversions."""
+    quote = connections[using].ops.quote_name
 
     def col(model: type[Model], name: str) -> str:
-        return quote(_field(model, name).column)
+        return quote(column(model, name).column)
 
     def tbl(model: type[Model]) -> str:
         return quote(model._meta.db_table)
 
-    selected = [("u", User, name) for name in USER_ROW_FIELDS] + [
-        ("r", model, name) for model, name, _key, _points in _RELATED_COLUMNS
-    ]
-    converters = []
-    for position, (alias_, model, name) in enumerate(selected):
-        expression = _field(model, name).get_col(alias_)
-        found = connection.ops.get_db_converters(expression) + expression.get_db_converters(
-            connection
-        )
-        if found:
-            converters.append((position, found, expression))
+    own = [("u", column(User, name)) for name in USER_ROW_FIELDS]
+    # The related columns are read by the subqueries below (as "r"): here for their conversions.
+    selection = Selection(
+        using, own + [("r", column(model, name)) for model, name, *_ in _RELATED_COLUMNS]
+    )
     # Subqueries, not joins: each is one index probe per row, where the planner would hash-join
     # a whole table (every user of every company, as managers) to a page of 100 rows.
     related = [
@@ -81,13 +62,13 @@ def _user_rows_sql(alias: str) -> tuple[str, list[tuple[int, list[Converter], An
         f"WHERE c.{col(PendingChange, 'user')} = u.{col(User, 'id')} "
         f"AND c.{col(PendingChange, 'status')} IN ({statuses}))"
     )
-    columns = ", ".join([f"u.{col(User, name)}" for name in USER_ROW_FIELDS] + related + [pending])
+    columns = ", ".join([Selection(using, own).sql, *related, pending])
     sql = (
         f"SELECT {columns} "  # noqa: S608 (names from the models, quoted)
         f"FROM {tbl(User)} u "
         f"WHERE u.{col(User, 'company')} = %s AND u.{col(User, 'id')} IN "
     )
-    return sql, converters
+    return sql, selection
 
 
 def user_rows(company_id: int, ids: Sequence[int]) -> list[UserRow]:
@@ -95,9 +76,9 @@ def user_rows(company_id: int, ids: Sequence[int]) -> list[UserRow]:
     of no user are left out)."""
     if not ids:
         return []
-    alias = router.db_for_read(User)
-    connection = connections[alias]
-    sql, converters = _user_rows_sql(alias)
+    using = router.db_for_read(User)
+    connection = connections[using]
+    sql, selection = _user_rows_sql(using)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # psycopg's own timestamptz loader (in C; the connection's time zone is UTC): Django's
@@ -105,22 +86,16 @@ def user_rows(company_id: int, ids: Sequence[int]) -> list[UserRow]:
             cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
         cursor.execute(f"{sql}({', '.join(['%s'] * len(ids))})", [company_id, *ids])
         fetched = cursor.fetchall()
-    by_id = {}
-    for values in fetched:
-        row = list(values)
-        for position, functions, column in converters:
-            for function in functions:
-                row[position] = function(row[position], column, connection)
-        by_id[row[0]] = UserRow(*row)
+    by_id = {row[0]: UserRow(*row) for row in selection.convert_rows(using, fetched)}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
 @cache
-def _user_ids_named_sql(alias: str) -> str:
-    quote = connections[alias].ops.quote_name
+def _user_ids_named_sql(using: str) -> str:
+    quote = connections[using].ops.quote_name
 
     def col(name: str) -> str:
-        return f"u.{quote(_field(User, name).column)}"
+        return f"u.{quote(column(User, name).column)}"
 
     return (
         f"SELECT {col('id')} FROM {quote(User._meta.db_table)} u "  # noqa: S608 (names from the model, quoted)
@@ -135,8 +110,8 @@ def user_ids_named(company_id: int, user_name: str, offset: int, limit: int) -> 
     or (no userName) the sign-in email, both case-insensitively — what the filter's Q
     (resources.USER_FILTERS["username"]) selects, by a query built once: an identity provider's
     sync asks it before every create."""
-    alias = router.db_for_read(User)
+    using = router.db_for_read(User)
     name = user_name.lower()  # as the filter compares it: Python's lower(), column LOWER()
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_user_ids_named_sql(alias), [company_id, name, name, limit, offset])
+    with connections[using].cursor() as cursor:
+        cursor.execute(_user_ids_named_sql(using), [company_id, name, name, limit, offset])
         return [row[0] for row in cursor.fetchall()]

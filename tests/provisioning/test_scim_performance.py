@@ -157,7 +157,7 @@ def test_a_page_of_rows_is_read_by_index_probes_whatever_the_population(company,
         cursor.execute("ANALYZE accounts_user")
         cursor.execute("ANALYZE offices_phonenumber")
     ids = [u.pk for u in users[2_500:2_600]]
-    sql, _converters = _user_rows_sql(connection.alias)
+    sql, _selection = _user_rows_sql(connection.alias)
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {sql}({', '.join(['%s'] * len(ids))})", [company.pk, *ids])
         plan = "\n".join(row[0] for row in cursor.fetchall())
