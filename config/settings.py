@@ -121,13 +121,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(env("DB_CONNECT_TIMEOUT", "5") or 5)
     )
-    # Server-side binding lets psycopg prepare a statement a connection has run 5 times, so the
-    # hot ones are parsed and planned once per connection, not per request. Behind PgBouncer in
-    # transaction mode it needs PgBouncer 1.21+ (max_prepared_statements); DB_SERVER_SIDE_BINDING
-    # =false turns it off.
-    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env_bool(
-        "DB_SERVER_SIDE_BINDING", True
-    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
