@@ -60,12 +60,9 @@ def key_with_company(prefix: str) -> APIKey | None:
     """The key with this prefix, its company and the company's policy loaded; or None."""
     using = router.db_for_read(APIKey)
     sql, selection = _key_sql(using)
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, [prefix])
-        fetched = cursor.fetchone()
-    if fetched is None:
+    row = selection.fetch_one(using, sql, [prefix])
+    if row is None:
         return None
-    row = selection.convert(using, fetched)
     key = instance(APIKey, using, _KEY_FIELDS, row[:_COMPANY_AT])
     company = instance(Company, using, _COMPANY_FIELDS, row[_COMPANY_AT:_POLICY_AT])
     key.company = company

@@ -53,6 +53,13 @@ class Selection:
     def convert(self, using: str, values: Sequence[Any]) -> list[Any]:
         return self.convert_rows(using, [values])[0]
 
+    def fetch_one(self, using: str, sql: str, params: Sequence[Any]) -> list[Any] | None:
+        """Run `sql` (which selects these columns) and convert its row; None when none."""
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return None if row is None else self.convert(using, row)
+
     def convert_rows(self, using: str, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
         connection = connections[using]  # looked up once: a few µs each time
         converters = self.converters

@@ -32,12 +32,8 @@ def main_office(company_id: int | None) -> Office | None:
     """The company's main office, or None (a company without offices yet)."""
     using = router.db_for_read(Office)
     sql, selection = _main_office_sql(using)
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, [company_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return instance(Office, using, _OFFICE_FIELDS, selection.convert(using, row))
+    row = selection.fetch_one(using, sql, [company_id])
+    return None if row is None else instance(Office, using, _OFFICE_FIELDS, row)
 
 
 def users_needing_number(company: Company) -> QuerySet[User]:

@@ -721,12 +721,9 @@ def _claim_free_number(
     params: list[Any] = []
     for tier in tiers:
         params += [_company_id(user), *(value for _, value in tier if value is not None)]
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    values = selection.fetch_one(using, sql, params)
+    if values is None:
         return None
-    values = selection.convert(using, row)
     number = instance(PhoneNumber, using, _NUMBER_FIELDS, values[: len(_NUMBER_FIELDS)])
     area_code = joined(AreaCode, using, _AREA_CODE_FIELDS, values[len(_NUMBER_FIELDS) :])
     _NUMBER_AREA_CODE.set_cached_value(number, area_code)

@@ -106,12 +106,9 @@ def user_to_write(company: Company, pk: int, operation: str) -> User | None:
     """
     using = router.db_for_write(User)
     sql, params, selection = _query(using, operation)
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, [*params, company.pk, pk])
-        fetched = cursor.fetchone()
-    if fetched is None:
+    row = selection.fetch_one(using, sql, [*params, company.pk, pk])
+    if row is None:
         return None
-    row = selection.convert(using, fetched)
     models = _models(using, row)
     user = cast(User, models[0])
     office, manager, number, area_code = models[1:]
