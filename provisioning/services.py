@@ -100,17 +100,21 @@ def _office(company: Company, name: Any) -> Office:
 
 
 def _give_number(
-    user: User, changes: dict[str, Any], *, actor: Actor, source: str
+    user: User,
+    *,
+    pool_number: str | None,
+    area_code: str | None,
+    actor: Actor,
+    source: str,
 ) -> PhoneNumber | None:
-    """For a user locked (or inserted) in the caller's transaction: the work number the client
-    wrote when it is one of the company's numbers (it must then be free), else the number they
-    hold or a free one from the requested area code, the office, or the company reserve. A
-    work number that is not the company's is only profile data (a desk phone from before)."""
-    work_phone = _written_pool_number(user, changes)
-    if work_phone:
+    """For a user locked (or inserted) in the caller's transaction: `pool_number` (a written
+    work number that is one of the company's, see `_written_pool_number`: it must be free),
+    else the number they hold or a free one from `area_code`, the office, or the company
+    reserve."""
+    if pool_number:
         try:
             return office_services.assign_specific_number_locked(
-                user=user, number=work_phone, actor=actor, source=source
+                user=user, number=pool_number, actor=actor, source=source
             )
         except DomainError as error:
             # Held by someone else is not a uniqueness clash of this resource: a plain refusal.
@@ -118,13 +122,13 @@ def _give_number(
                 error.message, field="work_phone", code="number_unavailable"
             ) from None
     return office_services.assign_number_locked(
-        user=user, area_code=changes.get("area_code") or None, actor=actor, source=source
+        user=user, area_code=area_code or None, actor=actor, source=source
     )
 
 
-def _written_pool_number(user: User, changes: dict[str, Any]) -> str | None:
-    """The written work number when it is one of the company's numbers, else None."""
-    number = changes.get("work_phone")
+def _written_pool_number(user: User, number: str | None) -> str | None:
+    """The written work number when it is one of the company's numbers, else None: any other
+    is only profile data (a desk phone from before)."""
     return number if number and office_services.is_company_number(user, number) else None
 
 
@@ -188,7 +192,13 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
                 office_services.find_user_area_code(user, user.preferred_area_code)
             if active:
                 # The row was inserted in this transaction: no other can see or lock it yet.
-                _give_number(user, changes, actor=actor, source=source)
+                _give_number(
+                    user,
+                    pool_number=_written_pool_number(user, changes.get("work_phone")),
+                    area_code=changes.get("area_code"),
+                    actor=actor,
+                    source=source,
+                )
         if active:
             # Last, with the audit events written: the seat row stays locked until COMMIT, and
             # every create of the company waits for it, so it is held for the count and the
@@ -263,9 +273,15 @@ def _change_assignments(user: User, changes: dict[str, Any], *, actor: Actor, so
         if changes.get("area_code"):
             office_services.find_user_area_code(user, user.preferred_area_code)
         return user
-    if not (changes.get("area_code") or _written_pool_number(user, changes)):
-        return user
-    _give_number(user, changes, actor=actor, source=source)
+    pool_number = _written_pool_number(user, changes.get("work_phone"))
+    if changes.get("area_code") or pool_number:
+        _give_number(
+            user,
+            pool_number=pool_number,
+            area_code=changes.get("area_code"),
+            actor=actor,
+            source=source,
+        )
     return user
 
 
@@ -366,7 +382,8 @@ def _reactivate_locked(
     )
     _give_number(
         user,
-        {"area_code": area_code or user.preferred_area_code, "work_phone": work_phone},
+        pool_number=_written_pool_number(user, work_phone),
+        area_code=area_code or user.preferred_area_code,
         actor=actor,
         source=source,
     )
