@@ -62,6 +62,6 @@ typecheck: install
 	@DEBUG=true $(BIN)/mypy .
 
 migrations-check: install
-	@DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	@$(BIN)/python manage.py makemigrations --check --dry-run
 
 check: lint typecheck migrations-check test
