@@ -70,6 +70,15 @@ def test_detail_page_shows_a_readable_diff(company_admin_client, company, scim_u
     assert "Reject" in body
 
 
+def test_detail_page_shows_phone_numbers_as_written(company_admin_client, company, scim_user):
+    policy(company, "update")
+    phones = [{"value": "+1 650 555 0142", "type": "work"}, {"value": "+1 555 0100"}]
+    change = queue_update(company, scim_user, {"phone_numbers": phones})
+    body = company_admin_client.get(detail(change)).content.decode()
+    assert "Phone numbers" in body
+    assert "+1 650 555 0142 (work), +1 555 0100 (other)" in body
+
+
 def test_create_detail_lists_the_new_user(company_admin_client, company, office):
     policy(company, "create")
     change = queue_create(company, {"email": "grace@acme.example", "given_name": "Grace"})
