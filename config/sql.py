@@ -155,8 +155,10 @@ def update(obj: Model, field_names: Sequence[str]) -> None:
     using = obj._state.db or router.db_for_write(model)
     connection = connections[using]
     fields = [model._meta.get_field(name) for name in dict.fromkeys(field_names)]
-    # As save() does: refuses an unsaved related object.
-    obj._prepare_related_fields_for_save(operation_name="save", fields=fields)  # type: ignore[attr-defined]
+    relations = [field for field in fields if field.is_relation]
+    if relations:
+        # As save() does: refuses an unsaved related object.
+        obj._prepare_related_fields_for_save(operation_name="save", fields=relations)  # type: ignore[attr-defined]
     params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]  # type: ignore[union-attr]
     params.append(obj.pk)
     sql = _update_sql(using, model, tuple(f.column for f in fields))  # type: ignore[union-attr]
