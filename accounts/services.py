@@ -380,6 +380,8 @@ def _save_user(user: User, update_fields: list[str] | None = None) -> None:
             if password is not None:
                 password_changed(password, user)
                 user._password = None  # type: ignore[attr-defined]
+        elif update_fields is not None and getattr(user, "_password", None) is None:
+            sql.update(user, update_fields)  # built once: every SCIM update writes one
         else:
             user.save(update_fields=update_fields)
     except IntegrityError as error:

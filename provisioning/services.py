@@ -44,6 +44,7 @@ from accounts import services as account_services
 from accounts.audit import Actor, audit_batch, record_audit, snapshot
 from accounts.errors import DomainError, NotFound
 from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
+from config import sql
 from offices import services as office_services
 from offices.models import Office, PhoneNumber
 from offices.selectors import main_office
@@ -312,7 +313,7 @@ def _suspend_locked(user: User, *, actor: Actor, source: str) -> User:
     before = snapshot(user, ("status",))
     office_services.release_number_locked(user=user, actor=actor, source=source)
     user.status = UserStatus.SUSPENDED
-    user.save(update_fields=["status", "updated_at"])
+    sql.update(user, ["status", "updated_at"])
     record_audit(
         actor=actor,
         source=source,
@@ -367,7 +368,7 @@ def _reactivate_locked(
     wanted = _license_type(license_type or user.license_type or DEFAULT_LICENSE_TYPE)
     before = snapshot(user, ("status",))
     user.status = UserStatus.ACTIVE
-    user.save(update_fields=["status", "updated_at"])
+    sql.update(user, ["status", "updated_at"])
     record_audit(
         actor=actor,
         source=source,
