@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from accounts import seats_used
 from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError
 from accounts.models import (
@@ -225,12 +226,12 @@ def set_license_seats(
     if not isinstance(seats, int) or isinstance(seats, bool) or not 0 <= seats <= 1_000_000:
         raise DomainError("Seats must be a whole number from 0 to 1,000,000.", field="seats")
     with transaction.atomic():
-        row, _ = LicenseSeats.objects.select_for_update().get_or_create(
+        row, created = LicenseSeats.objects.select_for_update().get_or_create(
             company=company, license_type=license_type
         )
-        in_use = User.objects.filter(
-            company=company, license_type=license_type, status=UserStatus.ACTIVE
-        ).count()
+        if created:
+            seats_used.recount(row)  # the triggers count only into rows that exist
+        in_use = row.used
         if seats < in_use:
             label = LicenseType(license_type).label
             raise DomainError(

@@ -201,9 +201,8 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
                     source=source,
                 )
         if active:
-            # Last, with the audit events written: the seat row stays locked until COMMIT, and
-            # every create of the company waits for it, so it is held for the count and the
-            # commit only. The license type was inserted with the row: nothing more to audit.
+            # The row was inserted with its license type, so the database already counted the
+            # seat (and holds the company's seat row until COMMIT): this checks it was free.
             user = office_services.assign_license_locked(
                 user=user, license_type=license_type, actor=actor, source=source
             )
