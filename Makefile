@@ -15,7 +15,7 @@ $(BIN)/python:
 
 $(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	@UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet
+	@UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.synced
