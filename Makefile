@@ -18,6 +18,11 @@ $(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
 	@UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet --compile-bytecode
 	@touch $@
 
+# The `bench` dependency group (stock django-scim2, the benchmark's reference): `make bench` only.
+$(VENV)/.synced-bench: $(VENV)/.synced
+	@UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet --group bench
+	@touch $@
+
 install: $(VENV)/.synced
 	@scripts/ensure-debian-packages xmlsec1
 
@@ -44,8 +49,8 @@ test: install-test-packages
 # The benchmark suite (benchmarks/run.py): one table of medians. Sizes: BENCH_USERS (1000),
 # BENCH_REPEAT (3), BENCH_STEADY_USERS (200), BENCH_LOGINS (100), BENCH_APPROVALS (1000; 0: off),
 # BENCH_BIG_USERS (0: off; 100000 adds the listing/filter/steady-state runs at that population,
-# bulk-inserted).
-bench: install-test-packages
+# bulk-inserted). Installs the `bench` dependency group (stock django-scim2, measured beside ours).
+bench: install-test-packages $(VENV)/.synced-bench
 	@BENCH_USERS="$(BENCH_USERS)" BENCH_REPEAT="$(BENCH_REPEAT)" BENCH_STEADY_USERS="$(BENCH_STEADY_USERS)" \
 	BENCH_LOGINS="$(BENCH_LOGINS)" BENCH_APPROVALS="$(BENCH_APPROVALS)" BENCH_BIG_USERS="$(BENCH_BIG_USERS)" \
 	scripts/with-services scripts/bench

@@ -6,6 +6,12 @@ Every repeat uses a fresh company, so runs do not see each other's users. Each S
 beside a ceiling measured the same way in the same run: a bare view on the same gunicorn and
 database (config/bench_ceiling.py) for SCIM, pysaml2's own signature check (xmlsec1) for SAML.
 
+The initial sync and the list pages also run, with the same client functions, against stock
+django-scim2 serving our users (config/bench_stock_scim/, mounted beside the ceiling; the `bench`
+dependency group): a reference, not a target. Issue 9's targets quote what stock reaches
+elsewhere ("40%" of the ceiling's sync, lists "33–52× slower"); its rows say what it reaches on
+this machine, in this run, so our ratios can be read against it.
+
     python -m benchmarks [--users N] [--repeat R] [--concurrency C] [--big-users M] [--logins L]
                          [--approvals A]
 """
@@ -13,6 +19,7 @@ database (config/bench_ceiling.py) for SCIM, pysaml2's own signature check (xmls
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import secrets
 import statistics
@@ -26,12 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.http import BenchError, Connection, Timings, percentile, run_concurrently
+from config.bench_stock_scim import STOCK_SCIM_PATH
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SCIM_CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 IDP_ENTITY = "https://idp.bench.example/saml/metadata"
 APPROVAL_WORKERS = 2  # `celery worker` processes, one pool process each
+OUR_SCIM = "/scim/v2"
+STOCK_SCIM = "/" + STOCK_SCIM_PATH.rstrip("/")
 
 
 def free_port() -> int:
@@ -192,17 +202,19 @@ def user_body(i: int, domain: str) -> dict[str, Any]:
 # --- the SCIM runs ---
 
 
-def initial_sync(port: int, token: str, domain: str, users: int, concurrency: int) -> Timings:
+def initial_sync(
+    port: int, token: str, domain: str, users: int, concurrency: int, *, base: str = OUR_SCIM
+) -> Timings:
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/scim+json"}
     ids: list[str] = []
 
     def one(connection: Connection, i: int) -> None:
         body = user_body(i, domain)
         query = urllib.parse.quote(f'userName eq "{body["userName"]}"')
-        _status, found = connection.call("filter", "GET", f"/scim/v2/Users?filter={query}")
+        _status, found = connection.call("filter", "GET", f"{base}/Users?filter={query}")
         if found["totalResults"]:
             raise BenchError(f"{body['userName']} already exists")
-        _status, created = connection.call("create", "POST", "/scim/v2/Users", body, expect=(201,))
+        _status, created = connection.call("create", "POST", f"{base}/Users", body, expect=(201,))
         ids.append(created["id"])
 
     timings = run_concurrently(port, headers, list(range(users)), one, concurrency=concurrency)
@@ -257,7 +269,14 @@ def steady_state(
 
 
 def listing(
-    port: int, token: str | None, population: int, domain: str, *, ceiling: bool, rounds: int
+    port: int,
+    token: str | None,
+    population: int,
+    domain: str,
+    *,
+    ceiling: bool,
+    rounds: int,
+    base: str = OUR_SCIM,
 ) -> Timings:
     """`GET /Users?startIndex=…&count=100` at the first, middle and last page, and a filter."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -271,14 +290,14 @@ def listing(
             if ceiling:
                 requests.append((op, f"/bench/ceiling/Users?startIndex={start}"))
             else:
-                requests.append((op, f"/scim/v2/Users?startIndex={start}&count=100"))
+                requests.append((op, f"{base}/Users?startIndex={start}&count=100"))
         i = secrets.randbelow(population)
         name = f"user{i}@{domain}"
         if ceiling:
             requests.append(("get by filter", f"/bench/ceiling/Users?userName={name}"))
         else:
             query = urllib.parse.quote(f'userName eq "{name}"')
-            requests.append(("get by filter", f"/scim/v2/Users?filter={query}"))
+            requests.append(("get by filter", f"{base}/Users?filter={query}"))
 
     def one(connection: Connection, request: tuple[str, str]) -> None:
         connection.call(request[0], "GET", request[1])
@@ -651,6 +670,8 @@ def main() -> None:
     args.repeat = max(1, args.repeat)
     args.steady_users = min(args.steady_users, args.users)
 
+    if importlib.util.find_spec("django_scim") is None:
+        sys.exit("django-scim2 (the stock reference) is not installed: run `make bench`.")
     port = free_port()
     configure_environment(port)
     import django
@@ -683,6 +704,8 @@ def main() -> None:
             ceiling_sync(port, warm_domain, 48, args.concurrency)
             warm = initial_sync(port, warm_key, warm_domain, 48, args.concurrency)
             steady_state(port, warm_key, warm.ids[:24], args.concurrency, ceiling=False)  # type: ignore[attr-defined]
+            _company, warm_key, warm_domain = setup_company(0, token + "ws")
+            initial_sync(port, warm_key, warm_domain, 48, args.concurrency, base=STOCK_SCIM)
             if workers is not None:
                 warm_company, _key, warm_domain = setup_company(0, token + "wa")
                 approver = pending_updates(warm_company, warm_domain, 20)
@@ -697,6 +720,15 @@ def main() -> None:
                 results.add_timings("SCIM sync", sync, rate_unit="users/s")
                 ratios.setdefault("sync users/s ÷ ceiling", []).append(
                     sync.per_second() / ceiling.per_second()
+                )
+                # The stock django-scim2 reference: a company of its own, as emails are unique.
+                _company, stock_key, stock_domain = setup_company(run, token + "s")
+                stock = initial_sync(
+                    port, stock_key, stock_domain, args.users, args.concurrency, base=STOCK_SCIM
+                )
+                results.add_timings("stock django-scim2 sync", stock, rate_unit="users/s")
+                ratios.setdefault("stock sync users/s ÷ ceiling", []).append(
+                    stock.per_second() / ceiling.per_second()
                 )
                 picks = sorted(sync.ids, key=lambda _: secrets.randbits(32))  # type: ignore[attr-defined]
                 steady_ids = picks[: args.steady_users]
@@ -727,6 +759,22 @@ def main() -> None:
                         percentile(lists.by_op["list last page"], 0.5)
                         / percentile(lists.by_op["list first page"], 0.5)
                     )
+                stock_lists = listing(
+                    port,
+                    stock_key,
+                    args.users,
+                    stock_domain,
+                    ceiling=False,
+                    rounds=30,
+                    base=STOCK_SCIM,
+                )
+                results.add_timings(f"stock django-scim2 @{args.users}", stock_lists)
+                for page in ("list first page", "list last page"):
+                    if page in stock_lists.by_op:
+                        ratios.setdefault(f"stock {page} p50 ÷ ceiling", []).append(
+                            percentile(stock_lists.by_op[page], 0.5)
+                            / percentile(list_ceiling.by_op[page], 0.5)
+                        )
                 if saml is not None:
                     saml.configure(company)
                     active = set(picks[args.steady_users :][: args.logins])
@@ -788,6 +836,9 @@ def main() -> None:
         "steady users/s ÷ ceiling": "target ≥ 0.75",
         "list first page p50 ÷ ceiling": "target ≤ 2",
         "list last page p50 ÷ ceiling": "target ≤ 2",
+        "stock sync users/s ÷ ceiling": "reference (issue 9: 0.40)",
+        "stock list first page p50 ÷ ceiling": "reference (issue 9: 33–52)",
+        "stock list last page p50 ÷ ceiling": "reference (issue 9: 33–52)",
         "list last ÷ first page p50": "flat: ≈ 1",
         "ACS logins/s ÷ signature check": "target ≥ 0.50",
         f"list last ÷ first page p50 @{args.big_users}": "flat: ≈ 1",
