@@ -20,7 +20,7 @@ $(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
 
 # The `bench` dependency group (stock django-scim2, the benchmark's reference): `make bench` only.
 $(VENV)/.synced-bench: $(VENV)/.synced
-	@UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet --group bench
+	@UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet --group bench --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.synced
