@@ -66,7 +66,7 @@ from provisioning.scim.resources import (
     user_changes,
     user_row,
 )
-from provisioning.scim.selectors import user_ids_named, user_rows
+from provisioning.scim.selectors import user_count, user_page, user_rows
 
 logger = logging.getLogger(__name__)
 
@@ -358,7 +358,10 @@ class UserEndpoint:
         return self.rows(context, ids)
 
     def rows(self, context: Context, ids: list[int]) -> list[dict[str, Any]]:
-        return [self._body(context, row) for row in user_rows(context.company.pk, ids)]
+        return self.bodies(context, user_rows(context.company.pk, ids))
+
+    def bodies(self, context: Context, rows: list[UserRow]) -> list[dict[str, Any]]:
+        return [self._body(context, row) for row in rows]
 
     def resource(self, context: Context, resource_id: str) -> dict[str, Any]:
         """The user's body as GET answers it (and a write, after it)."""
@@ -746,35 +749,42 @@ def _list_response(
     # remembers where each page ended so that the next one starts there (keyset, flat at any
     # depth) instead of skipping `offset` rows.
     walk = endpoints == [USER_ENDPOINT] and not sort_by
-    # The filter an identity provider's sync sends before every create: its page's ids by a
-    # query built once (the queryset still counts, when a count is needed).
+    # The pages identity providers read most: the directory in order, and the filter a sync
+    # sends before every create. Their rows and count by one statement built once each.
     named = _user_name_asked(filter_text) if walk else None
+    direct = walk and (filter_text in (None, "") or named is not None)
     resources: list[dict[str, Any]] = []
     total = 0
     offset = start - 1
     for endpoint, queryset in querysets:
         wanted = count - len(resources)
-        paged, skipped = queryset, offset
         after = cache.get(_walk_key(context, filter_text, start)) if walk and offset else None
-        if after is not None:
-            paged, skipped = queryset.filter(pk__gt=after), 0
+        size: int | None = None
         if wanted <= 0:
             page = []
-        elif named is not None and after is None:
-            page = USER_ENDPOINT.rows(
-                context, user_ids_named(context.company.pk, named, skipped, wanted)
+        elif direct:
+            rows, size = user_page(
+                context.company.pk,
+                0 if after is not None else offset,
+                wanted,
+                after=after,
+                user_name=named,
             )
+            page = USER_ENDPOINT.bodies(context, rows)
         else:
+            paged, skipped = queryset, offset
+            if after is not None:
+                paged, skipped = queryset.filter(pk__gt=after), 0
             page = endpoint.page(context, paged, skipped, wanted)
+            if after is None and len(page) < wanted and (page or offset == 0):
+                # The page ended before it was full: the total is known without counting (not
+                # after a keyset start: users deleted before it would be counted in `offset`).
+                size = offset + len(page)
         if walk and page and len(page) == wanted:
             following = _walk_key(context, filter_text, start + wanted)
             cache.set(following, int(page[-1]["id"]), WALK_SECONDS)
-        if after is None and wanted > 0 and len(page) < wanted and (page or offset == 0):
-            # The page ended before it was full: the total is known without counting (not after
-            # a keyset start: users deleted before it would be counted in `offset`).
-            size = offset + len(page)
-        else:
-            size = queryset.count()
+        if size is None:
+            size = user_count(context.company.pk, named) if direct else queryset.count()
         shown = Projection(
             endpoint.resource_type,
             _param(params, "attributes"),
