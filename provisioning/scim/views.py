@@ -692,8 +692,8 @@ def _filtered(context: Context, endpoint: UserEndpoint, filter_text: Any, root: 
 
 
 def _user_name_asked(filter_text: Any) -> str | None:
-    """The name of a plain `userName eq "…"` filter (already checked by `_filtered`); None
-    for any other filter."""
+    """The name of a plain `userName eq "…"` filter; None for any other filter (which
+    `_filtered` checks)."""
     if not isinstance(filter_text, str) or not filter_text:
         return None
     tree = parse_filter(filter_text)
@@ -715,16 +715,15 @@ def _members_wanted(params: dict[str, Any]) -> bool:
     return "members" in project(sample, s.GROUP_TYPE, attributes, excluded)
 
 
-def _list_response(
-    context: Context, endpoints: list[UserEndpoint], params: dict[str, Any]
-) -> HttpResponse:
-    context.skip_members = not _members_wanted(params)
-    start, count = _paging(params)
-    filter_text = _param(params, "filter")
-    sort_by = _param(params, "sortBy")
-    sort_order = str(_param(params, "sortOrder") or "ascending").lower()
-    if sort_order not in {"ascending", "descending"}:
-        raise invalid_value("sortOrder is ascending or descending.")
+def _querysets(
+    context: Context,
+    endpoints: list[UserEndpoint],
+    filter_text: Any,
+    sort_by: Any,
+    sort_order: str,
+) -> list[tuple[UserEndpoint, Any]]:
+    """Each endpoint's filtered and sorted queryset; an endpoint whose attributes the filter
+    does not have is left out of a root search (an error when all are)."""
     querysets = []
     errors = []
     for endpoint in endpoints:
@@ -745,18 +744,37 @@ def _list_response(
         querysets.append((endpoint, queryset))
     if not querysets:
         raise errors[0]
+    return querysets
+
+
+def _list_response(
+    context: Context, endpoints: list[UserEndpoint], params: dict[str, Any]
+) -> HttpResponse:
+    context.skip_members = not _members_wanted(params)
+    start, count = _paging(params)
+    filter_text = _param(params, "filter")
+    sort_by = _param(params, "sortBy")
+    sort_order = str(_param(params, "sortOrder") or "ascending").lower()
+    if sort_order not in {"ascending", "descending"}:
+        raise invalid_value("sortOrder is ascending or descending.")
     # Identity providers read a directory page after page: in the default order, /Users
     # remembers where each page ended so that the next one starts there (keyset, flat at any
     # depth) instead of skipping `offset` rows.
     walk = endpoints == [USER_ENDPOINT] and not sort_by
     # The pages identity providers read most: the directory in order, and the filter a sync
-    # sends before every create. Their rows and count by one statement built once each.
+    # sends before every create. Their rows and count by one statement built once each
+    # (selectors.user_page): no queryset is built for them.
     named = _user_name_asked(filter_text) if walk else None
     direct = walk and (filter_text in (None, "") or named is not None)
+    sources = (
+        [(USER_ENDPOINT, None)]
+        if direct
+        else _querysets(context, endpoints, filter_text, sort_by, sort_order)
+    )
     resources: list[dict[str, Any]] = []
     total = 0
     offset = start - 1
-    for endpoint, queryset in querysets:
+    for endpoint, queryset in sources:
         wanted = count - len(resources)
         after = cache.get(_walk_key(context, filter_text, start)) if walk and offset else None
         size: int | None = None
