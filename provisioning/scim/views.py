@@ -318,7 +318,8 @@ def _etag(body: dict[str, Any]) -> str:
     """A hash of the representation (all but `meta`): any change to what is shown changes it.
     Sorted: what clients wrote (emails, phone numbers) keeps their key order in a body rendered
     from the object a write holds, but PostgreSQL's jsonb reorders it on a read."""
-    content = {k: v for k, v in body.items() if k != "meta"}
+    content = body.copy()  # a dict's copy, then one key out: faster than filtering each key
+    content.pop("meta", None)
     digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:20]
     return f'W/"{digest}"'
 
