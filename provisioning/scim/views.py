@@ -767,7 +767,7 @@ def _list_response(
     # (selectors.user_page): no queryset is built for them.
     named = _user_name_asked(filter_text) if walk else None
     direct = walk and (filter_text in (None, "") or named is not None)
-    sources = (
+    sources: list[tuple[UserEndpoint, Any]] = (
         [(USER_ENDPOINT, None)]
         if direct
         else _querysets(context, endpoints, filter_text, sort_by, sort_order)
