@@ -9,8 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
@@ -122,29 +121,12 @@ class LicenseSeatsAdmin(CompanyScopedAdmin):
     readonly_fields = ("license_type", "in_use")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LicenseSeats]:
-        # Seats in use = active users holding the type (the rule offices.services counts by).
-        holders = (
-            User.objects.filter(
-                company_id=OuterRef("company_id"),
-                license_type=OuterRef("license_type"),
-                status=UserStatus.ACTIVE,
-            )
-            .order_by()
-            .values("company_id")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("company")
-            .annotate(used=Coalesce(Subquery(holders, output_field=IntegerField()), Value(0)))
-        )
+        return super().get_queryset(request).select_related("company")
 
     @admin.display(description="In use")
     def in_use(self, obj: LicenseSeats) -> str:
         usage = selectors.SeatUsage(
-            obj.license_type, obj.get_license_type_display(), getattr(obj, "used", 0), obj.seats
+            obj.license_type, obj.get_license_type_display(), obj.used, obj.seats
         )
         return render_to_string("admin/switchboard/seat_usage.html", {"usages": [usage]})
 
@@ -164,7 +146,7 @@ class LicenseSeatsAdmin(CompanyScopedAdmin):
             '<a href="{}?license_type__exact={}&amp;status__exact=active">{} user(s)</a>',
             url,
             obj.license_type,
-            getattr(obj, "used", 0),
+            obj.used,
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

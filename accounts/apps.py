@@ -8,6 +8,12 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models import CharField, EmailField
         from django.db.models.functions import Lower
+        from django.db.models.signals import post_migrate
+
+        from accounts import seats_used
+
+        # The seat counters' triggers, after every migrate (accounts/seats_used.py says why).
+        post_migrate.connect(seats_used.install, sender=self)
 
         # `email__lower=…` and `scim_user_name__lower=…` match the Lower() unique indexes,
         # where `__iexact` (UPPER() on PostgreSQL) would scan the table.

@@ -62,11 +62,19 @@ class CompanyDomain(models.Model):
 
 
 class LicenseSeats(models.Model):
-    """How many seats of one license type a company bought. Locked while seats are counted."""
+    """How many seats of one license type a company bought, and how many are in use.
+
+    `used` is kept by the database itself: triggers on the user table (accounts migration 0009)
+    add or take one whenever a user starts or stops holding a seat (active, with this license
+    type) — through any code path, bulk updates and deletes included. A seat check reads it
+    under this row's lock (offices.services.assign_license_locked) instead of counting the
+    company's users, which grew with every user a sync created. Never saved from Python.
+    """
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="license_seats")
     license_type = models.CharField(max_length=20, choices=LicenseType.choices)
     seats = models.PositiveIntegerField(default=0)
+    used = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = "license"

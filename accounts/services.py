@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from accounts import seats_used
 from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError
 from accounts.models import (
@@ -225,12 +226,12 @@ def set_license_seats(
     if not isinstance(seats, int) or isinstance(seats, bool) or not 0 <= seats <= 1_000_000:
         raise DomainError("Seats must be a whole number from 0 to 1,000,000.", field="seats")
     with transaction.atomic():
-        row, _ = LicenseSeats.objects.select_for_update().get_or_create(
+        row, created = LicenseSeats.objects.select_for_update().get_or_create(
             company=company, license_type=license_type
         )
-        in_use = User.objects.filter(
-            company=company, license_type=license_type, status=UserStatus.ACTIVE
-        ).count()
+        if created:
+            seats_used.recount(row)  # the triggers count only into rows that exist
+        in_use = row.used
         if seats < in_use:
             label = LicenseType(license_type).label
             raise DomainError(
@@ -380,6 +381,8 @@ def _save_user(user: User, update_fields: list[str] | None = None) -> None:
             if password is not None:
                 password_changed(password, user)
                 user._password = None  # type: ignore[attr-defined]
+        elif update_fields is not None and getattr(user, "_password", None) is None:
+            sql.update(user, update_fields)  # built once: every SCIM update writes one
         else:
             user.save(update_fields=update_fields)
     except IntegrityError as error:

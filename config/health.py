@@ -21,7 +21,11 @@ def check_database() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Session-level is fine: it is reset below before the connection serves a request.
-            cursor.execute("SET statement_timeout = %s", [int(CHECK_TIMEOUT_SECONDS * 1000)])
+            # set_config, not SET: a SET takes no bound parameter (server-side binding).
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, false)",
+                [str(int(CHECK_TIMEOUT_SECONDS * 1000))],
+            )
             try:
                 cursor.execute("SELECT 1")
             finally:

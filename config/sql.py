@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import AutoField, Field, Model
 
 M = TypeVar("M", bound=Model)
@@ -134,3 +134,36 @@ def insert(objs: Sequence[Model]) -> None:
             obj.pk = pk
             obj._state.adding = False
             obj._state.db = using
+
+
+@lru_cache(maxsize=128)
+def _update_sql(using: str, model: type[Model], columns: tuple[str, ...]) -> str:
+    quote = connections[using].ops.quote_name
+    assignments = ", ".join(f"{quote(name)} = %s" for name in columns)
+    return (
+        f"UPDATE {quote(model._meta.db_table)} SET {assignments} "  # noqa: S608 (names from the model)
+        f"WHERE {quote(model._meta.pk.column)} = %s"
+    )
+
+
+def update(obj: Model, field_names: Sequence[str]) -> None:
+    """UPDATE the named fields of a saved instance by its primary key: what
+    `save(update_fields=…)` writes (every field's `pre_save`, so auto_now too), without
+    compiling the statement on every call. Sends no signals (none is connected); like save(),
+    a row that no longer exists is a DatabaseError."""
+    model = type(obj)
+    using = obj._state.db or router.db_for_write(model)
+    connection = connections[using]
+    fields = [model._meta.get_field(name) for name in dict.fromkeys(field_names)]
+    relations = [field for field in fields if field.is_relation]
+    if relations:
+        # As save() does: refuses an unsaved related object.
+        obj._prepare_related_fields_for_save(operation_name="save", fields=relations)  # type: ignore[attr-defined]
+    params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]  # type: ignore[union-attr]
+    params.append(obj.pk)
+    sql = _update_sql(using, model, tuple(f.column for f in fields))  # type: ignore[union-attr]
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        updated = cursor.rowcount
+    if not updated:
+        raise DatabaseError("Save with update_fields did not affect any rows.")

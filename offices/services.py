@@ -25,7 +25,6 @@ from functools import cache
 from typing import IO, Any, NamedTuple
 
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Count, Model
 
 from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError, NotFound
@@ -482,16 +481,12 @@ class LicenseUsage(NamedTuple):
 
 def license_usage(company: Company) -> dict[str, LicenseUsage]:
     """Seats in use (active users holding the type) and bought, per license type."""
-    totals = dict(LicenseSeats.objects.filter(company=company).values_list("license_type", "seats"))
-    used = dict(
-        User.objects.filter(company=company, status=UserStatus.ACTIVE)
-        .exclude(license_type="")
-        .values("license_type")
-        .annotate(count=Count("pk"))
-        .values_list("license_type", "count")
-    )
+    rows = {
+        row.license_type: LicenseUsage(row.used, row.seats)
+        for row in LicenseSeats.objects.filter(company=company)
+    }
     return {
-        license_type: LicenseUsage(used.get(license_type, 0), totals.get(license_type, 0))
+        license_type: rows.get(license_type, LicenseUsage(0, 0))
         for license_type in LicenseType.values
     }
 
@@ -524,77 +519,60 @@ def assign_license(*, user: User, license_type: str, actor: Actor, source: str) 
 
 def assign_license_locked(*, user: User, license_type: str, actor: Actor, source: str) -> User:
     """`assign_license` for a company user the caller holds locked in its open transaction (read
-    with select_for_update, or just inserted): no second read and lock of the row, no savepoint.
-    A refusal must end the caller's transaction (let the DomainError out of its atomic block)."""
+    with select_for_update, or just inserted), its status as stored: no second read and lock of
+    the row, no savepoint. A refusal must end the caller's transaction (let the DomainError out
+    of its atomic block): it undoes the type written here."""
     license_type = clean_license_type(license_type)
+    if user.license_type != license_type:
+        before = {"license_type": user.license_type or None}
+        user.license_type = license_type
+        user.save(update_fields=["license_type", "updated_at"])
+        record_audit(
+            actor=actor,
+            source=source,
+            action="license.assigned",
+            company=user.company,
+            target=user,
+            before=before,
+            after={"license_type": license_type},
+        )
     if user.status == UserStatus.ACTIVE:
-        total = _locked_seats(_company_id(user), license_type)
-        others = _seats_held(_company_id(user), license_type, excluding=user.pk)
-        if others >= total:
-            raise _no_free_seats(license_type, others, total)
-    if user.license_type == license_type:
-        return user
-    before = {"license_type": user.license_type or None}
-    user.license_type = license_type
-    user.save(update_fields=["license_type", "updated_at"])
-    record_audit(
-        actor=actor,
-        source=source,
-        action="license.assigned",
-        company=user.company,
-        target=user,
-        before=before,
-        after={"license_type": license_type},
-    )
+        # The user's row now holds the seat: the database counted it into `used` (accounts/
+        # seats_used.py). Over the seats bought, this one is refused.
+        seats, used = _locked_seats(_company_id(user), license_type)
+        if used > seats:
+            raise _no_free_seats(license_type, used - 1, seats)
     return user
 
 
-# Every SCIM create counts a seat: the two statements are built once (config/sql.py).
+# Every SCIM create checks a seat: the statement is built once (config/sql.py).
 
 
 @cache
-def _seat_sql(using: str) -> tuple[str, str]:
+def _seats_sql(using: str) -> str:
     connection = connections[using]
     quote = connection.ops.quote_name
 
-    def col(model: type[Model], name: str) -> str:
-        return quote(column(model, name).column)
+    def col(name: str) -> str:
+        return quote(column(LicenseSeats, name).column)
 
     lock = (
         " " + connection.ops.for_update_sql() if connection.features.has_select_for_update else ""
     )
-    seats = (
-        f"SELECT {col(LicenseSeats, 'seats')} FROM {quote(LicenseSeats._meta.db_table)} "  # noqa: S608 (names from the models, quoted)
-        f"WHERE {col(LicenseSeats, 'company')} = %s AND {col(LicenseSeats, 'license_type')} = %s"
-        f"{lock}"
+    return (
+        f"SELECT {col('seats')}, {col('used')} FROM {quote(LicenseSeats._meta.db_table)} "  # noqa: S608 (names from the models, quoted)
+        f"WHERE {col('company')} = %s AND {col('license_type')} = %s{lock}"
     )
-    held = (
-        f"SELECT COUNT(*) FROM {quote(User._meta.db_table)} "  # noqa: S608 (names from the models, quoted)
-        f"WHERE {col(User, 'company')} = %s AND {col(User, 'license_type')} = %s "
-        f"AND {col(User, 'status')} = %s AND {col(User, 'id')} <> %s"
-    )
-    return seats, held
 
 
-def _locked_seats(company_id: int, license_type: str) -> int:
-    """The seats of the type the company bought (0 without a row), its row locked until the
-    transaction ends: whoever counts next waits for this transaction's users."""
+def _locked_seats(company_id: int, license_type: str) -> tuple[int, int]:
+    """Seats of the type the company bought and in use ((0, 0) without a row), its row locked
+    until the transaction ends: whoever checks next waits for this transaction's users."""
     using = router.db_for_write(LicenseSeats)
     with connections[using].cursor() as cursor:
-        cursor.execute(_seat_sql(using)[0], [company_id, license_type])
+        cursor.execute(_seats_sql(using), [company_id, license_type])
         row = cursor.fetchone()
-    return row[0] if row is not None else 0
-
-
-def _seats_held(company_id: int, license_type: str, *, excluding: int) -> int:
-    """Active users of the company holding the type, but the one with pk `excluding`. Its own
-    statement after the lock: it must see what committed while the lock was awaited."""
-    using = router.db_for_write(User)
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            _seat_sql(using)[1], [company_id, license_type, UserStatus.ACTIVE.value, excluding]
-        )
-        return cursor.fetchone()[0]
+    return (row[0], row[1]) if row is not None else (0, 0)
 
 
 def release_license(*, user: User, actor: Actor, source: str) -> User:

@@ -44,6 +44,7 @@ from accounts import services as account_services
 from accounts.audit import Actor, audit_batch, record_audit, snapshot
 from accounts.errors import DomainError, NotFound
 from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
+from config import sql
 from offices import services as office_services
 from offices.models import Office, PhoneNumber
 from offices.selectors import main_office
@@ -200,9 +201,8 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
                     source=source,
                 )
         if active:
-            # Last, with the audit events written: the seat row stays locked until COMMIT, and
-            # every create of the company waits for it, so it is held for the count and the
-            # commit only. The license type was inserted with the row: nothing more to audit.
+            # The row was inserted with its license type, so the database already counted the
+            # seat (and holds the company's seat row until COMMIT): this checks it was free.
             user = office_services.assign_license_locked(
                 user=user, license_type=license_type, actor=actor, source=source
             )
@@ -312,7 +312,7 @@ def _suspend_locked(user: User, *, actor: Actor, source: str) -> User:
     before = snapshot(user, ("status",))
     office_services.release_number_locked(user=user, actor=actor, source=source)
     user.status = UserStatus.SUSPENDED
-    user.save(update_fields=["status", "updated_at"])
+    sql.update(user, ["status", "updated_at"])
     record_audit(
         actor=actor,
         source=source,
@@ -367,7 +367,7 @@ def _reactivate_locked(
     wanted = _license_type(license_type or user.license_type or DEFAULT_LICENSE_TYPE)
     before = snapshot(user, ("status",))
     user.status = UserStatus.ACTIVE
-    user.save(update_fields=["status", "updated_at"])
+    sql.update(user, ["status", "updated_at"])
     record_audit(
         actor=actor,
         source=source,

@@ -8,6 +8,8 @@ import copy
 import functools
 from typing import Any
 
+import orjson
+
 from provisioning.scim import schema as s
 from provisioning.scim.errors import ScimError, invalid_path, invalid_syntax, invalid_value
 from provisioning.scim.filters import (
@@ -81,7 +83,9 @@ def parse_operations(body: Any) -> list[dict[str, Any]]:
 def apply_patch(
     resource: dict[str, Any], operations: list[dict[str, Any]], resource_type: s.ResourceType
 ) -> dict[str, Any]:
-    result = copy.deepcopy(resource)
+    # A representation is JSON (its ETag is its orjson encoding): a JSON round trip copies it,
+    # several times faster than deepcopy.
+    result = orjson.loads(orjson.dumps(resource))
     for operation in operations:
         op, path, value = operation["op"], operation["path"], operation["value"]
         if path is None:

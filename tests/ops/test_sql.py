@@ -1,7 +1,7 @@
 """config.sql: statements built once write and read what the ORM would."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.transaction import TransactionManagementError
 
 from accounts.models import AuditEvent, User, UserEmail
@@ -82,3 +82,35 @@ def test_without_returning_rows_each_row_is_saved(company, monkeypatch):
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def test_update_writes_what_save_with_update_fields_writes(company, django_assert_num_queries):
+    user = User.objects.create(company=company, email="update@acme.example", title="Engineer")
+    stamped = user.updated_at
+    user.title = "Lead"
+    user.family_name = "Not written"  # not named: stays as stored
+    user.email_addresses = [{"value": "update@acme.example", "type": "work"}]
+    with django_assert_num_queries(1):
+        sql.update(user, ["title", "email_addresses", "updated_at", "title"])
+    stored = User.objects.get(pk=user.pk)
+    assert (stored.title, stored.family_name) == ("Lead", "")
+    assert stored.email_addresses == [{"value": "update@acme.example", "type": "work"}]
+    assert stored.updated_at == user.updated_at > stamped  # auto_now, as on save()
+
+
+def test_update_refuses_a_missing_row_an_unsaved_relation_and_a_clash(company):
+    gone = User.objects.create(company=company, email="gone@acme.example")
+    User.objects.filter(pk=gone.pk).delete()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        sql.update(gone, ["title"])
+    user = User.objects.create(company=company, email="managed@acme.example")
+    user.manager = User(company=company, email="unsaved@acme.example")
+    with pytest.raises(ValueError, match="unsaved related object"):
+        sql.update(user, ["manager"])
+    taken = User.objects.create(company=company, email="taken@acme.example")
+    user.email = taken.email
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            sql.update(user, ["email"])
+        with pytest.raises(TransactionManagementError):
+            User.objects.count()  # the failed UPDATE marked the block for rollback

@@ -23,12 +23,12 @@ pytestmark = pytest.mark.django_db
 # policy and the user's open changes, in the query that reads the user) and answers with the row
 # it wrote.
 # A create: office, INSERT, the rows the emails filters search, number claim + assignment, one
-# audit INSERT, and last the seat lock + count (two statements: the count must see what
-# committed while it waited for the lock). A PATCH (title, active:false): the request's
+# audit INSERT, and last the seat check: one read of the seat row, locked (the database keeps
+# the count of seats in use, accounts/seats_used.py). A PATCH (title, active:false): the request's
 # transaction, the user read locked once with all the services and the answer need
 # (provisioning/scim/locks.py), the profile UPDATE, the number's release, the status UPDATE, one
 # audit INSERT.
-BUDGET = {"list": 2, "get": 2, "filter": 2, "create": 11, "patch": 8, "groups": 4}
+BUDGET = {"list": 2, "get": 2, "filter": 2, "create": 10, "patch": 8, "groups": 4}
 
 
 @pytest.fixture

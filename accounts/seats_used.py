@@ -1,0 +1,118 @@
+"""`LicenseSeats.used`, kept by the database: triggers on the user table add one to the row of
+(company, license type) when a user starts holding a seat — active, with that license type — and
+take one when they stop (suspended, another type, no type, deleted). Any write counts, the ORM's
+bulk updates and deletes included, so the number cannot drift from the users.
+
+Installed, and `used` recounted, after every `migrate` (`install`, connected in apps.py): SQLite
+rebuilds a table to alter it and drops its triggers then, so a later migration of the user table
+must not lose them. The recount holds the user table against writes on PostgreSQL while it runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connections, transaction
+
+from accounts.models import LicenseSeats, User, UserStatus
+
+_NAMES = {
+    "seats": LicenseSeats._meta.db_table,
+    "users": User._meta.db_table,
+    "active": UserStatus.ACTIVE.value,
+}
+
+# One function, two triggers: an UPDATE only when status, license type or company changed.
+_POSTGRESQL = [
+    """
+    CREATE OR REPLACE FUNCTION {users}_seats_used() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP <> 'INSERT' AND OLD.status = '{active}' AND OLD.license_type <> '' THEN
+            UPDATE {seats} SET used = GREATEST(used - 1, 0)
+            WHERE company_id = OLD.company_id AND license_type = OLD.license_type;
+        END IF;
+        IF TG_OP <> 'DELETE' AND NEW.status = '{active}' AND NEW.license_type <> '' THEN
+            UPDATE {seats} SET used = used + 1
+            WHERE company_id = NEW.company_id AND license_type = NEW.license_type;
+        END IF;
+        RETURN NULL;
+    END
+    $$
+    """,
+    """
+    CREATE OR REPLACE TRIGGER {users}_seats_used_insert_delete AFTER INSERT OR DELETE ON {users}
+    FOR EACH ROW EXECUTE FUNCTION {users}_seats_used()
+    """,
+    """
+    CREATE OR REPLACE TRIGGER {users}_seats_used_update
+    AFTER UPDATE OF status, license_type, company_id ON {users} FOR EACH ROW
+    WHEN ((OLD.status, OLD.license_type, OLD.company_id)
+          IS DISTINCT FROM (NEW.status, NEW.license_type, NEW.company_id))
+    EXECUTE FUNCTION {users}_seats_used()
+    """,
+]
+
+_SQLITE = [
+    "DROP TRIGGER IF EXISTS {users}_seats_used_insert",
+    "DROP TRIGGER IF EXISTS {users}_seats_used_delete",
+    "DROP TRIGGER IF EXISTS {users}_seats_used_update",
+    """
+    CREATE TRIGGER {users}_seats_used_insert AFTER INSERT ON {users}
+    WHEN NEW.status = '{active}' AND NEW.license_type <> ''
+    BEGIN
+        UPDATE {seats} SET used = used + 1
+        WHERE company_id = NEW.company_id AND license_type = NEW.license_type;
+    END
+    """,
+    """
+    CREATE TRIGGER {users}_seats_used_delete AFTER DELETE ON {users}
+    WHEN OLD.status = '{active}' AND OLD.license_type <> ''
+    BEGIN
+        UPDATE {seats} SET used = max(used - 1, 0)
+        WHERE company_id = OLD.company_id AND license_type = OLD.license_type;
+    END
+    """,
+    """
+    CREATE TRIGGER {users}_seats_used_update
+    AFTER UPDATE OF status, license_type, company_id ON {users}
+    BEGIN
+        UPDATE {seats} SET used = max(used - 1, 0)
+        WHERE OLD.status = '{active}' AND OLD.license_type <> ''
+          AND company_id = OLD.company_id AND license_type = OLD.license_type;
+        UPDATE {seats} SET used = used + 1
+        WHERE NEW.status = '{active}' AND NEW.license_type <> ''
+          AND company_id = NEW.company_id AND license_type = NEW.license_type;
+    END
+    """,
+]
+
+_RECOUNT = """
+    UPDATE {seats} SET used = (
+        SELECT COUNT(*) FROM {users} u
+        WHERE u.company_id = {seats}.company_id AND u.license_type = {seats}.license_type
+          AND u.status = '{active}'
+    )
+"""
+
+
+def install(using: str = "default", **_signal: Any) -> None:
+    """Create (or replace) the triggers and recount `used` from the users."""
+    connection = connections[using]
+    if _NAMES["users"] not in connection.introspection.table_names():
+        return  # the accounts app is migrated back to zero
+    statements = _POSTGRESQL if connection.vendor == "postgresql" else _SQLITE
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # No user may change between the recount and the triggers taking over.
+            cursor.execute(f"LOCK TABLE {_NAMES['users']} IN SHARE ROW EXCLUSIVE MODE")
+        for statement in statements:
+            cursor.execute(statement.format(**_NAMES))
+        cursor.execute(_RECOUNT.format(**_NAMES))
+
+
+def recount(license_seats: LicenseSeats) -> None:
+    """`used` of one row from its users: for a row made after its users (the triggers only
+    count into rows that exist). Call it with the row locked."""
+    with connections[LicenseSeats.objects.db].cursor() as cursor:
+        cursor.execute(_RECOUNT.format(**_NAMES) + " WHERE id = %s", [license_seats.pk])
+    license_seats.refresh_from_db(fields=["used"])

@@ -1,0 +1,146 @@
+"""`LicenseSeats.used` is the count of active users holding the type, whatever writes them:
+the database's triggers keep it (accounts/seats_used.py), on PostgreSQL and on SQLite."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accounts.audit import SYSTEM, Source
+from accounts.errors import DomainError
+from accounts.models import LicenseSeats, User, UserStatus
+from offices import services as offices
+from provisioning import services as provisioning
+from tests.accounts.factories import UserFactory
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def used(company):
+    return dict(LicenseSeats.objects.filter(company=company).values_list("license_type", "used"))
+
+
+def counted(company):
+    """What the seat check used to count: active users per license type."""
+    found = {row.license_type: 0 for row in LicenseSeats.objects.filter(company=company)}
+    for user in User.objects.filter(company=company, status=UserStatus.ACTIVE):
+        if user.license_type:
+            found[user.license_type] += 1
+    return found
+
+
+def test_every_way_a_user_holds_or_frees_a_seat_is_counted(company):
+    def check():
+        assert used(company) == counted(company)
+
+    users = UserFactory.create_batch(4, company=company)
+    check()  # no license yet: nothing held
+    for user in users:
+        offices.assign_license(user=user, license_type="talk", actor=SYSTEM, source=Source.ADMIN)
+    assert used(company)["talk"] == 4
+    check()
+    offices.assign_license(user=users[0], license_type="sales", actor=SYSTEM, source=Source.ADMIN)
+    check()  # switched: one talk seat freed, one sales seat taken
+    provisioning.suspend_user(user=users[1], actor=SYSTEM, source=Source.SCIM)
+    check()  # suspended: keeps the type, frees the seat
+    provisioning.reactivate_user(user=users[1], actor=SYSTEM, source=Source.SCIM)
+    check()
+    offices.release_license(user=users[2], actor=SYSTEM, source=Source.ADMIN)
+    check()
+    provisioning.delete_user(user=users[3], actor=SYSTEM, source=Source.SCIM)
+    check()
+    # Writes that go around the services are counted too.
+    User.objects.filter(pk=users[1].pk).update(status=UserStatus.SUSPENDED)
+    check()
+    User.objects.filter(pk=users[1].pk).update(status=UserStatus.ACTIVE)
+    check()
+    User.objects.filter(company=company).delete()
+    check()
+    assert used(company) == dict.fromkeys(used(company), 0)
+
+
+def test_a_refused_seat_leaves_the_count_and_the_user_as_they_were(company):
+    LicenseSeats.objects.filter(company=company, license_type="sales").update(seats=1)
+    holder, other = UserFactory.create_batch(2, company=company)
+    offices.assign_license(user=holder, license_type="sales", actor=SYSTEM, source=Source.ADMIN)
+    offices.assign_license(user=other, license_type="talk", actor=SYSTEM, source=Source.ADMIN)
+
+    with pytest.raises(DomainError, match="No free 'Sales' licenses: 1 of 1 in use") as caught:
+        offices.assign_license(user=other, license_type="sales", actor=SYSTEM, source=Source.ADMIN)
+
+    assert caught.value.code == "no_free_seats"
+    assert User.objects.get(pk=other.pk).license_type == "talk"
+    assert used(company) == counted(company)
+
+
+def test_seats_cannot_go_below_the_count(company):
+    from accounts.services import set_license_seats
+
+    users = UserFactory.create_batch(3, company=company)
+    for user in users:
+        offices.assign_license(user=user, license_type="talk", actor=SYSTEM, source=Source.ADMIN)
+    with pytest.raises(DomainError, match="3 users hold a 'Talk' license"):
+        set_license_seats(
+            company=company, license_type="talk", seats=2, actor=SYSTEM, source=Source.ADMIN
+        )
+
+
+def test_a_seat_row_made_after_its_users_starts_from_their_count(company):
+    from accounts.services import set_license_seats
+
+    user = UserFactory(company=company)
+    offices.assign_license(user=user, license_type="talk", actor=SYSTEM, source=Source.ADMIN)
+    LicenseSeats.objects.filter(company=company, license_type="talk").delete()
+
+    row = set_license_seats(
+        company=company, license_type="talk", seats=5, actor=SYSTEM, source=Source.ADMIN
+    )
+
+    assert (row.seats, row.used) == (5, 1)
+
+
+@pytest.mark.slow
+def test_sqlite_keeps_the_count_after_every_migration(tmp_path):
+    """`make run`'s database: SQLite drops a table's triggers when a migration rebuilds it, so
+    they are installed after migrate; this runs every migration and then counts."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "true",
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": "",
+    }
+    script = """
+from accounts.audit import SYSTEM, Source
+from accounts.models import LicenseSeats, User, UserStatus
+from accounts.services import create_company, create_user, set_license_seats
+from offices.services import assign_license
+company = create_company(name="Acme", slug="acme", actor=SYSTEM, source=Source.CLI)
+set_license_seats(company=company, license_type="talk", seats=1, actor=SYSTEM, source=Source.CLI)
+one = create_user(company=company, email="one@acme.example", actor=SYSTEM, source=Source.CLI)
+two = create_user(company=company, email="two@acme.example", actor=SYSTEM, source=Source.CLI)
+assign_license(user=one, license_type="talk", actor=SYSTEM, source=Source.CLI)
+try:
+    assign_license(user=two, license_type="talk", actor=SYSTEM, source=Source.CLI)
+except Exception as error:
+    print("refused:", error)
+print("used:", LicenseSeats.objects.get(company=company, license_type="talk").used)
+User.objects.filter(pk=one.pk).update(status=UserStatus.SUSPENDED)
+print("used:", LicenseSeats.objects.get(company=company, license_type="talk").used)
+"""
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=BASE_DIR)  # noqa: S603 — ours
+    out = subprocess.run(  # noqa: S603 — our own manage.py
+        [*manage, "shell", "-c", script],
+        env=env,
+        check=True,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    ).stdout
+    lines = out.splitlines()
+    assert "refused: No free 'Talk' licenses: 1 of 1 in use" in out
+    assert [line for line in lines if line.startswith("used: ")] == ["used: 1", "used: 0"]
