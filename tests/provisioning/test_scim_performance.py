@@ -18,10 +18,9 @@ pytestmark = pytest.mark.django_db
 # the rest is the request's own work, the same whatever the page size. A user page in id order,
 # and a userName eq filter, is one statement: the page's ids, their rows and a COUNT only when
 # the page is full, else the total is known (provisioning/scim/selectors.py); GET by id is the
-# one row. A write also asks the approval queue
-# whether it must wait (a create: the company's policy, read with the API key; an update: the
-# policy and the user's open changes, in the query that reads the user) and answers with the row
-# it wrote.
+# one row. A write also asks the approval queue whether it must wait (a create: the company's
+# policy, read with the API key; an update: the policy and the user's open changes, in the query
+# that reads the user) and answers with the row it wrote.
 # A create: office, INSERT, the rows the emails filters search, number claim + assignment, one
 # audit INSERT, and last the seat check: one read of the seat row, locked (the database keeps
 # the count of seats in use, accounts/seats_used.py). A PATCH (title, active:false): the request's
