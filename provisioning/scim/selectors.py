@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from django.db import connections, router
 from django.db.models import Model
@@ -34,8 +35,8 @@ _RELATED_COLUMNS: tuple[tuple[type[Model], str, str, str], ...] = (
 
 
 @cache
-def _user_rows_sql(using: str) -> tuple[str, Selection]:
-    """The query (ending in `u.id IN `, the ids to follow) and its columns' conversions."""
+def _user_columns(using: str) -> tuple[str, Selection]:
+    """The columns of a UserRow, the user as "u", and their conversions."""
     quote = connections[using].ops.quote_name
 
     def col(model: type[Model], name: str) -> str:
@@ -62,13 +63,33 @@ def _user_rows_sql(using: str) -> tuple[str, Selection]:
         f"WHERE c.{col(PendingChange, 'user')} = u.{col(User, 'id')} "
         f"AND c.{col(PendingChange, 'status')} IN ({statuses}))"
     )
-    columns = ", ".join([Selection(using, own).sql, *related, pending])
-    sql = (
-        f"SELECT {columns} "  # noqa: S608 (names from the models, quoted)
-        f"FROM {tbl(User)} u "
-        f"WHERE u.{col(User, 'company')} = %s AND u.{col(User, 'id')} IN "
+    return ", ".join([Selection(using, own).sql, *related, pending]), selection
+
+
+@cache
+def _user_rows_sql(using: str) -> str:
+    """The rows by id: the query ends in `u.id IN `, the ids to follow."""
+    quote = connections[using].ops.quote_name
+    columns, _selection = _user_columns(using)
+    return (
+        f"SELECT {columns} FROM {quote(User._meta.db_table)} u "  # noqa: S608 (names from the models, quoted)
+        f"WHERE u.{quote(column(User, 'company').column)} = %s "
+        f"AND u.{quote(column(User, 'id').column)} IN "
     )
-    return sql, selection
+
+
+def _fetch(using: str, sql: str, params: Sequence[Any]) -> list[list[Any]]:
+    """Run a statement that selects a UserRow's columns (and maybe more after them); its rows
+    converted."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # psycopg's own timestamptz loader (in C; the connection's time zone is UTC): Django's
+            # subclass of it parses in Python, ~4 µs a timestamp, and a page has 200 of them.
+            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    return _user_columns(using)[1].convert_rows(using, fetched)
 
 
 def user_rows(company_id: int, ids: Sequence[int]) -> list[UserRow]:
@@ -77,41 +98,108 @@ def user_rows(company_id: int, ids: Sequence[int]) -> list[UserRow]:
     if not ids:
         return []
     using = router.db_for_read(User)
-    connection = connections[using]
-    sql, selection = _user_rows_sql(using)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # psycopg's own timestamptz loader (in C; the connection's time zone is UTC): Django's
-            # subclass of it parses in Python, ~4 µs a timestamp, and a page has 200 of them.
-            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(f"{sql}({', '.join(['%s'] * len(ids))})", [company_id, *ids])
-        fetched = cursor.fetchall()
-    by_id = {row[0]: UserRow(*row) for row in selection.convert_rows(using, fetched)}
+    sql = f"{_user_rows_sql(using)}({', '.join(['%s'] * len(ids))})"
+    by_id = {row[0]: UserRow._make(row) for row in _fetch(using, sql, [company_id, *ids])}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
-@cache
-def _user_ids_named_sql(using: str) -> str:
+def _listed(using: str, alias: str, named: bool) -> str:
+    """The condition on `alias`'s row of the users a list holds: the company's (parameter: its
+    id) and, named, those a `userName eq` filter finds (parameters: the name, twice)."""
     quote = connections[using].ops.quote_name
 
     def col(name: str) -> str:
-        return f"u.{quote(column(User, name).column)}"
+        return f"{alias}.{quote(column(User, name).column)}"
 
+    company = f"{col('company')} = %s"
+    if not named:
+        return company
+    # What the filter's Q selects: the SCIM userName, else the sign-in email.
     return (
-        f"SELECT {col('id')} FROM {quote(User._meta.db_table)} u "  # noqa: S608 (names from the model, quoted)
-        f"WHERE {col('company')} = %s AND (LOWER({col('scim_user_name')}) = %s "
-        f"OR ({col('scim_user_name')} IS NULL AND LOWER({col('email')}) = %s)) "
-        f"ORDER BY {col('id')} LIMIT %s OFFSET %s"
+        f"{company} AND (LOWER({col('scim_user_name')}) = %s "
+        f"OR ({col('scim_user_name')} IS NULL AND LOWER({col('email')}) = %s))"
     )
 
 
-def user_ids_named(company_id: int, user_name: str, offset: int, limit: int) -> list[int]:
-    """The ids, by id, of the company's users a `userName eq` filter finds: the SCIM userName,
-    or (no userName) the sign-in email, both case-insensitively — what the filter's Q
-    (resources.USER_FILTERS["username"]) selects, by a query built once: an identity provider's
-    sync asks it before every create."""
+@cache
+def _user_count_sql(using: str, named: bool) -> str:
+    table = connections[using].ops.quote_name(User._meta.db_table)
+    return f"SELECT COUNT(*) FROM {table} t WHERE {_listed(using, 't', named)}"  # noqa: S608 (names from the model, quoted)
+
+
+@cache
+def _user_page_sql(using: str, named: bool, keyset: bool) -> str:
+    """A page's rows and the list's size in one statement. Parameters: whether to count
+    whatever the page's size, the limit, the count's condition, the offset, the page's
+    condition, then keyset: the id the page starts after and the limit; else the limit and the
+    offset."""
+    connection = connections[using]
+    table = connection.ops.quote_name(User._meta.db_table)
+    pk = connection.ops.quote_name(column(User, "id").column)
+    columns, _selection = _user_columns(using)
+    # The page's ids first (an index-only scan), then the rows of those alone: their subqueries
+    # never run for rows skipped.
+    where = _listed(using, "p", named)
+    ids = (
+        f"SELECT p.{pk} FROM {table} p WHERE {where} AND p.{pk} > %s ORDER BY p.{pk} LIMIT %s"  # noqa: S608 (names from the model, quoted)
+        if keyset
+        else f"SELECT p.{pk} FROM {table} p WHERE {where} ORDER BY p.{pk} LIMIT %s OFFSET %s"  # noqa: S608
+    )
+    # On PostgreSQL as an array: the rows are then read by index probes, where a join or IN
+    # could merge the page with a scan of every user's row up to its last id.
+    page = f"= ANY(ARRAY({ids}))" if connection.vendor == "postgresql" else f"IN ({ids})"
+    # The list's size, counted only when the page does not tell it: a full page, or one after
+    # a keyset start (users deleted before it would be counted in the offset). A scalar subquery
+    # runs only when its CASE branch is taken.
+    size = (
+        f"CASE WHEN %s OR COUNT(*) OVER () = %s THEN ({_user_count_sql(using, named)}) "
+        "ELSE %s + COUNT(*) OVER () END"
+    )
+    return f"SELECT {columns}, {size} FROM {table} u WHERE u.{pk} {page} ORDER BY u.{pk}"  # noqa: S608 (names from the model, quoted)
+
+
+def user_page(
+    company_id: int,
+    offset: int,
+    limit: int,
+    *,
+    after: int | None = None,
+    user_name: str | None = None,
+) -> tuple[list[UserRow], int | None]:
+    """Up to `limit` of the company's users by id, skipping `offset` of them or starting after
+    the user with id `after` (a keyset start), and how many the list holds: None when the page
+    is empty and cannot tell (`user_count` does).
+
+    With `user_name`, the users a `userName eq` filter finds: the SCIM userName, or (no userName)
+    the sign-in email, both case-insensitively — what the filter's Q
+    (resources.USER_FILTERS["username"]) selects. Identity providers ask it before every create
+    and read the whole directory page after page: one statement built once, for each.
+    """
     using = router.db_for_read(User)
-    name = user_name.lower()  # as the filter compares it: Python's lower(), column LOWER()
+    condition = _condition(company_id, user_name)
+    counted = after is not None
+    # The first page starts after id 0 (ids are positive), without an OFFSET.
+    keyset = counted or offset == 0
+    start = [after or 0, limit] if keyset else [limit, offset]
+    params = [counted, limit, *condition, offset, *condition, *start]
+    rows = _fetch(using, _user_page_sql(using, user_name is not None, keyset), params)
+    if not rows:
+        return [], None if counted or offset else 0
+    return [UserRow._make(row[:-1]) for row in rows], rows[0][-1]
+
+
+def user_count(company_id: int, user_name: str | None = None) -> int:
+    """How many users `user_page` lists."""
+    using = router.db_for_read(User)
     with connections[using].cursor() as cursor:
-        cursor.execute(_user_ids_named_sql(using), [company_id, name, name, limit, offset])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            _user_count_sql(using, user_name is not None), _condition(company_id, user_name)
+        )
+        return cursor.fetchone()[0]
+
+
+def _condition(company_id: int, user_name: str | None) -> list[Any]:
+    if user_name is None:
+        return [company_id]
+    name = user_name.lower()  # as the filter compares it: Python's lower(), column LOWER()
+    return [company_id, name, name]

@@ -15,19 +15,19 @@ pytestmark = pytest.mark.django_db
 
 # Measured counts, savepoints included (a service nested in the request's transaction). Auth is one
 # indexed query for the key (its last-used stamp at most once a minute, done before measuring);
-# the rest is the request's own work, the same whatever the page size. A user page is the page's
-# ids, then their rows (provisioning/scim/selectors.py), and a COUNT only when the page is full
-# (else the total is known); GET by id is the one row. A write also asks the approval queue
-# whether it must wait (a create: the company's policy, read with the API key; an update: the
-# policy and the user's open changes, in the query that reads the user) and answers with the row
-# it wrote.
+# the rest is the request's own work, the same whatever the page size. A user page in id order,
+# and a userName eq filter, is one statement: the page's ids, their rows and a COUNT only when
+# the page is full, else the total is known (provisioning/scim/selectors.py); GET by id is the
+# one row. A write also asks the approval queue whether it must wait (a create: the company's
+# policy, read with the API key; an update: the policy and the user's open changes, in the query
+# that reads the user) and answers with the row it wrote.
 # A create: office, INSERT, the rows the emails filters search, number claim + assignment, one
 # audit INSERT, and last the seat check: one read of the seat row, locked (the database keeps
 # the count of seats in use, accounts/seats_used.py). A PATCH (title, active:false): the request's
 # transaction, the user read locked once with all the services and the answer need
 # (provisioning/scim/locks.py), the profile UPDATE, the number's release, the status UPDATE, one
 # audit INSERT.
-BUDGET = {"list": 4, "get": 2, "filter": 3, "create": 10, "patch": 8, "groups": 4}
+BUDGET = {"list": 2, "get": 2, "filter": 2, "create": 10, "patch": 8, "groups": 4}
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ def test_a_page_of_rows_is_read_by_index_probes_whatever_the_population(company,
         cursor.execute("ANALYZE accounts_user")
         cursor.execute("ANALYZE offices_phonenumber")
     ids = [u.pk for u in users[2_500:2_600]]
-    sql, _selection = _user_rows_sql(connection.alias)
+    sql = _user_rows_sql(connection.alias)
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {sql}({', '.join(['%s'] * len(ids))})", [company.pk, *ids])
         plan = "\n".join(row[0] for row in cursor.fetchall())
@@ -214,7 +214,10 @@ def test_a_patch_answers_the_user_as_get_shows_it_reading_it_once(
 def test_user_name_lookup_by_its_own_query_finds_what_the_filter_finds(
     scim, company, other_company, main_office
 ):
-    from provisioning.scim.selectors import user_ids_named
+    from provisioning.scim.selectors import user_page
+
+    def user_ids_named(company_id, user_name, offset, limit):
+        return [row.id for row in user_page(company_id, offset, limit, user_name=user_name)[0]]
 
     named = User.objects.create(company=company, email="a@acme.example", scim_user_name="Ann")
     # No userName: found by the sign-in email. Its email is another user's userName.
@@ -245,3 +248,42 @@ def test_user_name_lookup_by_its_own_query_finds_what_the_filter_finds(
     assert first.body["totalResults"] == second.body["totalResults"] == 2  # counted: page full
     assert first.body["Resources"][0]["id"] == found.body["Resources"][0]["id"]
     assert second.body["Resources"][0]["id"] == found.body["Resources"][1]["id"]
+
+
+def test_a_page_its_rows_and_its_count_are_one_statement_of_index_probes(company, main_office):
+    """selectors.user_page: the page's ids, then their rows by primary key (never merged with a
+    scan of the users before them), and the company's users counted only for a full page."""
+    from provisioning.scim.selectors import _user_page_sql, user_page
+
+    users = User.objects.bulk_create(
+        (
+            User(company=company, email=f"p{i}@acme.example", office=main_office)
+            for i in range(5_000)
+        ),
+        batch_size=2_500,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_user")
+    sql = _user_page_sql(connection.alias, False, False)
+    plans = []
+    for offset in (2_500, 4_950):  # full, then partial
+        with connection.cursor() as cursor:
+            params = [False, 100, company.pk, offset, company.pk, 100, offset]
+            cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", params)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    print(plans[0])
+    for plan in plans:
+        assert "Hash" not in plan
+        assert "Merge" not in plan
+        assert "Index Cond: (id = ANY" in plan
+    full_count, partial_count = (plan.split("InitPlan")[1].splitlines()[1] for plan in plans)
+    assert "never executed" not in full_count
+    assert "never executed" in partial_count
+    rows, total = user_page(company.pk, 2_500, 100)
+    assert [row.id for row in rows] == [u.pk for u in users[2_500:2_600]]
+    assert total == 5_000
+    rows, total = user_page(company.pk, 4_950, 100)
+    assert [row.id for row in rows] == [u.pk for u in users[4_950:]]
+    assert total == 5_000
+    assert user_page(company.pk, 6_000, 100) == ([], None)
+    assert user_page(company.pk, 0, 100, after=users[-1].pk) == ([], None)
