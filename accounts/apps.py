@@ -10,10 +10,11 @@ class AccountsConfig(AppConfig):
         from django.db.models.functions import Lower
         from django.db.models.signals import post_migrate
 
-        from accounts import seats_used
+        from accounts import seats_used, user_count
 
-        # The seat counters' triggers, after every migrate (accounts/seats_used.py says why).
+        # The counting triggers, after every migrate (accounts/seats_used.py says why).
         post_migrate.connect(seats_used.install, sender=self)
+        post_migrate.connect(user_count.install, sender=self)
 
         # `email__lower=…` and `scim_user_name__lower=…` match the Lower() unique indexes,
         # where `__iexact` (UPPER() on PostgreSQL) would scan the table.

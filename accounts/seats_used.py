@@ -97,17 +97,29 @@ _RECOUNT = """
 
 def install(using: str = "default", **_signal: Any) -> None:
     """Create (or replace) the triggers and recount `used` from the users."""
+    install_triggers(
+        using,
+        tables=[_NAMES["users"], _NAMES["seats"]],
+        postgresql=[statement.format(**_NAMES) for statement in _POSTGRESQL],
+        sqlite=[statement.format(**_NAMES) for statement in _SQLITE],
+        recount=[_RECOUNT.format(**_NAMES)],
+    )
+
+
+def install_triggers(
+    using: str, *, tables: list[str], postgresql: list[str], sqlite: list[str], recount: list[str]
+) -> None:
+    """Run the statements that (re)create counting triggers on `tables[0]`, then those that
+    recount into the other tables, in one transaction; on PostgreSQL with `tables[0]` locked
+    against writes, so that no row changes between the recount and the triggers taking over."""
     connection = connections[using]
-    if _NAMES["users"] not in connection.introspection.table_names():
-        return  # the accounts app is migrated back to zero
-    statements = _POSTGRESQL if connection.vendor == "postgresql" else _SQLITE
+    if not set(tables) <= set(connection.introspection.table_names()):
+        return  # migrated back to before the counts
     with transaction.atomic(using=using), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # No user may change between the recount and the triggers taking over.
-            cursor.execute(f"LOCK TABLE {_NAMES['users']} IN SHARE ROW EXCLUSIVE MODE")
-        for statement in statements:
-            cursor.execute(statement.format(**_NAMES))
-        cursor.execute(_RECOUNT.format(**_NAMES))
+            cursor.execute(f"LOCK TABLE {tables[0]} IN SHARE ROW EXCLUSIVE MODE")
+        for statement in [*(postgresql if connection.vendor == "postgresql" else sqlite), *recount]:
+            cursor.execute(statement)
 
 
 def recount(license_seats: LicenseSeats) -> None:

@@ -17,7 +17,7 @@ from django.db import connections, router
 from django.db.models import Model
 from psycopg.types.datetime import TimestamptzLoader
 
-from accounts.models import User
+from accounts.models import User, UserCount
 from approvals.models import OPEN_STATUSES, PendingChange
 from config.sql import Selection, column
 from offices.models import Office, PhoneNumber
@@ -123,7 +123,16 @@ def _listed(using: str, alias: str, named: bool) -> str:
 
 @cache
 def _user_count_sql(using: str, named: bool) -> str:
-    table = connections[using].ops.quote_name(User._meta.db_table)
+    """How many users the list holds (parameters: `_listed`'s). The whole list's size is the
+    count the database keeps (accounts/user_count.py): counting the company's users took 14 ms
+    at 100,000 of them, on every full page."""
+    quote = connections[using].ops.quote_name
+    if not named:
+        counts = quote(UserCount._meta.db_table)
+        company = quote(column(UserCount, "company").column)
+        users = quote(column(UserCount, "users").column)
+        return f"SELECT COALESCE((SELECT {users} FROM {counts} WHERE {company} = %s), 0)"  # noqa: S608 (names from the model, quoted)
+    table = quote(User._meta.db_table)
     return f"SELECT COUNT(*) FROM {table} t WHERE {_listed(using, 't', named)}"  # noqa: S608 (names from the model, quoted)
 
 

@@ -90,9 +90,10 @@ def test_a_seat_row_made_after_its_users_starts_from_their_count(company):
 
 
 @pytest.mark.slow
-def test_sqlite_keeps_the_count_after_every_migration(tmp_path):
+def test_sqlite_keeps_the_counts_after_every_migration(tmp_path):
     """`make run`'s database: SQLite drops a table's triggers when a migration rebuilds it, so
-    they are installed after migrate; this runs every migration and then counts."""
+    they are installed after migrate; this runs every migration and then counts seats and
+    users."""
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
@@ -118,6 +119,10 @@ except Exception as error:
 print("used:", LicenseSeats.objects.get(company=company, license_type="talk").used)
 User.objects.filter(pk=one.pk).update(status=UserStatus.SUSPENDED)
 print("used:", LicenseSeats.objects.get(company=company, license_type="talk").used)
+from accounts.models import UserCount
+print("users:", UserCount.objects.get(company=company).users)
+two.delete()
+print("users:", UserCount.objects.get(company=company).users)
 """
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=BASE_DIR)  # noqa: S603 — ours
@@ -132,3 +137,5 @@ print("used:", LicenseSeats.objects.get(company=company, license_type="talk").us
     lines = out.splitlines()
     assert "refused: No free 'Talk' licenses: 1 of 1 in use" in out
     assert [line for line in lines if line.startswith("used: ")] == ["used: 1", "used: 0"]
+    # The company's user count (accounts/user_count.py) is kept the same way.
+    assert [line for line in lines if line.startswith("users: ")] == ["users: 2", "users: 1"]

@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User, UserEmail
 from provisioning.scim import schema as s
@@ -88,6 +89,17 @@ def test_create_and_patch_run_a_fixed_number_of_queries(scim, many, django_asser
                 },
             )
         assert patched.status_code == 200, patched.body
+
+
+def test_a_full_page_reads_the_kept_count_instead_of_counting_the_users(scim, many):
+    with CaptureQueriesContext(connection) as queries:
+        page = scim.get("Users?count=2")
+    assert page.body["totalResults"] == 60
+    counts_users = 'COUNT(*) FROM "ACCOUNTS_USER"'
+    assert not [q["sql"] for q in queries if counts_users in q["sql"].upper()]
+    # A page that ends the list tells its own size; one past the end still knows it.
+    assert scim.get("Users?startIndex=55&count=10").body["totalResults"] == 60
+    assert scim.get("Users?startIndex=500&count=10").body["totalResults"] == 60
 
 
 FILTERS = [
