@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib import admin
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 
@@ -115,6 +115,22 @@ class AdminSettingsSite(admin.AdminSite):
         if section not in SECTION_BY_SLUG:
             raise ValueError(f"Unknown Admin Settings section {section!r}")
         self._links.append(Link(section, title, url_name, description, visible, query))
+
+    def password_change(  # type: ignore[override]  # the stubs say TemplateResponse: a redirect on success
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponseBase:
+        """Django's page, with the current password throttled as /login/'s is."""
+        from django.contrib.auth.views import PasswordChangeView
+
+        from sso.forms import ThrottledPasswordChangeForm  # sso's admin imports this module
+
+        request.current_app = self.name
+        return PasswordChangeView.as_view(
+            form_class=ThrottledPasswordChangeForm,
+            success_url=reverse("admin:password_change_done", current_app=self.name),
+            extra_context={**self.each_context(request), **(extra_context or {})},
+            template_name=self.password_change_template or PasswordChangeView.template_name,
+        )(request)
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         return [

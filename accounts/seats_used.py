@@ -23,10 +23,20 @@ _NAMES = {
 }
 
 # One function, two triggers: an UPDATE only when status, license type or company changed.
+# (SQLite needs no lock order: it lets one writer at a time in.)
 _POSTGRESQL = [
     """
     CREATE OR REPLACE FUNCTION {users}_seats_used() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF TG_OP = 'UPDATE' AND OLD.status = '{active}' AND OLD.license_type <> ''
+           AND NEW.status = '{active}' AND NEW.license_type <> '' THEN
+            -- A switch changes two rows: lock them in one order, so talk → sales and
+            -- sales → talk at once wait for each other instead of deadlocking.
+            PERFORM 1 FROM {seats}
+            WHERE (company_id, license_type) IN ((OLD.company_id, OLD.license_type),
+                                                 (NEW.company_id, NEW.license_type))
+            ORDER BY company_id, license_type FOR UPDATE;
+        END IF;
         IF TG_OP <> 'INSERT' AND OLD.status = '{active}' AND OLD.license_type <> '' THEN
             UPDATE {seats} SET used = GREATEST(used - 1, 0)
             WHERE company_id = OLD.company_id AND license_type = OLD.license_type;

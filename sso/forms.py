@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminPasswordChangeForm
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import pluralize
 
+from accounts.audit import ClientActor, Source
 from accounts.models import LicenseType
+from config.request_context import current_client_ip
+from sso import services
 
 
 class EmailForm(forms.Form):
@@ -120,3 +127,38 @@ class SAMLSettingsForm(forms.Form):
         if not data.get("jit_license_type"):
             data.pop("jit_license_type", None)
         return data
+
+
+class ThrottledPasswordChangeForm(AdminPasswordChangeForm):
+    """Admin Settings' password change. The current password is the one /login/ takes, so a
+    wrong one counts against the account and the client address as a wrong sign-in does, and
+    while either is blocked it is not checked at all: a stolen session cannot guess it here."""
+
+    def clean_old_password(self) -> str:
+        email = self.user.email
+        ip = current_client_ip.get()()
+        wait = services.password_sign_in_blocked_for(email=email, client_ip=ip)
+        if wait is None:
+            try:
+                old_password: str = super().clean_old_password()
+            except ValidationError:
+                services.record_refusal(
+                    company=self.user.company,
+                    actor=ClientActor(ip or "unknown"),
+                    source=Source.ADMIN,
+                    reason="bad_credentials",
+                    detail={"email": email[:254], "method": "password_change"},
+                )
+                wait = services.record_password_failure(
+                    email=email, company=self.user.company, client_ip=ip
+                )
+                if wait is None:
+                    raise
+            else:
+                services.clear_password_failures(email=email)
+                return old_password
+        minutes = math.ceil(wait / 60)
+        raise ValidationError(
+            f"Too many wrong passwords. Try again in {minutes} minute{pluralize(minutes)}.",
+            code="throttled",
+        )

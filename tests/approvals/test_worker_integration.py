@@ -25,11 +25,22 @@ DEADLINE = 45  # seconds; the run takes a fraction of it
 
 
 def broker_url() -> str:
-    base = os.environ.get("REDIS_URL")
-    if not base:
+    """The run's own Redis database (REDIS_URL's, as the cache's): a fixed one would be shared
+    by two runs on one Redis, each flushing and consuming the other's queue. The broker's keys
+    (celery, unacked, _kombu.*) are not the cache's (:1:…), and the cache is emptied before
+    every test anyway."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
         pytest.skip("needs REDIS_URL (make test starts a throwaway Redis)")
-    # Its own database: the cache (db 0) is flushed between tests.
-    return base.rsplit("/", 1)[0] + "/14"
+    return url
+
+
+def test_two_runs_on_one_redis_use_two_brokers(monkeypatch):
+    brokers = set()
+    for database in (8, 9):
+        monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:6379/{database}")
+        brokers.add(broker_url())
+    assert len(brokers) == 2
 
 
 def applied_count() -> int:

@@ -18,6 +18,7 @@ from tests.offices.factories import OfficeFactory, PhoneNumberFactory
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 THREADS = 20
+ROUNDS = 5
 
 
 def run_together(work, items):
@@ -88,3 +89,32 @@ def test_concurrent_number_requests_never_share_a_number(company):
     holders = PhoneNumber.objects.filter(company=company).values_list("assigned_user", flat=True)
     assert len(set(holders)) == 10
     assert None not in set(holders)
+
+
+def test_opposite_license_switches_wait_for_each_other_instead_of_deadlocking(company):
+    """A switch updates the seat rows of both types (accounts/seats_used.py): talk → sales and
+    sales → talk at once must take the two rows in one order, or PostgreSQL aborts one of them
+    as a deadlock — a 500 to the client."""
+    company.license_seats.update(seats=THREADS)
+    users = UserFactory.create_batch(THREADS, company=company)
+    for index, user in enumerate(users):
+        services.assign_license(
+            user=user,
+            license_type="talk" if index % 2 else "sales",
+            actor=SYSTEM,
+            source=Source.ADMIN,
+        )
+
+    for _ in range(ROUNDS):  # a deadlock needs an unlucky interleaving: give it many chances
+        outcomes = run_together(
+            lambda user: services.assign_license(
+                user=user,
+                license_type="sales" if user.license_type == "talk" else "talk",
+                actor=SYSTEM,
+                source=Source.SCIM,
+            ),
+            [User.objects.get(pk=user.pk) for user in users],
+        )
+        assert all(kind == "ok" for kind, _ in outcomes), outcomes
+    assert services.license_usage(company)["talk"] == (THREADS // 2, THREADS)
+    assert services.license_usage(company)["sales"] == (THREADS // 2, THREADS)

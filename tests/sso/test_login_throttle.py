@@ -159,3 +159,55 @@ def test_blocked_page_offers_sso_when_the_company_has_it(client, limits, acme_sa
     body = response.content.decode()
     assert "Try again in 15 minutes, or sign in with SSO." in body
     assert "/sso/acme/login/" in body
+
+
+# --- the admin's password change: the same secret, the same budget of guesses ---
+
+
+def change_password(client, old_password):
+    data = {
+        "old_password": old_password,
+        "new_password1": "a-new-Passphrase-42",
+        "new_password2": "a-new-Passphrase-42",
+    }
+    return client.post("/admin/password_change/", data)
+
+
+def test_wrong_current_passwords_on_the_admin_password_change_block_the_account(
+    client, limits, company_admin, monkeypatch
+):
+    """A stolen session must not guess the current password there, unthrottled: its failures
+    count against the account as /login/'s do, and a blocked account's is not checked."""
+    client.force_login(company_admin)
+    for _ in range(2):
+        response = change_password(client, "guess")
+        assert response.status_code == 200
+        assert "Your old password was entered incorrectly" in response.content.decode()
+    response = change_password(client, "guess")  # the limit-th
+    assert "Too many wrong passwords. Try again in 15 minutes." in response.content.decode()
+    assert throttled_events().filter(after__blocked="account").count() == 1
+
+    monkeypatch.setattr(
+        "django.contrib.auth.base_user.AbstractBaseUser.check_password",
+        lambda *args: pytest.fail("the password was checked while blocked"),
+    )
+    response = change_password(client, PASSWORD)
+    assert "Too many wrong passwords. Try again in 15 minutes." in response.content.decode()
+    monkeypatch.undo()
+    company_admin.refresh_from_db()
+    assert company_admin.check_password(PASSWORD)
+    # The sign-in page holds the same block: one budget of guesses per account.
+    client.logout()
+    assert password_step(client, ADMIN).status_code == 429
+
+
+def test_the_right_current_password_changes_it_and_clears_the_failures(
+    client, limits, company_admin
+):
+    client.force_login(company_admin)
+    change_password(client, "guess")
+    change_password(client, "guess")
+    response = change_password(client, PASSWORD)
+    assert response.status_code == 302, response.content[:300]
+    wrong(client, times=2)  # a fresh count: the earlier two are forgotten
+    assert password_step(client, ADMIN, password="a-new-Passphrase-42").status_code == 302
