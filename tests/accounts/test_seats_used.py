@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from accounts.audit import SYSTEM, Source
 from accounts.errors import DomainError
@@ -59,6 +60,44 @@ def test_every_way_a_user_holds_or_frees_a_seat_is_counted(company):
     User.objects.filter(company=company).delete()
     check()
     assert used(company) == dict.fromkeys(used(company), 0)
+
+
+def test_bulk_inserts_and_deletes_are_counted_per_type_and_company(company, other_company):
+    User.objects.bulk_create(
+        User(
+            company=owner,
+            email=f"bulk{i}@{owner.slug}.example",
+            license_type=license_type,
+            status=status,
+        )
+        for i, (owner, license_type, status) in enumerate(
+            (owner, license_type, status)
+            for owner in (company, other_company)
+            for license_type in ("talk", "sales", "")
+            for status in (UserStatus.ACTIVE, UserStatus.SUSPENDED, UserStatus.ACTIVE)
+        )
+    )
+    assert used(company) == counted(company) == used(other_company)
+    assert used(company)["talk"] == 2
+    User.objects.filter(company=company, license_type="talk").delete()
+    assert used(company) == counted(company)
+    assert used(other_company) == counted(other_company)
+
+
+def test_postgresql_counts_inserts_and_deletes_once_per_statement(db):
+    """Per row, a bulk insert or delete of thousands of users updated one seat row thousands of
+    times in one transaction, which PostgreSQL slows down on quadratically."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname, tgtype & 1 FROM pg_trigger "  # bit 0: FOR EACH ROW
+            "WHERE tgrelid = 'accounts_user'::regclass AND NOT tgisinternal"
+        )
+        per_row = dict(cursor.fetchall())
+    assert per_row["accounts_user_seats_used_insert"] == 0
+    assert per_row["accounts_user_seats_used_delete"] == 0
+    assert per_row["accounts_user_count_insert"] == 0
+    assert per_row["accounts_user_count_delete"] == 0
+    assert "accounts_user_seats_used_insert_delete" not in per_row
 
 
 def test_a_refused_seat_leaves_the_count_and_the_user_as_they_were(company):
