@@ -145,6 +145,24 @@ def install(using: str = "default", **_signal: Any) -> None:
     )
 
 
+def uninstall(using: str) -> None:
+    """Drop the triggers: for migrating back to before `used` (migration 0009)."""
+    users = _NAMES["users"]
+    drop_triggers(
+        using,
+        users,
+        [f"{users}_seats_used_{t}" for t in ("insert", "delete", "update", "insert_delete")],
+    )
+
+
+def drop_triggers(using: str, table: str, names: list[str]) -> None:
+    connection = connections[using]
+    on = f" ON {table}" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}{on}")
+
+
 def install_triggers(
     using: str, *, tables: list[str], postgresql: list[str], sqlite: list[str], recount: list[str]
 ) -> None:

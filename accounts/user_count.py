@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections
-
 from accounts.models import User, UserCount
-from accounts.seats_used import install_triggers
+from accounts.seats_used import drop_triggers, install_triggers
 
 _NAMES = {"counts": UserCount._meta.db_table, "users": User._meta.db_table}
+
+TRIGGERS = ("insert", "delete", "move")
 
 _POSTGRESQL = [
     """
@@ -118,11 +118,7 @@ _RECOUNT = [
 
 def uninstall(using: str) -> None:
     """Drop the triggers: for migrating back to before the counts table (migration 0010)."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        for trigger in ("insert", "delete", "move"):
-            on = f" ON {_NAMES['users']}" if connection.vendor == "postgresql" else ""
-            cursor.execute(f"DROP TRIGGER IF EXISTS {_NAMES['users']}_count_{trigger}{on}")
+    drop_triggers(using, _NAMES["users"], [f"{_NAMES['users']}_count_{t}" for t in TRIGGERS])
 
 
 def install(using: str = "default", **_signal: Any) -> None:
