@@ -64,6 +64,7 @@ class _Entry:
 
 _entries: dict[str, _Entry] = {}  # prefix → entry, oldest first
 _lock = threading.Lock()  # for writes; a read is one dict lookup
+_forgets = 0  # how many times this process dropped its entries
 
 
 def key_with_company(prefix: str, epoch: Any) -> APIKey | None:
@@ -75,18 +76,19 @@ def key_with_company(prefix: str, epoch: Any) -> APIKey | None:
         return entry.key()
     if not isinstance(epoch, str):
         epoch = _add_epoch()
-    loaded_at = time.monotonic()
+    loaded_at, forgets = time.monotonic(), _forgets
     row = key_row(prefix)
     if row is None:
         return None
-    entry = _Entry(epoch, row, loaded_at) if epoch is not None else None
-    if entry is None:
+    if epoch is None:  # another process set the epoch meanwhile
         return key_from_row(row)
+    entry = _Entry(epoch, row, loaded_at)
     with _lock:
-        _entries.pop(prefix, None)
-        if len(_entries) >= MAX_ENTRIES:
-            del _entries[next(iter(_entries))]
-        _entries[prefix] = entry
+        if forgets == _forgets:  # else this process saw a change during the read (threads)
+            _entries.pop(prefix, None)
+            if len(_entries) >= MAX_ENTRIES:
+                del _entries[next(iter(_entries))]
+            _entries[prefix] = entry
     return entry.key()
 
 
@@ -100,15 +102,17 @@ def stamped(key: APIKey) -> None:
 def keys_changed(using: str | None = None) -> None:
     """An APIKey, Company or ProvisioningPolicy row was written: this process forgets its entries
     now (a request on this connection sees the change before it commits), and every process
-    once the change commits (a new epoch). Nothing when the transaction rolls back."""
+    once the change commits (a new epoch; none when it rolls back)."""
     forget()
     transaction.on_commit(_new_epoch, using=using)
 
 
 def forget() -> None:
-    """Drop this process's entries."""
+    """Drop this process's entries, and any a request is reading now."""
+    global _forgets
     with _lock:
         _entries.clear()
+        _forgets += 1
 
 
 def _new_epoch() -> None:

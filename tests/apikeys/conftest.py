@@ -1,2 +1,6 @@
-# The SCIM door's fixtures: tests/apikeys/test_key_cache.py authenticates through it.
-from tests.provisioning.conftest import api_key, main_office, scim  # noqa: F401
+from tests.provisioning import conftest as scim_fixtures
+
+# The SCIM suite's client, key and main office: the key cache is tested through the SCIM door.
+api_key = scim_fixtures.api_key
+scim = scim_fixtures.scim
+main_office = scim_fixtures.main_office

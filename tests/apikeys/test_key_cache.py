@@ -29,8 +29,8 @@ from apikeys import key_cache
 from apikeys.models import APIKey, Scope
 from apikeys.services import AuthenticationFailed, authenticate, revoke_api_key
 from approvals.models import ProvisioningPolicy
-from approvals.services import set_policy
 from tests.apikeys.factories import age_cached_keys, make_api_key, tampered
+from tests.approvals.factories import policy
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -175,24 +175,17 @@ def test_a_scope_taken_away_is_403_on_the_next_request(company, client):
 def test_a_policy_change_makes_the_next_create_wait_for_approval(scim, api_key, company):
     cached(scim, api_key)
     with changed_elsewhere():
-        set_policy(
-            company=company,
-            require_create=True,
-            require_update=False,
-            require_delete=False,
-            actor=SYSTEM,
-            source=Source.CLI,
-        )
+        policy(company, "create")
     created = scim.post("Users", {"userName": "waits@acme.example"})
     assert created.status_code == 202, created.body
     assert User.objects.get(scim_user_name="waits@acme.example").status == "pending"
 
 
 def test_the_approvers_digest_stamp_keeps_the_entries(scim, api_key, company):
-    policy = ProvisioningPolicy.objects.create(company=company)
+    row = ProvisioningPolicy.objects.create(company=company)
     cached(scim, api_key)
-    policy.last_digest_at = timezone.now()
-    policy.save(update_fields=["last_digest_at"])
+    row.last_digest_at = timezone.now()
+    row.save(update_fields=["last_digest_at"])
     assert api_key.prefix in key_cache._entries
 
 
@@ -244,6 +237,20 @@ def test_the_entry_is_kept_only_when_this_process_added_the_epoch(company, monke
     monkeypatch.undo()
     assert authenticate(raw_key=raw_key, client_ip="198.51.100.7") == api_key
     assert key_cache._entries[api_key.prefix].epoch == "theirs"
+
+
+def test_a_row_read_while_this_process_saw_a_change_is_not_kept(company, monkeypatch):
+    api_key, raw_key = make_api_key(company)
+    real_read = key_cache.key_row
+
+    def read_during_a_change(prefix):
+        row = real_read(prefix)
+        key_cache.keys_changed()  # another thread's change, whose new epoch may be lost
+        return row
+
+    monkeypatch.setattr(key_cache, "key_row", read_during_a_change)
+    assert authenticate(raw_key=raw_key, client_ip="198.51.100.7") == api_key
+    assert api_key.prefix not in key_cache._entries
 
 
 def test_an_epoch_that_is_not_ours_is_never_matched(company):
