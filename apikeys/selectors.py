@@ -7,14 +7,19 @@ columns on every call). The company has its plain columns (id, name, slug, plan)
 company field loads on first access. The policy is what
 `select_related("company__provisioning_policy")` would load (None when the company has none):
 the SCIM door asks it whether a create waits for an approver without another query.
+
+`key_row` reads the row and `key_from_row` makes the models of it, so that apikeys/key_cache.py
+can keep the row and give every request instances of its own.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.db import connections, router
-from django.db.models import Field
+from django.db.models import Field, Model
 
 from accounts.models import Company
 from apikeys.models import APIKey
@@ -56,18 +61,51 @@ def _key_sql(using: str) -> tuple[str, Selection]:
     return sql, selection
 
 
-def key_with_company(prefix: str) -> APIKey | None:
-    """The key with this prefix, its company and the company's policy loaded; or None."""
+@dataclass(frozen=True)
+class KeyRow:
+    """A key's row as the database sent it (strings, numbers, datetimes: nothing mutable), and
+    the database it came from. apikeys/key_cache.py keeps these; `key_from_row` makes models."""
+
+    using: str
+    values: tuple[Any, ...]
+
+
+def key_row(prefix: str) -> KeyRow | None:
+    """The row of the key with this prefix, its company and policy; or None."""
     using = router.db_for_read(APIKey)
-    sql, selection = _key_sql(using)
-    row = selection.fetch_one(using, sql, [prefix])
-    if row is None:
-        return None
-    key = instance(APIKey, using, _KEY_FIELDS, row[:_COMPANY_AT])
-    company = instance(Company, using, _COMPANY_FIELDS, row[_COMPANY_AT:_POLICY_AT])
+    sql, _ = _key_sql(using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [prefix])
+        row = cursor.fetchone()
+    return None if row is None else KeyRow(using, tuple(row))
+
+
+def key_from_row(row: KeyRow) -> APIKey:
+    """New instances of the key, its company and the company's policy, from the row."""
+    _, selection = _key_sql(row.using)
+    values = selection.convert(row.using, row.values)
+    key = instance(APIKey, row.using, _KEY_FIELDS, values[:_COMPANY_AT])
+    company = instance(Company, row.using, _COMPANY_FIELDS, values[_COMPANY_AT:_POLICY_AT])
     key.company = company
-    policy = joined(ProvisioningPolicy, using, _POLICY_FIELDS, row[_POLICY_AT:])
+    policy = joined(ProvisioningPolicy, row.using, _POLICY_FIELDS, values[_POLICY_AT:])
     if policy is not None:
         policy.company = company
     _POLICY_OF_COMPANY.set_cached_value(company, policy)
     return key
+
+
+def key_with_company(prefix: str) -> APIKey | None:
+    """The key with this prefix, its company and the company's policy loaded; or None."""
+    row = key_row(prefix)
+    return None if row is None else key_from_row(row)
+
+
+# The columns key_row reads, per model: a save that writes none of them changes no row it reads.
+READ_COLUMNS: dict[type[Model], frozenset[str]] = {
+    model: frozenset(name for field in fields for name in (field.name, field.attname))
+    for model, fields in (
+        (APIKey, _KEY_FIELDS),
+        (Company, _COMPANY_FIELDS),
+        (ProvisioningPolicy, _POLICY_FIELDS),
+    )
+}

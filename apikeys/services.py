@@ -1,8 +1,9 @@
 """Every write to API keys, and the check that turns a bearer token into a key.
 
 `create_api_key` and `revoke_api_key` own their transaction and audit inside it.
-`authenticate` is on the hot path of every SCIM and REST request: one cache read, one indexed
-query (apikeys/selectors.py), one SHA-256, and at most one UPDATE a minute per key.
+`authenticate` is on the hot path of every SCIM and REST request: one cache round trip, one
+SHA-256, one indexed query (apikeys/selectors.py) unless this process read the key recently and
+nothing changed since (apikeys/key_cache.py), and at most one UPDATE a minute per key.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from django.utils import timezone
 from accounts.audit import Actor, ClientActor, Source, record_audit
 from accounts.errors import Conflict, DomainError
 from accounts.models import Company, User
-from apikeys import tokens
+from apikeys import key_cache, tokens
 from apikeys.models import APIKey, Scope
-from apikeys.selectors import key_with_company
 from apikeys.throttle import FailureThrottle
 
 NAME_MAX_LENGTH = APIKey._meta.get_field("name").max_length or 100
@@ -197,14 +197,17 @@ def authenticate(*, raw_key: str, client_ip: str, source: str = Source.API) -> A
     """
     ip = _valid_ip(client_ip)
     throttle = FailureThrottle()
-    wait = throttle.blocked_for(ip or "")
+    blocked_key = throttle.blocked_key(ip or "")
+    # One round trip: is the client blocked, and under which epoch are cached keys still good.
+    shared = throttle.cache.get_many([blocked_key, key_cache.EPOCH_KEY])
+    wait = throttle.wait_for(shared.get(blocked_key))
     if wait is not None:
         raise Throttled(wait)
 
     parts = tokens.split_key(raw_key)
     key = None
     if parts is not None:
-        key = key_with_company(parts[0])
+        key = key_cache.key_with_company(parts[0], shared.get(key_cache.EPOCH_KEY))
     presented = tokens.hash_key(raw_key) if parts is not None else ""
     expected = key.secret_hash if key is not None else _NO_SUCH_KEY_HASH
     matches = hmac.compare_digest(presented, expected)
@@ -237,6 +240,7 @@ def authenticate(*, raw_key: str, client_ip: str, source: str = Source.API) -> A
             Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_INTERVAL)
         ).update(last_used_at=now, last_used_ip=ip)
         key.last_used_at, key.last_used_ip = now, ip
+        key_cache.stamped(key)  # no new epoch: when a key was last used changes no request
     return key
 
 

@@ -59,10 +59,18 @@ class FailureThrottle:
         bucket = self.bucket(subject)
         return f"{self.namespace}:auth-failures:{bucket}", f"{self.namespace}:auth-blocked:{bucket}"
 
+    def blocked_key(self, subject: str) -> str:
+        """The cache key holding when the subject's block ends: to read it with other keys in
+        one round trip (`wait_for`)."""
+        return self._keys(subject)[1]
+
     def blocked_for(self, subject: str) -> int | None:
         """Seconds until the subject may try again, or None when it is not blocked."""
-        _, blocked_key = self._keys(subject)
-        until = self.cache.get(blocked_key)
+        return self.wait_for(self.cache.get(self.blocked_key(subject)))
+
+    @staticmethod
+    def wait_for(until: float | None) -> int | None:
+        """Seconds left of a block ending at `until` (the blocked key's value), or None."""
         if until is None:
             return None
         return max(1, math.ceil(float(until) - time.time()))

@@ -6,6 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 
 import tests
+from apikeys import key_cache
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory, UserFactory
 from tests.browser import browser  # noqa: F401 — fixtures for every test package
 from tests.processes import web_processes  # noqa: F401
@@ -22,9 +23,11 @@ def empty_cache():
     test database hands out the same ids again, and entries a run minutes ago left under them
     (where a /Users walk stood, provisioning/scim/views.py) must not leak into this one.
     Likewise the content-type ids Django keeps per process: a transactional test's flush and
-    reload may hand out other ids, and an admin log entry must not point at a stale one."""
+    reload may hand out other ids, and an admin log entry must not point at a stale one; and the
+    API keys this process read (apikeys/key_cache.py): rolled back rows send no signal."""
     cache.clear()
     ContentType.objects.clear_cache()
+    key_cache.forget()
 
 
 @pytest.fixture

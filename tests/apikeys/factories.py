@@ -1,4 +1,5 @@
 from accounts.audit import SYSTEM, Source
+from apikeys import key_cache
 from apikeys.models import APIKey
 from apikeys.services import create_api_key
 from tests.tenancy import tenant_object
@@ -17,3 +18,9 @@ def make_tenant_api_key(company) -> APIKey:
 def tampered(raw_key: str) -> str:
     """The key with its last character changed: right prefix, wrong secret."""
     return raw_key[:-1] + ("A" if raw_key[-1] != "A" else "B")
+
+
+def age_cached_keys(seconds: float) -> None:
+    """Make the keys this process read (apikeys/key_cache.py) `seconds` older."""
+    for entry in key_cache._entries.values():
+        entry.loaded_at -= seconds

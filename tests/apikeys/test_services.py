@@ -11,7 +11,7 @@ from accounts.models import AuditEvent
 from apikeys import services, tokens
 from apikeys.models import APIKey
 from apikeys.services import AuthenticationFailed, authenticate, create_api_key, revoke_api_key
-from tests.apikeys.factories import make_api_key, tampered
+from tests.apikeys.factories import age_cached_keys, make_api_key, tampered
 
 pytestmark = pytest.mark.django_db
 
@@ -179,12 +179,13 @@ def test_last_used_is_stamped_at_most_once_a_minute(company, django_assert_num_q
     assert first.last_used_at is not None
     assert first.last_used_ip == "198.51.100.7"
 
-    with django_assert_num_queries(1):  # the lookup only: no write within the minute
+    with django_assert_num_queries(0):  # the key as this process read it, stamp included
         authenticate(raw_key=raw_key, client_ip="203.0.113.5")
     assert APIKey.objects.get(pk=api_key.pk).last_used_ip == "198.51.100.7"
 
     a_minute_ago = timezone.now() - timedelta(seconds=61)
     APIKey.objects.filter(pk=api_key.pk).update(last_used_at=a_minute_ago)
+    age_cached_keys(61)  # a minute later
     authenticate(raw_key=raw_key, client_ip="203.0.113.5")
     later = APIKey.objects.get(pk=api_key.pk)
     assert later.last_used_ip == "203.0.113.5"
@@ -230,8 +231,8 @@ def test_authenticated_key_is_complete_and_its_company_needs_no_query(
     api_key, raw_key = make_api_key(
         company, actor=company_admin, scopes=["scim", "api:read"], expires_at=None
     )
-    authenticate(raw_key=raw_key, client_ip="198.51.100.7")  # stamp last used
-    with django_assert_num_queries(1):
+    authenticate(raw_key=raw_key, client_ip="198.51.100.7")  # stamp last used, read the key
+    with django_assert_num_queries(0):
         found = authenticate(raw_key=raw_key, client_ip="198.51.100.7")
         assert found.company.slug == "acme"
         assert found.company.is_enterprise
@@ -244,15 +245,14 @@ def test_authenticated_key_is_complete_and_its_company_needs_no_query(
     assert not hasattr(found, "company__id")
 
 
-def test_authenticated_company_carries_its_policy_read_fresh_on_every_request(
+def test_authenticated_company_carries_its_policy_read_fresh_after_every_change(
     company, django_assert_num_queries
 ):
     from approvals.services import requires_approval, set_policy
 
     _, raw_key = make_api_key(company)
-    authenticate(raw_key=raw_key, client_ip="198.51.100.7")  # stamp last used
-    with django_assert_num_queries(1):  # the key's own lookup answers the policy question too
-        found = authenticate(raw_key=raw_key, client_ip="198.51.100.7")
+    with django_assert_num_queries(2):  # the key's own lookup answers the policy question too
+        found = authenticate(raw_key=raw_key, client_ip="198.51.100.7")  # and stamps last used
         assert not requires_approval(found.company, "create")  # no policy row at all
     set_policy(
         company=company,
@@ -262,11 +262,13 @@ def test_authenticated_company_carries_its_policy_read_fresh_on_every_request(
         actor=SYSTEM,
         source=Source.CLI,
     )
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1):  # the policy changed: the key is read again
         found = authenticate(raw_key=raw_key, client_ip="198.51.100.7")
         assert requires_approval(found.company, "create")
         assert not requires_approval(found.company, "update")
         assert requires_approval(found.company, "delete")
+    with django_assert_num_queries(0):
+        assert requires_approval(authenticate(raw_key=raw_key, client_ip="::1").company, "create")
     assert found.company.provisioning_policy.company is found.company
     # A company read without its policy still asks the database.
     assert requires_approval(company, "create")

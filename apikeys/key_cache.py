@@ -1,0 +1,151 @@
+"""API keys as authentication last read them, kept in each process, so that a request with a key
+seen recently costs no database query — while a revocation, a plan downgrade, a scope or policy
+change still holds from the very next request, in every process.
+
+What makes that so:
+- The keys epoch: a random token in the shared cache (Redis; the cache table in the quickstart).
+  Once a create, change or delete of an APIKey, Company or ProvisioningPolicy row commits, a new
+  one is set (`keys_changed`, from model signals, so cascades too). A write that sends no signal
+  (queryset.update, bulk_*) must call `keys_changed()` itself; today the only one is
+  authentication's last-used stamp, which changes nothing a request relies on.
+- Authentication reads the epoch in the same round trip that asks whether the client is blocked,
+  and uses an entry only when it was read under that epoch. The epoch is read before the row,
+  so a row read before a change committed carries an epoch the change has replaced.
+- An entry is used for MAX_AGE seconds at most: that bounds how long one can stay stale if a new
+  epoch was lost (the shared cache unreachable at the moment a change committed). The process
+  that made the change forgets its entries at once, whatever the shared cache does.
+- Without an epoch (the shared cache restarted or evicted it) the key is read from the database
+  and a new epoch added; the entry is kept only when that add won.
+- Every request still hashes the presented secret and compares it with the row's, and checks
+  revocation and expiry (apikeys/services.py: authenticate). Unknown prefixes are not kept.
+- An entry holds the row, not models: each request gets instances of its own, so nothing a
+  request loads into or changes on its key, company or policy reaches another (threads).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.cache import caches
+from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+
+from apikeys.models import APIKey
+from apikeys.selectors import READ_COLUMNS, KeyRow, key_from_row, key_row
+
+logger = logging.getLogger("switchboard.apikeys")
+
+EPOCH_KEY = "apikeys:keys-epoch"
+MAX_AGE = 60.0  # seconds
+MAX_ENTRIES = 1_000
+
+
+@dataclass
+class _Entry:
+    epoch: str
+    row: KeyRow
+    loaded_at: float  # time.monotonic(), taken before the row was read
+    # Authentication's last-used stamp since the row was read (it sets no new epoch).
+    last_used: tuple[datetime, str | None] | None = None
+
+    def key(self) -> APIKey:
+        key = key_from_row(self.row)
+        if self.last_used is not None:
+            key.last_used_at, key.last_used_ip = self.last_used
+        return key
+
+
+_entries: dict[str, _Entry] = {}  # prefix → entry, oldest first
+_lock = threading.Lock()  # for writes; a read is one dict lookup
+_forgets = 0  # how many times this process dropped its entries
+
+
+def key_with_company(prefix: str, epoch: Any) -> APIKey | None:
+    """The key with this prefix, its company and policy, as apikeys.selectors reads them: from
+    this process's entry when it was read under `epoch` (the shared cache's, which the caller
+    read) less than MAX_AGE seconds ago, else from the database. None for an unknown prefix."""
+    entry = _entries.get(prefix)
+    if entry is not None and entry.epoch == epoch and time.monotonic() - entry.loaded_at < MAX_AGE:
+        return entry.key()
+    if not isinstance(epoch, str):
+        epoch = _add_epoch()
+    loaded_at, forgets = time.monotonic(), _forgets
+    row = key_row(prefix)
+    if row is None:
+        return None
+    if epoch is None:  # another process set the epoch meanwhile
+        return key_from_row(row)
+    entry = _Entry(epoch, row, loaded_at)
+    with _lock:
+        if forgets == _forgets:  # else this process saw a change during the read (threads)
+            _entries.pop(prefix, None)
+            if len(_entries) >= MAX_ENTRIES:
+                del _entries[next(iter(_entries))]
+            _entries[prefix] = entry
+    return entry.key()
+
+
+def stamped(key: APIKey) -> None:
+    """Authentication wrote the key's last use: later requests see it without reading the row."""
+    entry = _entries.get(key.prefix)
+    if entry is not None and key.last_used_at is not None:
+        entry.last_used = (key.last_used_at, key.last_used_ip)
+
+
+def keys_changed(using: str | None = None) -> None:
+    """An APIKey, Company or ProvisioningPolicy row was written: this process forgets its entries
+    now (a request on this connection sees the change before it commits), and every process
+    once the change commits (a new epoch; none when it rolls back)."""
+    forget()
+    transaction.on_commit(_new_epoch, using=using)
+
+
+def forget() -> None:
+    """Drop this process's entries, and any a request is reading now."""
+    global _forgets
+    with _lock:
+        _entries.clear()
+        _forgets += 1
+
+
+def _new_epoch() -> None:
+    forget()
+    try:
+        caches["default"].set(EPOCH_KEY, secrets.token_hex(16), timeout=None)
+    except Exception:  # the change is committed: say what it means, don't fail its request
+        logger.exception(
+            "Could not set a new API keys epoch: other processes may authenticate with what "
+            "they read before this change for up to %d seconds.",
+            MAX_AGE,
+        )
+
+
+def _add_epoch() -> str | None:
+    epoch = secrets.token_hex(16)
+    return epoch if caches["default"].add(EPOCH_KEY, epoch, timeout=None) else None
+
+
+def _row_saved(
+    sender: type[Model], update_fields: frozenset[str] | None, using: str, **kwargs: Any
+) -> None:
+    if update_fields is not None and not update_fields & READ_COLUMNS[sender]:
+        return  # writes no column authentication reads (the approvers' digest stamp)
+    keys_changed(using)
+
+
+def _row_deleted(sender: type[Model], using: str, **kwargs: Any) -> None:
+    keys_changed(using)
+
+
+def connect_signals() -> None:
+    for model in READ_COLUMNS:
+        label = model._meta.label_lower
+        post_save.connect(_row_saved, sender=model, dispatch_uid=f"key_cache.saved.{label}")
+        post_delete.connect(_row_deleted, sender=model, dispatch_uid=f"key_cache.deleted.{label}")
