@@ -300,6 +300,26 @@ class UserEmail(models.Model):
         return self.value_lower
 
 
+class UserPhoneNumber(models.Model):
+    """One of the phoneNumbers the identity provider wrote (`User.phone_numbers`), kept by
+    accounts.services with the user: what SCIM filters on `phoneNumbers` search, through an
+    index, instead of the JSON list. A user with none written has no rows (SCIM shows, and
+    filters find, the assigned number instead). Internal, never edited."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    # phoneNumbers.value is caseExact:false; a written value may hold letters ("tel:…", "ext").
+    value_lower = models.CharField(max_length=50)
+    type = models.CharField(max_length=30, blank=True)
+    primary = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "value_lower"], name="user_phone_company_value")]
+
+    def __str__(self) -> str:
+        return self.value_lower
+
+
 class AuditEvent(models.Model):
     """Append-only record of every domain change: written by services, never edited."""
 

@@ -28,6 +28,7 @@ from accounts.models import (
     Role,
     User,
     UserEmail,
+    UserPhoneNumber,
     UserStatus,
     slug_validator,
 )
@@ -349,18 +350,30 @@ def _with_new_signin_email(user: User, email: str) -> list[dict[str, Any]]:
 
 def _write_emails(user: User) -> None:
     """Insert the rows SCIM `emails` filters search (one query); the caller deleted the old."""
+    _write_searched_values(UserEmail, user, user.all_emails())
+
+
+def _write_phone_numbers(user: User) -> None:
+    """Insert the rows SCIM `phoneNumbers` filters search, one per written number (one query,
+    none when nothing is written); the caller deleted the old."""
+    _write_searched_values(UserPhoneNumber, user, user.phone_numbers or [])
+
+
+def _write_searched_values(
+    model: type[UserEmail | UserPhoneNumber], user: User, entries: list[dict[str, Any]]
+) -> None:
     if user.company_id is None:
         return  # a platform operator: no company, never in SCIM
     sql.insert(
         [
-            UserEmail(
+            model(
                 company_id=user.company_id,
                 user=user,
                 value_lower=entry["value"].lower(),
                 type=entry.get("type", ""),
                 primary=entry.get("primary", False),
             )
-            for entry in user.all_emails()
+            for entry in entries
         ]
     )
 
@@ -468,6 +481,7 @@ def create_user_in_transaction(
         user.set_unusable_password()
     _save_user(user)
     _write_emails(user)
+    _write_phone_numbers(user)
     record_audit(
         actor=actor,
         source=source,
@@ -515,6 +529,9 @@ def _apply_profile(user: User, fields: dict[str, Any], *, actor: Actor, source: 
     if (before["email"], before["email_addresses"]) != (after["email"], after["email_addresses"]):
         UserEmail.objects.filter(user=user).delete()
         _write_emails(user)
+    if before["phone_numbers"] != after["phone_numbers"]:
+        UserPhoneNumber.objects.filter(user=user).delete()
+        _write_phone_numbers(user)
     record_change(
         actor=actor,
         source=source,
