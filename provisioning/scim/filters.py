@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.tuple_lookups import TupleIn
 
 from provisioning.scim.errors import ScimError, invalid_filter, invalid_path
 
@@ -311,20 +312,43 @@ class MultiValued:
 
 
 @dataclass(frozen=True)
-class Related:
-    """A multi-valued attribute kept in its own table, one row per value: a filter matches the
-    resource when one row matches (RFC 7644 §3.4.2.2), and a value path's conditions hold on
-    that same row. `rows` is correlated to the resource with OuterRef."""
+class Rows:
+    """A table with one row per value of a multi-valued attribute: `owner` names the resource a
+    row belongs to, and each row has the resource's `company`."""
 
     rows: QuerySet[Any]
+    owner: str
     element: dict[str, Builder]
 
-    def any(self, condition: Q) -> Q:
-        return Q(Exists(self.rows.filter(condition)))
+
+@dataclass(frozen=True)
+class Related:
+    """A multi-valued attribute kept in tables of its own, a resource's values all in one of
+    them: a filter matches the resource when one row matches (RFC 7644 §3.4.2.2), and a value
+    path's conditions hold on that same row.
+
+    Asked as `(company, pk) IN (SELECT company, owner … UNION ALL SELECT …)`, not as EXISTS per
+    table: PostgreSQL turns the IN into a join, takes the company from the outer query into
+    each table's (company, value) index, and reads the matched resources by key — where an OR
+    of correlated EXISTS would test every user of the company."""
+
+    sources: tuple[Rows, ...]
+
+    def any(self, condition: Callable[[dict[str, Builder]], Q]) -> Q:
+        owners = [
+            source.rows.filter(condition(source.element))
+            .order_by()
+            .values_list("company", source.owner)
+            for source in self.sources
+        ]
+        matched = owners[0].union(*owners[1:], all=True)
+        # Django's own row-value IN (composite keys, 5.2); there is no public spelling of it.
+        return Q(TupleIn((F("company"), F("pk")), matched.query))
 
 
-AttributeMap = dict[str, "Builder | MultiValued | Related"]
-Resolver = Callable[[AttrRef], "Builder | MultiValued | Related | None"]
+Target = Builder | MultiValued | Related
+AttributeMap = dict[str, Target]
+Resolver = Callable[[AttrRef], "Target | None"]
 
 
 def to_q(node: Node, resolve: Resolver) -> Q:
@@ -336,35 +360,38 @@ def to_q(node: Node, resolve: Resolver) -> Q:
         return ~to_q(node.expr, resolve)
     if isinstance(node, ValuePath):
         target = resolve(AttrRef(node.attr.urn, node.attr.name))
-        if isinstance(target, Related):
-            return target.any(to_q(node.filter, _element_resolver(target.element, node.attr)))
-        if not isinstance(target, MultiValued):
+        if not isinstance(target, MultiValued | Related):
             raise invalid_filter(f"'{node.attr}' is not a multi-valued attribute.")
-        result = Q_FALSE
-        for element in target.elements:
-            result |= to_q(node.filter, _element_resolver(element, node.attr))
-        return result
+        return _any_value(
+            target, lambda element: to_q(node.filter, _element_resolver(element, node.attr))
+        )
     attr = node.attr
     op, value = ("pr", None) if isinstance(node, Present) else (node.op, node.value)
     target = resolve(attr)
-    if isinstance(target, Related):
-        builder = target.element.get((attr.sub or "value").lower())
-        if builder is None:
-            raise invalid_filter(f"Unknown attribute '{attr}' in the filter.")
-        return target.any(builder(op, value))
-    if isinstance(target, MultiValued):
+    if isinstance(target, MultiValued | Related):
         # `emails eq "x"` / `emails.value co "x"`: any value matches (RFC 7644 §3.4.2.2).
         sub = (attr.sub or "value").lower()
-        result = Q_FALSE
-        for element in target.elements:
+
+        def compare(element: dict[str, Builder]) -> Q:
             builder = element.get(sub)
             if builder is None:
                 raise invalid_filter(f"Unknown attribute '{attr}' in the filter.")
-            result |= builder(op, value)
-        return result
+            return builder(op, value)
+
+        return _any_value(target, compare)
     if target is None:
         raise invalid_filter(f"Unknown attribute '{attr}' in the filter.")
     return target(op, value)
+
+
+def _any_value(target: MultiValued | Related, condition: Callable[[dict[str, Builder]], Q]) -> Q:
+    """Some value of the attribute meets `condition`, built with an element's builders."""
+    if isinstance(target, Related):
+        return target.any(condition)
+    result = Q_FALSE
+    for element in target.elements:
+        result |= condition(element)
+    return result
 
 
 def _element_resolver(element: dict[str, Builder], parent: AttrRef) -> Resolver:

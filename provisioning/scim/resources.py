@@ -9,20 +9,24 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
-from django.db.models import F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import Company, User, UserEmail, UserStatus, all_emails
+from accounts.models import Company, User, UserEmail, UserPhoneNumber, UserStatus, all_emails
+from offices.models import PhoneNumber
 from provisioning.scim import schema as s
 from provisioning.scim.errors import invalid_filter, invalid_value
 from provisioning.scim.filters import (
     Q_FALSE,
     Q_TRUE,
+    AttributeMap,
     AttrRef,
     Builder,
     MultiValued,
     Related,
+    Rows,
+    Target,
 )
 
 # --- filter builders ---
@@ -163,7 +167,14 @@ def _boolean_or_none(value: Any) -> bool | None:
     return None
 
 
-USER_FILTERS: dict[str, Builder | MultiValued | Related] = {
+# A row of accounts.UserEmail or UserPhoneNumber: one value as the client wrote it.
+_SEARCHED_VALUE: dict[str, Builder] = {
+    "value": _lowered("value_lower"),
+    "type": _string("type"),
+    "primary": _flag("primary"),
+}
+
+USER_FILTERS: AttributeMap = {
     "id": _identifier("pk"),
     "externalid": _string("external_id", case_exact=True),
     "username": _user_name,
@@ -178,19 +189,24 @@ USER_FILTERS: dict[str, Builder | MultiValued | Related] = {
     "locale": _string("locale"),
     "timezone": _string("timezone"),
     "active": _active,
-    # Every email of the user, the sign-in one included (accounts.UserEmail), through the
-    # (company, value_lower) index: the company is correlated too so the planner can use it.
-    "emails": Related(
-        UserEmail.objects.filter(user=OuterRef("pk"), company=OuterRef("company")),
-        {"value": _lowered("value_lower"), "type": _string("type"), "primary": _flag("primary")},
-    ),
-    "phonenumbers": MultiValued(
+    # Every email of the user, the sign-in one included (accounts.UserEmail).
+    "emails": Related((Rows(UserEmail.objects.all(), "user", _SEARCHED_VALUE),)),
+    # What GET shows: the numbers the client wrote (accounts.UserPhoneNumber: users who wrote
+    # none have no rows), else the assigned number as the primary work one.
+    "phonenumbers": Related(
         (
-            {
-                "value": _string("phone_number__number", case_exact=True),
-                "type": _constant("work"),
-                "primary": _constant(True),
-            },
+            Rows(UserPhoneNumber.objects.all(), "user", _SEARCHED_VALUE),
+            Rows(
+                PhoneNumber.objects.filter(
+                    assigned_user__isnull=False, assigned_user__phone_numbers__isnull=True
+                ),
+                "assigned_user",
+                {
+                    "value": _lowered("number"),  # E.164: as written, whatever the case
+                    "type": _constant("work"),
+                    "primary": _constant(True),
+                },
+            ),
         )
     ),
     "groups": MultiValued(
@@ -218,7 +234,7 @@ USER_FILTERS: dict[str, Builder | MultiValued | Related] = {
     f"{s.SWITCHBOARD_USER}:phonenumber".lower(): _string("phone_number__number", case_exact=True),
 }
 
-GROUP_FILTERS: dict[str, Builder | MultiValued | Related] = {
+GROUP_FILTERS: AttributeMap = {
     "id": _identifier("pk"),
     "externalid": _string("external_id", case_exact=True),
     "displayname": _string("name"),
@@ -237,12 +253,10 @@ GROUP_FILTERS: dict[str, Builder | MultiValued | Related] = {
 }
 
 
-def resolver(
-    resource_type: s.ResourceType, filters: dict[str, Builder | MultiValued | Related]
-) -> Any:
+def resolver(resource_type: s.ResourceType, filters: AttributeMap) -> Any:
     """Map an attribute reference (any case, with or without URN) to its filter builder."""
 
-    def resolve(attr: AttrRef) -> Builder | MultiValued | Related | None:
+    def resolve(attr: AttrRef) -> Target | None:
         found = resource_type.resolve(attr.urn, attr.name)
         if found is None:
             return None
