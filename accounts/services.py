@@ -530,7 +530,8 @@ def _apply_profile(user: User, fields: dict[str, Any], *, actor: Actor, source: 
         UserEmail.objects.filter(user=user).delete()
         _write_emails(user)
     if before["phone_numbers"] != after["phone_numbers"]:
-        UserPhoneNumber.objects.filter(user=user).delete()
+        if before["phone_numbers"] is not None:  # None: none written yet, so no rows
+            UserPhoneNumber.objects.filter(user=user).delete()
         _write_phone_numbers(user)
     record_change(
         actor=actor,

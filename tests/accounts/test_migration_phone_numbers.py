@@ -1,5 +1,6 @@
 """accounts 0008: phoneNumbers become what the identity provider wrote. Nothing is lost: each
-user reads back what SCIM showed before, and waiting changes keep their numbers."""
+user reads back what SCIM showed before, and waiting changes keep their numbers. accounts 0011:
+the numbers written become searchable rows."""
 
 import pytest
 from django.core.management.sql import emit_post_migrate_signal
@@ -15,6 +16,12 @@ def migrate(accounts_migration):
     ] + [("accounts", accounts_migration)]
     executor.migrate(targets)
     return MigrationExecutor(connection).loader.project_state(targets).apps
+
+
+def migrate_to_the_latest():
+    MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    # As `migrate` ends: the counting triggers migrating back dropped are installed again.
+    emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -61,8 +68,30 @@ def test_users_and_waiting_changes_keep_their_phone_numbers():
             "phone_numbers": [{"value": "+14155550102", "type": "work"}, mobile],
         }
     finally:
-        MigrationExecutor(connection).migrate(
-            MigrationExecutor(connection).loader.graph.leaf_nodes()
+        migrate_to_the_latest()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_numbers_written_before_0011_are_searchable_after_it():
+    apps = migrate("0010_usercount")
+    try:
+        company = apps.get_model("accounts", "Company").objects.create(name="Acme", slug="acme")
+        User = apps.get_model("accounts", "User")
+        mobile = {"value": "Tel:+1 555 0100", "type": "mobile", "primary": True}
+        written = User.objects.create(
+            company=company, email="ann@acme.example", phone_numbers=[mobile, {"value": "5"}]
         )
-        # As `migrate` ends: the counting triggers migrating back dropped are installed again.
-        emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias)
+        User.objects.create(company=company, email="bob@acme.example", phone_numbers=None)
+        User.objects.create(company=company, email="cy@acme.example", phone_numbers=[])
+
+        apps = migrate("0011_user_phone_number")
+
+        rows = apps.get_model("accounts", "UserPhoneNumber").objects.values_list(
+            "company_id", "user_id", "value_lower", "type", "primary"
+        )
+        assert sorted(rows) == [
+            (company.pk, written.pk, "5", "", False),
+            (company.pk, written.pk, "tel:+1 555 0100", "mobile", True),
+        ]
+    finally:
+        migrate_to_the_latest()

@@ -309,3 +309,23 @@ def test_group_member_moves_apply_at_once_without_update_approval(scim, company,
     assert created.status_code == 201
     assert User.objects.get(pk=bob["id"]).office.name == "Austin"
     assert not PendingChange.objects.exists()
+
+
+def test_approved_phone_numbers_are_what_filters_find(
+    scim, company, bob, company_admin, django_capture_on_commit_callbacks
+):
+    policy(company, "update")
+    mobile = {"value": "+1 555 0100", "type": "mobile"}
+    queued = scim.patch(
+        f"Users/{bob['id']}",
+        {
+            "schemas": [PATCH],
+            "Operations": [{"op": "add", "path": "phoneNumbers", "value": [mobile]}],
+        },
+    )
+    assert queued.status_code == 202, queued.body
+    waiting = scim.get('Users?filter=phoneNumbers eq "%2B1 555 0100"')
+    assert waiting.body["totalResults"] == 0  # not applied yet: not shown, not found
+    approve_all(company_admin, django_capture_on_commit_callbacks)
+    found = scim.get('Users?filter=phoneNumbers[type eq "mobile"].value eq "%2B1 555 0100"')
+    assert [r["id"] for r in found.body["Resources"]] == [bob["id"]]

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.audit import SYSTEM, Source
 from accounts.models import User, UserPhoneNumber
@@ -19,7 +20,7 @@ from provisioning.scim.filters import parse_filter, to_q
 from provisioning.scim.resources import USER_FILTERS, resolver
 from tests.accounts.factories import UserFactory
 from tests.offices.factories import PhoneNumberFactory
-from tests.provisioning.test_scim_users import SWITCHBOARD, new_user, patch
+from tests.provisioning.test_scim_users import CORE, SWITCHBOARD, new_user, patch
 from tests.provisioning.test_scim_users import ids as ids_of
 
 pytestmark = pytest.mark.django_db
@@ -239,3 +240,51 @@ def test_phone_number_filters_are_index_probes_at_ten_thousand_users(
     assert "SubPlan" not in plan
     assert "Index Scan using user_phone_company_value" in plan
     assert [u.email for u in queryset] == [f"{expected}@acme.example"]
+
+
+def test_okta_and_entra_writes_are_found(scim, people):
+    # Entra: PascalCase names and capitalised ops; Okta: a no-path replace of the attribute.
+    entra = scim.post(
+        "Users",
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "UserName": "eve@acme.example",
+            "Emails": [{"Primary": True, "Type": "work", "Value": "eve@acme.example"}],
+            "PhoneNumbers": [{"Type": "mobile", "Value": "+1 555 0123", "Primary": True}],
+        },
+    )
+    assert entra.status_code == 201, entra.body
+    found = 'phoneNumbers[type eq "mobile" and primary eq true].value eq "+1 555 0123"'
+    assert ids(scim, found) == [entra.body["id"]]
+    replaced = patch(
+        scim,
+        entra.body["id"],
+        {"op": "Replace", "path": 'phoneNumbers[type eq "mobile"].value', "value": "+1 555 0124"},
+    )
+    assert replaced.status_code == 200, replaced.body
+    assert ids(scim, 'phoneNumbers eq "+1 555 0124"') == [entra.body["id"]]
+    okta = patch(
+        scim,
+        people["bob"],
+        {"op": "replace", "value": {"phoneNumbers": [{"value": "+1 555 0125", "type": "home"}]}},
+    )
+    assert okta.status_code == 200, okta.body
+    assert ids(scim, 'phoneNumbers[type eq "home"].value eq "+1 555 0125"') == [people["bob"]]
+    assert rows_of(entra.body["id"]) == [("+1 555 0124", "mobile", True)]
+
+
+def test_only_writes_of_phone_numbers_touch_their_rows(scim, people):
+    def statements_on_rows(call):
+        with CaptureQueriesContext(connection) as queries:
+            assert call().status_code in {200, 201}
+        return [q["sql"].split()[0] for q in queries if "accounts_userphonenumber" in q["sql"]]
+
+    fay = {"schemas": [CORE], "userName": "fay@acme.example"}
+    assert statements_on_rows(lambda: scim.post("Users", fay)) == []
+    title = {"op": "replace", "path": "title", "value": "Lead"}
+    assert statements_on_rows(lambda: patch(scim, people["ann"], title)) == []
+    # A client's first numbers: nothing to delete.
+    first = {"op": "add", "path": "phoneNumbers", "value": [MOBILE]}
+    assert statements_on_rows(lambda: patch(scim, people["bob"], first)) == ["INSERT"]
+    again = {"op": "replace", "path": "phoneNumbers", "value": [HOME]}
+    assert statements_on_rows(lambda: patch(scim, people["bob"], again)) == ["DELETE", "INSERT"]
