@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.fields.tuple_lookups import TupleIn
 
 from provisioning.scim.errors import ScimError, invalid_filter, invalid_path
@@ -335,6 +336,16 @@ class Related:
     sources: tuple[Rows, ...]
 
     def any(self, condition: Callable[[dict[str, Builder]], Q]) -> Q:
+        if not connection.features.supports_tuple_lookups:  # type: ignore[attr-defined]
+            # SQLite (the quickstart) has no row values, and Django's stand-in for them filters
+            # the union, which a compound query ignores: there, one EXISTS per table.
+            result = Q_FALSE
+            for source in self.sources:
+                rows = source.rows.filter(
+                    company=OuterRef("company"), **{source.owner: OuterRef("pk")}
+                )
+                result |= Q(Exists(rows.filter(condition(source.element))))
+            return result
         owners = [
             source.rows.filter(condition(source.element))
             .order_by()

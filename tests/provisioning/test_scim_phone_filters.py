@@ -87,7 +87,12 @@ def people(scim, company, main_office):
         ('userName eq "dan@acme.example" or phoneNumbers eq "+1 555 0199"', ["ann", "dan"]),
     ],
 )
-def test_phone_number_filters_match_the_numbers_get_shows(scim, people, filter_text, expected):
+@pytest.mark.parametrize("row_values", [True, False], ids=["PostgreSQL", "SQLite-style"])
+def test_phone_number_filters_match_the_numbers_get_shows(
+    scim, people, filter_text, expected, row_values, monkeypatch
+):
+    # Without row values (SQLite, the quickstart) the filter is one EXISTS per table instead.
+    monkeypatch.setattr(connection.features, "supports_tuple_lookups", row_values)
     assert ids(scim, filter_text) == sorted(people[name] for name in expected)
 
 
