@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import connections
 
+from accounts.db_triggers import drop_triggers, install_triggers
 from accounts.models import LicenseSeats, User, UserStatus
 
 _NAMES = {
@@ -153,30 +154,6 @@ def uninstall(using: str) -> None:
         users,
         [f"{users}_seats_used_{t}" for t in ("insert", "delete", "update", "insert_delete")],
     )
-
-
-def drop_triggers(using: str, table: str, names: list[str]) -> None:
-    connection = connections[using]
-    on = f" ON {table}" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        for name in names:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}{on}")
-
-
-def install_triggers(
-    using: str, *, tables: list[str], postgresql: list[str], sqlite: list[str], recount: list[str]
-) -> None:
-    """Run the statements that (re)create counting triggers on `tables[0]`, then those that
-    recount into the other tables, in one transaction; on PostgreSQL with `tables[0]` locked
-    against writes, so that no row changes between the recount and the triggers taking over."""
-    connection = connections[using]
-    if not set(tables) <= set(connection.introspection.table_names()):
-        return  # migrated back to before the counts
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"LOCK TABLE {tables[0]} IN SHARE ROW EXCLUSIVE MODE")
-        for statement in [*(postgresql if connection.vendor == "postgresql" else sqlite), *recount]:
-            cursor.execute(statement)
 
 
 def recount(license_seats: LicenseSeats) -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.db_triggers import drop_triggers, install_triggers
 from accounts.models import User, UserCount
-from accounts.seats_used import drop_triggers, install_triggers
 
 _NAMES = {"counts": UserCount._meta.db_table, "users": User._meta.db_table}
 
