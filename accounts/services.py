@@ -74,6 +74,12 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 # --- validation shared by the services (and by forms that want the same words) ---
 
 
+# The columns a written email or phone number is kept and searched in (UserEmail, User.email,
+# UserPhoneNumber): longer is refused with a clear error, not a database one.
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length or 254
+PHONE_NUMBER_MAX_LENGTH = UserPhoneNumber._meta.get_field("value_lower").max_length or 50
+
+
 def clean_email(email: str) -> str:
     email = (email or "").strip()
     try:
@@ -81,7 +87,13 @@ def clean_email(email: str) -> str:
     except ValidationError:
         raise DomainError(f"'{email[:100]}' is not a valid email address.", field="email") from None
     local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    cleaned = f"{local}@{domain.lower()}"
+    # The validator lets up to 320 through, and lower-casing can lengthen a domain ("İ").
+    if len(cleaned.lower()) > EMAIL_MAX_LENGTH:
+        raise DomainError(
+            f"'{email[:100]}…' is longer than {EMAIL_MAX_LENGTH} characters.", field="email"
+        )
+    return cleaned
 
 
 def clean_domain(domain: str) -> str:
@@ -294,8 +306,11 @@ def _clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
 
 def _clean_phone_numbers(value: Any) -> list[dict[str, Any]]:
     def clean_number(number: str) -> str:
-        if not 0 < len(number.strip()) <= 50:
-            raise DomainError("A phone number is 1–50 characters.", field="phone_numbers")
+        # Measured as searched (UserPhoneNumber.value_lower): lower-casing can lengthen ("İ").
+        if not 0 < len(number.strip().lower()) <= PHONE_NUMBER_MAX_LENGTH:
+            raise DomainError(
+                f"A phone number is 1–{PHONE_NUMBER_MAX_LENGTH} characters.", field="phone_numbers"
+            )
         return number.strip()
 
     return _clean_written_values(value, "phone number", "phone_numbers", clean_number)

@@ -138,3 +138,21 @@ def test_the_migration_backfills_every_email_as_scim_shows_them(scim, ann, bob, 
     backfilled = sorted(UserEmail.objects.values_list("user_id", "value_lower", "type", "primary"))
     # The factory-made member (no service, no rows) gets the sign-in email as primary work one.
     assert backfilled == sorted([*expected, (member.pk, "member@acme.example", "work", True)])
+
+
+@pytest.mark.parametrize(
+    "too_long",
+    [
+        # Valid to Django's validator (up to 320), over the 254 the columns hold.
+        "a" * 64 + "@" + ".".join(["d" * 60] * 3) + ".example.org",
+        # 200 characters as written; "İ" lower-cases to two, so 380 as searched.
+        "a@" + ".".join(["İ" * 60] * 3) + ".org",
+    ],
+)
+def test_an_email_too_long_for_its_columns_is_refused_and_nothing_is_written(scim, ann, too_long):
+    before = sorted(UserEmail.objects.filter(user_id=ann).values_list("value_lower", flat=True))
+    response = patch(scim, ann, {"op": "add", "path": "emails", "value": [{"value": too_long}]})
+    assert response.status_code == 400, response.body
+    assert "longer than 254 characters" in response.body["detail"]
+    after = sorted(UserEmail.objects.filter(user_id=ann).values_list("value_lower", flat=True))
+    assert after == before

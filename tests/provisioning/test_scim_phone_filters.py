@@ -154,6 +154,22 @@ def test_a_deleted_user_takes_its_numbers_along(scim, people):
     assert ids(scim, "phoneNumbers pr") == [people["bob"]]
 
 
+def test_a_number_too_long_once_lower_cased_is_refused_and_nothing_is_written(scim, people):
+    # "İ" lower-cases to two characters: 50 as written, 51 as searched.
+    value = "İ" + "1" * 49
+    response = scim.patch(
+        f"Users/{people['bob']}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "phoneNumbers", "value": [{"value": value}]}],
+        },
+    )
+    assert response.status_code == 400, response.body
+    assert "50 characters" in response.body["detail"]
+    assert User.objects.get(pk=people["bob"]).phone_numbers is None
+    assert not UserPhoneNumber.objects.filter(user_id=people["bob"]).exists()
+
+
 def test_another_companys_user_never_matches(scim, people, other_company):
     create_user(
         company=other_company,
