@@ -8,8 +8,9 @@ from django.contrib.admin.forms import AdminPasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import pluralize
 
+from accounts import services as account_services
 from accounts.audit import ClientActor, Source
-from accounts.models import LicenseType
+from accounts.models import LicenseType, User
 from config.request_context import current_client_ip
 from sso import services
 
@@ -132,7 +133,16 @@ class SAMLSettingsForm(forms.Form):
 class ThrottledPasswordChangeForm(AdminPasswordChangeForm):
     """Admin Settings' password change. The current password is the one /login/ takes, so a
     wrong one counts against the account and the client address as a wrong sign-in does, and
-    while either is blocked it is not checked at all: a stolen session cannot guess it here."""
+    while either is blocked it is not checked at all: a stolen session cannot guess it here.
+    The new one is set by the service, which audits it, as every password set is."""
+
+    def save(self, commit: bool = True) -> User:
+        return account_services.set_user_password(
+            user=self.user,
+            password=self.cleaned_data["new_password1"],
+            actor=self.user,
+            source=Source.ADMIN,
+        )
 
     def clean_old_password(self) -> str:
         email = self.user.email

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from accounts.audit import Source
 from accounts.models import AuditEvent
 from sso.throttle import AccountFailureThrottle
 from tests.apikeys.test_throttle import redis_cache_client
@@ -211,3 +212,21 @@ def test_the_right_current_password_changes_it_and_clears_the_failures(
     assert response.status_code == 302, response.content[:300]
     wrong(client, times=2)  # a fresh count: the earlier two are forgotten
     assert password_step(client, ADMIN, password="a-new-Passphrase-42").status_code == 302
+
+
+def test_the_admins_password_change_is_in_the_audit_log(client, limits, company_admin):
+    """Set through the service every password set goes through: the company's log says who
+    changed it, from where, and never what it is."""
+    client.force_login(company_admin)
+    response = change_password(client, PASSWORD)
+    assert response.status_code == 302, response.content[:300]
+    event = AuditEvent.objects.get(action="user.password_set")
+    assert event.company == company_admin.company
+    assert event.actor_user == company_admin
+    assert event.target_id == str(company_admin.pk)
+    assert event.source == Source.ADMIN
+    assert "a-new-Passphrase-42" not in str([event.before, event.after, event.target_label])
+    company_admin.refresh_from_db()
+    assert company_admin.check_password("a-new-Passphrase-42")
+    # The session that changed it stays signed in (its hash was updated).
+    assert client.get("/admin/").status_code == 200
