@@ -11,6 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -67,6 +72,47 @@ class TenantFormMixin:
         return formfield
 
 
+def holds_nul(value: Any) -> bool:
+    """PostgreSQL text cannot hold a NUL character: no stored value has one, and a query with
+    one is refused by the database (a 500 if it got that far)."""
+    return "\x00" in str(value)
+
+
+class ScopedChangeList(ChangeList):
+    """A list that filters only through the filters its page offers.
+
+    Django applies any other query-string lookup on the model's own fields as it stands:
+    `?password__startswith=pbkdf2_sha256$…` on Users reads another admin's password hash a
+    character at a time, `?secret_hash__startswith=` an API key's, and `?email__regex=[` or
+    `?created_at__year=99999999999` reach the database and answer 500. Such a lookup is refused
+    (400); a date-hierarchy value no date can hold is the list's "filters are wrong" notice.
+    """
+
+    def offered_lookups(self) -> set[str]:
+        """Lookups Django leaves to the query itself that the page's filters stand for: an
+        exact value or emptiness of a field it filters by (`?source__exact=scim`), and the
+        date hierarchy's bounds (Django turns `created_at__year` into them)."""
+        fields = [
+            item if isinstance(item, str) else item[0]
+            for item in self.list_filter
+            if isinstance(item, (str, tuple, list))
+        ]
+        offered = {f"{field}{suffix}" for field in fields for suffix in ("", "__exact", "__isnull")}
+        if self.date_hierarchy:
+            offered |= {f"{self.date_hierarchy}__gte", f"{self.date_hierarchy}__lt"}
+        return offered
+
+    def get_filters(self, request: HttpRequest) -> Any:
+        try:
+            filters = super().get_filters(request)
+        except OverflowError as error:  # a year or month too large for a date
+            raise IncorrectLookupParameters(error) from error
+        remaining = set(filters[2]) - self.offered_lookups()
+        if remaining:
+            raise DisallowedModelAdminLookup(f"Filtering by {', '.join(sorted(remaining))}")
+        return filters
+
+
 class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
     """Base of every tenant model's admin.
 
@@ -101,6 +147,22 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         return scope_to_company(super().get_queryset(request), request.user)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ScopedChangeList
+
+    def lookup_allowed(self, lookup: str, value: Any, request: Any = None) -> bool:
+        if holds_nul(lookup) or holds_nul(value):
+            return False  # refused (400) before it reaches a filter or the database
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet[Any], search_term: str
+    ) -> tuple[models.QuerySet[Any], bool]:
+        if holds_nul(search_term):
+            # The autocomplete passes its term unchecked (the list's search box refuses one).
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         obj = super().get_object(request, object_id, from_field)
@@ -186,6 +248,20 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
         except DomainError as error:
             self.message_user(request, error.message, level=messages.ERROR)
             return HttpResponseRedirect(request.path)
+
+    def response_action(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        # Django filters by the posted ids as they come: "abc" would be a 500, not a refusal.
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                self.model._meta.pk.to_python(value)
+        except ValidationError:
+            self.message_user(
+                request,
+                "The selection names items that do not exist. No items have been changed.",
+                level=messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         # Bulk delete goes through delete_model one by one, so services see every row.

@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.admin_site import admin_site
+from accounts.models import AuditEvent
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory
 from tests.tenancy import TENANT_OBJECT_MAKERS
 
@@ -205,3 +206,128 @@ def test_user_actions_never_reach_another_companys_users(acme_admin_client, two_
     assert "globex" not in page.content.decode().lower()
     history = acme_admin_client.get(url(User, "history", spy.pk))
     assert history.status_code == 404
+
+
+# --- what a crafted query string or form reaches: the page's own filters, never a 500 ---
+
+
+def _offered_filter_fields(model_admin, request):
+    return {
+        item if isinstance(item, str) else item[0]
+        for item in model_admin.get_list_filter(request)
+        if isinstance(item, (str, tuple, list))
+    }
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), REGISTERED, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_a_list_filters_by_nothing_its_page_does_not_offer(
+    model, model_admin, acme_admin_client, two_companies
+):
+    """Any lookup on a model's own fields was applied as written: an oracle for what the page
+    never shows (`?password__startswith=`), and the database's refusals (`__regex=[`, a year no
+    date holds) were 500s. A lookup no filter of the page stands for is refused (400)."""
+    acme, _ = two_companies
+    TENANT_OBJECT_MAKERS[model](acme)
+    changelist = url(model, "changelist")
+    page = acme_admin_client.get(changelist)
+    if page.status_code != 200:
+        pytest.skip("no list for a company admin")
+    offered = _offered_filter_fields(model_admin, page.wsgi_request)
+    for field in model._meta.concrete_fields:
+        if field.name in offered:
+            continue
+        response = acme_admin_client.get(changelist, {f"{field.name}__isnull": "0"})
+        assert response.status_code == 400, field.name
+    text_fields = [
+        f.name for f in model._meta.concrete_fields if f.get_internal_type() == "CharField"
+    ]
+    for name in text_fields[:1]:
+        assert acme_admin_client.get(changelist, {f"{name}__regex": "["}).status_code == 400
+    if model_admin.date_hierarchy:
+        year = f"{model_admin.date_hierarchy}__year"
+        assert acme_admin_client.get(changelist, {year: "99999999999"}).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), REGISTERED, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_a_nul_in_any_filter_is_refused_not_a_500(
+    model, model_admin, acme_admin_client, two_companies
+):
+    """PostgreSQL text cannot hold a NUL: a filter value with one reached the database (500)."""
+    acme, _ = two_companies
+    TENANT_OBJECT_MAKERS[model](acme)
+    changelist = url(model, "changelist")
+    page = acme_admin_client.get(changelist)
+    if page.status_code != 200:
+        pytest.skip("no list for a company admin")
+    parameters = {p for spec in page.context["cl"].filter_specs for p in spec.expected_parameters()}
+    for parameter in sorted(p for p in parameters if p):
+        response = acme_admin_client.get(changelist, {parameter: "a\x00"})
+        assert response.status_code == 400, parameter
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), REGISTERED, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_actions_on_a_tampered_selection_change_nothing(
+    model, model_admin, acme_admin_client, two_companies
+):
+    """Every action with ids that are no ids was a 500 (Django filters by them as posted); with
+    the other company's ids it reaches none of its rows."""
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    acme, globex = two_companies
+    TENANT_OBJECT_MAKERS[model](acme)
+    foreign = TENANT_OBJECT_MAKERS[model](globex)
+    changelist = url(model, "changelist")
+    page = acme_admin_client.get(changelist)
+    if page.status_code != 200:
+        pytest.skip("no list for a company admin")
+    actions = model_admin.get_actions(page.wsgi_request)
+    if not actions:
+        pytest.skip("no actions")
+    events = AuditEvent.objects.count()
+    for action in actions:
+        for selection in (["abc"], ["1.5"], ["\x00"], [str(foreign.pk)]):
+            for extra in ({}, {"post": "yes", "apply": "1"}):
+                response = acme_admin_client.post(
+                    changelist,
+                    {"action": action, ACTION_CHECKBOX_NAME: selection, "index": 0, **extra},
+                )
+                assert response.status_code in {200, 302}, (action, selection)
+                assert "globex" not in response.content.decode().lower()
+    assert model._default_manager.filter(pk=foreign.pk).exists()
+    assert AuditEvent.objects.count() == events  # nothing was changed, so nothing recorded
+
+
+def test_autocomplete_of_every_relation_offers_only_own_company(acme_admin_client, two_companies):
+    """Django's autocomplete answers for any relation of any model whose target has a search,
+    not only the fields a page declares: each must stay within the company, and a term with a
+    NUL was a 500."""
+    from django.db.models import ForeignKey, ManyToManyField
+
+    _acme, globex = two_companies
+    foreign = [maker(globex) for maker in TENANT_OBJECT_MAKERS.values()]
+    for model, _model_admin in REGISTERED:
+        for field in model._meta.get_fields():
+            if not isinstance(field, (ForeignKey, ManyToManyField)):
+                continue
+            for term in ("", "globex", "Secret", "a\x00"):
+                response = acme_admin_client.get(
+                    reverse("admin:autocomplete"),
+                    {
+                        "app_label": model._meta.app_label,
+                        "model_name": model._meta.model_name,
+                        "field_name": field.name,
+                        "term": term,
+                    },
+                )
+                assert response.status_code in {200, 403}, (model.__name__, field.name, term)
+                if response.status_code == 200:
+                    ids = {row["id"] for row in response.json()["results"]}
+                    remote = field.remote_field.model
+                    leaked = [o for o in foreign if isinstance(o, remote) and str(o.pk) in ids]
+                    assert not leaked, (model.__name__, field.name, leaked)
