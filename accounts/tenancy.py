@@ -15,6 +15,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms import ModelForm
@@ -56,26 +57,65 @@ def is_company_admin(user: Any) -> bool:
     )
 
 
+def holds_nul(value: Any) -> bool:
+    """PostgreSQL text cannot hold a NUL character: no stored value has one, and a query with
+    one is refused by the database (a 500 if it got that far)."""
+    return "\x00" in str(value)
+
+
+class PostedChoicesMixin:
+    """Django's autocomplete widget looks the posted value up as it came to show it again on an
+    invalid form: an id that is no id ("abc") was a 500 instead of "Select a valid choice"."""
+
+    def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
+        remote = self.field.remote_field  # type: ignore[attr-defined]
+        field_name = getattr(remote, "field_name", None)  # a many-to-many targets the pk
+        target = remote.model._meta.get_field(field_name) if field_name else remote.model._meta.pk
+        readable = []
+        for item in value:
+            try:
+                target.to_python(item)
+            except ValidationError:
+                continue  # no row holds it: shown as no choice, the form says why
+            if not holds_nul(item):
+                readable.append(item)
+        return super().optgroups(name, readable, attr)  # type: ignore[misc]
+
+
+class ScopedAutocompleteSelect(PostedChoicesMixin, AutocompleteSelect):
+    pass
+
+
+class ScopedAutocompleteSelectMultiple(PostedChoicesMixin, AutocompleteSelectMultiple):
+    pass
+
+
 class TenantFormMixin:
     """Foreign-key and many-to-many choices limited to the admin's company."""
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs["widget"] = ScopedAutocompleteSelect(
+                db_field,
+                self.admin_site,  # type: ignore[attr-defined]
+                using=kwargs.get("using"),
+            )
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
         if formfield is not None and hasattr(formfield, "queryset"):
             formfield.queryset = scope_to_company(formfield.queryset, request.user)
         return formfield
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs["widget"] = ScopedAutocompleteSelectMultiple(
+                db_field,
+                self.admin_site,  # type: ignore[attr-defined]
+                using=kwargs.get("using"),
+            )
         formfield = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
         if formfield is not None and hasattr(formfield, "queryset"):
             formfield.queryset = scope_to_company(formfield.queryset, request.user)
         return formfield
-
-
-def holds_nul(value: Any) -> bool:
-    """PostgreSQL text cannot hold a NUL character: no stored value has one, and a query with
-    one is refused by the database (a 500 if it got that far)."""
-    return "\x00" in str(value)
 
 
 class ScopedChangeList(ChangeList):

@@ -331,3 +331,33 @@ def test_autocomplete_of_every_relation_offers_only_own_company(acme_admin_clien
                     remote = field.remote_field.model
                     leaked = [o for o in foreign if isinstance(o, remote) and str(o.pk) in ids]
                     assert not leaked, (model.__name__, field.name, leaked)
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), REGISTERED, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_every_choice_field_refuses_a_foreign_or_bogus_id_with_a_form_error(
+    model, model_admin, acme_admin_client, two_companies
+):
+    """A form posted with the other company's row, or an id that is no id, in a choice field is
+    shown again with the field's error, naming nothing of the other company. The autocomplete
+    widget (a number's user) answered an id that is no id with a 500."""
+    acme, globex = two_companies
+    foreign_objects = [maker(globex) for maker in TENANT_OBJECT_MAKERS.values()]
+    own = TENANT_OBJECT_MAKERS[model](acme)
+    events = AuditEvent.objects.count()
+    for path in (url(model, "add"), url(model, "change", own.pk)):
+        page = acme_admin_client.get(path)
+        if page.status_code != 200 or "adminform" not in page.context:
+            continue
+        for name, field in page.context["adminform"].form.fields.items():
+            queryset = getattr(field, "queryset", None)
+            if queryset is None:
+                continue
+            foreign = [o.pk for o in foreign_objects if isinstance(o, queryset.model)]
+            for value in [*foreign, "abc", "1.5", "a\x00"]:
+                response = acme_admin_client.post(path, {name: value})
+                assert response.status_code == 200, (path, name, value)
+                assert name in response.context["adminform"].form.errors, (path, name, value)
+                assert "globex" not in response.content.decode().lower()
+    assert AuditEvent.objects.count() == events
