@@ -12,6 +12,8 @@ from django.urls import reverse
 
 from accounts.admin_site import admin_site
 from accounts.models import AuditEvent
+from apikeys.models import APIKey
+from approvals.models import PendingChange
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory
 from tests.tenancy import TENANT_OBJECT_MAKERS
 
@@ -360,4 +362,69 @@ def test_every_choice_field_refuses_a_foreign_or_bogus_id_with_a_form_error(
                 assert response.status_code == 200, (path, name, value)
                 assert name in response.context["adminform"].form.errors, (path, name, value)
                 assert "globex" not in response.content.decode().lower()
+    assert AuditEvent.objects.count() == events
+
+
+# --- inside one company: who may change what, and only from Admin Settings' own pages ---
+
+
+def _every_admin_post(own):
+    """(path, data) of every state-changing Admin Settings request on `own` objects."""
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    anything = {"post": "yes", "role": "company_admin", "is_approver": "on", "name": "Hijacked"}
+    for model, model_admin in REGISTERED:
+        obj = own[model]
+        for action in model_admin.actions or ():
+            yield url(model, "changelist"), {"action": action, ACTION_CHECKBOX_NAME: [obj.pk]}
+        yield url(model, "add"), anything
+        for view in ("change", "delete"):
+            yield url(model, view, obj.pk), anything
+    yield reverse("admin:apikeys_apikey_revoke", args=[own[APIKey].pk]), {}
+    yield reverse("admin:offices_phonenumber_import"), {}
+    yield reverse("sso_settings"), {"idp_entity_id": "https://evil.example", "enabled": "on"}
+    yield reverse("scim_provisioning"), {"require_create": "on", "pending_change_ttl_days": 1}
+    yield reverse("admin:password_change"), {"new_password1": "x", "new_password2": "x"}
+
+
+@pytest.mark.parametrize("role", ["member", "approver"])
+def test_no_one_below_company_admin_changes_anything_in_admin_settings(client, two_companies, role):
+    """A member, or an approver who is no company admin, posting to every page of Admin
+    Settings (their own role and approver flag included) is sent to sign-in or refused."""
+    from tests.accounts.factories import UserFactory
+
+    acme, _ = two_companies
+    person = UserFactory(company=acme, email=f"{role}@acme.example", is_approver=role == "approver")
+    client.force_login(person)
+    own = {model: maker(acme) for model, maker in TENANT_OBJECT_MAKERS.items()}
+    events = AuditEvent.objects.count()
+    for path, data in _every_admin_post(own):
+        response = client.post(path, {**data, "email": person.email})
+        # An approver opens the approval pages and their own password page, and decides there.
+        opens = path.startswith(url(PendingChange, "changelist")) or "password_change" in path
+        allowed = {302, 403, 404} | ({200} if opens and role == "approver" else set())
+        assert response.status_code in allowed, (path, response.status_code)
+    person.refresh_from_db()
+    assert (person.role, person.is_approver, person.company_id) == (
+        "member",
+        role == "approver",
+        acme.pk,
+    )
+    # What an approver decides is theirs to decide; nothing else was changed.
+    decisions = ("provisioning.change_approved", "provisioning.change_rejected")
+    assert AuditEvent.objects.exclude(action__in=decisions).count() == events
+
+
+def test_every_state_changing_admin_request_needs_the_csrf_token(two_companies):
+    """A company admin's browser made to post from another site changes nothing: every
+    action, form, revoke, import and settings page of Admin Settings refuses it (403)."""
+    from django.test import Client
+
+    acme, _ = two_companies
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(CompanyAdminFactory(company=acme, email="boss@acme.example"))
+    own = {model: maker(acme) for model, maker in TENANT_OBJECT_MAKERS.items()}
+    events = AuditEvent.objects.count()
+    for path, data in _every_admin_post(own):
+        assert browser.post(path, data).status_code == 403, path
     assert AuditEvent.objects.count() == events
