@@ -221,6 +221,16 @@ def _offered_filter_fields(model_admin, request):
     }
 
 
+def _own_list_page(model, client, company):
+    """The list of `model` (holding one object of the admin's company) and its page."""
+    TENANT_OBJECT_MAKERS[model](company)
+    changelist = url(model, "changelist")
+    page = client.get(changelist)
+    if page.status_code != 200:
+        pytest.skip("no list for a company admin")
+    return changelist, page
+
+
 @pytest.mark.parametrize(
     ("model", "model_admin"), REGISTERED, ids=lambda v: getattr(v, "__name__", "")
 )
@@ -231,11 +241,7 @@ def test_a_list_filters_by_nothing_its_page_does_not_offer(
     never shows (`?password__startswith=`), and the database's refusals (`__regex=[`, a year no
     date holds) were 500s. A lookup no filter of the page stands for is refused (400)."""
     acme, _ = two_companies
-    TENANT_OBJECT_MAKERS[model](acme)
-    changelist = url(model, "changelist")
-    page = acme_admin_client.get(changelist)
-    if page.status_code != 200:
-        pytest.skip("no list for a company admin")
+    changelist, page = _own_list_page(model, acme_admin_client, acme)
     offered = _offered_filter_fields(model_admin, page.wsgi_request)
     for field in model._meta.concrete_fields:
         if field.name in offered:
@@ -260,11 +266,7 @@ def test_a_nul_in_any_filter_is_refused_not_a_500(
 ):
     """PostgreSQL text cannot hold a NUL: a filter value with one reached the database (500)."""
     acme, _ = two_companies
-    TENANT_OBJECT_MAKERS[model](acme)
-    changelist = url(model, "changelist")
-    page = acme_admin_client.get(changelist)
-    if page.status_code != 200:
-        pytest.skip("no list for a company admin")
+    changelist, page = _own_list_page(model, acme_admin_client, acme)
     parameters = {p for spec in page.context["cl"].filter_specs for p in spec.expected_parameters()}
     for parameter in sorted(p for p in parameters if p):
         response = acme_admin_client.get(changelist, {parameter: "a\x00"})
@@ -282,12 +284,8 @@ def test_actions_on_a_tampered_selection_change_nothing(
     from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
     acme, globex = two_companies
-    TENANT_OBJECT_MAKERS[model](acme)
     foreign = TENANT_OBJECT_MAKERS[model](globex)
-    changelist = url(model, "changelist")
-    page = acme_admin_client.get(changelist)
-    if page.status_code != 200:
-        pytest.skip("no list for a company admin")
+    changelist, page = _own_list_page(model, acme_admin_client, acme)
     actions = model_admin.get_actions(page.wsgi_request)
     if not actions:
         pytest.skip("no actions")
