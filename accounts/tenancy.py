@@ -11,6 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -51,20 +57,100 @@ def is_company_admin(user: Any) -> bool:
     )
 
 
+def holds_nul(value: Any) -> bool:
+    """PostgreSQL text cannot hold a NUL character: no stored value has one, and a query with
+    one is refused by the database (a 500 if it got that far)."""
+    return "\x00" in str(value)
+
+
+class PostedChoicesMixin:
+    """Django's autocomplete widget looks the posted value up as it came to show it again on an
+    invalid form: an id that is no id ("abc") was a 500 instead of "Select a valid choice"."""
+
+    def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
+        remote = self.field.remote_field  # type: ignore[attr-defined]
+        field_name = getattr(remote, "field_name", None)  # a many-to-many targets the pk
+        target = remote.model._meta.get_field(field_name) if field_name else remote.model._meta.pk
+        readable = []
+        for item in value:
+            try:
+                target.to_python(item)
+            except ValidationError:
+                continue  # no row holds it: shown as no choice, the form says why
+            if not holds_nul(item):
+                readable.append(item)
+        return super().optgroups(name, readable, attr)  # type: ignore[misc]
+
+
+class ScopedAutocompleteSelect(PostedChoicesMixin, AutocompleteSelect):
+    pass
+
+
+class ScopedAutocompleteSelectMultiple(PostedChoicesMixin, AutocompleteSelectMultiple):
+    pass
+
+
 class TenantFormMixin:
     """Foreign-key and many-to-many choices limited to the admin's company."""
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs["widget"] = ScopedAutocompleteSelect(
+                db_field,
+                self.admin_site,  # type: ignore[attr-defined]
+                using=kwargs.get("using"),
+            )
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
         if formfield is not None and hasattr(formfield, "queryset"):
             formfield.queryset = scope_to_company(formfield.queryset, request.user)
         return formfield
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs["widget"] = ScopedAutocompleteSelectMultiple(
+                db_field,
+                self.admin_site,  # type: ignore[attr-defined]
+                using=kwargs.get("using"),
+            )
         formfield = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
         if formfield is not None and hasattr(formfield, "queryset"):
             formfield.queryset = scope_to_company(formfield.queryset, request.user)
         return formfield
+
+
+class ScopedChangeList(ChangeList):
+    """A list that filters only through the filters its page offers.
+
+    Django applies any other query-string lookup on the model's own fields as it stands:
+    `?password__startswith=pbkdf2_sha256$…` on Users reads another admin's password hash a
+    character at a time, `?secret_hash__startswith=` an API key's, and `?email__regex=[` or
+    `?created_at__year=99999999999` reach the database and answer 500. Such a lookup is refused
+    (400); a date-hierarchy value no date can hold is the list's "filters are wrong" notice.
+    """
+
+    def offered_lookups(self) -> set[str]:
+        """Lookups Django leaves to the query itself that the page's filters stand for: an
+        exact value or emptiness of a field it filters by (`?source__exact=scim`), and the
+        date hierarchy's bounds (Django turns `created_at__year` into them)."""
+        fields = [
+            item if isinstance(item, str) else item[0]
+            for item in self.list_filter
+            if isinstance(item, (str, tuple, list))
+        ]
+        offered = {f"{field}{suffix}" for field in fields for suffix in ("", "__exact", "__isnull")}
+        if self.date_hierarchy:
+            offered |= {f"{self.date_hierarchy}__gte", f"{self.date_hierarchy}__lt"}
+        return offered
+
+    def get_filters(self, request: HttpRequest) -> Any:
+        try:
+            filters = super().get_filters(request)
+        except OverflowError as error:  # a year or month too large for a date
+            raise IncorrectLookupParameters(error) from error
+        remaining = set(filters[2]) - self.offered_lookups()
+        if remaining:
+            raise DisallowedModelAdminLookup(f"Filtering by {', '.join(sorted(remaining))}")
+        return filters
 
 
 class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
@@ -101,6 +187,22 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         return scope_to_company(super().get_queryset(request), request.user)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ScopedChangeList
+
+    def lookup_allowed(self, lookup: str, value: Any, request: Any = None) -> bool:
+        if holds_nul(lookup) or holds_nul(value):
+            return False  # refused (400) before it reaches a filter or the database
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet[Any], search_term: str
+    ) -> tuple[models.QuerySet[Any], bool]:
+        if holds_nul(search_term):
+            # The autocomplete passes its term unchecked (the list's search box refuses one).
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         obj = super().get_object(request, object_id, from_field)
@@ -186,6 +288,20 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
         except DomainError as error:
             self.message_user(request, error.message, level=messages.ERROR)
             return HttpResponseRedirect(request.path)
+
+    def response_action(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        # Django filters by the posted ids as they come: "abc" would be a 500, not a refusal.
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                self.model._meta.pk.to_python(value)
+        except ValidationError:
+            self.message_user(
+                request,
+                "The selection names items that do not exist. No items have been changed.",
+                level=messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         # Bulk delete goes through delete_model one by one, so services see every row.

@@ -447,6 +447,15 @@ def _enqueue_apply_on_commit(*change_ids: int) -> None:
     transaction.on_commit(partial(_apply_tasks.send, change_ids))
 
 
+def clean_comment(comment: str | None) -> str:
+    """An approver's comment as kept: trimmed, at most 2,000 characters. One with a NUL
+    character (PostgreSQL text cannot hold it) is refused before anything is decided."""
+    comment = (comment or "").strip()
+    if "\x00" in comment:
+        raise DomainError("A comment cannot contain a NUL character.", field="comment")
+    return comment[:2000]
+
+
 def _record_decision(
     change: PendingChange, status: str, *, approver: User | None, comment: str
 ) -> None:
@@ -454,7 +463,7 @@ def _record_decision(
     change.status = status
     change.reviewed_by = approver
     change.reviewed_at = timezone.now()
-    change.review_comment = (comment or "").strip()[:2000]
+    change.review_comment = clean_comment(comment)
     change.save(
         update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"]
     )
@@ -480,7 +489,7 @@ def approve_changes(
     it once; the others are approved all the same. Batches already committed stay approved.
     """
     approver = _ensure_may_decide(actor, company.pk)
-    comment = (comment or "").strip()[:2000]
+    comment = clean_comment(comment)
     ids = sorted(set(change_ids))
     approval = Approval()
     for start in range(0, len(ids), APPROVE_BATCH_SIZE):
@@ -645,6 +654,7 @@ def reject_change(
     """Discard a pending (or failed) change. A rejected create removes the reserved user and
     discards the later changes queued for it."""
     approver = _ensure_may_decide(actor, change.company_id)
+    comment = clean_comment(comment)
     with transaction.atomic():
         locked = _lock_change(change)
         if locked.company_id != change.company_id:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.validators import slug_re
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -31,7 +32,8 @@ def _company_for(request: HttpRequest) -> Company | None:
         slug = request.GET.get("company")
         if not slug:
             return None
-        company = Company.objects.filter(slug=slug).first()
+        # A slug is letters, digits and hyphens: anything else (a NUL) names no company.
+        company = Company.objects.filter(slug=slug).first() if slug_re.match(slug) else None
         if company is None:
             raise Http404("No such company.")
         return company

@@ -11,6 +11,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.admin_site import admin_site
+from accounts.models import AuditEvent
+from apikeys.models import APIKey
+from approvals.models import PendingChange
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory
 from tests.tenancy import TENANT_OBJECT_MAKERS
 
@@ -205,3 +208,221 @@ def test_user_actions_never_reach_another_companys_users(acme_admin_client, two_
     assert "globex" not in page.content.decode().lower()
     history = acme_admin_client.get(url(User, "history", spy.pk))
     assert history.status_code == 404
+
+
+# --- what a crafted query string or form reaches: the page's own filters, never a 500 ---
+
+
+def _offered_filter_fields(model_admin, request):
+    return {
+        item if isinstance(item, str) else item[0]
+        for item in model_admin.get_list_filter(request)
+        if isinstance(item, (str, tuple, list))
+    }
+
+
+def _own_list_page(model, client, company):
+    """The list of `model` (holding one object of the admin's company) and its page."""
+    TENANT_OBJECT_MAKERS[model](company)
+    changelist = url(model, "changelist")
+    page = client.get(changelist)
+    if page.status_code != 200:
+        pytest.skip("no list for a company admin")
+    return changelist, page
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), REGISTERED, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_a_list_filters_by_nothing_its_page_does_not_offer(
+    model, model_admin, acme_admin_client, two_companies
+):
+    """Any lookup on a model's own fields was applied as written: an oracle for what the page
+    never shows (`?password__startswith=`), and the database's refusals (`__regex=[`, a year no
+    date holds) were 500s. A lookup no filter of the page stands for is refused (400)."""
+    acme, _ = two_companies
+    changelist, page = _own_list_page(model, acme_admin_client, acme)
+    offered = _offered_filter_fields(model_admin, page.wsgi_request)
+    for field in model._meta.concrete_fields:
+        if field.name in offered:
+            continue
+        response = acme_admin_client.get(changelist, {f"{field.name}__isnull": "0"})
+        assert response.status_code == 400, field.name
+    text_fields = [
+        f.name for f in model._meta.concrete_fields if f.get_internal_type() == "CharField"
+    ]
+    for name in text_fields[:1]:
+        assert acme_admin_client.get(changelist, {f"{name}__regex": "["}).status_code == 400
+    if model_admin.date_hierarchy:
+        year = f"{model_admin.date_hierarchy}__year"
+        assert acme_admin_client.get(changelist, {year: "99999999999"}).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), REGISTERED, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_a_nul_in_any_filter_is_refused_not_a_500(
+    model, model_admin, acme_admin_client, two_companies
+):
+    """PostgreSQL text cannot hold a NUL: a filter value with one reached the database (500)."""
+    acme, _ = two_companies
+    changelist, page = _own_list_page(model, acme_admin_client, acme)
+    parameters = {p for spec in page.context["cl"].filter_specs for p in spec.expected_parameters()}
+    for parameter in sorted(p for p in parameters if p):
+        response = acme_admin_client.get(changelist, {parameter: "a\x00"})
+        assert response.status_code == 400, parameter
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), REGISTERED, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_actions_on_a_tampered_selection_change_nothing(
+    model, model_admin, acme_admin_client, two_companies
+):
+    """Every action with ids that are no ids was a 500 (Django filters by them as posted); with
+    the other company's ids it reaches none of its rows."""
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    acme, globex = two_companies
+    foreign = TENANT_OBJECT_MAKERS[model](globex)
+    changelist, page = _own_list_page(model, acme_admin_client, acme)
+    actions = model_admin.get_actions(page.wsgi_request)
+    if not actions:
+        pytest.skip("no actions")
+    events = AuditEvent.objects.count()
+    for action in actions:
+        for selection in (["abc"], ["1.5"], ["\x00"], [str(foreign.pk)]):
+            for extra in ({}, {"post": "yes", "apply": "1"}):
+                response = acme_admin_client.post(
+                    changelist,
+                    {"action": action, ACTION_CHECKBOX_NAME: selection, "index": 0, **extra},
+                )
+                assert response.status_code in {200, 302}, (action, selection)
+                assert "globex" not in response.content.decode().lower()
+    assert model._default_manager.filter(pk=foreign.pk).exists()
+    assert AuditEvent.objects.count() == events  # nothing was changed, so nothing recorded
+
+
+def test_autocomplete_of_every_relation_offers_only_own_company(acme_admin_client, two_companies):
+    """Django's autocomplete answers for any relation of any model whose target has a search,
+    not only the fields a page declares: each must stay within the company, and a term with a
+    NUL was a 500."""
+    from django.db.models import ForeignKey, ManyToManyField
+
+    _acme, globex = two_companies
+    foreign = [maker(globex) for maker in TENANT_OBJECT_MAKERS.values()]
+    for model, _model_admin in REGISTERED:
+        for field in model._meta.get_fields():
+            if not isinstance(field, (ForeignKey, ManyToManyField)):
+                continue
+            for term in ("", "globex", "Secret", "a\x00"):
+                response = acme_admin_client.get(
+                    reverse("admin:autocomplete"),
+                    {
+                        "app_label": model._meta.app_label,
+                        "model_name": model._meta.model_name,
+                        "field_name": field.name,
+                        "term": term,
+                    },
+                )
+                assert response.status_code in {200, 403}, (model.__name__, field.name, term)
+                if response.status_code == 200:
+                    ids = {row["id"] for row in response.json()["results"]}
+                    remote = field.remote_field.model
+                    leaked = [o for o in foreign if isinstance(o, remote) and str(o.pk) in ids]
+                    assert not leaked, (model.__name__, field.name, leaked)
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), REGISTERED, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_every_choice_field_refuses_a_foreign_or_bogus_id_with_a_form_error(
+    model, model_admin, acme_admin_client, two_companies
+):
+    """A form posted with the other company's row, or an id that is no id, in a choice field is
+    shown again with the field's error, naming nothing of the other company. The autocomplete
+    widget (a number's user) answered an id that is no id with a 500."""
+    acme, globex = two_companies
+    foreign_objects = [maker(globex) for maker in TENANT_OBJECT_MAKERS.values()]
+    own = TENANT_OBJECT_MAKERS[model](acme)
+    events = AuditEvent.objects.count()
+    for path in (url(model, "add"), url(model, "change", own.pk)):
+        page = acme_admin_client.get(path)
+        if page.status_code != 200 or "adminform" not in page.context:
+            continue
+        for name, field in page.context["adminform"].form.fields.items():
+            queryset = getattr(field, "queryset", None)
+            if queryset is None:
+                continue
+            foreign = [o.pk for o in foreign_objects if isinstance(o, queryset.model)]
+            for value in [*foreign, "abc", "1.5", "a\x00"]:
+                response = acme_admin_client.post(path, {name: value})
+                assert response.status_code == 200, (path, name, value)
+                assert name in response.context["adminform"].form.errors, (path, name, value)
+                assert "globex" not in response.content.decode().lower()
+    assert AuditEvent.objects.count() == events
+
+
+# --- inside one company: who may change what, and only from Admin Settings' own pages ---
+
+
+def _every_admin_post(own):
+    """(path, data) of every state-changing Admin Settings request on `own` objects."""
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    anything = {"post": "yes", "role": "company_admin", "is_approver": "on", "name": "Hijacked"}
+    for model, model_admin in REGISTERED:
+        obj = own[model]
+        for action in model_admin.actions or ():
+            yield url(model, "changelist"), {"action": action, ACTION_CHECKBOX_NAME: [obj.pk]}
+        yield url(model, "add"), anything
+        for view in ("change", "delete"):
+            yield url(model, view, obj.pk), anything
+    yield reverse("admin:apikeys_apikey_revoke", args=[own[APIKey].pk]), {}
+    yield reverse("admin:offices_phonenumber_import"), {}
+    yield reverse("sso_settings"), {"idp_entity_id": "https://evil.example", "enabled": "on"}
+    yield reverse("scim_provisioning"), {"require_create": "on", "pending_change_ttl_days": 1}
+    yield reverse("admin:password_change"), {"new_password1": "x", "new_password2": "x"}
+
+
+@pytest.mark.parametrize("role", ["member", "approver"])
+def test_no_one_below_company_admin_changes_anything_in_admin_settings(client, two_companies, role):
+    """A member, or an approver who is no company admin, posting to every page of Admin
+    Settings (their own role and approver flag included) is sent to sign-in or refused."""
+    from tests.accounts.factories import UserFactory
+
+    acme, _ = two_companies
+    person = UserFactory(company=acme, email=f"{role}@acme.example", is_approver=role == "approver")
+    client.force_login(person)
+    own = {model: maker(acme) for model, maker in TENANT_OBJECT_MAKERS.items()}
+    events = AuditEvent.objects.count()
+    for path, data in _every_admin_post(own):
+        response = client.post(path, {**data, "email": person.email})
+        # An approver opens the approval pages and their own password page, and decides there.
+        opens = path.startswith(url(PendingChange, "changelist")) or "password_change" in path
+        allowed = {302, 403, 404} | ({200} if opens and role == "approver" else set())
+        assert response.status_code in allowed, (path, response.status_code)
+    person.refresh_from_db()
+    assert (person.role, person.is_approver, person.company_id) == (
+        "member",
+        role == "approver",
+        acme.pk,
+    )
+    # What an approver decides is theirs to decide; nothing else was changed.
+    decisions = ("provisioning.change_approved", "provisioning.change_rejected")
+    assert AuditEvent.objects.exclude(action__in=decisions).count() == events
+
+
+def test_every_state_changing_admin_request_needs_the_csrf_token(two_companies):
+    """A company admin's browser made to post from another site changes nothing: every
+    action, form, revoke, import and settings page of Admin Settings refuses it (403)."""
+    from django.test import Client
+
+    acme, _ = two_companies
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(CompanyAdminFactory(company=acme, email="boss@acme.example"))
+    own = {model: maker(acme) for model, maker in TENANT_OBJECT_MAKERS.items()}
+    events = AuditEvent.objects.count()
+    for path, data in _every_admin_post(own):
+        assert browser.post(path, data).status_code == 403, path
+    assert AuditEvent.objects.count() == events

@@ -111,3 +111,21 @@ def test_audit_log_is_read_only(company_admin_client, company_admin):
         == 403
     )
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_no_list_filter_reads_another_admins_password_hash(company_admin_client, company):
+    """The user list applied any lookup on a user's own fields: `?password__startswith=` told,
+    a character at a time, another company admin's password hash."""
+    from tests.accounts.factories import CompanyAdminFactory
+
+    colleague = CompanyAdminFactory(company=company, email="colleague@acme.example")
+    colleague.set_password("Colleague-secret-1")
+    colleague.save()
+    changelist = reverse("admin:accounts_user_changelist")
+    for lookup in ("password__startswith", "password", "last_login__isnull", "id__gte"):
+        value = colleague.password[:20] if lookup.startswith("password") else "1"
+        response = company_admin_client.get(changelist, {lookup: value})
+        assert response.status_code == 400, lookup
+    # The page's own filters still work, however they are spelled in a link.
+    assert company_admin_client.get(changelist, {"role__exact": "company_admin"}).status_code == 200
+    assert company_admin_client.get(changelist, {"status": "active"}).status_code == 200

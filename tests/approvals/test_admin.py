@@ -244,3 +244,22 @@ def test_bulk_approve_of_all_skips_the_decided_and_lists_a_few_of_them(
     assert "… and 1 more change(s) not pending any more." in page
     assert set(PendingChange.objects.values_list("status", flat=True)) == {ChangeStatus.APPROVED}
     assert AuditEvent.objects.filter(action="provisioning.change_approved").count() == 6
+
+
+def test_a_comment_the_database_cannot_hold_is_refused_and_decides_nothing(
+    company_admin_client, company, scim_user
+):
+    """The detail page handed its comment to the services as posted: one with a NUL character
+    (which PostgreSQL text cannot hold) was a 500 after the decision had been half made."""
+    policy(company, "update")
+    change = queue_update(company, scim_user, {"title": "CTO"})
+    for decision in ("approve", "reject"):
+        response = company_admin_client.post(
+            detail(change), {"decision": decision, "comment": "ok\x00"}, follow=True
+        )
+        assert response.status_code == 200
+        assert "comment" in response.content.decode().lower()
+        change.refresh_from_db()
+        assert change.status == ChangeStatus.PENDING
+    decided = ("provisioning.change_approved", "provisioning.change_rejected")
+    assert not AuditEvent.objects.filter(action__in=decided).exists()

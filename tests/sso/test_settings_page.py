@@ -150,6 +150,9 @@ def test_operator_picks_a_company(client, company, db, keys):
     response = client.post(f"{PAGE}?company=acme", form_data(keys))
     assert response.status_code == 302
     assert SAMLConfig.objects.filter(company=company).exists()
+    # A company that cannot exist is as unknown as one that does not (was a 500 for a NUL).
+    for slug in ("nope", "ac\x00me"):
+        assert client.get(PAGE, {"company": slug}).status_code == 404
 
 
 @pytest.mark.parametrize("slug", ["acme"])
