@@ -164,6 +164,38 @@ def test_name_id_maps_to_users_of_this_company_only(client, acme_saml, acme_idp,
     assert_refused(client, response, "unknown_user")
 
 
+@pytest.mark.parametrize("name_id", ["ADA@ACME.EXAMPLE", " Ada@Acme.Example "])
+def test_name_id_matches_the_email_whatever_its_ascii_case(client, acme_saml, acme_idp, ada, name_id):
+    assert post(client, acme_idp.response(name_id)).status_code == 302
+    assert signed_in_as(client) == str(ada.pk)
+
+
+@pytest.mark.parametrize(
+    "name_id",
+    [
+        "\u212aate@acme.example",  # KELVIN SIGN: lower-cases to an ASCII "k"
+        "kate@\u212anown.example",
+    ],
+)
+@pytest.mark.parametrize("jit", [False, True])
+def test_name_id_with_a_look_alike_that_lower_cases_to_ascii_matches_nobody(
+    client, acme_saml, acme_idp, company, name_id, jit
+):
+    """An IdP account named with a look-alike letter is another person than kate@: it must not
+    sign in as her (nor be created as her), though Python and PostgreSQL lower-case both alike."""
+    from tests.accounts.factories import CompanyDomainFactory
+
+    CompanyDomainFactory(company=company, domain="known.example")
+    UserFactory(company=company, email="kate@acme.example")
+    UserFactory(company=company, email="kate@known.example")
+    acme_saml.jit_provisioning = jit
+    acme_saml.save()
+    response = post(client, acme_idp.response(name_id))
+    assert_refused(client, response, "bad_name_id")
+    assert signed_in_as(client) is None
+    assert User.objects.filter(company=company).count() == 2
+
+
 def test_jit_creates_a_user_with_office_license_and_number(client, acme_saml, acme_idp, company):
     office = OfficeFactory(company=company, name="San Francisco", is_main=True)
     number = PhoneNumberFactory(company=company, number="+14155550100", office=office)
