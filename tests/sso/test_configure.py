@@ -160,6 +160,52 @@ def test_sso_url_must_be_https(company, keys):
     assert error.value.field == "idp_sso_url"
 
 
+@pytest.mark.parametrize("field", ["idp_sso_url", "idp_slo_url"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::1/sso",  # urlsplit raises ValueError: was a 500 on the settings page
+        "https://idp.example.test:99999/sso",
+        "https://idp.example.test/sso\nX-Injected: 1",
+        "https://idp.example.test/s so",
+        "https://idp.example.test/sso\x00",
+    ],
+)
+def test_malformed_idp_urls_are_refused(company, keys, field, url):
+    with pytest.raises(DomainError, match="https:// URL") as error:
+        configure(company, **{**base_fields(keys), field: url})
+    assert error.value.field == field
+    assert not SAMLConfig.objects.exists()
+
+
+@pytest.mark.parametrize("entity_id", ["https://[::1/metadata", "https://idp.example.test:99999/"])
+def test_malformed_entity_id_is_refused(company, keys, entity_id):
+    with pytest.raises(DomainError, match="not a URI") as error:
+        configure(company, **{**base_fields(keys), "idp_entity_id": entity_id})
+    assert error.value.field == "idp_entity_id"
+    assert not SAMLConfig.objects.exists()
+
+
+@pytest.mark.parametrize("slug", ["acme", "globex"])
+def test_our_own_sp_entity_id_is_not_an_idp_entity_id(company, keys, slug):
+    """Pasting Switchboard's metadata URL (this company's or any other's) where the identity
+    provider's goes is a mix-up: it names no IdP, and no real IdP issues as us."""
+    from sso.saml import sp_entity_id
+
+    with pytest.raises(DomainError, match="Switchboard's own") as error:
+        configure(company, **{**base_fields(keys), "idp_entity_id": sp_entity_id(slug)})
+    assert error.value.field == "idp_entity_id"
+    assert not SAMLConfig.objects.exists()
+
+
+def test_another_companys_idp_entity_id_is_accepted(company, other_company, keys):
+    """Entra ID issues every app of a tenant as https://sts.windows.net/<tenant>/: two companies
+    of one organisation share it. Audience and Recipient (our per-company URLs) tell them apart."""
+    shared = "https://sts.windows.net/00000000-0000-0000-0000-000000000001/"
+    configure(other_company, **{**base_fields(keys), "idp_entity_id": shared})
+    assert configure(company, **{**base_fields(keys), "idp_entity_id": shared}).idp_entity_id
+
+
 def test_saml_is_an_enterprise_feature(company, keys):
     company.plan = Plan.PRO
     company.save()

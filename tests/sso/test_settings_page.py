@@ -90,6 +90,25 @@ def test_bad_entity_id_is_refused(company_admin_client, keys):
     assert not SAMLConfig.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("idp_sso_url", "https://[::1/sso", "is not an https:// URL"),
+        ("idp_slo_url", "https://idp.example.test/slo\r\nX: 1", "is not an https:// URL"),
+        ("idp_sso_url", "http://idp.example.test/sso", "is not an https:// URL"),
+        ("idp_entity_id", "https://[::1/metadata", "is not a URI"),
+        ("idp_entity_id", "http://127.0.0.1:8000/sso/globex/metadata/", "Switchboard&#x27;s own"),
+    ],
+)
+def test_bad_urls_are_form_errors_and_nothing_is_saved(
+    company_admin_client, keys, field, value, message
+):
+    response = company_admin_client.post(PAGE, form_data(keys, **{field: value}))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not SAMLConfig.objects.exists()
+
+
 def test_metadata_upload_fills_the_settings(company_admin_client, company, keys):
     upload = SimpleUploadedFile("onelogin.xml", metadata_xml(keys, "acme").encode(), "text/xml")
     data = form_data(keys, idp_entity_id="", idp_sso_url="", idp_certificate="")
