@@ -92,7 +92,10 @@ def clean_entity_id(value: str) -> str:
             field="idp_entity_id",
         )
     ours = urlsplit(settings.PUBLIC_BASE_URL)
-    if parts is not None and (parts.scheme, parts.netloc.lower()) == (ours.scheme, ours.netloc.lower()):
+    if parts is not None and (parts.scheme, parts.netloc.lower()) == (
+        ours.scheme,
+        ours.netloc.lower(),
+    ):
         raise DomainError(
             f"'{value[:100]}' is Switchboard's own address (our service provider metadata), not "
             "your identity provider's. Copy the IdP entity ID from your identity provider "

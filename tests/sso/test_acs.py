@@ -165,7 +165,9 @@ def test_name_id_maps_to_users_of_this_company_only(client, acme_saml, acme_idp,
 
 
 @pytest.mark.parametrize("name_id", ["ADA@ACME.EXAMPLE", " Ada@Acme.Example "])
-def test_name_id_matches_the_email_whatever_its_ascii_case(client, acme_saml, acme_idp, ada, name_id):
+def test_name_id_matches_the_email_whatever_its_ascii_case(
+    client, acme_saml, acme_idp, ada, name_id
+):
     assert post(client, acme_idp.response(name_id)).status_code == 302
     assert signed_in_as(client) == str(ada.pk)
 
