@@ -55,7 +55,7 @@ from sso.inspection import (
     inspect_saml_response,
 )
 from sso.models import SAMLConfig
-from sso.saml import sp_acs_url
+from sso.saml import sp_acs_url, sp_entity_id
 from sso.services import CONTACT_ADMIN, SignInRefused
 
 logger = logging.getLogger(__name__)
@@ -246,6 +246,16 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
                     "wrong_recipient",
                     "The sign-in response was not meant for this site, so nobody was signed in.",
                 )
+        # The Web SSO profile requires an AudienceRestriction naming us, and several must all
+        # hold; pysaml2 passes an assertion without any, and needs only one of several to name us.
+        entity_id = sp_entity_id(self.company.slug)
+        conditions = response.assertion.conditions
+        restrictions = conditions.audience_restriction if conditions is not None else []
+        if not restrictions or any(
+            entity_id not in [(audience.text or "").strip() for audience in restriction.audience]
+            for restriction in restrictions
+        ):
+            raise _wrong_audience()
         in_response_to = response.in_response_to or ""
         outstanding = OutstandingQueriesCache(self.request.saml_session).outstanding_queries()
         if in_response_to and in_response_to not in outstanding:
@@ -367,10 +377,7 @@ def _refusal_for(
             "not_yet_valid", "This sign-in is not valid yet: check the identity provider's clock."
         )
     if "AudienceRestrictions" in text:
-        return SignInRefused(
-            "wrong_audience",
-            "The sign-in response was issued for another application, so nobody was signed in.",
-        )
+        return _wrong_audience()
     if isinstance(exception, VerificationError) and "recipient" in text.lower():
         return SignInRefused(
             "wrong_recipient",
@@ -386,6 +393,13 @@ def _refusal_for(
             "This sign-in answers a request this browser did not make. Please start again.",
         )
     return _tampered("invalid_response")
+
+
+def _wrong_audience() -> SignInRefused:
+    return SignInRefused(
+        "wrong_audience",
+        "The sign-in response was issued for another application, so nobody was signed in.",
+    )
 
 
 def _tampered(reason: str) -> SignInRefused:

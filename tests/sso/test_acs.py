@@ -349,6 +349,37 @@ def test_wrong_audience_is_refused(client, acme_saml, acme_idp, ada):
     assert_refused(client, post(client, saml), "wrong_audience")
 
 
+def _without_audience_restriction(response):
+    response.assertion[0].conditions.audience_restriction = []
+
+
+def _without_conditions(response):
+    response.assertion[0].conditions = None
+
+
+def _with_a_second_audience_restriction_for_another_sp(response):
+    from saml2.saml import Audience, AudienceRestriction
+
+    response.assertion[0].conditions.audience_restriction.append(
+        AudienceRestriction(audience=[Audience(text="https://other-sp.example/metadata")])
+    )
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        _without_audience_restriction,
+        _without_conditions,
+        _with_a_second_audience_restriction_for_another_sp,
+    ],
+)
+def test_assertion_must_be_restricted_to_our_audience(client, acme_saml, acme_idp, ada, alter):
+    """The Web SSO profile requires an AudienceRestriction naming us, and several restrictions
+    must all hold. pysaml2 lets an assertion without any through, and needs only one to name us."""
+    saml = acme_idp.response("ada@acme.example", alter=alter)
+    assert_refused(client, post(client, saml), "wrong_audience")
+
+
 def test_wrong_destination_is_refused_not_500(client, acme_saml, acme_idp, ada):
     saml = acme_idp.response("ada@acme.example", destination="https://other-sp.example/acs")
     assert_refused(client, post(client, saml), "no_valid_assertion")
