@@ -157,6 +157,15 @@ def test_unknown_user_without_jit_is_refused(client, acme_saml, acme_idp):
     assert not User.objects.filter(email="nobody@acme.example").exists()
 
 
+def test_deleted_user_is_refused(client, acme_saml, acme_idp, ada):
+    from accounts.audit import SYSTEM
+    from provisioning.services import delete_user
+
+    delete_user(user=ada, actor=SYSTEM, source="scim")
+    response = post(client, acme_idp.response("ada@acme.example"))
+    assert_refused(client, response, "unknown_user")
+
+
 def test_name_id_maps_to_users_of_this_company_only(client, acme_saml, acme_idp, other_company):
     # A globex user's email asserted by acme's IdP does not sign into globex's account.
     UserFactory(company=other_company, email="boss@globex.example")
@@ -264,6 +273,43 @@ def test_assertion_altered_after_signing_is_refused(client, acme_saml, acme_idp,
     tampered = xml.replace("ada@acme.example", "member@acme.example")
     assert tampered != xml
     assert_refused(client, post(client, encode(tampered)), "bad_signature")
+
+
+def test_signed_response_with_its_assertion_swapped_is_refused(
+    client, acme_saml, acme_idp, ada, company
+):
+    """The response is signed (not the assertion): the assertion of another genuine response,
+    for another user, put in its place breaks the response's signature."""
+    from tests.sso.saml_idp import signed_assertion
+
+    victim = UserFactory(company=company, email="ceo@acme.example", role="company_admin")
+    xml = acme_idp.response_xml("ada@acme.example", sign_assertion=False, sign_response=True)
+    other = acme_idp.response_xml(victim.email, sign_assertion=False, sign_response=True)
+    swapped = xml.replace(signed_assertion(xml), signed_assertion(other))
+    assert victim.email in swapped
+    assert_refused(client, post(client, encode(swapped)), "bad_signature")
+
+
+def test_signed_assertion_hidden_in_the_advice_of_an_unsigned_one_is_refused(
+    client, acme_saml, acme_idp, ada, company
+):
+    """The attacker's unsigned assertion naming the victim carries the genuine signed one in its
+    <Advice>, where the schema allows assertions: refused before pysaml2 looks."""
+    import re
+
+    from tests.sso.saml_idp import evil_copy, signed_assertion
+
+    victim = UserFactory(company=company, email="ceo@acme.example", role="company_admin")
+    xml = acme_idp.response_xml("ada@acme.example")
+    original = signed_assertion(xml)
+    evil = evil_copy(original, victim.email)
+    conditions_end = re.search(r"</(?P<p>[\w.-]+):Conditions>", evil)
+    assert conditions_end
+    prefix = conditions_end.group("p")
+    advice = f"<{prefix}:Advice>{original}</{prefix}:Advice>"
+    evil = evil[: conditions_end.end()] + advice + evil[conditions_end.end() :]
+    response = post(client, encode(xml.replace(original, evil)))
+    assert_refused(client, response, "assertion_count")
 
 
 @pytest.mark.parametrize(
