@@ -513,6 +513,28 @@ def test_entity_expansion_bomb_is_refused(client, acme_saml, acme_idp, ada):
     assert_refused(client, post(client, encode(bomb + body.replace("Ada", "&d;", 1))), "xml_dtd")
 
 
+def test_deeply_nested_xml_is_refused_before_pysaml2_recurses_into_it(
+    client, acme_saml, acme_idp, ada, caplog
+):
+    """2,000 nested elements in the (unsigned) response's Extensions: pysaml2's recursive parser
+    hit Python's recursion limit and logged a RecursionError traceback at ERROR."""
+    import logging
+    import re
+
+    xml = acme_idp.response_xml("ada@acme.example")
+    status = re.search(r"<(?P<p>[\w.-]+):Status\b", xml)
+    assert status
+    prefix = status.group("p")
+    nested = '<y:x xmlns:y="urn:example:y">' * 2000 + "</y:x>" * 2000
+    deep = xml.replace(
+        status.group(0), f"<{prefix}:Extensions>{nested}</{prefix}:Extensions>{status.group(0)}", 1
+    )
+    with caplog.at_level(logging.ERROR):
+        response = post(client, encode(deep))
+    assert_refused(client, response, "xml_too_deep")
+    assert "RecursionError" not in caplog.text
+
+
 def test_comment_inside_name_id_is_refused(client, acme_saml, acme_idp, company):
     """The 2018 truncation attack: the IdP signs 'admin@acme.example.evil.test' (an account the
     attacker owns there); a comment splits it and a naive parser reads 'admin@acme.example'.
