@@ -63,6 +63,36 @@ def test_private_key_pasted_by_mistake_is_refused_and_named(keys):
         normalize_certificate(keys["acme"].key_pem)
 
 
+def _key_der(keys, private_format, password=None):
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(keys["acme"].key_pem.encode(), password=None)
+    encryption = (
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
+    )
+    return key.private_bytes(serialization.Encoding.DER, private_format, encryption)
+
+
+@pytest.mark.parametrize(
+    ("private_format", "password"),
+    [("TraditionalOpenSSL", None), ("PKCS8", None), ("PKCS8", b"secret")],
+    ids=["pkcs1", "pkcs8", "pkcs8-encrypted"],
+)
+def test_private_key_pasted_as_bare_base64_is_refused_and_named(keys, private_format, password):
+    """OneLogin shows certificates as bare base64; a key copied the same way (no PEM armour)
+    was refused only as "not an X.509 certificate", so nobody was told to replace it."""
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import PrivateFormat
+
+    der = _key_der(keys, getattr(PrivateFormat, private_format), password)
+    with pytest.raises(DomainError, match="private key, not a certificate") as error:
+        normalize_certificate(base64.b64encode(der).decode())
+    assert error.value.code == "private_key"
+
+
 @pytest.mark.parametrize(
     "text",
     ["hello", "TUlJQ2Zvbw==", "-----BEGIN CERTIFICATE-----\nbm9wZQ==\n-----END CERTIFICATE-----"],
