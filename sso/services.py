@@ -39,7 +39,6 @@ CERT_FIELDS = ("idp_certificate", "idp_certificate_2")
 CONFIG_FIELDS = (*TEXT_FIELDS, *CERT_FIELDS, *FLAG_FIELDS)
 # A replayed assertion must be caught for as long as any clock could still accept it.
 REPLAY_WINDOW_SLACK = dt.timedelta(minutes=5)
-REPLAY_DEFAULT_LIFETIME = dt.timedelta(hours=24)
 _LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
@@ -240,16 +239,13 @@ def configure_saml(
 # --- the replay store ---
 
 
-def consume_assertion(
-    *, company: Company, assertion_id: str, not_on_or_after: dt.datetime | None
-) -> None:
+def consume_assertion(*, company: Company, assertion_id: str, not_on_or_after: dt.datetime) -> None:
     """Record an assertion id as used; raise SignInRefused('replay') if it was used before.
 
     Kept until its NotOnOrAfter (plus slack for clock skew), in the database so every web
     process shares it; the unique constraint decides races.
     """
-    now = timezone.now()
-    keep_until = (not_on_or_after or now + REPLAY_DEFAULT_LIFETIME) + REPLAY_WINDOW_SLACK
+    keep_until = not_on_or_after + REPLAY_WINDOW_SLACK
     try:
         with transaction.atomic():
             SeenAssertion.objects.create(

@@ -265,19 +265,26 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
             )
         if not in_response_to and not config.allow_idp_initiated:
             raise _idp_initiated_refused(self.company)
-        not_on_or_after = None
-        for confirmation in confirmations:
-            data = confirmation.subject_confirmation_data
-            if data is not None and data.not_on_or_after:
-                not_on_or_after = _parse_saml_time(data.not_on_or_after)
-        conditions = response.assertion.conditions
-        if conditions is not None and conditions.not_on_or_after:
-            later = _parse_saml_time(conditions.not_on_or_after)
-            not_on_or_after = max(filter(None, [not_on_or_after, later]))
+        # The replay store keeps the id for as long as any part of the assertion is valid.
+        expiries = [
+            _parse_saml_time(value)
+            for value in [
+                *(c.subject_confirmation_data.not_on_or_after for c in confirmations),
+                conditions.not_on_or_after if conditions is not None else None,
+            ]
+            if value
+        ]
+        if not expiries:
+            # Valid forever, it would outlive its row in the replay store (pysaml2 accepts it).
+            raise SignInRefused(
+                "no_expiry",
+                "The sign-in response has no expiry time (NotOnOrAfter), so it could be used "
+                "again and again: nobody was signed in. " + CONTACT_ADMIN,
+            )
         services.consume_assertion(
             company=self.company,
             assertion_id=response.assertion.id,
-            not_on_or_after=not_on_or_after,
+            not_on_or_after=max(expiries),
         )
 
     def authenticate_user(

@@ -2,6 +2,7 @@
 
 import base64
 import datetime as dt
+import re
 
 import pytest
 
@@ -295,8 +296,6 @@ def test_signed_assertion_hidden_in_the_advice_of_an_unsigned_one_is_refused(
 ):
     """The attacker's unsigned assertion naming the victim carries the genuine signed one in its
     <Advice>, where the schema allows assertions: refused before pysaml2 looks."""
-    import re
-
     from tests.sso.saml_idp import evil_copy, signed_assertion
 
     victim = UserFactory(company=company, email="ceo@acme.example", role="company_admin")
@@ -353,6 +352,65 @@ def test_replayed_assertion_is_refused(client, acme_saml, acme_idp, ada):
 
     attacker = Client()
     assert_refused(attacker, post(attacker, saml), "replay")
+
+
+def _without_any_expiry(response):
+    assertion = response.assertion[0]
+    assertion.conditions.not_on_or_after = None
+    for confirmation in assertion.subject.subject_confirmation:
+        confirmation.subject_confirmation_data.not_on_or_after = None
+
+
+def test_assertion_without_any_expiry_is_refused(client, acme_saml, acme_idp, ada):
+    """Valid forever, it would be kept in the replay store for a day only and could be replayed
+    after the purge. pysaml2 accepts it; the Web SSO profile requires NotOnOrAfter."""
+    saml = acme_idp.response("ada@acme.example", alter=_without_any_expiry)
+    response = post(client, saml)
+    assert_refused(client, response, "no_expiry")
+    assert "expiry" in response.content.decode()
+    assert not SeenAssertion.objects.exists()
+
+
+def _expiring_in_conditions_only(response):
+    for confirmation in response.assertion[0].subject.subject_confirmation:
+        confirmation.subject_confirmation_data.not_on_or_after = None
+
+
+def test_replay_store_keeps_an_assertion_until_its_conditions_expire(
+    client, acme_saml, acme_idp, ada
+):
+    from sso.views import _parse_saml_time
+
+    xml = acme_idp.response_xml("ada@acme.example", alter=_expiring_in_conditions_only)
+    assert post(client, encode(xml)).status_code == 302
+    expiry = re.search(r'Conditions [^>]*NotOnOrAfter="([^"]+)"', xml)
+    assert expiry
+    seen = SeenAssertion.objects.get()
+    assert seen.not_on_or_after == _parse_saml_time(expiry.group(1)) + dt.timedelta(minutes=5)
+
+
+def test_replay_store_keeps_an_assertion_until_its_last_confirmation_expires(
+    client, acme_saml, acme_idp, ada
+):
+    """Two bearer confirmations, the first valid an hour: the id was kept only until the last
+    one's (earlier) expiry, and the assertion could be replayed through the first after that."""
+    import copy
+
+    from tests.sso.saml_idp import SAML_TIME
+
+    in_an_hour = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)
+
+    def two_confirmations(response):
+        confirmations = response.assertion[0].subject.subject_confirmation
+        confirmations.append(copy.deepcopy(confirmations[0]))
+        confirmations[0].subject_confirmation_data.not_on_or_after = in_an_hour.strftime(SAML_TIME)
+
+    assert (
+        post(client, acme_idp.response("ada@acme.example", alter=two_confirmations)).status_code
+        == 302
+    )
+    seen = SeenAssertion.objects.get()
+    assert seen.not_on_or_after == in_an_hour + dt.timedelta(minutes=5)
 
 
 def test_replay_store_purge_keeps_unexpired_ids(acme_saml, company):
@@ -519,7 +577,6 @@ def test_deeply_nested_xml_is_refused_before_pysaml2_recurses_into_it(
     """2,000 nested elements in the (unsigned) response's Extensions: pysaml2's recursive parser
     hit Python's recursion limit and logged a RecursionError traceback at ERROR."""
     import logging
-    import re
 
     xml = acme_idp.response_xml("ada@acme.example")
     status = re.search(r"<(?P<p>[\w.-]+):Status\b", xml)
