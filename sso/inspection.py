@@ -119,8 +119,9 @@ def inspect_saml_response(encoded: str) -> InspectedResponse:
     direct = root.findall(f"{{{SAML}}}Assertion")
     if len(assertions) != 1 or len(direct) != 1:
         raise malformed("assertion_count")
-    signatures = list(root.iter(f"{{{DS}}}Signature"))
-    if not signatures:
+    # Only an enveloped signature of the response or of its assertion signs anything here.
+    signature = f"{{{DS}}}Signature"
+    if root.find(signature) is None and direct[0].find(signature) is None:
         raise SignInRefused(
             "unsigned", "The sign-in response was not signed by your identity provider."
         )

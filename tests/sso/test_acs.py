@@ -260,6 +260,28 @@ def test_unsigned_response_is_refused(client, acme_saml, acme_idp, ada):
     assert_refused(client, post(client, saml), "unsigned")
 
 
+def test_unsigned_response_carrying_a_genuine_signature_elsewhere_is_refused_as_unsigned(
+    client, acme_saml, acme_idp, ada
+):
+    """A signature that signs neither the response nor its assertion (here one copied from a
+    genuine response into Extensions) does not make the response signed."""
+    signed = acme_idp.response_xml("ada@acme.example")
+    signature = re.search(r"<(?P<p>[\w.-]+):Signature\b.*?</(?P=p):Signature>", signed, re.S)
+    assert signature
+    ds = signature.group("p")
+    copied = signature.group(0).replace(
+        f"<{ds}:Signature", f'<{ds}:Signature xmlns:{ds}="http://www.w3.org/2000/09/xmldsig#"', 1
+    )
+    unsigned = acme_idp.response_xml("ada@acme.example", sign_assertion=False)
+    status = re.search(r"<(?P<p>[\w.-]+):Status\b", unsigned)
+    assert status
+    samlp = status.group("p")
+    tampered = unsigned.replace(
+        status.group(0), f"<{samlp}:Extensions>{copied}</{samlp}:Extensions>{status.group(0)}", 1
+    )
+    assert_refused(client, post(client, encode(tampered)), "unsigned")
+
+
 def test_response_signed_by_another_key_is_refused(client, acme_saml, idps, ada):
     # Same issuer, the attacker's key, its certificate embedded in KeyInfo.
     for signing in ({"sign_assertion": True}, {"sign_response": True, "sign_assertion": False}):
