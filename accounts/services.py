@@ -86,6 +86,10 @@ def clean_email(email: str) -> str:
         validate_email(email)
     except ValidationError:
         raise DomainError(f"'{email[:100]}' is not a valid email address.", field="email") from None
+    # Addresses match case-insensitively, so lower-casing must not turn a look-alike into an ASCII
+    # letter: the validator lets the KELVIN SIGN through, and '\u212aate@' would match 'kate@'.
+    if any(not char.isascii() and char.lower().isascii() for char in email):
+        raise DomainError(f"'{email[:100]}' is not a valid email address.", field="email")
     local, _, domain = email.rpartition("@")
     cleaned = f"{local}@{domain.lower()}"
     # The validator lets up to 320 through, and lower-casing can lengthen a domain ("İ").

@@ -65,6 +65,9 @@ def saml_settings_view(request: HttpRequest) -> HttpResponse:
                     **form.service_fields(),
                 )
             except DomainError as error:
+                if error.code == "private_key" and error.field in form.fields:
+                    # A pasted private key is not shown again, not even to whoever pasted it.
+                    form.data = {**request.POST.dict(), error.field: ""}
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
                 messages.success(request, "SAML settings saved.")

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -66,12 +67,7 @@ def normalize_certificate(text: str, *, field: str = "idp_certificate") -> str:
         )
     blocks = _PEM_BLOCK.findall(text)
     if "PRIVATE KEY" in text or any("PRIVATE" in label for label, _ in blocks):
-        raise DomainError(
-            "This is a private key, not a certificate. Never share a private key: paste the "
-            "identity provider's public X.509 certificate (it starts with "
-            "-----BEGIN CERTIFICATE-----). If the key was pasted anywhere public, replace it.",
-            field=field,
-        )
+        raise _private_key(field)
     if blocks:
         certificates = [body for label, body in blocks if label == "CERTIFICATE"]
         if len(certificates) != 1:
@@ -94,12 +90,34 @@ def normalize_certificate(text: str, *, field: str = "idp_certificate") -> str:
     try:
         certificate = x509.load_der_x509_certificate(der)
     except ValueError:
+        if _is_private_key(der):  # copied as bare base64, the way OneLogin shows certificates
+            raise _private_key(field) from None
         raise DomainError(
             "This is not an X.509 certificate. Copy the identity provider's signing certificate "
             "(in OneLogin: your app › SSO › X.509 Certificate › View Details).",
             field=field,
         ) from None
     return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def _private_key(field: str) -> DomainError:
+    return DomainError(
+        "This is a private key, not a certificate. Never share a private key: paste the "
+        "identity provider's public X.509 certificate (it starts with "
+        "-----BEGIN CERTIFICATE-----). If the key was pasted anywhere public, replace it.",
+        field=field,
+        code="private_key",
+    )
+
+
+def _is_private_key(der: bytes) -> bool:
+    try:
+        serialization.load_der_private_key(der, password=None)
+    except TypeError:  # an encrypted key: a private key all the same
+        return True
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def certificate_info(pem: str) -> CertificateInfo:

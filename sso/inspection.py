@@ -3,8 +3,9 @@
 pysaml2 verifies signatures, times, audience and recipient; these checks refuse what it would
 let through or handle badly: bodies that are not base64 or not XML (a clear 400, never a 500),
 any DTD or entity (XXE, entity expansion — xmlsec1 parses the document too), comments inside the
-document (the NameID truncation trick), duplicate IDs and extra assertions (the shapes XML
-signature wrapping needs), weak signature algorithms, and encrypted assertions (we hold no key).
+document (the NameID truncation trick), nesting deep enough to exhaust pysaml2's recursive
+parser, duplicate IDs and extra assertions (the shapes XML signature wrapping needs), weak
+signature algorithms, and encrypted assertions (we hold no key).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 MAX_SAML_RESPONSE_CHARS = 256 * 1024
+# A genuine response nests about ten deep; pysaml2's parser recurses once per level.
+MAX_XML_DEPTH = 64
 SIGNATURE_ALGORITHMS = {
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
@@ -86,7 +89,11 @@ def inspect_saml_response(encoded: str) -> InspectedResponse:
         raise bad_request("not_saml_response", "The sign-in response is not a SAML Response.")
 
     ids: set[str] = set()
-    for node in root.iter():
+    unvisited = [(root, 1)]
+    while unvisited:
+        node, depth = unvisited.pop()
+        if depth > MAX_XML_DEPTH:
+            raise malformed("xml_too_deep")
         if node.tag in (ET.Comment, ET.ProcessingInstruction):
             raise malformed("xml_comment")
         node_id = node.get("ID")
@@ -94,6 +101,7 @@ def inspect_saml_response(encoded: str) -> InspectedResponse:
             if node_id in ids:
                 raise malformed("duplicate_id")
             ids.add(node_id)
+        unvisited.extend((child, depth + 1) for child in node)
     if any(True for _ in root.iter(f"{{{SAML}}}EncryptedAssertion")):
         raise SignInRefused(
             "encrypted_assertion",
@@ -111,8 +119,9 @@ def inspect_saml_response(encoded: str) -> InspectedResponse:
     direct = root.findall(f"{{{SAML}}}Assertion")
     if len(assertions) != 1 or len(direct) != 1:
         raise malformed("assertion_count")
-    signatures = list(root.iter(f"{{{DS}}}Signature"))
-    if not signatures:
+    # Only an enveloped signature of the response or of its assertion signs anything here.
+    signature = f"{{{DS}}}Signature"
+    if root.find(signature) is None and direct[0].find(signature) is None:
         raise SignInRefused(
             "unsigned", "The sign-in response was not signed by your identity provider."
         )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -38,7 +39,6 @@ CERT_FIELDS = ("idp_certificate", "idp_certificate_2")
 CONFIG_FIELDS = (*TEXT_FIELDS, *CERT_FIELDS, *FLAG_FIELDS)
 # A replayed assertion must be caught for as long as any clock could still accept it.
 REPLAY_WINDOW_SLACK = dt.timedelta(minutes=5)
-REPLAY_DEFAULT_LIFETIME = dt.timedelta(hours=24)
 _LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
@@ -65,15 +65,40 @@ def ensure_enterprise(company: Company) -> None:
         )
 
 
+def _split_url(value: str) -> SplitResult | None:
+    """The parts of a URL or URN, or None when `value` cannot be one: whitespace or control
+    characters (urlsplit silently drops tabs and newlines, so they would pass unseen), an
+    unclosed IPv6 bracket or a port out of range (urlsplit and .port raise ValueError)."""
+    if any(char.isspace() or not char.isprintable() for char in value):
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        return None
+    return parts
+
+
 def clean_entity_id(value: str) -> str:
     value = (value or "").strip()
-    parts = urlsplit(value)
-    is_url = parts.scheme in {"http", "https"} and bool(parts.netloc)
-    is_urn = parts.scheme == "urn" and len(value) > 6
-    if not value or len(value) > 1024 or not (is_url or is_urn) or any(c.isspace() for c in value):
+    parts = _split_url(value)
+    is_url = parts is not None and parts.scheme in {"http", "https"} and bool(parts.netloc)
+    is_urn = parts is not None and parts.scheme == "urn" and len(value) > 6
+    if not value or len(value) > 1024 or not (is_url or is_urn):
         raise DomainError(
             f"'{value[:100]}' is not a URI. The IdP entity ID is a URL or URN such as "
             "https://app.onelogin.com/saml/metadata/1234 (OneLogin calls it the Issuer URL).",
+            field="idp_entity_id",
+        )
+    ours = urlsplit(settings.PUBLIC_BASE_URL)
+    if parts is not None and (parts.scheme, parts.netloc.lower()) == (
+        ours.scheme,
+        ours.netloc.lower(),
+    ):
+        raise DomainError(
+            f"'{value[:100]}' is Switchboard's own address (our service provider metadata), not "
+            "your identity provider's. Copy the IdP entity ID from your identity provider "
+            "(OneLogin calls it the Issuer URL).",
             field="idp_entity_id",
         )
     return value
@@ -85,9 +110,11 @@ def clean_idp_url(value: str, *, field: str, required: bool) -> str:
         if required:
             raise DomainError("Enter the identity provider's SAML 2.0 endpoint.", field=field)
         return ""
-    parts = urlsplit(value)
-    secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
-    if not secure or not parts.netloc or len(value) > 1024:
+    parts = _split_url(value)
+    secure = parts is not None and (
+        parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+    )
+    if parts is None or not secure or not parts.netloc or len(value) > 1024:
         raise DomainError(
             f"'{value[:100]}' is not an https:// URL. Copy the URL from your identity provider "
             "(in OneLogin: SAML 2.0 Endpoint (HTTP) or SLO Endpoint).",
@@ -212,16 +239,13 @@ def configure_saml(
 # --- the replay store ---
 
 
-def consume_assertion(
-    *, company: Company, assertion_id: str, not_on_or_after: dt.datetime | None
-) -> None:
+def consume_assertion(*, company: Company, assertion_id: str, not_on_or_after: dt.datetime) -> None:
     """Record an assertion id as used; raise SignInRefused('replay') if it was used before.
 
     Kept until its NotOnOrAfter (plus slack for clock skew), in the database so every web
     process shares it; the unique constraint decides races.
     """
-    now = timezone.now()
-    keep_until = (not_on_or_after or now + REPLAY_DEFAULT_LIFETIME) + REPLAY_WINDOW_SLACK
+    keep_until = not_on_or_after + REPLAY_WINDOW_SLACK
     try:
         with transaction.atomic():
             SeenAssertion.objects.create(

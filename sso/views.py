@@ -55,7 +55,7 @@ from sso.inspection import (
     inspect_saml_response,
 )
 from sso.models import SAMLConfig
-from sso.saml import sp_acs_url
+from sso.saml import sp_acs_url, sp_entity_id
 from sso.services import CONTACT_ADMIN, SignInRefused
 
 logger = logging.getLogger(__name__)
@@ -246,6 +246,16 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
                     "wrong_recipient",
                     "The sign-in response was not meant for this site, so nobody was signed in.",
                 )
+        # The Web SSO profile requires an AudienceRestriction naming us, and several must all
+        # hold; pysaml2 passes an assertion without any, and needs only one of several to name us.
+        entity_id = sp_entity_id(self.company.slug)
+        conditions = response.assertion.conditions
+        restrictions = conditions.audience_restriction if conditions is not None else []
+        if not restrictions or any(
+            entity_id not in [(audience.text or "").strip() for audience in restriction.audience]
+            for restriction in restrictions
+        ):
+            raise _wrong_audience()
         in_response_to = response.in_response_to or ""
         outstanding = OutstandingQueriesCache(self.request.saml_session).outstanding_queries()
         if in_response_to and in_response_to not in outstanding:
@@ -255,19 +265,26 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
             )
         if not in_response_to and not config.allow_idp_initiated:
             raise _idp_initiated_refused(self.company)
-        not_on_or_after = None
-        for confirmation in confirmations:
-            data = confirmation.subject_confirmation_data
-            if data is not None and data.not_on_or_after:
-                not_on_or_after = _parse_saml_time(data.not_on_or_after)
-        conditions = response.assertion.conditions
-        if conditions is not None and conditions.not_on_or_after:
-            later = _parse_saml_time(conditions.not_on_or_after)
-            not_on_or_after = max(filter(None, [not_on_or_after, later]))
+        # The replay store keeps the id for as long as any part of the assertion is valid.
+        expiries = [
+            _parse_saml_time(value)
+            for value in [
+                *(c.subject_confirmation_data.not_on_or_after for c in confirmations),
+                conditions.not_on_or_after if conditions is not None else None,
+            ]
+            if value
+        ]
+        if not expiries:
+            # Valid forever, it would outlive its row in the replay store (pysaml2 accepts it).
+            raise SignInRefused(
+                "no_expiry",
+                "The sign-in response has no expiry time (NotOnOrAfter), so it could be used "
+                "again and again: nobody was signed in. " + CONTACT_ADMIN,
+            )
         services.consume_assertion(
             company=self.company,
             assertion_id=response.assertion.id,
-            not_on_or_after=not_on_or_after,
+            not_on_or_after=max(expiries),
         )
 
     def authenticate_user(
@@ -367,10 +384,7 @@ def _refusal_for(
             "not_yet_valid", "This sign-in is not valid yet: check the identity provider's clock."
         )
     if "AudienceRestrictions" in text:
-        return SignInRefused(
-            "wrong_audience",
-            "The sign-in response was issued for another application, so nobody was signed in.",
-        )
+        return _wrong_audience()
     if isinstance(exception, VerificationError) and "recipient" in text.lower():
         return SignInRefused(
             "wrong_recipient",
@@ -386,6 +400,13 @@ def _refusal_for(
             "This sign-in answers a request this browser did not make. Please start again.",
         )
     return _tampered("invalid_response")
+
+
+def _wrong_audience() -> SignInRefused:
+    return SignInRefused(
+        "wrong_audience",
+        "The sign-in response was issued for another application, so nobody was signed in.",
+    )
 
 
 def _tampered(reason: str) -> SignInRefused:

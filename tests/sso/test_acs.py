@@ -2,6 +2,7 @@
 
 import base64
 import datetime as dt
+import re
 
 import pytest
 
@@ -157,11 +158,54 @@ def test_unknown_user_without_jit_is_refused(client, acme_saml, acme_idp):
     assert not User.objects.filter(email="nobody@acme.example").exists()
 
 
+def test_deleted_user_is_refused(client, acme_saml, acme_idp, ada):
+    from accounts.audit import SYSTEM
+    from provisioning.services import delete_user
+
+    delete_user(user=ada, actor=SYSTEM, source="scim")
+    response = post(client, acme_idp.response("ada@acme.example"))
+    assert_refused(client, response, "unknown_user")
+
+
 def test_name_id_maps_to_users_of_this_company_only(client, acme_saml, acme_idp, other_company):
     # A globex user's email asserted by acme's IdP does not sign into globex's account.
     UserFactory(company=other_company, email="boss@globex.example")
     response = post(client, acme_idp.response("boss@globex.example"))
     assert_refused(client, response, "unknown_user")
+
+
+@pytest.mark.parametrize("name_id", ["ADA@ACME.EXAMPLE", " Ada@Acme.Example "])
+def test_name_id_matches_the_email_whatever_its_ascii_case(
+    client, acme_saml, acme_idp, ada, name_id
+):
+    assert post(client, acme_idp.response(name_id)).status_code == 302
+    assert signed_in_as(client) == str(ada.pk)
+
+
+@pytest.mark.parametrize(
+    "name_id",
+    [
+        "\u212aate@acme.example",  # KELVIN SIGN: lower-cases to an ASCII "k"
+        "kate@\u212anown.example",
+    ],
+)
+@pytest.mark.parametrize("jit", [False, True])
+def test_name_id_with_a_look_alike_that_lower_cases_to_ascii_matches_nobody(
+    client, acme_saml, acme_idp, company, name_id, jit
+):
+    """An IdP account named with a look-alike letter is another person than kate@: it must not
+    sign in as her (nor be created as her), though Python and PostgreSQL lower-case both alike."""
+    from tests.accounts.factories import CompanyDomainFactory
+
+    CompanyDomainFactory(company=company, domain="known.example")
+    UserFactory(company=company, email="kate@acme.example")
+    UserFactory(company=company, email="kate@known.example")
+    acme_saml.jit_provisioning = jit
+    acme_saml.save()
+    response = post(client, acme_idp.response(name_id))
+    assert_refused(client, response, "bad_name_id")
+    assert signed_in_as(client) is None
+    assert User.objects.filter(company=company).count() == 2
 
 
 def test_jit_creates_a_user_with_office_license_and_number(client, acme_saml, acme_idp, company):
@@ -216,6 +260,28 @@ def test_unsigned_response_is_refused(client, acme_saml, acme_idp, ada):
     assert_refused(client, post(client, saml), "unsigned")
 
 
+def test_unsigned_response_carrying_a_genuine_signature_elsewhere_is_refused_as_unsigned(
+    client, acme_saml, acme_idp, ada
+):
+    """A signature that signs neither the response nor its assertion (here one copied from a
+    genuine response into Extensions) does not make the response signed."""
+    signed = acme_idp.response_xml("ada@acme.example")
+    signature = re.search(r"<(?P<p>[\w.-]+):Signature\b.*?</(?P=p):Signature>", signed, re.S)
+    assert signature
+    ds = signature.group("p")
+    copied = signature.group(0).replace(
+        f"<{ds}:Signature", f'<{ds}:Signature xmlns:{ds}="http://www.w3.org/2000/09/xmldsig#"', 1
+    )
+    unsigned = acme_idp.response_xml("ada@acme.example", sign_assertion=False)
+    status = re.search(r"<(?P<p>[\w.-]+):Status\b", unsigned)
+    assert status
+    samlp = status.group("p")
+    tampered = unsigned.replace(
+        status.group(0), f"<{samlp}:Extensions>{copied}</{samlp}:Extensions>{status.group(0)}", 1
+    )
+    assert_refused(client, post(client, encode(tampered)), "unsigned")
+
+
 def test_response_signed_by_another_key_is_refused(client, acme_saml, idps, ada):
     # Same issuer, the attacker's key, its certificate embedded in KeyInfo.
     for signing in ({"sign_assertion": True}, {"sign_response": True, "sign_assertion": False}):
@@ -230,6 +296,41 @@ def test_assertion_altered_after_signing_is_refused(client, acme_saml, acme_idp,
     tampered = xml.replace("ada@acme.example", "member@acme.example")
     assert tampered != xml
     assert_refused(client, post(client, encode(tampered)), "bad_signature")
+
+
+def test_signed_response_with_its_assertion_swapped_is_refused(
+    client, acme_saml, acme_idp, ada, company
+):
+    """The response is signed (not the assertion): the assertion of another genuine response,
+    for another user, put in its place breaks the response's signature."""
+    from tests.sso.saml_idp import signed_assertion
+
+    victim = UserFactory(company=company, email="ceo@acme.example", role="company_admin")
+    xml = acme_idp.response_xml("ada@acme.example", sign_assertion=False, sign_response=True)
+    other = acme_idp.response_xml(victim.email, sign_assertion=False, sign_response=True)
+    swapped = xml.replace(signed_assertion(xml), signed_assertion(other))
+    assert victim.email in swapped
+    assert_refused(client, post(client, encode(swapped)), "bad_signature")
+
+
+def test_signed_assertion_hidden_in_the_advice_of_an_unsigned_one_is_refused(
+    client, acme_saml, acme_idp, ada, company
+):
+    """The attacker's unsigned assertion naming the victim carries the genuine signed one in its
+    <Advice>, where the schema allows assertions: refused before pysaml2 looks."""
+    from tests.sso.saml_idp import evil_copy, signed_assertion
+
+    victim = UserFactory(company=company, email="ceo@acme.example", role="company_admin")
+    xml = acme_idp.response_xml("ada@acme.example")
+    original = signed_assertion(xml)
+    evil = evil_copy(original, victim.email)
+    conditions_end = re.search(r"</(?P<p>[\w.-]+):Conditions>", evil)
+    assert conditions_end
+    prefix = conditions_end.group("p")
+    advice = f"<{prefix}:Advice>{original}</{prefix}:Advice>"
+    evil = evil[: conditions_end.end()] + advice + evil[conditions_end.end() :]
+    response = post(client, encode(xml.replace(original, evil)))
+    assert_refused(client, response, "assertion_count")
 
 
 @pytest.mark.parametrize(
@@ -275,6 +376,65 @@ def test_replayed_assertion_is_refused(client, acme_saml, acme_idp, ada):
     assert_refused(attacker, post(attacker, saml), "replay")
 
 
+def _without_any_expiry(response):
+    assertion = response.assertion[0]
+    assertion.conditions.not_on_or_after = None
+    for confirmation in assertion.subject.subject_confirmation:
+        confirmation.subject_confirmation_data.not_on_or_after = None
+
+
+def test_assertion_without_any_expiry_is_refused(client, acme_saml, acme_idp, ada):
+    """Valid forever, it would be kept in the replay store for a day only and could be replayed
+    after the purge. pysaml2 accepts it; the Web SSO profile requires NotOnOrAfter."""
+    saml = acme_idp.response("ada@acme.example", alter=_without_any_expiry)
+    response = post(client, saml)
+    assert_refused(client, response, "no_expiry")
+    assert "expiry" in response.content.decode()
+    assert not SeenAssertion.objects.exists()
+
+
+def _expiring_in_conditions_only(response):
+    for confirmation in response.assertion[0].subject.subject_confirmation:
+        confirmation.subject_confirmation_data.not_on_or_after = None
+
+
+def test_replay_store_keeps_an_assertion_until_its_conditions_expire(
+    client, acme_saml, acme_idp, ada
+):
+    from sso.views import _parse_saml_time
+
+    xml = acme_idp.response_xml("ada@acme.example", alter=_expiring_in_conditions_only)
+    assert post(client, encode(xml)).status_code == 302
+    expiry = re.search(r'Conditions [^>]*NotOnOrAfter="([^"]+)"', xml)
+    assert expiry
+    seen = SeenAssertion.objects.get()
+    assert seen.not_on_or_after == _parse_saml_time(expiry.group(1)) + dt.timedelta(minutes=5)
+
+
+def test_replay_store_keeps_an_assertion_until_its_last_confirmation_expires(
+    client, acme_saml, acme_idp, ada
+):
+    """Two bearer confirmations, the first valid an hour: the id was kept only until the last
+    one's (earlier) expiry, and the assertion could be replayed through the first after that."""
+    import copy
+
+    from tests.sso.saml_idp import SAML_TIME
+
+    in_an_hour = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)
+
+    def two_confirmations(response):
+        confirmations = response.assertion[0].subject.subject_confirmation
+        confirmations.append(copy.deepcopy(confirmations[0]))
+        confirmations[0].subject_confirmation_data.not_on_or_after = in_an_hour.strftime(SAML_TIME)
+
+    assert (
+        post(client, acme_idp.response("ada@acme.example", alter=two_confirmations)).status_code
+        == 302
+    )
+    seen = SeenAssertion.objects.get()
+    assert seen.not_on_or_after == in_an_hour + dt.timedelta(minutes=5)
+
+
 def test_replay_store_purge_keeps_unexpired_ids(acme_saml, company):
     from django.utils import timezone
 
@@ -312,6 +472,37 @@ def test_small_clock_skew_is_tolerated(client, acme_saml, acme_idp, ada):
 
 def test_wrong_audience_is_refused(client, acme_saml, acme_idp, ada):
     saml = acme_idp.response("ada@acme.example", audience="https://other-sp.example/metadata")
+    assert_refused(client, post(client, saml), "wrong_audience")
+
+
+def _without_audience_restriction(response):
+    response.assertion[0].conditions.audience_restriction = []
+
+
+def _without_conditions(response):
+    response.assertion[0].conditions = None
+
+
+def _with_a_second_audience_restriction_for_another_sp(response):
+    from saml2.saml import Audience, AudienceRestriction
+
+    response.assertion[0].conditions.audience_restriction.append(
+        AudienceRestriction(audience=[Audience(text="https://other-sp.example/metadata")])
+    )
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        _without_audience_restriction,
+        _without_conditions,
+        _with_a_second_audience_restriction_for_another_sp,
+    ],
+)
+def test_assertion_must_be_restricted_to_our_audience(client, acme_saml, acme_idp, ada, alter):
+    """The Web SSO profile requires an AudienceRestriction naming us, and several restrictions
+    must all hold. pysaml2 lets an assertion without any through, and needs only one to name us."""
+    saml = acme_idp.response("ada@acme.example", alter=alter)
     assert_refused(client, post(client, saml), "wrong_audience")
 
 
@@ -400,6 +591,27 @@ def test_entity_expansion_bomb_is_refused(client, acme_saml, acme_idp, ada):
     )
     body = xml.split("?>", 1)[1] if xml.startswith("<?xml") else xml
     assert_refused(client, post(client, encode(bomb + body.replace("Ada", "&d;", 1))), "xml_dtd")
+
+
+def test_deeply_nested_xml_is_refused_before_pysaml2_recurses_into_it(
+    client, acme_saml, acme_idp, ada, caplog
+):
+    """2,000 nested elements in the (unsigned) response's Extensions: pysaml2's recursive parser
+    hit Python's recursion limit and logged a RecursionError traceback at ERROR."""
+    import logging
+
+    xml = acme_idp.response_xml("ada@acme.example")
+    status = re.search(r"<(?P<p>[\w.-]+):Status\b", xml)
+    assert status
+    prefix = status.group("p")
+    nested = '<y:x xmlns:y="urn:example:y">' * 2000 + "</y:x>" * 2000
+    deep = xml.replace(
+        status.group(0), f"<{prefix}:Extensions>{nested}</{prefix}:Extensions>{status.group(0)}", 1
+    )
+    with caplog.at_level(logging.ERROR):
+        response = post(client, encode(deep))
+    assert_refused(client, response, "xml_too_deep")
+    assert "RecursionError" not in caplog.text
 
 
 def test_comment_inside_name_id_is_refused(client, acme_saml, acme_idp, company):

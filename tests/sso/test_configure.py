@@ -63,6 +63,36 @@ def test_private_key_pasted_by_mistake_is_refused_and_named(keys):
         normalize_certificate(keys["acme"].key_pem)
 
 
+def _key_der(keys, private_format, password=None):
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(keys["acme"].key_pem.encode(), password=None)
+    encryption = (
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
+    )
+    return key.private_bytes(serialization.Encoding.DER, private_format, encryption)
+
+
+@pytest.mark.parametrize(
+    ("private_format", "password"),
+    [("TraditionalOpenSSL", None), ("PKCS8", None), ("PKCS8", b"secret")],
+    ids=["pkcs1", "pkcs8", "pkcs8-encrypted"],
+)
+def test_private_key_pasted_as_bare_base64_is_refused_and_named(keys, private_format, password):
+    """OneLogin shows certificates as bare base64; a key copied the same way (no PEM armour)
+    was refused only as "not an X.509 certificate", so nobody was told to replace it."""
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import PrivateFormat
+
+    der = _key_der(keys, getattr(PrivateFormat, private_format), password)
+    with pytest.raises(DomainError, match="private key, not a certificate") as error:
+        normalize_certificate(base64.b64encode(der).decode())
+    assert error.value.code == "private_key"
+
+
 @pytest.mark.parametrize(
     "text",
     ["hello", "TUlJQ2Zvbw==", "-----BEGIN CERTIFICATE-----\nbm9wZQ==\n-----END CERTIFICATE-----"],
@@ -158,6 +188,52 @@ def test_sso_url_must_be_https(company, keys):
     with pytest.raises(DomainError, match="https://") as error:
         configure(company, **{**base_fields(keys), "idp_sso_url": "http://idp.example.test/sso"})
     assert error.value.field == "idp_sso_url"
+
+
+@pytest.mark.parametrize("field", ["idp_sso_url", "idp_slo_url"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::1/sso",  # urlsplit raises ValueError: was a 500 on the settings page
+        "https://idp.example.test:99999/sso",
+        "https://idp.example.test/sso\nX-Injected: 1",
+        "https://idp.example.test/s so",
+        "https://idp.example.test/sso\x00",
+    ],
+)
+def test_malformed_idp_urls_are_refused(company, keys, field, url):
+    with pytest.raises(DomainError, match="https:// URL") as error:
+        configure(company, **{**base_fields(keys), field: url})
+    assert error.value.field == field
+    assert not SAMLConfig.objects.exists()
+
+
+@pytest.mark.parametrize("entity_id", ["https://[::1/metadata", "https://idp.example.test:99999/"])
+def test_malformed_entity_id_is_refused(company, keys, entity_id):
+    with pytest.raises(DomainError, match="not a URI") as error:
+        configure(company, **{**base_fields(keys), "idp_entity_id": entity_id})
+    assert error.value.field == "idp_entity_id"
+    assert not SAMLConfig.objects.exists()
+
+
+@pytest.mark.parametrize("slug", ["acme", "globex"])
+def test_our_own_sp_entity_id_is_not_an_idp_entity_id(company, keys, slug):
+    """Pasting Switchboard's metadata URL (this company's or any other's) where the identity
+    provider's goes is a mix-up: it names no IdP, and no real IdP issues as us."""
+    from sso.saml import sp_entity_id
+
+    with pytest.raises(DomainError, match="Switchboard's own") as error:
+        configure(company, **{**base_fields(keys), "idp_entity_id": sp_entity_id(slug)})
+    assert error.value.field == "idp_entity_id"
+    assert not SAMLConfig.objects.exists()
+
+
+def test_another_companys_idp_entity_id_is_accepted(company, other_company, keys):
+    """Entra ID issues every app of a tenant as https://sts.windows.net/<tenant>/: two companies
+    of one organisation share it. Audience and Recipient (our per-company URLs) tell them apart."""
+    shared = "https://sts.windows.net/00000000-0000-0000-0000-000000000001/"
+    configure(other_company, **{**base_fields(keys), "idp_entity_id": shared})
+    assert configure(company, **{**base_fields(keys), "idp_entity_id": shared}).idp_entity_id
 
 
 def test_saml_is_an_enterprise_feature(company, keys):

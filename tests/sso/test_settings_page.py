@@ -84,9 +84,42 @@ def test_private_key_is_refused_beside_the_field(company_admin_client, keys):
     assert not SAMLConfig.objects.exists()
 
 
+@pytest.mark.parametrize("field", ["idp_certificate", "idp_certificate_2", "metadata_xml"])
+def test_a_refused_private_key_is_not_shown_again(company_admin_client, keys, field):
+    key_line = keys["acme"].key_pem.splitlines()[1]
+    pasted = keys["acme"].key_pem
+    if field == "metadata_xml":
+        body = "".join(keys["acme"].key_pem.splitlines()[1:-1])
+        pasted = metadata_xml(keys, "acme").replace(keys["acme"].cert_base64, body)
+    response = company_admin_client.post(PAGE, form_data(keys, **{field: pasted}))
+    page = response.content.decode()
+    assert "This is a private key, not a certificate" in page
+    assert key_line[:40] not in page
+    assert not SAMLConfig.objects.exists()
+
+
 def test_bad_entity_id_is_refused(company_admin_client, keys):
     response = company_admin_client.post(PAGE, form_data(keys, idp_entity_id="OneLogin"))
     assert "is not a URI" in response.content.decode()
+    assert not SAMLConfig.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("idp_sso_url", "https://[::1/sso", "is not an https:// URL"),
+        ("idp_slo_url", "https://idp.example.test/slo\r\nX: 1", "is not an https:// URL"),
+        ("idp_sso_url", "http://idp.example.test/sso", "is not an https:// URL"),
+        ("idp_entity_id", "https://[::1/metadata", "is not a URI"),
+        ("idp_entity_id", "http://127.0.0.1:8000/sso/globex/metadata/", "Switchboard&#x27;s own"),
+    ],
+)
+def test_bad_urls_are_form_errors_and_nothing_is_saved(
+    company_admin_client, keys, field, value, message
+):
+    response = company_admin_client.post(PAGE, form_data(keys, **{field: value}))
+    assert response.status_code == 200
+    assert message in response.content.decode()
     assert not SAMLConfig.objects.exists()
 
 
