@@ -39,6 +39,7 @@ from saml2.response import (
     UnsolicitedResponse,
     VerificationError,
 )
+from saml2.saml import SCM_BEARER
 from saml2.sigver import MissingKey, SignatureError
 from saml2.time_util import str_to_time
 from saml2.validate import ResponseLifetimeExceed, ToEarly
@@ -246,6 +247,14 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
                     "wrong_recipient",
                     "The sign-in response was not meant for this site, so nobody was signed in.",
                 )
+        # The Web SSO profile signs in the browser that presents a bearer assertion; pysaml2 also
+        # passes sender-vouches, where another party (never asked here) vouches for the subject.
+        if not any(confirmation.method == SCM_BEARER for confirmation in confirmations):
+            raise SignInRefused(
+                "not_bearer",
+                "The sign-in response does not let the browser that brought it sign in (no "
+                "bearer confirmation), so nobody was signed in. " + CONTACT_ADMIN,
+            )
         # The Web SSO profile requires an AudienceRestriction naming us, and several must all
         # hold; pysaml2 passes an assertion without any, and needs only one of several to name us.
         entity_id = sp_entity_id(self.company.slug)

@@ -699,3 +699,15 @@ def test_idp_error_status_is_a_friendly_refusal(client, acme_saml, acme_idp):
     response = post(client, encode(str(error)))
     assert_refused(client, response, "idp_refused")
     assert "did not sign you in" in response.content.decode()
+
+
+def test_assertion_without_a_bearer_confirmation_is_refused(client, acme_saml, acme_idp, ada):
+    """The Web SSO profile signs a browser in only on a bearer confirmation: a sender-vouches
+    one says an attesting party (not the browser) vouches for the subject, which we never ask."""
+
+    def vouched(response):
+        for confirmation in response.assertion[0].subject.subject_confirmation:
+            confirmation.method = "urn:oasis:names:tc:SAML:2.0:cm:sender-vouches"
+
+    saml = acme_idp.response("ada@acme.example", alter=vouched)
+    assert_refused(client, post(client, saml), "not_bearer")
