@@ -771,7 +771,7 @@ def normalize_body(body: Any, resource_type: s.ResourceType) -> dict[str, Any]:
     if schemas is not None:
         if not isinstance(schemas, list) or not all(isinstance(u, str) for u in schemas):
             raise invalid_value("schemas must be a list of schema URNs.")
-        known = {urn.lower() for urn in resource_type.schema_ids}
+        known = {urn.lower() for urn in resource_type.schema_ids} | resource_type.markers
         unknown = [u for u in schemas if u.lower() not in known]
         if unknown:
             raise invalid_value(

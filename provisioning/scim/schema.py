@@ -363,6 +363,9 @@ class ResourceType:
     schema: Schema
     extensions: tuple[Schema, ...]
     description: str
+    # Schema URNs a client may name in a body's `schemas` that hold no attribute: accepted and
+    # ignored (never rendered).
+    markers: frozenset[str] = frozenset()
 
     @property
     def schema_ids(self) -> set[str]:
@@ -411,5 +414,15 @@ class ResourceType:
 USER_TYPE = ResourceType(
     "User", "Users", USER_SCHEMA, (ENTERPRISE_SCHEMA, SWITCHBOARD_SCHEMA), "Users of the company"
 )
-GROUP_TYPE = ResourceType("Group", "Groups", GROUP_SCHEMA, (), "Offices of the company")
+# Entra's group create names its classic client's attribute-less Group schema next to the core
+# one (as its SCIM documentation shows); refusing it would fail every group push.
+ENTRA_GROUP_MARKER = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
+GROUP_TYPE = ResourceType(
+    "Group",
+    "Groups",
+    GROUP_SCHEMA,
+    (),
+    "Offices of the company",
+    markers=frozenset({ENTRA_GROUP_MARKER.lower()}),
+)
 RESOURCE_TYPES = {"User": USER_TYPE, "Group": GROUP_TYPE}

@@ -1,6 +1,7 @@
 from accounts.models import User, UserStatus
 from tests.provisioning.test_scim_users import CORE, PATCH, assert_error
 
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 SWITCHBOARD = "urn:ietf:params:scim:schemas:extension:switchboard:2.0:User"
 
 
@@ -100,4 +101,62 @@ def test_entra_sequence(scim):
     assert response.status_code == 200, response.body
     assert (
         scim.get('Users?filter=externalId eq "e-1" and active eq false').body["totalResults"] == 1
+    )
+
+
+def test_entra_group_sequence_as_its_documentation_writes_it(scim):
+    """Entra's group create names its attribute-less legacy schema next to the core one."""
+    ann = scim.post("Users", {"schemas": [CORE], "userName": "ann@acme.example"}).body["id"]
+    created = scim.post(
+        "Groups",
+        {
+            "schemas": [
+                GROUP,
+                "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group",
+            ],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "Sales",
+            "meta": {"resourceType": "Group"},
+        },
+    )
+    assert created.status_code == 201, created.body
+    group_id = created.body["id"]
+    assert created.body["schemas"] == [GROUP]
+    found = scim.get('Groups?excludedAttributes=members&filter=displayName eq "Sales"').body
+    assert [r["id"] for r in found["Resources"]] == [group_id]
+    added = scim.patch(
+        f"Groups/{group_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "Add", "path": "members", "value": [{"$ref": None, "value": ann}]}
+            ],
+        },
+    )
+    assert added.status_code == 200, added.body
+    assert User.objects.get(pk=ann).office.name == "Sales"
+    renamed = scim.patch(
+        f"Groups/{group_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [{"op": "Replace", "path": "displayName", "value": "Field sales"}],
+        },
+    )
+    assert renamed.body["displayName"] == "Field sales"
+    removed = scim.patch(
+        f"Groups/{group_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": ann}]}
+            ],
+        },
+    )
+    assert removed.status_code == 200, removed.body
+    assert User.objects.get(pk=ann).office.name == "HQ"
+    # Only that marker is let through: another unknown schema is still refused.
+    assert_error(
+        scim.post("Groups", {"schemas": [GROUP, "urn:evil:schema"], "displayName": "Other"}),
+        400,
+        "invalidValue",
     )
