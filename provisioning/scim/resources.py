@@ -146,7 +146,10 @@ def _datetime(field: str) -> Builder:
             return Q_TRUE
         if op not in {"eq", "ne", "gt", "ge", "lt", "le"}:
             raise invalid_filter("Dates compare with eq, ne, gt, ge, lt, le or pr.")
-        moment = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            moment = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # well formed, but no such date or time ("2024-02-30T10:00:00Z")
+            moment = None
         if moment is None or moment.tzinfo is None:
             raise invalid_filter(
                 f"'{str(value)[:40]}' is not a date-time like 2024-05-01T12:00:00Z."

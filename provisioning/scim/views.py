@@ -13,7 +13,6 @@ own shape was more code than this module.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -73,6 +72,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_COUNT = 100
 MAX_RESULTS = 200
 MAX_BODY = 1024 * 1024
+MAX_START_INDEX = 2**62
 # How long the place of a walk through /Users is remembered (see `_walk_key`).
 WALK_SECONDS = 300
 
@@ -274,9 +274,27 @@ def read_json(request: HttpRequest) -> Any:
     if len(raw) > MAX_BODY:
         raise ScimError(413, "The request body is larger than 1 MB.")
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        # Strict JSON (RFC 8259): no NaN or Infinity, no lone surrogate (no UTF-8 for it).
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise invalid_syntax("The request body is not valid JSON.") from None
+    _refuse_nul(body)
+    return body
+
+
+def _refuse_nul(body: Any) -> None:
+    """JSON may carry a NUL character (\\u0000) that no PostgreSQL text column can hold: refused
+    here, before any of it reaches a query, rather than failing there (a 500)."""
+    pending = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and "\x00" in value:
+            raise invalid_value("The body holds a NUL character (\\u0000): send text without it.")
 
 
 def _query_params(context: Context) -> dict[str, Any]:
@@ -290,6 +308,18 @@ def _search_body(context: Context) -> dict[str, Any]:
     schemas = body.get("schemas")
     if schemas is not None and (not isinstance(schemas, list) or s.SEARCH_REQUEST not in schemas):
         raise invalid_value(f'A search body has schemas ["{s.SEARCH_REQUEST}"].')
+    # RFC 7644 §3.4.3: attribute names are strings (a list, or one comma-separated string).
+    for name in ("attributes", "excludedAttributes"):
+        names = _param(body, name)
+        if not (
+            names is None
+            or isinstance(names, str)
+            or (isinstance(names, list) and all(isinstance(n, str) for n in names))
+        ):
+            raise invalid_value(f"{name} is a list of attribute names.")
+    for name in ("sortBy", "sortOrder"):
+        if not isinstance(_param(body, name), str | None):
+            raise invalid_value(f"{name} must be a string.")
     return {str(k): v for k, v in body.items()}
 
 
@@ -310,6 +340,9 @@ def _integer(value: Any, name: str, default: int) -> int:
 def _paging(params: dict[str, Any]) -> tuple[int, int]:
     # RFC 7644 §3.4.2.4: startIndex < 1 is 1, count < 0 is 0; the cap is advertised.
     start = max(1, _integer(_param(params, "startIndex"), "startIndex", 1))
+    if start > MAX_START_INDEX:
+        # The rows skipped are a bigint in the query: past it, PostgreSQL fails (a 500).
+        raise invalid_value(f"startIndex must be at most {MAX_START_INDEX}.")
     count = _integer(_param(params, "count"), "count", DEFAULT_COUNT)
     return start, min(max(0, count), MAX_RESULTS)
 
