@@ -13,7 +13,15 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import Company, User, UserEmail, UserPhoneNumber, UserStatus, all_emails
+from accounts.models import (
+    Company,
+    User,
+    UserEmail,
+    UserPhoneNumber,
+    UserStatus,
+    all_emails,
+    lowered_by_database,
+)
 from offices.models import PhoneNumber
 from provisioning.scim import schema as s
 from provisioning.scim.errors import invalid_filter, invalid_value
@@ -44,7 +52,9 @@ def _string(field: str, *, case_exact: bool = False, nullable: bool = False) -> 
             raise invalid_filter(f"'{op} null' is not a comparison; use eq, ne or pr.")
         if not isinstance(value, str):
             raise invalid_filter(f"Compare this attribute with a quoted string, not {value}.")
-        target, text = (field, value) if case_exact else (f"{field}__lower", value.lower())
+        target, text = (
+            (field, value) if case_exact else (f"{field}__lower", lowered_by_database(value))
+        )
         lookups = {
             "eq": "",
             "ne": "",

@@ -131,6 +131,32 @@ def test_duplicate_user_name_is_409_uniqueness_case_insensitively(scim):
     assert User.objects.count() == 1
 
 
+# Letters Python lower-cases otherwise than PostgreSQL's LOWER() does: 'İ' (Python: 'i' and a
+# combining dot), a word-final 'Σ' (Python: 'ς'); the unique indexes hold LOWER()'s.
+@pytest.mark.parametrize("user_name", ["İnci.Yılmaz", "ΟΔΟΣ", "NIKOΣ@acme.example"])
+def test_a_user_is_found_by_the_user_name_it_was_created_with(scim, user_name):
+    created = scim.post(
+        "Users",
+        {"userName": user_name, "title": user_name, "emails": [{"value": "x@acme.example"}]},
+    )
+    assert created.status_code == 201, created.body
+    user_id = created.body["id"]
+    for query in (
+        f'userName eq "{user_name}"',  # the page read by its own statement (selectors)
+        f'userName eq "{user_name}" and active eq true',  # through the filter's Q
+        f'userName sw "{user_name}"',
+        f'title eq "{user_name}"',
+        f'title co "{user_name[1:]}"',
+    ):
+        found = scim.get(f"Users?filter={query}").body
+        assert [r["id"] for r in found["Resources"]] == [user_id], query
+        assert found["totalResults"] == 1, query
+    # What the identity provider does next when its filter finds no one: it creates again.
+    again = scim.post("Users", {"userName": user_name, "emails": [{"value": "y@acme.example"}]})
+    assert_error(again, 409, "uniqueness")
+    assert User.objects.count() == 1
+
+
 def test_email_taken_in_another_company_is_409(scim, other_company):
     UserFactory(company=other_company, email="taken@globex.example")
     response = scim.post("Users", {"userName": "taken@globex.example"})
