@@ -160,12 +160,14 @@ def _apply(
 ) -> None:
     found = resource_type.resolve(attr.urn, attr.name)
     if found is None:
-        if strict:
+        if strict and not _unkept(attr, resource_type):
             raise invalid_path(f"'{attr}' is not an attribute of a {resource_type.name}.")
         return
     schema, attribute = found
     sub = attribute.sub(attr.sub) if attr.sub else None
     if attr.sub and sub is None:
+        if _unkept(attr, resource_type):
+            return
         raise invalid_path(f"'{attr}' is not an attribute of a {resource_type.name}.")
     target = sub or attribute
     if (
@@ -260,6 +262,17 @@ def _apply(
         container[name] = {**container[name], **value}  # RFC 7644 §3.5.2.3: merge sub-attributes
         return
     container[name] = value
+
+
+def _unkept(attr: AttrRef, resource_type: s.ResourceType) -> bool:
+    """An attribute of the resource's RFC 7643 schema this server does not keep (see
+    ResourceType.unkept): its operation is ignored, as a body ignores it."""
+    if attr.urn is not None and attr.urn.lower() != resource_type.schema.id.lower():
+        return False
+    name = attr.name.lower()
+    return (
+        name in resource_type.unkept or f"{name}.{attr.sub or ''}".lower() in resource_type.unkept
+    )
 
 
 def _canonical(value: Any, attribute: s.Attribute) -> Any:

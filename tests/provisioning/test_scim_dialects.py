@@ -160,3 +160,36 @@ def test_entra_group_sequence_as_its_documentation_writes_it(scim):
         400,
         "invalidValue",
     )
+
+
+def test_entra_default_mappings_this_server_does_not_keep_do_not_block_an_update(scim):
+    """Entra's default attribute mappings write work addresses (physicalDeliveryOfficeName,
+    city, …) by path, in the same PATCH as the attributes that changed. Attributes of the RFC
+    7643 User this server does not keep are ignored there as in a POST, not refused with the
+    whole PATCH."""
+    user_id = scim.post("Users", {"schemas": [CORE], "userName": "en@acme.example"}).body["id"]
+    response = scim.patch(
+        f"Users/{user_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "Add", "path": 'addresses[type eq "work"].formatted', "value": "Bldg 4"},
+                {"op": "Add", "path": 'addresses[type eq "work"].locality', "value": "Redmond"},
+                {"op": "Replace", "path": "title", "value": "Ops lead"},
+                {"op": "Add", "path": "name.honorificPrefix", "value": "Dr."},
+                {"op": "Add", "path": "roles", "value": [{"value": "Admin", "primary": True}]},
+                {"op": "Replace", "path": "password", "value": "hunter2"},
+                {"op": "Remove", "path": 'addresses[type eq "work"]'},
+            ],
+        },
+    )
+    assert response.status_code == 200, response.body
+    assert response.body["title"] == "Ops lead"
+    assert "addresses" not in response.body
+    assert User.objects.get(pk=user_id).title == "Ops lead"
+    # A path that is no attribute of a User at all is still refused.
+    wrong = scim.patch(
+        f"Users/{user_id}",
+        {"schemas": [PATCH], "Operations": [{"op": "Add", "path": "addressez", "value": "x"}]},
+    )
+    assert_error(wrong, 400, "invalidPath")
