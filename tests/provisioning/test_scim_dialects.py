@@ -2,6 +2,7 @@ from accounts.models import User, UserStatus
 from tests.provisioning.test_scim_users import CORE, PATCH, assert_error
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 SWITCHBOARD = "urn:ietf:params:scim:schemas:extension:switchboard:2.0:User"
 
 
@@ -193,3 +194,42 @@ def test_entra_default_mappings_this_server_does_not_keep_do_not_block_an_update
         {"schemas": [PATCH], "Operations": [{"op": "Add", "path": "addressez", "value": "x"}]},
     )
     assert_error(wrong, 400, "invalidPath")
+
+
+def test_entra_classic_single_values_wrapped_in_a_list_are_unwrapped(scim):
+    """Entra's classic (customappsso) job wraps a single value as [{"$ref": null, "value": …}]
+    (Microsoft's SCIM library of the time read it so); a list of one such object for a
+    single-valued attribute means that value."""
+    manager = scim.post("Users", {"schemas": [CORE], "userName": "boss@acme.example"}).body["id"]
+    user_id = scim.post("Users", {"schemas": [CORE], "userName": "en@acme.example"}).body["id"]
+    response = scim.patch(
+        f"Users/{user_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "Add", "path": "department", "value": [{"$ref": None, "value": "Ops"}]},
+                {"op": "Replace", "path": "displayName", "value": [{"$ref": None, "value": "En"}]},
+                {"op": "Replace", "path": "name.givenName", "value": [{"value": "Eno"}]},
+                {
+                    "op": "Add",
+                    "path": f"{ENTERPRISE}:manager",
+                    "value": [{"$ref": None, "value": manager}],
+                },
+            ],
+        },
+    )
+    assert response.status_code == 200, response.body
+    saved = User.objects.get(pk=user_id)
+    assert (saved.department, saved.display_name, saved.given_name) == ("Ops", "En", "Eno")
+    assert saved.manager_id == int(manager)
+    # Two values for one: still refused.
+    two = scim.patch(
+        f"Users/{user_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "Replace", "path": "title", "value": [{"value": "a"}, {"value": "b"}]}
+            ],
+        },
+    )
+    assert_error(two, 400, "invalidValue")
