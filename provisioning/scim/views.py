@@ -362,6 +362,16 @@ def _with_version(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _none_match_fails(context: Context, version: str) -> bool:
+    """Whether a GET's If-None-Match names the current version (RFC 7232 §3.2: compared
+    weakly, W/ aside; * names any): the client's copy is current, the answer is 304."""
+    wanted = context.request.headers.get("If-None-Match")
+    if not wanted:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
+    return "*" in tags or version.removeprefix("W/") in tags
+
+
 def _if_match(context: Context, body: dict[str, Any]) -> None:
     wanted = context.request.headers.get("If-Match")
     if wanted and wanted.strip() != "*":
@@ -447,8 +457,7 @@ class UserEndpoint:
     def get(self, context: Context, resource_id: str) -> HttpResponse:
         context.skip_members = not _members_wanted(_query_params(context))
         body = self.resource(context, resource_id)
-        wanted = context.request.headers.get("If-None-Match")
-        if wanted and body["meta"]["version"] in {t.strip() for t in wanted.split(",")}:
+        if _none_match_fails(context, body["meta"]["version"]):
             return scim_json_response(None, 304, {"ETag": body["meta"]["version"]})
         return self.respond(context, body)
 

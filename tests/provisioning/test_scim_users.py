@@ -119,6 +119,19 @@ def test_if_none_match_304_and_if_match_412(scim):
     assert scim.delete(f"Users/{user['id']}", HTTP_IF_MATCH=replaced["ETag"]).status_code == 204
 
 
+def test_if_none_match_any_or_the_tag_without_w_is_304(scim, main_office):
+    """RFC 7232 §3.2: If-None-Match compares weakly (W/ aside), and * matches any current
+    representation."""
+    user = new_user(scim)
+    for path in (f"Users/{user['id']}", f"Groups/{main_office.pk}"):
+        strong = scim.get(path).body["meta"]["version"].removeprefix("W/")
+        for header in ("*", strong, f'"other", {strong}'):
+            response = scim.get(path, HTTP_IF_NONE_MATCH=header)
+            assert response.status_code == 304, (path, header)
+    assert scim.get(f"Users/{user['id']}", HTTP_IF_NONE_MATCH='"other"').status_code == 200
+    assert_error(scim.get("Users/999999", HTTP_IF_NONE_MATCH="*"), 404)
+
+
 def test_duplicate_user_name_is_409_uniqueness_case_insensitively(scim):
     new_user(scim, "ann@acme.example")
     response = scim.post(
