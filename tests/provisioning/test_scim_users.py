@@ -170,6 +170,35 @@ def test_a_user_is_found_by_the_user_name_it_was_created_with(scim, user_name):
     assert User.objects.count() == 1
 
 
+def test_a_user_name_that_finds_a_user_made_by_hand_is_taken(scim, company, main_office):
+    """A user made outside SCIM has no userName: `userName eq` finds them by their sign-in
+    email. That email is their userName, then: another user may not take it, or the filter
+    would find two users for one userName (Entra stops at "multiple matches")."""
+    made = UserFactory(company=company, email="a@acme.example", office=main_office)
+    taken = scim.post(
+        "Users",
+        {"schemas": [CORE], "userName": "A@acme.example", "emails": [{"value": "b@acme.example"}]},
+    )
+    assert_error(taken, 409, "uniqueness")
+    assert User.objects.count() == 1
+    other = new_user(scim, "c@acme.example")
+    renamed = patch(
+        scim, other["id"], {"op": "replace", "path": "userName", "value": "a@acme.example"}
+    )
+    assert_error(renamed, 409, "uniqueness")
+    found = scim.get('Users?filter=userName eq "a@acme.example"').body
+    assert [r["id"] for r in found["Resources"]] == [str(made.pk)]
+    # The client updates the user it found, by that userName.
+    linked = patch(
+        scim,
+        made.pk,
+        {"op": "replace", "path": "userName", "value": "a@acme.example"},
+        {"op": "replace", "path": "title", "value": "Lead"},
+    )
+    assert linked.status_code == 200, linked.body
+    assert User.objects.get(pk=made.pk).title == "Lead"
+
+
 def test_email_taken_in_another_company_is_409(scim, other_company):
     UserFactory(company=other_company, email="taken@globex.example")
     response = scim.post("Users", {"userName": "taken@globex.example"})
