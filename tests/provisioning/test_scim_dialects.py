@@ -1,5 +1,5 @@
 from accounts.models import User, UserStatus
-from tests.provisioning.test_scim_users import CORE, PATCH, assert_error
+from tests.provisioning.test_scim_users import CORE, PATCH, assert_error, patch
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -105,6 +105,10 @@ def test_entra_sequence(scim):
     )
 
 
+def patch_group(scim, group_id, *operations):
+    return scim.patch(f"Groups/{group_id}", {"schemas": [PATCH], "Operations": list(operations)})
+
+
 def test_entra_group_sequence_as_its_documentation_writes_it(scim):
     """Entra's group create names its attribute-less legacy schema next to the core one."""
     ann = scim.post("Users", {"schemas": [CORE], "userName": "ann@acme.example"}).body["id"]
@@ -125,33 +129,17 @@ def test_entra_group_sequence_as_its_documentation_writes_it(scim):
     assert created.body["schemas"] == [GROUP]
     found = scim.get('Groups?excludedAttributes=members&filter=displayName eq "Sales"').body
     assert [r["id"] for r in found["Resources"]] == [group_id]
-    added = scim.patch(
-        f"Groups/{group_id}",
-        {
-            "schemas": [PATCH],
-            "Operations": [
-                {"op": "Add", "path": "members", "value": [{"$ref": None, "value": ann}]}
-            ],
-        },
+    added = patch_group(
+        scim, group_id, {"op": "Add", "path": "members", "value": [{"$ref": None, "value": ann}]}
     )
     assert added.status_code == 200, added.body
     assert User.objects.get(pk=ann).office.name == "Sales"
-    renamed = scim.patch(
-        f"Groups/{group_id}",
-        {
-            "schemas": [PATCH],
-            "Operations": [{"op": "Replace", "path": "displayName", "value": "Field sales"}],
-        },
+    renamed = patch_group(
+        scim, group_id, {"op": "Replace", "path": "displayName", "value": "Field sales"}
     )
     assert renamed.body["displayName"] == "Field sales"
-    removed = scim.patch(
-        f"Groups/{group_id}",
-        {
-            "schemas": [PATCH],
-            "Operations": [
-                {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": ann}]}
-            ],
-        },
+    removed = patch_group(
+        scim, group_id, {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": ann}]}
     )
     assert removed.status_code == 200, removed.body
     assert User.objects.get(pk=ann).office.name == "HQ"
@@ -169,30 +157,23 @@ def test_entra_default_mappings_this_server_does_not_keep_do_not_block_an_update
     7643 User this server does not keep are ignored there as in a POST, not refused with the
     whole PATCH."""
     user_id = scim.post("Users", {"schemas": [CORE], "userName": "en@acme.example"}).body["id"]
-    response = scim.patch(
-        f"Users/{user_id}",
-        {
-            "schemas": [PATCH],
-            "Operations": [
-                {"op": "Add", "path": 'addresses[type eq "work"].formatted', "value": "Bldg 4"},
-                {"op": "Add", "path": 'addresses[type eq "work"].locality', "value": "Redmond"},
-                {"op": "Replace", "path": "title", "value": "Ops lead"},
-                {"op": "Add", "path": "name.honorificPrefix", "value": "Dr."},
-                {"op": "Add", "path": "roles", "value": [{"value": "Admin", "primary": True}]},
-                {"op": "Replace", "path": "password", "value": "hunter2"},
-                {"op": "Remove", "path": 'addresses[type eq "work"]'},
-            ],
-        },
+    response = patch(
+        scim,
+        user_id,
+        {"op": "Add", "path": 'addresses[type eq "work"].formatted', "value": "Bldg 4"},
+        {"op": "Add", "path": 'addresses[type eq "work"].locality', "value": "Redmond"},
+        {"op": "Replace", "path": "title", "value": "Ops lead"},
+        {"op": "Add", "path": "name.honorificPrefix", "value": "Dr."},
+        {"op": "Add", "path": "roles", "value": [{"value": "Admin", "primary": True}]},
+        {"op": "Replace", "path": "password", "value": "hunter2"},
+        {"op": "Remove", "path": 'addresses[type eq "work"]'},
     )
     assert response.status_code == 200, response.body
     assert response.body["title"] == "Ops lead"
     assert "addresses" not in response.body
     assert User.objects.get(pk=user_id).title == "Ops lead"
     # A path that is no attribute of a User at all is still refused.
-    wrong = scim.patch(
-        f"Users/{user_id}",
-        {"schemas": [PATCH], "Operations": [{"op": "Add", "path": "addressez", "value": "x"}]},
-    )
+    wrong = patch(scim, user_id, {"op": "Add", "path": "addressez", "value": "x"})
     assert_error(wrong, 400, "invalidPath")
 
 
@@ -202,20 +183,16 @@ def test_entra_classic_single_values_wrapped_in_a_list_are_unwrapped(scim):
     single-valued attribute means that value."""
     manager = scim.post("Users", {"schemas": [CORE], "userName": "boss@acme.example"}).body["id"]
     user_id = scim.post("Users", {"schemas": [CORE], "userName": "en@acme.example"}).body["id"]
-    response = scim.patch(
-        f"Users/{user_id}",
+    response = patch(
+        scim,
+        user_id,
+        {"op": "Add", "path": "department", "value": [{"$ref": None, "value": "Ops"}]},
+        {"op": "Replace", "path": "displayName", "value": [{"$ref": None, "value": "En"}]},
+        {"op": "Replace", "path": "name.givenName", "value": [{"value": "Eno"}]},
         {
-            "schemas": [PATCH],
-            "Operations": [
-                {"op": "Add", "path": "department", "value": [{"$ref": None, "value": "Ops"}]},
-                {"op": "Replace", "path": "displayName", "value": [{"$ref": None, "value": "En"}]},
-                {"op": "Replace", "path": "name.givenName", "value": [{"value": "Eno"}]},
-                {
-                    "op": "Add",
-                    "path": f"{ENTERPRISE}:manager",
-                    "value": [{"$ref": None, "value": manager}],
-                },
-            ],
+            "op": "Add",
+            "path": f"{ENTERPRISE}:manager",
+            "value": [{"$ref": None, "value": manager}],
         },
     )
     assert response.status_code == 200, response.body
@@ -223,13 +200,7 @@ def test_entra_classic_single_values_wrapped_in_a_list_are_unwrapped(scim):
     assert (saved.department, saved.display_name, saved.given_name) == ("Ops", "En", "Eno")
     assert saved.manager_id == int(manager)
     # Two values for one: still refused.
-    two = scim.patch(
-        f"Users/{user_id}",
-        {
-            "schemas": [PATCH],
-            "Operations": [
-                {"op": "Replace", "path": "title", "value": [{"value": "a"}, {"value": "b"}]}
-            ],
-        },
+    two = patch(
+        scim, user_id, {"op": "Replace", "path": "title", "value": [{"value": "a"}, {"value": "b"}]}
     )
     assert_error(two, 400, "invalidValue")
