@@ -96,16 +96,29 @@ def _lowered(field: str) -> Builder:
     return build
 
 
+# An id as we write it: str(pk), ASCII digits without sign or leading zero, within bigint.
+_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def resource_pk(value: Any) -> int | None:
+    """The primary key an id names, or None. Ids are strings compared exactly (RFC 7643
+    §3.1): '+5', '05', ' 5' or '٥', all 5 to int(), name no resource."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        return None
+    pk = int(value)
+    return pk if pk < 2**63 else None
+
+
 def _identifier(field: str) -> Builder:
     def build(op: str, value: Any) -> Q:
         if op == "pr":
             return Q_TRUE
         if op not in {"eq", "ne"}:
             raise invalid_filter("Ids can only be compared with eq, ne or pr.")
-        try:
-            condition = Q(**{field: int(str(value))})
-        except ValueError:
-            condition = Q_FALSE
+        pk = resource_pk(value)
+        condition = Q_FALSE if pk is None else Q(**{field: pk})
         return ~condition if op == "ne" else condition
 
     return build

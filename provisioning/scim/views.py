@@ -61,6 +61,7 @@ from provisioning.scim.resources import (
     render_group,
     render_user,
     resolver,
+    resource_pk,
     sort_expression,
     user_changes,
     user_row,
@@ -409,10 +410,8 @@ class UserEndpoint:
 
     def resource(self, context: Context, resource_id: str) -> dict[str, Any]:
         """The user's body as GET answers it (and a write, after it)."""
-        try:
-            rows = user_rows(context.company.pk, [int(resource_id)])
-        except (ValueError, OverflowError):
-            rows = []
+        pk = resource_pk(resource_id)
+        rows = user_rows(context.company.pk, [pk]) if pk is not None else []
         if not rows:
             raise ScimError(404, f"User {resource_id[:40]} not found.")
         return self._body(context, rows[0])
@@ -429,11 +428,8 @@ class UserEndpoint:
         """The user a write changes, locked (the write's transaction is open: `_locked`), with
         what the services and `render` read, and in the same query whether `operation` on the
         user must wait for an approver (`_save` reads the answer)."""
-        try:
-            pk = int(resource_id)
-        except ValueError:
-            pk = 0
-        user = user_to_write(context.company, pk, operation) if 0 < pk < 2**63 else None
+        pk = resource_pk(resource_id)
+        user = user_to_write(context.company, pk, operation) if pk is not None else None
         if user is None:
             raise ScimError(404, f"User {resource_id[:40]} not found.")
         return user
@@ -632,10 +628,13 @@ class GroupEndpoint(UserEndpoint):
 
     @staticmethod
     def _get(queryset: Any, resource_id: str) -> Any:
-        try:
-            return queryset.get(pk=int(resource_id))
-        except (ValueError, OverflowError, Office.DoesNotExist):
-            raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
+        pk = resource_pk(resource_id)
+        if pk is not None:
+            try:
+                return queryset.get(pk=pk)
+            except Office.DoesNotExist:
+                pass
+        raise ScimError(404, f"Group {resource_id[:40]} not found.")
 
     def member_mover(self, context: Context) -> tuple[groups.MoveUser, list[Any]]:
         """Moving a member is an update of that user: it waits for an approver when the

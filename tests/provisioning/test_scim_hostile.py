@@ -125,3 +125,19 @@ def test_a_write_after_a_refused_one_still_works(scim, ann):
     response = patch(scim, ann, {"op": "replace", "path": "title", "value": "Lead"})
     assert response.status_code == 200, response.body
     assert response.body["title"] == "Lead"
+
+
+@pytest.mark.parametrize("spelling", ["+{id}", "0{id}", " {id}", "{id} ", "arabic-indic"])
+def test_an_id_is_matched_as_written_not_as_any_spelling_of_its_number(scim, ann, spelling):
+    """RFC 7643 §3.1: an id is a string compared exactly: '+5', '05' or '٥' (all 5 to Python's
+    int()) are no id of ours."""
+    if spelling == "arabic-indic":
+        wrong = "".join(chr(0x660 + int(digit)) for digit in ann)
+    else:
+        wrong = spelling.format(id=ann)
+    assert_error(scim.get(f"Users/{wrong}"), 404)
+    assert_error(patch(scim, wrong, {"op": "replace", "path": "title", "value": "x"}), 404)
+    assert_error(scim.get(f"Groups/{wrong}"), 404)
+    found = scim.get(f'Users?filter=id eq "{wrong}"').body
+    assert found["totalResults"] == 0
+    assert scim.get(f'Users?filter=id eq "{ann}"').body["totalResults"] == 1
