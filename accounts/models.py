@@ -125,6 +125,14 @@ class ManagedBy(models.TextChoices):
     MANUAL = "manual", "Manual"
 
 
+def lowered_by_database(text: str) -> Lower:
+    """`text` lower-cased as the database lowers the columns of the Lower() unique indexes:
+    compare `field__lower` with this, never with Python's `str.lower()`, which lowers some
+    letters otherwise ('İ' to 'i' and a combining dot, a word-final 'Σ' to 'ς') and would then
+    miss the row the index holds. A constant: PostgreSQL folds it, the index still serves."""
+    return Lower(models.Value(text, output_field=models.TextField()))
+
+
 class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
         # Sign-in emails match case-insensitively, through the Lower(email) unique index.

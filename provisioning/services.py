@@ -42,8 +42,15 @@ from django.db import transaction
 
 from accounts import services as account_services
 from accounts.audit import Actor, audit_batch, record_audit, snapshot
-from accounts.errors import DomainError, NotFound
-from accounts.models import Company, LicenseType, ManagedBy, User, UserStatus
+from accounts.errors import Conflict, DomainError, NotFound
+from accounts.models import (
+    Company,
+    LicenseType,
+    ManagedBy,
+    User,
+    UserStatus,
+    lowered_by_database,
+)
 from config import sql
 from offices import services as office_services
 from offices.models import Office, PhoneNumber
@@ -83,6 +90,30 @@ def _manager(company: Company, manager_id: Any) -> User | None:
             f"The manager '{str(manager_id)[:40]}' is not a user of this company.",
             field="manager_id",
         ) from None
+
+
+def _check_user_name_free(company: Company, changes: dict[str, Any], user: User | None) -> None:
+    """A user made outside SCIM has no userName: SCIM finds them by their sign-in email
+    (`userName eq`), which is their userName then, and no other user may take it (the filter
+    would find two). Only a userName that is not the user's own email needs the look-up: the
+    emails' own uniqueness settles that one."""
+    name = changes.get("scim_user_name")
+    if not name or (user is not None and (user.scim_user_name or "").lower() == name.lower()):
+        return
+    email = changes.get("email") or (user.email if user is not None else "")
+    if name.lower() == str(email).lower():
+        return
+    found = User.objects.filter(
+        company=company, scim_user_name__isnull=True, email__lower=lowered_by_database(name)
+    )
+    if user is not None:
+        found = found.exclude(pk=user.pk)
+    if found.exists():
+        raise Conflict(
+            f"The userName {name} is the sign-in email of another user of this company, who "
+            "has no userName yet (a filter on it finds them): update that user instead.",
+            field="scim_user_name",
+        )
 
 
 def _license_type(value: Any) -> str:
@@ -169,6 +200,7 @@ def provision_user(*, company: Company, changes: dict[str, Any], actor: Actor, s
     active = changes.get("active", True)
     license_type = _license_type(changes.get("license_type") or DEFAULT_LICENSE_TYPE)
     with transaction.atomic():
+        _check_user_name_free(company, changes, None)
         with audit_batch():
             office = (
                 _office(company, changes["office_name"])
@@ -228,6 +260,7 @@ def update_user_locked(*, user: User, changes: dict[str, Any], actor: Actor, sou
     _check_keys(changes)
     with audit_batch():
         company: Company = user.company  # type: ignore[assignment]
+        _check_user_name_free(company, changes, user)
         profile = _profile(company, changes)
         if profile:
             user = account_services.update_locked_user(

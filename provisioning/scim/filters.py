@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.fields.tuple_lookups import TupleIn
@@ -121,9 +122,13 @@ def _tokenize(text: str) -> list[_Token]:
         position = match.end()
         if kind == "string":
             try:
-                tokens.append(_Token("value", raw, json.loads(raw)))
-            except ValueError:
+                # orjson: a lone surrogate ("\\ud800") is refused, it has no UTF-8 to compare.
+                string = orjson.loads(raw)
+            except orjson.JSONDecodeError:
                 raise invalid_filter(f"The string {raw[:40]} is not valid JSON.") from None
+            if "\x00" in string:
+                raise invalid_filter("A filter string cannot hold a NUL character (\\u0000).")
+            tokens.append(_Token("value", raw, string))
         elif kind == "number":
             try:
                 tokens.append(_Token("value", raw, json.loads(raw)))

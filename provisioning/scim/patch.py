@@ -160,12 +160,14 @@ def _apply(
 ) -> None:
     found = resource_type.resolve(attr.urn, attr.name)
     if found is None:
-        if strict:
+        if strict and not _unkept(attr, resource_type):
             raise invalid_path(f"'{attr}' is not an attribute of a {resource_type.name}.")
         return
     schema, attribute = found
     sub = attribute.sub(attr.sub) if attr.sub else None
     if attr.sub and sub is None:
+        if _unkept(attr, resource_type):
+            return
         raise invalid_path(f"'{attr}' is not an attribute of a {resource_type.name}.")
     target = sub or attribute
     if (
@@ -180,6 +182,8 @@ def _apply(
     if schema.id != resource_type.schema.id:
         container = resource.setdefault(schema.id, {})
     name = attribute.name
+    if value_filter is None and not target.multi_valued:
+        value = _unwrapped(value, target)
     if value is not None:
         value = _canonical(value, target if sub else attribute)
 
@@ -260,6 +264,30 @@ def _apply(
         container[name] = {**container[name], **value}  # RFC 7644 §3.5.2.3: merge sub-attributes
         return
     container[name] = value
+
+
+def _unwrapped(value: Any, attribute: s.Attribute) -> Any:
+    """Entra's classic (customappsso) job writes a single value as a list of one object,
+    [{"$ref": null, "value": "Ops"}]: for a single-valued attribute that is the value (the
+    object itself for a complex one, like the enterprise manager). Anything else is unchanged
+    (and refused later if it is no value of the attribute)."""
+    if not (isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict)):
+        return value
+    item = value[0]
+    if "value" not in item or set(item) - {"value", "$ref", "display"}:
+        return value
+    return item if attribute.sub_attributes else item["value"]
+
+
+def _unkept(attr: AttrRef, resource_type: s.ResourceType) -> bool:
+    """An attribute of the resource's RFC 7643 schema this server does not keep (see
+    ResourceType.unkept): its operation is ignored, as a body ignores it."""
+    if attr.urn is not None and attr.urn.lower() != resource_type.schema.id.lower():
+        return False
+    name = attr.name.lower()
+    return (
+        name in resource_type.unkept or f"{name}.{attr.sub or ''}".lower() in resource_type.unkept
+    )
 
 
 def _canonical(value: Any, attribute: s.Attribute) -> Any:

@@ -13,7 +13,15 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import Company, User, UserEmail, UserPhoneNumber, UserStatus, all_emails
+from accounts.models import (
+    Company,
+    User,
+    UserEmail,
+    UserPhoneNumber,
+    UserStatus,
+    all_emails,
+    lowered_by_database,
+)
 from offices.models import PhoneNumber
 from provisioning.scim import schema as s
 from provisioning.scim.errors import invalid_filter, invalid_value
@@ -44,7 +52,9 @@ def _string(field: str, *, case_exact: bool = False, nullable: bool = False) -> 
             raise invalid_filter(f"'{op} null' is not a comparison; use eq, ne or pr.")
         if not isinstance(value, str):
             raise invalid_filter(f"Compare this attribute with a quoted string, not {value}.")
-        target, text = (field, value) if case_exact else (f"{field}__lower", value.lower())
+        target, text = (
+            (field, value) if case_exact else (f"{field}__lower", lowered_by_database(value))
+        )
         lookups = {
             "eq": "",
             "ne": "",
@@ -86,16 +96,29 @@ def _lowered(field: str) -> Builder:
     return build
 
 
+# An id as we write it: str(pk), ASCII digits without sign or leading zero, within bigint.
+_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def resource_pk(value: Any) -> int | None:
+    """The primary key an id names, or None. Ids are strings compared exactly (RFC 7643
+    §3.1): '+5', '05', ' 5' or '٥', all 5 to int(), name no resource."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        return None
+    pk = int(value)
+    return pk if pk < 2**63 else None
+
+
 def _identifier(field: str) -> Builder:
     def build(op: str, value: Any) -> Q:
         if op == "pr":
             return Q_TRUE
         if op not in {"eq", "ne"}:
             raise invalid_filter("Ids can only be compared with eq, ne or pr.")
-        try:
-            condition = Q(**{field: int(str(value))})
-        except ValueError:
-            condition = Q_FALSE
+        pk = resource_pk(value)
+        condition = Q_FALSE if pk is None else Q(**{field: pk})
         return ~condition if op == "ne" else condition
 
     return build
@@ -146,7 +169,10 @@ def _datetime(field: str) -> Builder:
             return Q_TRUE
         if op not in {"eq", "ne", "gt", "ge", "lt", "le"}:
             raise invalid_filter("Dates compare with eq, ne, gt, ge, lt, le or pr.")
-        moment = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            moment = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # well formed, but no such date or time ("2024-02-30T10:00:00Z")
+            moment = None
         if moment is None or moment.tzinfo is None:
             raise invalid_filter(
                 f"'{str(value)[:40]}' is not a date-time like 2024-05-01T12:00:00Z."
@@ -771,7 +797,7 @@ def normalize_body(body: Any, resource_type: s.ResourceType) -> dict[str, Any]:
     if schemas is not None:
         if not isinstance(schemas, list) or not all(isinstance(u, str) for u in schemas):
             raise invalid_value("schemas must be a list of schema URNs.")
-        known = {urn.lower() for urn in resource_type.schema_ids}
+        known = {urn.lower() for urn in resource_type.schema_ids} | resource_type.markers
         unknown = [u for u in schemas if u.lower() not in known]
         if unknown:
             raise invalid_value(

@@ -363,6 +363,12 @@ class ResourceType:
     schema: Schema
     extensions: tuple[Schema, ...]
     description: str
+    # Schema URNs a client may name in a body's `schemas` that hold no attribute: accepted and
+    # ignored (never rendered).
+    markers: frozenset[str] = frozenset()
+    # Attributes (lower-case, `attr` or `attr.sub`) of the resource's RFC 7643 schema that this
+    # server does not keep: a PATCH by path ignores them, as a POST or PUT body does.
+    unkept: frozenset[str] = frozenset()
 
     @property
     def schema_ids(self) -> set[str]:
@@ -409,7 +415,37 @@ class ResourceType:
 
 
 USER_TYPE = ResourceType(
-    "User", "Users", USER_SCHEMA, (ENTERPRISE_SCHEMA, SWITCHBOARD_SCHEMA), "Users of the company"
+    "User",
+    "Users",
+    USER_SCHEMA,
+    (ENTERPRISE_SCHEMA, SWITCHBOARD_SCHEMA),
+    "Users of the company",
+    # Entra's default mappings write work addresses by path in the PATCH that carries the
+    # changes: refusing them (invalidPath) would refuse those changes on every sync.
+    unkept=frozenset(
+        {
+            "addresses",
+            "ims",
+            "photos",
+            "entitlements",
+            "roles",
+            "x509certificates",
+            "profileurl",
+            "password",
+            "name.honorificprefix",
+            "name.honorificsuffix",
+        }
+    ),
 )
-GROUP_TYPE = ResourceType("Group", "Groups", GROUP_SCHEMA, (), "Offices of the company")
+# Entra's group create names its classic client's attribute-less Group schema next to the core
+# one (as its SCIM documentation shows); refusing it would fail every group push.
+ENTRA_GROUP_MARKER = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
+GROUP_TYPE = ResourceType(
+    "Group",
+    "Groups",
+    GROUP_SCHEMA,
+    (),
+    "Offices of the company",
+    markers=frozenset({ENTRA_GROUP_MARKER.lower()}),
+)
 RESOURCE_TYPES = {"User": USER_TYPE, "Group": GROUP_TYPE}

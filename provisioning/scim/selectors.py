@@ -116,8 +116,8 @@ def _listed(using: str, alias: str, named: bool) -> str:
         return company
     # What the filter's Q selects: the SCIM userName, else the sign-in email.
     return (
-        f"{company} AND (LOWER({col('scim_user_name')}) = %s "
-        f"OR ({col('scim_user_name')} IS NULL AND LOWER({col('email')}) = %s))"
+        f"{company} AND (LOWER({col('scim_user_name')}) = LOWER(%s) "
+        f"OR ({col('scim_user_name')} IS NULL AND LOWER({col('email')}) = LOWER(%s)))"
     )
 
 
@@ -210,5 +210,5 @@ def user_count(company_id: int, user_name: str | None = None) -> int:
 def _condition(company_id: int, user_name: str | None) -> list[Any]:
     if user_name is None:
         return [company_id]
-    name = user_name.lower()  # as the filter compares it: Python's lower(), column LOWER()
-    return [company_id, name, name]
+    # Lowered by the database, as the filter compares it (accounts.models.lowered_by_database).
+    return [company_id, user_name, user_name]

@@ -13,7 +13,6 @@ own shape was more code than this module.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -62,6 +61,7 @@ from provisioning.scim.resources import (
     render_group,
     render_user,
     resolver,
+    resource_pk,
     sort_expression,
     user_changes,
     user_row,
@@ -73,6 +73,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_COUNT = 100
 MAX_RESULTS = 200
 MAX_BODY = 1024 * 1024
+MAX_START_INDEX = 2**62
 # How long the place of a walk through /Users is remembered (see `_walk_key`).
 WALK_SECONDS = 300
 
@@ -274,9 +275,27 @@ def read_json(request: HttpRequest) -> Any:
     if len(raw) > MAX_BODY:
         raise ScimError(413, "The request body is larger than 1 MB.")
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        # Strict JSON (RFC 8259): no NaN or Infinity, no lone surrogate (no UTF-8 for it).
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise invalid_syntax("The request body is not valid JSON.") from None
+    _refuse_nul(body)
+    return body
+
+
+def _refuse_nul(body: Any) -> None:
+    """JSON may carry a NUL character (\\u0000) that no PostgreSQL text column can hold: refused
+    here, before any of it reaches a query, rather than failing there (a 500)."""
+    pending = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and "\x00" in value:
+            raise invalid_value("The body holds a NUL character (\\u0000): send text without it.")
 
 
 def _query_params(context: Context) -> dict[str, Any]:
@@ -290,6 +309,18 @@ def _search_body(context: Context) -> dict[str, Any]:
     schemas = body.get("schemas")
     if schemas is not None and (not isinstance(schemas, list) or s.SEARCH_REQUEST not in schemas):
         raise invalid_value(f'A search body has schemas ["{s.SEARCH_REQUEST}"].')
+    # RFC 7644 §3.4.3: attribute names are strings (a list, or one comma-separated string).
+    for name in ("attributes", "excludedAttributes"):
+        names = _param(body, name)
+        if not (
+            names is None
+            or isinstance(names, str)
+            or (isinstance(names, list) and all(isinstance(n, str) for n in names))
+        ):
+            raise invalid_value(f"{name} is a list of attribute names.")
+    for name in ("sortBy", "sortOrder"):
+        if not isinstance(_param(body, name), str | None):
+            raise invalid_value(f"{name} must be a string.")
     return {str(k): v for k, v in body.items()}
 
 
@@ -310,6 +341,9 @@ def _integer(value: Any, name: str, default: int) -> int:
 def _paging(params: dict[str, Any]) -> tuple[int, int]:
     # RFC 7644 §3.4.2.4: startIndex < 1 is 1, count < 0 is 0; the cap is advertised.
     start = max(1, _integer(_param(params, "startIndex"), "startIndex", 1))
+    if start > MAX_START_INDEX:
+        # The rows skipped are a bigint in the query: past it, PostgreSQL fails (a 500).
+        raise invalid_value(f"startIndex must be at most {MAX_START_INDEX}.")
     count = _integer(_param(params, "count"), "count", DEFAULT_COUNT)
     return start, min(max(0, count), MAX_RESULTS)
 
@@ -327,6 +361,16 @@ def _etag(body: dict[str, Any]) -> str:
 def _with_version(body: dict[str, Any]) -> dict[str, Any]:
     body["meta"]["version"] = _etag(body)
     return body
+
+
+def _none_match_fails(context: Context, version: str) -> bool:
+    """Whether a GET's If-None-Match names the current version (RFC 7232 §3.2: compared
+    weakly, W/ aside; * names any): the client's copy is current, the answer is 304."""
+    wanted = context.request.headers.get("If-None-Match")
+    if not wanted:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
+    return "*" in tags or version.removeprefix("W/") in tags
 
 
 def _if_match(context: Context, body: dict[str, Any]) -> None:
@@ -366,10 +410,8 @@ class UserEndpoint:
 
     def resource(self, context: Context, resource_id: str) -> dict[str, Any]:
         """The user's body as GET answers it (and a write, after it)."""
-        try:
-            rows = user_rows(context.company.pk, [int(resource_id)])
-        except (ValueError, OverflowError):
-            rows = []
+        pk = resource_pk(resource_id)
+        rows = user_rows(context.company.pk, [pk]) if pk is not None else []
         if not rows:
             raise ScimError(404, f"User {resource_id[:40]} not found.")
         return self._body(context, rows[0])
@@ -386,11 +428,8 @@ class UserEndpoint:
         """The user a write changes, locked (the write's transaction is open: `_locked`), with
         what the services and `render` read, and in the same query whether `operation` on the
         user must wait for an approver (`_save` reads the answer)."""
-        try:
-            pk = int(resource_id)
-        except ValueError:
-            pk = 0
-        user = user_to_write(context.company, pk, operation) if 0 < pk < 2**63 else None
+        pk = resource_pk(resource_id)
+        user = user_to_write(context.company, pk, operation) if pk is not None else None
         if user is None:
             raise ScimError(404, f"User {resource_id[:40]} not found.")
         return user
@@ -414,8 +453,7 @@ class UserEndpoint:
     def get(self, context: Context, resource_id: str) -> HttpResponse:
         context.skip_members = not _members_wanted(_query_params(context))
         body = self.resource(context, resource_id)
-        wanted = context.request.headers.get("If-None-Match")
-        if wanted and body["meta"]["version"] in {t.strip() for t in wanted.split(",")}:
+        if _none_match_fails(context, body["meta"]["version"]):
             return scim_json_response(None, 304, {"ETag": body["meta"]["version"]})
         return self.respond(context, body)
 
@@ -590,10 +628,13 @@ class GroupEndpoint(UserEndpoint):
 
     @staticmethod
     def _get(queryset: Any, resource_id: str) -> Any:
-        try:
-            return queryset.get(pk=int(resource_id))
-        except (ValueError, OverflowError, Office.DoesNotExist):
-            raise ScimError(404, f"Group {resource_id[:40]} not found.") from None
+        pk = resource_pk(resource_id)
+        if pk is not None:
+            try:
+                return queryset.get(pk=pk)
+            except Office.DoesNotExist:
+                pass
+        raise ScimError(404, f"Group {resource_id[:40]} not found.")
 
     def member_mover(self, context: Context) -> tuple[groups.MoveUser, list[Any]]:
         """Moving a member is an update of that user: it waits for an approver when the

@@ -282,3 +282,13 @@ def test_group_writes_with_if_match_compare_the_version_they_lock(scim, austin, 
     }
     assert_error(scim.patch(f"Groups/{austin.pk}", add_bob, HTTP_IF_MATCH=version), 412)
     assert office_of(staff["bob"]) == "HQ"
+
+
+def test_a_group_is_found_by_the_greek_name_it_was_created_with(scim):
+    # Python lower-cases the final 'Σ' to 'ς', PostgreSQL's LOWER() to 'σ': compared by the
+    # database on both sides, the name finds its group, and the client does not create it again.
+    created = scim.post("Groups", {"schemas": [GROUP], "displayName": "ΠΩΛΗΣΕΙΣ"})
+    assert created.status_code == 201, created.body
+    for query in ('displayName eq "ΠΩΛΗΣΕΙΣ"', 'displayName ew "ΣΕΙΣ"'):
+        found = scim.get(f"Groups?excludedAttributes=members&filter={query}").body
+        assert [r["id"] for r in found["Resources"]] == [created.body["id"]], query

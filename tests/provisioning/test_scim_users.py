@@ -119,6 +119,19 @@ def test_if_none_match_304_and_if_match_412(scim):
     assert scim.delete(f"Users/{user['id']}", HTTP_IF_MATCH=replaced["ETag"]).status_code == 204
 
 
+def test_if_none_match_any_or_the_tag_without_w_is_304(scim, main_office):
+    """RFC 7232 §3.2: If-None-Match compares weakly (W/ aside), and * matches any current
+    representation."""
+    user = new_user(scim)
+    for path in (f"Users/{user['id']}", f"Groups/{main_office.pk}"):
+        strong = scim.get(path).body["meta"]["version"].removeprefix("W/")
+        for header in ("*", strong, f'"other", {strong}'):
+            response = scim.get(path, HTTP_IF_NONE_MATCH=header)
+            assert response.status_code == 304, (path, header)
+    assert scim.get(f"Users/{user['id']}", HTTP_IF_NONE_MATCH='"other"').status_code == 200
+    assert_error(scim.get("Users/999999", HTTP_IF_NONE_MATCH="*"), 404)
+
+
 def test_duplicate_user_name_is_409_uniqueness_case_insensitively(scim):
     new_user(scim, "ann@acme.example")
     response = scim.post(
@@ -129,6 +142,61 @@ def test_duplicate_user_name_is_409_uniqueness_case_insensitively(scim):
         "The userName ANN@acme.example is already taken in this company."
     )
     assert User.objects.count() == 1
+
+
+# Letters Python lower-cases otherwise than PostgreSQL's LOWER() does: 'İ' (Python: 'i' and a
+# combining dot), a word-final 'Σ' (Python: 'ς'); the unique indexes hold LOWER()'s.
+@pytest.mark.parametrize("user_name", ["İnci.Yılmaz", "ΟΔΟΣ", "NIKOΣ@acme.example"])
+def test_a_user_is_found_by_the_user_name_it_was_created_with(scim, user_name):
+    created = scim.post(
+        "Users",
+        {"userName": user_name, "title": user_name, "emails": [{"value": "x@acme.example"}]},
+    )
+    assert created.status_code == 201, created.body
+    user_id = created.body["id"]
+    for query in (
+        f'userName eq "{user_name}"',  # the page read by its own statement (selectors)
+        f'userName eq "{user_name}" and active eq true',  # through the filter's Q
+        f'userName sw "{user_name}"',
+        f'title eq "{user_name}"',
+        f'title co "{user_name[1:]}"',
+    ):
+        found = scim.get(f"Users?filter={query}").body
+        assert [r["id"] for r in found["Resources"]] == [user_id], query
+        assert found["totalResults"] == 1, query
+    # What the identity provider does next when its filter finds no one: it creates again.
+    again = scim.post("Users", {"userName": user_name, "emails": [{"value": "y@acme.example"}]})
+    assert_error(again, 409, "uniqueness")
+    assert User.objects.count() == 1
+
+
+def test_a_user_name_that_finds_a_user_made_by_hand_is_taken(scim, company, main_office):
+    """A user made outside SCIM has no userName: `userName eq` finds them by their sign-in
+    email. That email is their userName, then: another user may not take it, or the filter
+    would find two users for one userName (Entra stops at "multiple matches")."""
+    made = UserFactory(company=company, email="a@acme.example", office=main_office)
+    taken = scim.post(
+        "Users",
+        {"schemas": [CORE], "userName": "A@acme.example", "emails": [{"value": "b@acme.example"}]},
+    )
+    assert_error(taken, 409, "uniqueness")
+    assert User.objects.count() == 1
+    other = new_user(scim, "c@acme.example")
+    renamed = patch(
+        scim, other["id"], {"op": "replace", "path": "userName", "value": "a@acme.example"}
+    )
+    assert_error(renamed, 409, "uniqueness")
+    found = scim.get('Users?filter=userName eq "a@acme.example"').body
+    assert [r["id"] for r in found["Resources"]] == [str(made.pk)]
+    # The client updates the user it found, by that userName.
+    linked = patch(
+        scim,
+        made.pk,
+        {"op": "replace", "path": "userName", "value": "a@acme.example"},
+        {"op": "replace", "path": "title", "value": "Lead"},
+    )
+    assert linked.status_code == 200, linked.body
+    assert User.objects.get(pk=made.pk).title == "Lead"
 
 
 def test_email_taken_in_another_company_is_409(scim, other_company):
