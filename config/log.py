@@ -42,5 +42,10 @@ def logging_config(
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
             "switchboard.request": {"level": level if log_requests else "WARNING"},
+            # pysaml2 and djangosaml2 log every refused SAML response at ERROR, xmlsec1's output
+            # and tracebacks included (~10 KB, for a POST anyone may send). sso.views logs each
+            # refusal in one line with its reason and audits it; LOG_LEVEL=DEBUG shows theirs.
+            "saml2": {"level": level if level == "DEBUG" else "CRITICAL"},
+            "djangosaml2": {"level": level if level == "DEBUG" else "CRITICAL"},
         },
     }

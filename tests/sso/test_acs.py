@@ -711,3 +711,16 @@ def test_assertion_without_a_bearer_confirmation_is_refused(client, acme_saml, a
 
     saml = acme_idp.response("ada@acme.example", alter=vouched)
     assert_refused(client, post(client, saml), "not_bearer")
+
+
+def test_a_refused_response_is_one_log_line_with_its_reason(client, acme_saml, idps, ada, caplog):
+    """pysaml2 and djangosaml2 logged xmlsec1's output and two tracebacks at ERROR for each
+    refused response, ~10 KB a POST that anyone may send."""
+    import logging
+
+    forged = idps["evil"].response("ada@acme.example")
+    with caplog.at_level(logging.INFO):
+        assert_refused(client, post(client, forged), "bad_signature")
+    saml_records = [r for r in caplog.records if r.name.split(".")[0] in {"saml2", "djangosaml2"}]
+    assert saml_records == []
+    assert "SAML sign-in refused for acme: bad_signature" in caplog.text
