@@ -88,7 +88,8 @@ def test_console_pages(browser, live_server, device, viewport):
     assert "3 of 5" in page.inner_text("#section-my-company")  # talk seats held
     assert no_horizontal_scroll(page)
 
-    page.click("#section-users th a:text-is('Users')")
+    with page.expect_navigation():
+        page.click("#section-users th a:text-is('Users')")
     shot(page, f"{device}-users", doc="users-directory" if device == "desktop" else None)
     assert no_horizontal_scroll(page)
     page.fill("#searchbar", "(415) 555-0105")
@@ -97,13 +98,15 @@ def test_console_pages(browser, live_server, device, viewport):
     assert page.locator("#result_list tbody tr").count() == 1
     assert "Liskov" in page.inner_text("#result_list")
 
-    page.click("#result_list a:text-is('barbara@acme.example')")
+    with page.expect_navigation():
+        page.click("#result_list a:text-is('barbara@acme.example')")
     assert "managed by your identity provider" in page.inner_text("#content-main")
     shot(page, f"{device}-user")
     assert no_horizontal_scroll(page)
 
     page.goto(f"{live_server.url}/admin/")
-    page.click("#section-users th a:text-is('Ghost accounts')")
+    with page.expect_navigation():  # read the list once it is there, not while it loads
+        page.click("#section-users th a:text-is('Ghost accounts')")
     listed = page.inner_text("#result_list")
     assert "alan@acme.example" in listed
     assert "edsger@acme.example" in listed
@@ -112,7 +115,8 @@ def test_console_pages(browser, live_server, device, viewport):
     assert no_horizontal_scroll(page)
 
     page.goto(f"{live_server.url}/admin/")
-    page.click("#section-audit th a:text-is('Audit events')")
+    with page.expect_navigation():
+        page.click("#section-audit th a:text-is('Audit events')")
     shot(page, f"{device}-audit")
     assert no_horizontal_scroll(page)
     context.close()
