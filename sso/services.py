@@ -374,13 +374,34 @@ def record_sign_in(
     )
 
 
-def record_sign_out(*, user: User, client_ip: str | None) -> None:
+def record_sign_out(
+    *, user: User, client_ip: str | None, detail: dict[str, Any] | None = None
+) -> None:
+    """Audit a sign-out; `detail` says when the IdP asked for it (and how it was signed)."""
     record_audit(
         actor=user,
         source="sso" if user.company_id else "admin",
         action="auth.sign_out",
         company=user.company,
         target=user,
+        after=detail or None,
+        client_ip=client_ip,
+    )
+
+
+def record_unverified_logout_request(
+    *, user: User, client_ip: str | None, signature: str, issuer: str
+) -> None:
+    """Audit an IdP LogoutRequest for the signed-in user that is not signed by the company's
+    IdP (`signature`: missing, invalid, weak_algorithm): nobody was signed out, the person was
+    asked to confirm. Any web page can send one, so a run of these is worth a look."""
+    record_audit(
+        actor=user,
+        source=Source.SSO,
+        action="auth.sign_out_unverified",
+        company=user.company,
+        target=user,
+        after={"signature": signature, "issuer": issuer[:300]},
         client_ip=client_ip,
     )
 
