@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts.audit import Actor, ClientActor, Source, SystemActor, record_audit, record_change
-from accounts.errors import DomainError
+from accounts.errors import Conflict, DomainError
 from accounts.models import Company, LicenseType, Role, User, UserStatus
 from offices import services as office_services
 from offices.models import Office
@@ -348,6 +348,12 @@ def _provision_just_in_time(
             office_services.assign_number(user=user, actor=JIT_ACTOR, source="sso")
             return user
     except DomainError as error:
+        if isinstance(error, Conflict) and error.field == "email":
+            # Another first sign-in of the same person (a double click on the IdP tile) created
+            # the account between our lookup and our insert: this one signs in as that user.
+            existing = User.objects.filter(company=company, email__lower=email.lower()).first()
+            if existing is not None:
+                return existing
         if error.code == "no_free_seats":
             raise SignInRefused(
                 "no_free_license",
