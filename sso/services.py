@@ -24,7 +24,7 @@ from offices import services as office_services
 from offices.models import Office
 from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
 from sso.models import SAMLConfig, SeenAssertion
-from sso.throttle import AccountFailureThrottle, AddressFailureThrottle
+from sso.throttle import AccountFailureThrottle, AddressFailureThrottle, RefusedSignInThrottle
 
 CONTACT_ADMIN = "Please contact your company's Switchboard administrator."
 FLAG_FIELDS = (
@@ -429,6 +429,38 @@ def record_refusal(
         after={"reason": reason, **detail},
         client_ip=client_ip,
     )
+
+
+# --- the ACS's refusal budget ---
+
+
+def sso_sign_in_blocked_for(*, client_ip: str | None) -> int | None:
+    """Seconds until the ACS reads responses from `client_ip` again, or None."""
+    return RefusedSignInThrottle().blocked_for(client_ip or "")
+
+
+def count_refused_sign_in(*, slug: str, client_ip: str | None) -> int | None:
+    """Count a refused SAML response against the client address (after its own
+    `auth.sign_in_refused`). Audits the block it starts, once per block whichever process sees
+    it (`auth.sso_throttled`, under no company: the address is blocked at every company's ACS).
+    Returns the seconds of a block it started, else None."""
+    throttle = RefusedSignInThrottle()
+    if not throttle.record_failure(client_ip or ""):
+        return None
+    record_audit(
+        actor=ClientActor(client_ip or "unknown"),
+        source=Source.SSO,
+        action="auth.sso_throttled",
+        company=None,
+        after={
+            "blocked": "address",
+            "at": slug,
+            "refusals": throttle.limit,
+            "window_seconds": throttle.window,
+            "blocked_seconds": throttle.block,
+        },
+    )
+    return throttle.block
 
 
 # --- password sign-in policy ---

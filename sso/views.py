@@ -181,6 +181,10 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
+        # Blocked for too many refusals: nothing is read, parsed or audited.
+        wait = services.sso_sign_in_blocked_for(client_ip=client_ip(request))
+        if wait is not None:
+            return too_many_refusals(request, wait)
         self.company, self.config = self.bind_company(request, slug)
         self.refusal: SignInRefused | None = None
         self.inspected: InspectedResponse | None = None
@@ -348,14 +352,30 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
             detail["issuer"] = self.inspected.issuer[:300]
             detail["in_response_to"] = self.inspected.in_response_to[:100]
         logger.warning("SAML sign-in refused for %s: %s", self.company.slug, refusal.reason)
+        ip = client_ip(self.request)
         services.record_refusal(
             company=self.company,
-            actor=ClientActor(client_ip(self.request) or "unknown"),
+            actor=ClientActor(ip or "unknown"),
             source=Source.SSO,
             reason=refusal.reason,
             detail=detail,
         )
+        services.count_refused_sign_in(slug=self.company.slug, client_ip=ip)
         return error_page(self.request, refusal.message, status=refusal.status)
+
+
+def too_many_refusals(request: HttpRequest, wait: int) -> HttpResponse:
+    """429 with Retry-After for an address whose SAML responses kept being refused."""
+    minutes = math.ceil(wait / 60)
+    response = error_page(
+        request,
+        "Too many sign-ins from your network were refused in the last few minutes. "
+        f"Try again in {minutes} minute{pluralize(minutes)}.",
+        status=429,
+        title="Too many sign-in attempts",
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _idp_initiated_refused(company: Company) -> SignInRefused:
