@@ -182,6 +182,14 @@ LOGIN_ADDRESS_FAILURE_LIMIT = int(env("LOGIN_ADDRESS_FAILURE_LIMIT", "30") or 30
 LOGIN_FAILURE_WINDOW = int(env("LOGIN_FAILURE_WINDOW", "900") or 900)
 LOGIN_BLOCK_SECONDS = int(env("LOGIN_BLOCK_SECONDS", "900") or 900)
 
+# SAML ACS: this many refused responses from one client address (an IPv6 /64) within the window
+# block its ACS posts for SSO_REFUSAL_BLOCK_SECONDS (429 with Retry-After, pysaml2 not run, one
+# audit event per block). 50 in 10 minutes: an office behind one address sees a few refusals an
+# hour (stale tabs, back-button replays, expired responses), a flood thousands a minute.
+SSO_REFUSAL_LIMIT = int(env("SSO_REFUSAL_LIMIT", "50") or 50)
+SSO_REFUSAL_WINDOW = int(env("SSO_REFUSAL_WINDOW", "600") or 600)
+SSO_REFUSAL_BLOCK_SECONDS = int(env("SSO_REFUSAL_BLOCK_SECONDS", "600") or 600)
+
 # REST API (/api/v1/): requests per API key, counted in the cache above ("600/minute").
 API_RATE_LIMIT = env("API_RATE_LIMIT", "600/minute") or "600/minute"
 # DRF defaults for views that set nothing; the API's views set their own (api/base.py).

@@ -18,13 +18,13 @@ from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts.audit import Actor, ClientActor, Source, SystemActor, record_audit, record_change
-from accounts.errors import DomainError
+from accounts.errors import Conflict, DomainError
 from accounts.models import Company, LicenseType, Role, User, UserStatus
 from offices import services as office_services
 from offices.models import Office
 from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
 from sso.models import SAMLConfig, SeenAssertion
-from sso.throttle import AccountFailureThrottle, AddressFailureThrottle
+from sso.throttle import AccountFailureThrottle, AddressFailureThrottle, RefusedSignInThrottle
 
 CONTACT_ADMIN = "Please contact your company's Switchboard administrator."
 FLAG_FIELDS = (
@@ -348,6 +348,12 @@ def _provision_just_in_time(
             office_services.assign_number(user=user, actor=JIT_ACTOR, source="sso")
             return user
     except DomainError as error:
+        if isinstance(error, Conflict) and error.field == "email":
+            # Another first sign-in of the same person (a double click on the IdP tile) created
+            # the account between our lookup and our insert: this one signs in as that user.
+            existing = User.objects.filter(company=company, email__lower=email.lower()).first()
+            if existing is not None:
+                return existing
         if error.code == "no_free_seats":
             raise SignInRefused(
                 "no_free_license",
@@ -374,13 +380,34 @@ def record_sign_in(
     )
 
 
-def record_sign_out(*, user: User, client_ip: str | None) -> None:
+def record_sign_out(
+    *, user: User, client_ip: str | None, detail: dict[str, Any] | None = None
+) -> None:
+    """Audit a sign-out; `detail` says when the IdP asked for it (and how it was signed)."""
     record_audit(
         actor=user,
         source="sso" if user.company_id else "admin",
         action="auth.sign_out",
         company=user.company,
         target=user,
+        after=detail or None,
+        client_ip=client_ip,
+    )
+
+
+def record_unverified_logout_request(
+    *, user: User, client_ip: str | None, signature: str, issuer: str
+) -> None:
+    """Audit an IdP LogoutRequest for the signed-in user that is not signed by the company's
+    IdP (`signature`: missing, invalid, weak_algorithm): nobody was signed out, the person was
+    asked to confirm. Any web page can send one, so a run of these is worth a look."""
+    record_audit(
+        actor=user,
+        source=Source.SSO,
+        action="auth.sign_out_unverified",
+        company=user.company,
+        target=user,
+        after={"signature": signature, "issuer": issuer[:300]},
         client_ip=client_ip,
     )
 
@@ -402,6 +429,38 @@ def record_refusal(
         after={"reason": reason, **detail},
         client_ip=client_ip,
     )
+
+
+# --- the ACS's refusal budget ---
+
+
+def sso_sign_in_blocked_for(*, client_ip: str | None) -> int | None:
+    """Seconds until the ACS reads responses from `client_ip` again, or None."""
+    return RefusedSignInThrottle().blocked_for(client_ip or "")
+
+
+def count_refused_sign_in(*, slug: str, client_ip: str | None) -> int | None:
+    """Count a refused SAML response against the client address (after its own
+    `auth.sign_in_refused`). Audits the block it starts, once per block whichever process sees
+    it (`auth.sso_throttled`, under no company: the address is blocked at every company's ACS).
+    Returns the seconds of a block it started, else None."""
+    throttle = RefusedSignInThrottle()
+    if not throttle.record_failure(client_ip or ""):
+        return None
+    record_audit(
+        actor=ClientActor(client_ip or "unknown"),
+        source=Source.SSO,
+        action="auth.sso_throttled",
+        company=None,
+        after={
+            "blocked": "address",
+            "at": slug,
+            "refusals": throttle.limit,
+            "window_seconds": throttle.window,
+            "blocked_seconds": throttle.block,
+        },
+    )
+    return throttle.block
 
 
 # --- password sign-in policy ---

@@ -1,7 +1,9 @@
-"""Throttling of failed password sign-ins (/login/), per target account and per client address.
+"""Throttling of failed password sign-ins (/login/), per target account and per client address,
+and of refused SAML responses at the ACS, per client address.
 
 The account counter stops a guess at one admin's password spread over many addresses; the
-address counter stops one client trying many accounts. SSO is never throttled here.
+address counter stops one client trying many accounts. The password counters never block SSO;
+the ACS's own budget blocks only an address whose responses keep being refused.
 """
 
 from __future__ import annotations
@@ -33,3 +35,14 @@ class AddressFailureThrottle(throttle.FailureThrottle):
     limit_setting = "LOGIN_ADDRESS_FAILURE_LIMIT"
     window_setting = "LOGIN_FAILURE_WINDOW"
     block_setting = "LOGIN_BLOCK_SECONDS"
+
+
+class RefusedSignInThrottle(throttle.FailureThrottle):
+    """SSO_REFUSAL_LIMIT refused SAML responses from one client address (IPv6: per /64) within
+    SSO_REFUSAL_WINDOW seconds block its ACS posts for SSO_REFUSAL_BLOCK_SECONDS, at every
+    company: each refusal is audited, and an unauthenticated client must not fill the log."""
+
+    namespace = "sso-acs-address"
+    limit_setting = "SSO_REFUSAL_LIMIT"
+    window_setting = "SSO_REFUSAL_WINDOW"
+    block_setting = "SSO_REFUSAL_BLOCK_SECONDS"

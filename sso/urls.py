@@ -9,4 +9,5 @@ urlpatterns = [
     path("<slug:slug>/acs/", views.ACSView.as_view(), name="acs"),
     path("<slug:slug>/login/", views.SPLoginView.as_view(), name="login"),
     path("<slug:slug>/sls/", views.SingleLogoutView.as_view(), name="sls"),
+    path("<slug:slug>/sls/confirm/", views.ConfirmLogoutView.as_view(), name="sls_confirm"),
 ]

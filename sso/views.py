@@ -56,7 +56,7 @@ from sso.inspection import (
     inspect_saml_response,
 )
 from sso.models import SAMLConfig
-from sso.saml import sp_acs_url, sp_entity_id
+from sso.saml import LogoutRequest, read_logout_request, sp_acs_url, sp_entity_id
 from sso.services import CONTACT_ADMIN, SignInRefused
 
 logger = logging.getLogger(__name__)
@@ -181,6 +181,10 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
+        # Blocked for too many refusals: nothing is read, parsed or audited.
+        wait = services.sso_sign_in_blocked_for(client_ip=client_ip(request))
+        if wait is not None:
+            return too_many_refusals(request, wait)
         self.company, self.config = self.bind_company(request, slug)
         self.refusal: SignInRefused | None = None
         self.inspected: InspectedResponse | None = None
@@ -348,14 +352,30 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
             detail["issuer"] = self.inspected.issuer[:300]
             detail["in_response_to"] = self.inspected.in_response_to[:100]
         logger.warning("SAML sign-in refused for %s: %s", self.company.slug, refusal.reason)
+        ip = client_ip(self.request)
         services.record_refusal(
             company=self.company,
-            actor=ClientActor(client_ip(self.request) or "unknown"),
+            actor=ClientActor(ip or "unknown"),
             source=Source.SSO,
             reason=refusal.reason,
             detail=detail,
         )
+        services.count_refused_sign_in(slug=self.company.slug, client_ip=ip)
         return error_page(self.request, refusal.message, status=refusal.status)
+
+
+def too_many_refusals(request: HttpRequest, wait: int) -> HttpResponse:
+    """429 with Retry-After for an address whose SAML responses kept being refused."""
+    minutes = math.ceil(wait / 60)
+    response = error_page(
+        request,
+        "Too many sign-ins from your network were refused in the last few minutes. "
+        f"Try again in {minutes} minute{pluralize(minutes)}.",
+        status=429,
+        title="Too many sign-in attempts",
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _idp_initiated_refused(company: Company) -> SignInRefused:
@@ -428,11 +448,22 @@ def _tampered(reason: str) -> SignInRefused:
 # --- single logout ---
 
 
+# The encoded LogoutRequest kept in the session while the person confirms; a bigger one is
+# answered without asking (nobody is signed out).
+MAX_PENDING_LOGOUT_CHARS = 16 * 1024
+PENDING_LOGOUT = "sso_pending_logout"
+
+
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
 class SingleLogoutView(CompanySPMixin, SPConfigMixin, View):
     """/sso/<slug>/sls/: the IdP's answer to our LogoutRequest, or its own LogoutRequest.
 
-    Either way the local session ends; an IdP-initiated request gets a LogoutResponse back.
+    Our own sign-out ended the session before it sent the LogoutRequest, so the answer just lands
+    on the sign-in page. An IdP's LogoutRequest for the signed-in user signs out at once only
+    when the company's IdP signed it (the SAML profiles require the IdP to sign or otherwise
+    authenticate it): anything else may come from any web page (a link, an image), so the person
+    is asked to confirm on a CSRF-protected form (`ConfirmLogoutView`). IdPs that do not sign
+    their LogoutRequests still work, with one click more.
     """
 
     http_method_names = ["get", "post"]
@@ -452,36 +483,97 @@ class SingleLogoutView(CompanySPMixin, SPConfigMixin, View):
             return redirect(f"{reverse('login')}?signed_out=1")
         if config is None:
             return error_page(request, "Single sign-on is not set up here.", status=400)
+        encoded = data.get("SAMLRequest") or ""
         client = Saml2Client(self.get_sp_config(request))
         try:
-            logout_request = client.parse_logout_request(data["SAMLRequest"], binding)
-            message = logout_request.message
-            issuer = (message.issuer.text or "").strip() if message.issuer is not None else ""
-            name_id = (message.name_id.text or "").strip() if message.name_id is not None else ""
-        except Exception:  # malformed, or not a LogoutRequest at all
+            if len(encoded) > MAX_PENDING_LOGOUT_CHARS:
+                raise ValueError("too large")
+            logout_request = read_logout_request(
+                client, config, encoded, binding, request.META.get("QUERY_STRING", "")
+            )
+        except ValueError:  # malformed, or not a LogoutRequest at all
             logger.info("Unusable SAML LogoutRequest for %s", slug, exc_info=True)
             return error_page(
                 request, "That sign-out request could not be read.", status=400, title="Sign out"
             )
+        relay_state = data.get("RelayState", "")
         # The company's own IdP ends only the session it started, for the user it names.
-        if (
-            issuer == config.idp_entity_id
+        if not (
+            logout_request.issuer == config.idp_entity_id
+            and request.user.is_authenticated
             and request.session.get("sso_company") == company.slug
-            and name_id
-            and name_id == request.session.get("sso_name_id")
+            and logout_request.name_id
+            and logout_request.name_id == request.session.get("sso_name_id")
         ):
-            sign_out(request)
-        if not config.idp_slo_url:
-            return redirect(f"{reverse('login')}?signed_out=1")
-        reply = client.create_logout_response(message, [saml2.BINDING_HTTP_REDIRECT])
-        info = client.apply_binding(
-            saml2.BINDING_HTTP_REDIRECT,
-            str(reply),
-            config.idp_slo_url,
-            data.get("RelayState", ""),
-            response=True,
+            return _answer_idp(client, config, logout_request, relay_state)
+        if logout_request.verified:
+            sign_out(request, detail={"initiated_by": "identity_provider", "signature": "valid"})
+            return _answer_idp(client, config, logout_request, relay_state)
+        logger.warning(
+            "Unverified SAML LogoutRequest for %s (%s): asking before signing out",
+            slug,
+            logout_request.signature,
         )
-        return HttpResponseRedirect(get_location(info))
+        services.record_unverified_logout_request(
+            user=request.user,
+            client_ip=client_ip(request),
+            signature=logout_request.signature,
+            issuer=logout_request.issuer,
+        )
+        request.session[PENDING_LOGOUT] = {
+            "company": company.slug,
+            "request": encoded,
+            "binding": binding,
+            "relay_state": relay_state[:1024],
+            "signature": logout_request.signature,
+        }
+        return render(
+            request,
+            "sso/confirm_logout.html",
+            {"company": company, "confirm_url": reverse("sso:sls_confirm", args=[company.slug])},
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class ConfirmLogoutView(CompanySPMixin, SPConfigMixin, View):
+    """The person's own POST (with Django's CSRF token) confirming an unverified IdP sign-out:
+    signs out, then answers the IdP's LogoutRequest when one is pending."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
+        company, config = self.bind_company(request, slug)
+        pending = request.session.get(PENDING_LOGOUT) or {}
+        signature = pending.get("signature", "missing")
+        logout_request = None
+        client = Saml2Client(self.get_sp_config(request))
+        if config is not None and pending.get("company") == company.slug:
+            try:
+                logout_request = read_logout_request(
+                    client, config, pending["request"], pending["binding"]
+                )
+            except (KeyError, ValueError):
+                logout_request = None
+        sign_out(
+            request,
+            detail={"initiated_by": "identity_provider", "signature": signature, "confirmed": True},
+        )
+        if config is None or logout_request is None:
+            return redirect(f"{reverse('login')}?signed_out=1")
+        return _answer_idp(client, config, logout_request, pending.get("relay_state", ""))
+
+
+def _answer_idp(
+    client: Saml2Client, config: SAMLConfig, logout_request: LogoutRequest, relay_state: str
+) -> HttpResponse:
+    """The LogoutResponse to the IdP's SLO URL, or the sign-in page when it has none."""
+    if not config.idp_slo_url:
+        return redirect(f"{reverse('login')}?signed_out=1")
+    reply = client.create_logout_response(logout_request.message, [saml2.BINDING_HTTP_REDIRECT])
+    info = client.apply_binding(
+        saml2.BINDING_HTTP_REDIRECT, str(reply), config.idp_slo_url, relay_state, response=True
+    )
+    return HttpResponseRedirect(get_location(info))
 
 
 # --- /login/, /app/, sign-out ---
@@ -602,10 +694,10 @@ def app_home(request: HttpRequest) -> HttpResponse:
     return render(request, "sso/app.html", {"profile": user})
 
 
-def sign_out(request: HttpRequest) -> None:
+def sign_out(request: HttpRequest, detail: dict[str, Any] | None = None) -> None:
     user = request.user
     if user.is_authenticated:
-        services.record_sign_out(user=user, client_ip=client_ip(request))
+        services.record_sign_out(user=user, client_ip=client_ip(request), detail=detail)
     auth.logout(request)
 
 

@@ -232,6 +232,34 @@ def test_jit_creates_a_user_with_office_license_and_number(client, acme_saml, ac
     assert "Sales" in page
 
 
+def test_jit_sign_in_racing_another_first_sign_in_signs_in_as_the_user_it_created(
+    client, acme_saml, acme_idp, company, monkeypatch
+):
+    """A double click on the IdP tile: two assertions for a new person arrive together, and the
+    other request creates the user between this one's lookup and its insert. This one signs in
+    as that user (before: a `jit_refused` page, "already used by another account")."""
+    from sso import services
+
+    acme_saml.jit_provisioning = True
+    acme_saml.save()
+    provision = services._provision_just_in_time
+    other = {}
+
+    def the_other_request_commits_first(**kwargs):
+        # This request's lookup found nobody; the other one's JIT commits now.
+        other["user"] = provision(**kwargs)
+        return provision(**kwargs)
+
+    monkeypatch.setattr(services, "_provision_just_in_time", the_other_request_commits_first)
+    response = post(client, acme_idp.response("new.person@acme.example"))
+    assert response.status_code == 302, response.content[:300]
+    assert response["Location"] == "/app/"
+    assert signed_in_as(client) == str(other["user"].pk)
+    assert User.objects.filter(email__iexact="new.person@acme.example").count() == 1
+    assert not refusals().exists()
+    assert AuditEvent.objects.filter(action="auth.sign_in.sso").count() == 1
+
+
 def test_jit_without_a_free_seat_creates_nobody(client, acme_saml, acme_idp, company):
     from accounts.models import LicenseSeats
 

@@ -184,29 +184,20 @@ def _sso_session(client, acme_saml, acme_idp, company):
 
 
 def _idp_logout_request(acme_idp, email):
-    from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
+    from tests.sso.test_single_logout import redirect_logout_query
 
-    from sso.saml import sp_entity_id, sp_sls_url
-
-    _, request = acme_idp.server.create_logout_request(
-        sp_sls_url("acme"),
-        sp_entity_id("acme"),
-        name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
-        sign=False,
-    )
-    info = acme_idp.server.apply_binding(
-        BINDING_HTTP_REDIRECT, str(request), sp_sls_url("acme"), "", sign=False
-    )
-    location = dict(info["headers"])["Location"]
-    return parse_qs(urlsplit(location).query)["SAMLRequest"][0]
+    return parse_qs(redirect_logout_query(acme_idp, email, sign=False))["SAMLRequest"][0]
 
 
 def test_idp_initiated_logout_ends_the_session_and_answers_the_idp(
     client, acme_saml, acme_idp, company
 ):
+    from tests.sso.test_single_logout import redirect_logout_query
+
     _sso_session(client, acme_saml, acme_idp, company)
-    saml_request = _idp_logout_request(acme_idp, "ada@acme.example")
-    response = client.get("/sso/acme/sls/", {"SAMLRequest": saml_request})
+    # Signed, as the SAML profiles require of a LogoutRequest (unsigned: test_single_logout.py).
+    query = redirect_logout_query(acme_idp, "ada@acme.example", sign=True)
+    response = client.get(f"/sso/acme/sls/?{query}")
     assert "_auth_user_id" not in client.session
     assert response["Location"].startswith("https://idp.example.test/slo?SAMLResponse=")
 
