@@ -669,6 +669,9 @@ def main() -> None:
     args = parser.parse_args()
     args.repeat = max(1, args.repeat)
     args.steady_users = min(args.steady_users, args.users)
+    if args.logins and args.users <= args.steady_users:
+        # The sign-ins use synced users the steady state leaves alone (it suspends its own).
+        sys.exit("--logins needs --users above --steady-users: sign-ins use the other users.")
 
     if importlib.util.find_spec("django_scim") is None:
         sys.exit("django-scim2 (the stock reference) is not installed: run `make bench`.")
