@@ -8,6 +8,7 @@ in the audit log and whose `message` is what the person at the browser reads.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts import services as accounts_services
 from accounts.audit import Actor, ClientActor, Source, SystemActor, record_audit, record_change
@@ -40,6 +42,8 @@ CONFIG_FIELDS = (*TEXT_FIELDS, *CERT_FIELDS, *FLAG_FIELDS)
 # A replayed assertion must be caught for as long as any clock could still accept it.
 REPLAY_WINDOW_SLACK = dt.timedelta(minutes=5)
 _LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+logger = logging.getLogger(__name__)
 
 
 class SignInRefused(PermissionDenied):
@@ -435,8 +439,14 @@ def record_refusal(
 
 
 def sso_sign_in_blocked_for(*, client_ip: str | None) -> int | None:
-    """Seconds until the ACS reads responses from `client_ip` again, or None."""
-    return RefusedSignInThrottle().blocked_for(client_ip or "")
+    """Seconds until the ACS reads responses from `client_ip` again, or None. The budget keeps
+    the audit log from floods; with the shared cache down it is not kept, and people still
+    sign in (the ACS needs only the database)."""
+    try:
+        return RefusedSignInThrottle().blocked_for(client_ip or "")
+    except RedisError:
+        logger.warning("The shared cache is unreachable: the ACS's refusal budget is not kept")
+        return None
 
 
 def count_refused_sign_in(*, slug: str, client_ip: str | None) -> int | None:
@@ -445,7 +455,11 @@ def count_refused_sign_in(*, slug: str, client_ip: str | None) -> int | None:
     it (`auth.sso_throttled`, under no company: the address is blocked at every company's ACS).
     Returns the seconds of a block it started, else None."""
     throttle = RefusedSignInThrottle()
-    if not throttle.record_failure(client_ip or ""):
+    try:
+        if not throttle.record_failure(client_ip or ""):
+            return None
+    except RedisError:
+        logger.warning("The shared cache is unreachable: a refused sign-in was not counted")
         return None
     record_audit(
         actor=ClientActor(client_ip or "unknown"),

@@ -11,6 +11,7 @@ from sso.throttle import RefusedSignInThrottle
 from tests.accounts.factories import UserFactory
 from tests.apikeys.test_throttle import redis_cache_client
 from tests.sso.conftest import refusals
+from tests.sso.saml_idp import encode
 from tests.sso.test_acs import ACS, post, signed_in_as
 
 ELSEWHERE = "198.51.100.7"
@@ -137,3 +138,24 @@ def test_ipv6_clients_are_counted_per_64(client, limits, acme_saml):
     assert blocked.status_code == 429
     other = client.post(ACS, {"SAMLResponse": GARBAGE}, REMOTE_ADDR="2001:db8:1:3::10")
     assert other.status_code == 400
+
+
+def test_people_still_sign_in_while_the_shared_cache_is_down(
+    client, acme_saml, acme_idp, ada, settings
+):
+    """The refusal budget lives in Redis; the ACS itself needs only the database (sessions and
+    the replay store), so an unreachable cache costs the budget, never the sign-ins."""
+    from tests.processes import free_port
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        }
+    }
+    forged = acme_idp.response_xml("ada@acme.example").replace("ada@", "eve@")
+    assert post(client, encode(forged)).status_code == 403
+    assert refusals("bad_signature").count() == 1
+    response = post(client, acme_idp.response("ada@acme.example"))
+    assert response.status_code == 302, response.content[:300]
+    assert signed_in_as(client) == str(ada.pk)
