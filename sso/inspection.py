@@ -15,6 +15,7 @@ import binascii
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import hashes
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
@@ -27,14 +28,17 @@ STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 MAX_SAML_RESPONSE_CHARS = 256 * 1024
 # A genuine response nests about ten deep; pysaml2's parser recurses once per level.
 MAX_XML_DEPTH = 64
-SIGNATURE_ALGORITHMS = {
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+# The signature algorithms we accept (SHA-256 and up), with the hash each signs: the Redirect
+# binding's signature is checked by sso.saml with it.
+SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": hashes.SHA256,
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": hashes.SHA384,
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": hashes.SHA512,
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256": hashes.SHA256,
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384": hashes.SHA384,
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512": hashes.SHA512,
 }
+SIGNATURE_ALGORITHMS = frozenset(SIGNATURE_HASHES)
 DIGEST_ALGORITHMS = {
     "http://www.w3.org/2001/04/xmlenc#sha256",
     "http://www.w3.org/2001/04/xmldsig-more#sha384",

@@ -31,7 +31,7 @@ from saml2.response import IncorrectlySigned
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 
 from sso.certificates import BINDING_POST, BINDING_REDIRECT, certificate_body
-from sso.inspection import SIGNATURE_ALGORITHMS
+from sso.inspection import SIGNATURE_ALGORITHMS, SIGNATURE_HASHES
 from sso.models import SAMLConfig
 
 # Allowed clock difference between us and the IdP, in seconds.
@@ -142,15 +142,6 @@ def config_loader(request: HttpRequest) -> SPConfig:
 
 # --- the IdP's LogoutRequest ---
 
-# The hash of each signature algorithm we accept (sso.inspection: SHA-256 and up).
-_SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": hashes.SHA256,
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": hashes.SHA384,
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": hashes.SHA512,
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256": hashes.SHA256,
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384": hashes.SHA384,
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512": hashes.SHA512,
-}
 _REDIRECT_PARAMETERS = ("SAMLRequest", "RelayState", "SigAlg", "Signature")
 
 
@@ -225,14 +216,14 @@ def redirect_signature_status(query_string: str, certificates: list[str]) -> str
     if "Signature" not in raw and "SigAlg" not in raw:
         return "missing"
     algorithm = unquote_plus(raw.get("SigAlg", ""))
-    if algorithm not in _SIGNATURE_HASHES:
+    if algorithm not in SIGNATURE_HASHES:
         return "weak_algorithm"
     try:
         signature = base64.b64decode(unquote_plus(raw.get("Signature", "")), validate=True)
     except (ValueError, binascii.Error):
         return "invalid"
     signed = "&".join(f"{name}={raw[name]}" for name in _REDIRECT_PARAMETERS[:3] if name in raw)
-    digest = _SIGNATURE_HASHES[algorithm]()
+    digest = SIGNATURE_HASHES[algorithm]()
     for pem in certificates:
         if _verifies(pem, signature, signed.encode("ascii", "replace"), algorithm, digest):
             return "valid"

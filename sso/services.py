@@ -300,7 +300,7 @@ def user_for_saml_sign_in(
             "Your identity provider did not send an email address as your user name. "
             + CONTACT_ADMIN,
         ) from None
-    user = User.objects.filter(company=company, email__lower=email.lower()).first()
+    user = _member(company, email)
     if user is None:
         if not config.jit_provisioning:
             raise SignInRefused(
@@ -317,6 +317,11 @@ def user_for_saml_sign_in(
             "pending", "Your Switchboard account is waiting for approval. " + CONTACT_ADMIN
         )
     return user
+
+
+def _member(company: Company, email: str) -> User | None:
+    """The company's user with this (cleaned) sign-in email, whatever its case."""
+    return User.objects.filter(company=company, email__lower=email.lower()).first()
 
 
 def _provision_just_in_time(
@@ -355,7 +360,7 @@ def _provision_just_in_time(
         if isinstance(error, Conflict) and error.field == "email":
             # Another first sign-in of the same person (a double click on the IdP tile) created
             # the account between our lookup and our insert: this one signs in as that user.
-            existing = User.objects.filter(company=company, email__lower=email.lower()).first()
+            existing = _member(company, email)
             if existing is not None:
                 return existing
         if error.code == "no_free_seats":
