@@ -6,7 +6,6 @@ the production secrets have no defaults: start-up stops with a message naming wh
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -335,25 +334,6 @@ FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # /metrics: with a token, `Authorization: Bearer <token>` from anywhere; without, loopback only.
 METRICS_TOKEN = env("METRICS_TOKEN")
-
-# `make bench` mounts its ceiling view (config/bench_ceiling.py) and its stock django-scim2
-# reference (config/bench_stock_scim/) with this; off everywhere else.
-BENCH_CEILING = env_bool("BENCH_CEILING", default=False)
-if BENCH_CEILING:
-    # django-scim2's settings, read only by the stock reference (the `bench` dependency group).
-    SCIM_SERVICE_PROVIDER = {
-        "SCHEME": urlsplit(PUBLIC_BASE_URL).scheme,
-        "NETLOC": urlsplit(PUBLIC_BASE_URL).netloc,
-        "AUTHENTICATION_SCHEMES": [
-            {"type": "oauthbearertoken", "name": "API key", "description": "Bearer API key"}
-        ],
-        "USER_ADAPTER": "config.bench_stock_scim.adapters.StockSCIMUser",
-        "USER_FILTER_PARSER": "config.bench_stock_scim.filters.StockUserFilterQuery",
-        "AUTH_CHECK_MIDDLEWARE": "config.bench_stock_scim.adapters.APIKeyAuthCheck",
-        "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": (
-            "config.bench_stock_scim.adapters.company_filter_kwargs_getter"
-        ),
-    }
 
 # Plain text for a terminal; LOG_FORMAT=json (the Procfile) for one JSON object per line.
 LOG_FORMAT = (env("LOG_FORMAT") or "plain").lower()
