@@ -440,7 +440,7 @@ def check_summary(claim: CompanyDomain) -> str:
     """What the claim's last DNS check found, in the words an admin acts on."""
     host = domain_dns.record_host(claim.domain)
     if claim.status == DomainStatus.VERIFIED and claim.last_check == DnsCheck.FOUND:
-        return f"{claim.domain} is verified: the TXT record was found at {host}."
+        return f"Verified: the TXT record of {claim.domain} was found at {host}."
     later = "Check the record and try again later."
     found = {
         DnsCheck.NO_RECORD: f"{host} has no TXT record with this domain's value yet. Publish it "
@@ -454,7 +454,5 @@ def check_summary(claim: CompanyDomain) -> str:
         DnsCheck.FOUND: f"The TXT record was found at {host}.",
     }.get(DnsCheck(claim.last_check) if claim.last_check else None, "Not checked yet.")
     if claim.status == DomainStatus.VERIFIED:
-        return (
-            f"{claim.domain} stays verified by {claim.get_verification_method_display()}: {found}"
-        )
-    return f"{claim.domain} is not verified. {found}"
+        return f"Still verified ({claim.get_verification_method_display()}): {found}"
+    return f"Not verified yet: {found}"

@@ -89,7 +89,9 @@ def test_claim_publish_verify(company, dns_zone):
     assert domains.company_for_email("Ada@ACME.example") == company
     [event] = events("company.domain_verified", company)
     assert event.after == {"domain": "acme.example", "method": "dns", "other_claims_ended": 0}
-    assert "is verified" in domains.check_summary(row)
+    assert domains.check_summary(row) == (
+        "Verified: the TXT record of acme.example was found at _switchboard.acme.example."
+    )
 
 
 def test_record_split_into_several_strings_counts(company, dns_zone):
@@ -311,11 +313,11 @@ def test_check_domains_command(company, other_company, dns_zone):
     publish(dns_zone, mine)
     claim(other_company, "globex.example")
     out = run("check_domains", "--company", "acme")
-    assert "acme: acme.example is verified" in out
+    assert "acme: Verified: the TXT record of acme.example" in out
     assert "globex" not in out
     assert "1 domain(s) checked." in out
     out = run("check_domains")
-    assert "globex: globex.example is not verified" in out
+    assert "globex: Not verified yet: _switchboard.globex.example does not exist" in out
     with pytest.raises(CommandError, match="No company with the slug 'nope'"):
         run("check_domains", "--company", "nope")
 
