@@ -73,7 +73,7 @@ def test_domain_verified_by_another_company_refused_and_nothing_half_written(com
         )
     assert company.name not in caught.value.message
     assert not Company.objects.filter(slug="copycat").exists()
-    with pytest.raises(Conflict, match="already added acme.example"):
+    with pytest.raises(Conflict, match=r"already added acme\.example"):
         services.add_company_domain(
             company=company, domain="acme.example", actor=SYSTEM, source=Source.CLI
         )
