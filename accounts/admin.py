@@ -93,7 +93,7 @@ class CompanyDomainAdmin(CompanyScopedAdmin):
         "Email domains: once verified, they send your people to your sign-in and keep other "
         "organizations from creating accounts in them."
     )
-    list_display = ("domain", "status_badge", "last_check_label", "verified_at")
+    list_display = ("domain", "status_badge", "last_check_label", "verified_on")
     search_fields = ("domain",)
     fields = ("company", "domain")
     change_form_template = "admin/accounts/companydomain/change_form.html"
@@ -103,7 +103,14 @@ class CompanyDomainAdmin(CompanyScopedAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return self.fields
-        return ("company", "domain", "status_badge", "last_check_label", "verified_by")
+        return (
+            "company",
+            "domain",
+            "status_badge",
+            "last_check_label",
+            "verified_by",
+            "verified_on",
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return () if obj is None else self.get_fields(request, obj)
@@ -132,6 +139,12 @@ class CompanyDomainAdmin(CompanyScopedAdmin):
             return "Not checked yet"
         when = date_format(localtime(obj.last_checked_at), "j M Y, H:i")
         return f"{obj.get_last_check_display()} ({when})"
+
+    @admin.display(description="Verified on", ordering="verified_at")
+    def verified_on(self, obj: CompanyDomain) -> str:
+        if obj.verified_at is None:
+            return "—"
+        return date_format(localtime(obj.verified_at), "j M Y, H:i")
 
     @admin.display(description="Verified by")
     def verified_by(self, obj: CompanyDomain) -> str:
@@ -206,7 +219,7 @@ class CompanyDomainAdmin(CompanyScopedAdmin):
             lambda claim: domains.verify_domain(
                 claim=claim,
                 method=VerificationMethod.OPERATOR,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 source=Source.ADMIN,
             ),
             "Verified",
@@ -233,7 +246,7 @@ class CompanyDomainAdmin(CompanyScopedAdmin):
         # Straight to the TXT record to publish: the claim routes nothing until verified.
         self.message_user(
             request,
-            f"{obj.domain} was added. Publish the TXT record below, then press Verify now.",
+            f"Added {obj.domain}. Publish the TXT record below, then press Verify now.",
             level=messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:accounts_companydomain_change", args=[obj.pk]))

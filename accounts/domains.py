@@ -442,7 +442,7 @@ def check_summary(claim: CompanyDomain) -> str:
     if claim.status == DomainStatus.VERIFIED and claim.last_check == DnsCheck.FOUND:
         return f"Verified: the TXT record of {claim.domain} was found at {host}."
     later = "Check the record and try again later."
-    found = {
+    words: dict[str, str] = {
         DnsCheck.NO_RECORD: f"{host} has no TXT record with this domain's value yet. Publish it "
         "exactly as shown (DNS changes can take an hour to show), then try again.",
         DnsCheck.NXDOMAIN: f"{host} does not exist in DNS yet (NXDOMAIN). Publish the TXT record "
@@ -452,7 +452,8 @@ def check_summary(claim: CompanyDomain) -> str:
         DnsCheck.TIMEOUT: f"The DNS look-up of {host} timed out. {later}",
         DnsCheck.ERROR: f"The DNS look-up of {host} failed. {later}",
         DnsCheck.FOUND: f"The TXT record was found at {host}.",
-    }.get(DnsCheck(claim.last_check) if claim.last_check else None, "Not checked yet.")
+    }
+    found = words.get(claim.last_check, "Not checked yet.")
     if claim.status == DomainStatus.VERIFIED:
         return f"Still verified ({claim.get_verification_method_display()}): {found}"
     return f"Not verified yet: {found}"

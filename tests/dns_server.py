@@ -123,7 +123,7 @@ def serve(zone_path: str, port: int) -> None:
     from dnslib import QTYPE, RCODE, RR, TXT, DNSError
     from dnslib.server import BaseResolver, DNSServer
 
-    class ZoneResolver(BaseResolver):  # type: ignore[misc]
+    class ZoneResolver(BaseResolver):
         def resolve(self, request: Any, handler: Any) -> Any:
             reply = request.reply()
             name = str(request.q.qname).rstrip(".").lower()
