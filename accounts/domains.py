@@ -225,10 +225,7 @@ def verify_domain(*, claim: CompanyDomain, method: str, actor: Actor, source: st
         if claim.status == DomainStatus.ENDED or (
             owner is not None and owner.company_id != claim.company_id
         ):
-            raise Conflict(
-                f"{claim.domain} is verified by {ELSEWHERE}: this claim cannot be verified.",
-                field="domain",
-            )
+            raise verified_elsewhere(claim)
         now = timezone.now()
         claim.status = DomainStatus.VERIFIED
         claim.verified_at = now
@@ -245,10 +242,7 @@ def verify_domain(*, claim: CompanyDomain, method: str, actor: Actor, source: st
                     ]
                 )
         except IntegrityError:  # verified elsewhere in the meantime (the partial unique index)
-            raise Conflict(
-                f"{claim.domain} is verified by {ELSEWHERE}: this claim cannot be verified.",
-                field="domain",
-            ) from None
+            raise verified_elsewhere(claim) from None
         ended = [row for row in claims if row.pk != claim.pk and row.status == DomainStatus.PENDING]
         CompanyDomain.objects.filter(pk__in=[row.pk for row in ended]).update(
             status=DomainStatus.ENDED
@@ -274,6 +268,13 @@ def verify_domain(*, claim: CompanyDomain, method: str, actor: Actor, source: st
     return claim
 
 
+def verified_elsewhere(claim: CompanyDomain) -> Conflict:
+    return Conflict(
+        f"{claim.domain} is verified by {ELSEWHERE}: this claim cannot be verified. Remove it.",
+        field="domain",
+    )
+
+
 def check_claim(*, claim: CompanyDomain, actor: Actor, source: str) -> CompanyDomain:
     """Look the claim's TXT record up in DNS now and act on what was found.
 
@@ -285,10 +286,7 @@ def check_claim(*, claim: CompanyDomain, actor: Actor, source: str) -> CompanyDo
     kept on the claim (`last_check`); DNS failures are statuses, never exceptions.
     """
     if claim.status == DomainStatus.ENDED:
-        raise DomainError(
-            f"{claim.domain} is verified by {ELSEWHERE}: this claim cannot be verified. Remove it.",
-            field="domain",
-        )
+        raise verified_elsewhere(claim)
     result = domain_dns.look_up(claim.domain, claim.token)  # the network, outside transactions
     now = timezone.now()
     with transaction.atomic():

@@ -7,9 +7,8 @@ from django.core.management import call_command
 from accounts import domains
 from accounts.audit import SYSTEM, Source
 from accounts.models import AuditEvent, User
-from sso import services
 from tests.accounts.factories import CompanyDomainFactory, UserFactory
-from tests.sso.conftest import ACME_IDP, assert_refused, refusals
+from tests.sso.conftest import assert_refused, refusals
 from tests.sso.test_acs import post
 from tests.sso.test_login import email_step, password_step
 
@@ -17,18 +16,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def acme_sso(company, keys):
-    """acme's SAML sign-in, enabled, with no email domain yet."""
-    return services.configure_saml(
-        company=company,
-        actor=SYSTEM,
-        source=Source.CLI,
-        idp_entity_id=ACME_IDP,
-        idp_sso_url="https://idp.example.test/sso",
-        idp_certificate=keys["acme"].cert_pem,
-        enabled=True,
-        allow_idp_initiated=True,
-    )
+def acme_sso(acme_saml, acme_domain):
+    """acme's SAML sign-in, enabled, with no email domain (yet)."""
+    acme_domain.delete()
+    return acme_saml
 
 
 def routed_to_sso(client, email):
