@@ -205,14 +205,15 @@ def remove_company_domain(*, domain: CompanyDomain, actor: Actor, source: str) -
 
 def verify_domain(*, claim: CompanyDomain, method: str, actor: Actor, source: str) -> CompanyDomain:
     """Mark a claim verified (`method`: DNS, or the operator's override) and end the other
-    companies' pending claims of the same domain, audited for each company.
+    companies' pending claims of the domain and of its subdomains (which it now covers),
+    audited for each company.
 
     Refuses (Conflict, nothing changed) when the domain, or a parent covering it, is verified by
     another company, or the claim was ended by another company's verification."""
     with transaction.atomic():
         claims = list(
-            CompanyDomain.objects.select_for_update()
-            .filter(domain=claim.domain)
+            CompanyDomain.objects.select_for_update(of=("self",))
+            .filter(Q(domain=claim.domain) | Q(domain__endswith=f".{claim.domain}"))
             .select_related("company")
             .order_by("pk")
         )
@@ -243,7 +244,11 @@ def verify_domain(*, claim: CompanyDomain, method: str, actor: Actor, source: st
                 )
         except IntegrityError:  # verified elsewhere in the meantime (the partial unique index)
             raise verified_elsewhere(claim) from None
-        ended = [row for row in claims if row.pk != claim.pk and row.status == DomainStatus.PENDING]
+        ended = [
+            row
+            for row in claims
+            if row.company_id != claim.company_id and row.status == DomainStatus.PENDING
+        ]
         CompanyDomain.objects.filter(pk__in=[row.pk for row in ended]).update(
             status=DomainStatus.ENDED
         )

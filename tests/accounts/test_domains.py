@@ -267,6 +267,27 @@ def test_a_verified_domain_cannot_be_claimed_by_another_company(company, other_c
 # --- subdomains ---
 
 
+def test_verifying_a_domain_ends_other_companies_pending_claims_of_its_subdomains(
+    company, other_company
+):
+    theirs = claim(other_company, "eu.acme.example")
+    own_subdomain = claim(company, "us.acme.example")
+    domains.verify_domain(
+        claim=claim(company), method=VerificationMethod.OPERATOR, actor=SYSTEM, source=Source.CLI
+    )
+    theirs.refresh_from_db()
+    own_subdomain.refresh_from_db()
+    assert theirs.status == DomainStatus.ENDED
+    assert own_subdomain.status == DomainStatus.PENDING
+    assert [event.target_id for event in events("company.domain_claim_ended", other_company)] == [
+        str(theirs.pk)
+    ]
+    with pytest.raises(Conflict, match="verified by another organization"):
+        domains.verify_domain(
+            claim=theirs, method=VerificationMethod.OPERATOR, actor=SYSTEM, source=Source.CLI
+        )
+
+
 def test_a_verified_domain_covers_its_subdomains(company, other_company):
     CompanyDomainFactory(company=company, domain="acme.example", verified=True)
     assert domains.company_for_email("x@eu.acme.example") == company
