@@ -143,3 +143,18 @@ def test_user_form_refuses_an_email_in_another_company_verified_domain(
     assert "verified by another organization" in error
     assert "Globex" not in response.content.decode()
     assert not User.objects.filter(email="new@globex.example").exists()
+
+
+def test_an_ended_claim_says_so_and_offers_no_verification(
+    company_admin_client, company, other_company
+):
+    CompanyDomainFactory(company=other_company, domain="acme.example", verified=True)
+    ended = CompanyDomainFactory(company=company, domain="acme.example", status="ended")
+    body = company_admin_client.get(change_url(ended)).content.decode()
+    assert "acme.example was verified by another organization" in body
+    assert "domain-verify-now" not in body
+    assert "Globex" not in body
+    response = company_admin_client.post(verify_url(ended), follow=True)
+    assert "this claim cannot be verified. Remove it." in response.content.decode()
+    ended.refresh_from_db()
+    assert ended.last_checked_at is None

@@ -329,6 +329,11 @@ def test_beat_job_checks_pending_claims_and_rechecks_verified_ones_daily(
     assert operator not in due
 
 
+def test_beat_runs_the_domain_checks_hourly(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["check-domains"]
+    assert entry == {"task": check_domains.name, "schedule": 3600.0}
+
+
 def test_check_domains_command(company, other_company, dns_zone):
     mine = claim(company)
     publish(dns_zone, mine)
