@@ -54,6 +54,8 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 RECORD_ABSENT = (DnsCheck.NO_RECORD, DnsCheck.NXDOMAIN)
 # The beat job runs hourly: a domain checked 23 hours ago is due, so daily checks do not drift.
 RECHECK_AFTER = timedelta(hours=23)
+# A claim is usually verified within days of being made: after a week, a daily look-up will do.
+PENDING_HOURLY_FOR = timedelta(days=7)
 ELSEWHERE = "another organization"
 
 
@@ -394,13 +396,17 @@ def tell_company_admins(company_id: int, subject: str, body: str) -> int:
 
 
 def claims_to_check(*, company: Company | None = None, due_only: bool) -> list[CompanyDomain]:
-    """Pending claims, and claims verified by DNS (all of them, or those not checked for a
-    day when `due_only`). Ended claims and the operator's verifications are not looked up."""
+    """Pending claims and claims verified by DNS: all of them, or (`due_only`, the beat job)
+    those due — pending claims of the last week at every run, older pending claims and verified
+    domains once a day. Ended claims and the operator's verifications are not looked up."""
+    pending = Q(status=DomainStatus.PENDING)
     verified = Q(status=DomainStatus.VERIFIED, verification_method=VerificationMethod.DNS)
     if due_only:
-        stale = timezone.now() - RECHECK_AFTER
-        verified &= Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=stale)
-    claims = CompanyDomain.objects.filter(Q(status=DomainStatus.PENDING) | verified)
+        now = timezone.now()
+        daily = Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=now - RECHECK_AFTER)
+        pending &= Q(created_at__gte=now - PENDING_HOURLY_FOR) | daily
+        verified &= daily
+    claims = CompanyDomain.objects.filter(pending | verified)
     if company is not None:
         claims = claims.filter(company=company)
     return list(claims.select_related("company").order_by("pk"))

@@ -271,7 +271,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.send_approval_digests",
         "schedule": APPROVAL_DIGEST_INTERVAL_MINUTES * 60.0,
     },
-    # Pending domain claims are looked up every run; verified ones once a day (accounts.domains).
+    # Domain claims due a DNS look-up: new pending ones hourly, the others daily (accounts.domains).
     "check-domains": {"task": "accounts.check_domains", "schedule": 3600.0},
 }
 

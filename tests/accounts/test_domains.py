@@ -329,6 +329,18 @@ def test_beat_job_checks_pending_claims_and_rechecks_verified_ones_daily(
     assert operator not in due
 
 
+def test_old_pending_claims_are_looked_up_daily(company, dns_zone):
+    recent, old = claim(company), claim(company, "acme-corp.example")
+    CompanyDomain.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    check_domains()
+    assert set(domains.claims_to_check(due_only=True)) == {recent}
+    CompanyDomain.objects.filter(pk=old.pk).update(
+        last_checked_at=timezone.now() - timedelta(hours=24)
+    )
+    assert set(domains.claims_to_check(due_only=True)) == {recent, old}
+    assert len(domains.claims_to_check(due_only=False)) == 2
+
+
 def test_beat_runs_the_domain_checks_hourly(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["check-domains"]
     assert entry == {"task": check_domains.name, "schedule": 3600.0}
