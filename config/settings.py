@@ -270,7 +270,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.send_approval_digests",
         "schedule": APPROVAL_DIGEST_INTERVAL_MINUTES * 60.0,
     },
+    # Domain claims due a DNS look-up: new pending ones hourly, the others daily (accounts.domains).
+    "check-domains": {"task": "accounts.check_domains", "schedule": 3600.0},
 }
+
+# Domain verification (accounts.domains): the DNS servers asked for the TXT records (empty: the
+# system's resolvers), their port, how long one look-up may take, and how long a verified
+# domain's record may be missing before the verification is lost.
+DOMAIN_DNS_NAMESERVERS = env_list("DOMAIN_DNS_NAMESERVERS")
+DOMAIN_DNS_PORT = int(env("DOMAIN_DNS_PORT", "53") or 53)
+DOMAIN_DNS_TIMEOUT = float(env("DOMAIN_DNS_TIMEOUT", "5") or 5)
+DOMAIN_VERIFICATION_GRACE_DAYS = int(env("DOMAIN_VERIFICATION_GRACE_DAYS", "7") or 7)
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
