@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import shutil
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -24,18 +23,16 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.urls import reverse
+from djangosaml2.overrides import Saml2Client
 from saml2 import samlp
-from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.response import IncorrectlySigned
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 
 from sso.certificates import BINDING_POST, BINDING_REDIRECT, certificate_body
-from sso.inspection import SIGNATURE_ALGORITHMS, SIGNATURE_HASHES
+from sso.inspection import DIGEST_ALGORITHMS, SIGNATURE_ALGORITHMS, SIGNATURE_HASHES
 from sso.models import SAMLConfig
-
-# Allowed clock difference between us and the IdP, in seconds.
-CLOCK_SKEW_SECONDS = 60
+from sso.xmlsec_backend import InProcessXmlSecBackend
 
 
 def absolute(path: str) -> str:
@@ -114,9 +111,11 @@ def sp_config_dict(slug: str, config: SAMLConfig | None) -> dict[str, Any]:
     }
     conf: dict[str, Any] = {
         "entityid": sp_entity_id(slug),
-        "xmlsec_binary": shutil.which("xmlsec1") or "/usr/bin/xmlsec1",
+        # In process, pysaml2's own XMLSecurity backend is replaced by ours in `saml_client`.
+        "crypto_backend": "xmlsec1" if settings.SAML_CRYPTO_BACKEND == "xmlsec1" else "XMLSecurity",
+        "xmlsec_binary": settings.SAML_XMLSEC1_BINARY,
         "service": {"sp": sp},
-        "accepted_time_diff": CLOCK_SKEW_SECONDS,
+        "accepted_time_diff": settings.SAML_CLOCK_SKEW,
         # Signatures are checked only against certificates we were given, never KeyInfo's.
         "only_use_keys_in_metadata": True,
         "allow_unknown_attributes": True,
@@ -130,6 +129,15 @@ def build_sp_config(slug: str, config: SAMLConfig | None) -> SPConfig:
     sp_config = SPConfig()
     sp_config.load(sp_config_dict(slug, config))
     return sp_config
+
+
+def saml_client(sp_config: SPConfig, **kwargs: Any) -> Saml2Client:
+    """pysaml2's client for one company's SP, verifying signatures with the configured backend
+    (in process by default, see sso.xmlsec_backend)."""
+    client = Saml2Client(sp_config, **kwargs)
+    if settings.SAML_CRYPTO_BACKEND != "xmlsec1":
+        client.sec.crypto = InProcessXmlSecBackend()
+    return client
 
 
 def config_loader(request: HttpRequest) -> SPConfig:
@@ -182,7 +190,7 @@ def read_logout_request(
             raise ValueError("unreadable LogoutRequest") from error
         if message is None or message.signature is None:
             raise ValueError("unreadable LogoutRequest") from None
-        signature = "invalid"
+        signature = "weak_algorithm" if _weak_algorithms(message) else "invalid"
     except Exception as error:
         raise ValueError("unreadable LogoutRequest") from error
     if message is None:
@@ -197,9 +205,21 @@ def read_logout_request(
 def _embedded_signature_status(message: Any) -> str:
     if message is None or message.signature is None:
         return "missing"
-    # pysaml2 verified it against the metadata's certificates; it accepts SHA-1 too.
-    algorithm = message.signature.signed_info.signature_method.algorithm
-    return "valid" if algorithm in SIGNATURE_ALGORITHMS else "weak_algorithm"
+    # pysaml2 verified it against the metadata's certificates (with the xmlsec1 program
+    # SHA-1 passes there too).
+    return "weak_algorithm" if _weak_algorithms(message) else "valid"
+
+
+def _weak_algorithms(message: Any) -> bool:
+    """A signature or digest method below SHA-256 in the message's embedded signature."""
+    signed_info = message.signature.signed_info
+    digests = {
+        getattr(reference.digest_method, "algorithm", None) for reference in signed_info.reference
+    }
+    return (
+        signed_info.signature_method.algorithm not in SIGNATURE_ALGORITHMS
+        or not digests <= DIGEST_ALGORITHMS
+    )
 
 
 def redirect_signature_status(query_string: str, certificates: list[str]) -> str:

@@ -246,10 +246,12 @@ def configure_saml(
 def consume_assertion(*, company: Company, assertion_id: str, not_on_or_after: dt.datetime) -> None:
     """Record an assertion id as used; raise SignInRefused('replay') if it was used before.
 
-    Kept until its NotOnOrAfter (plus slack for clock skew), in the database so every web
-    process shares it; the unique constraint decides races.
+    Kept until `not_on_or_after` (the ACS passes the earlier of its expiry and the end of its
+    acceptable age) plus slack for clock skew, in the database so every web process shares it;
+    the unique constraint decides races.
     """
-    keep_until = not_on_or_after + REPLAY_WINDOW_SLACK
+    slack = max(REPLAY_WINDOW_SLACK, dt.timedelta(seconds=settings.SAML_CLOCK_SKEW))
+    keep_until = not_on_or_after + slack
     try:
         with transaction.atomic():
             SeenAssertion.objects.create(
