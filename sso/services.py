@@ -218,6 +218,8 @@ def configure_saml(
         if not created and before == after:
             return config
         config.save()
+        if _forbids_more_passwords(before, after):
+            end_password_sessions(company=company, config=config, actor=actor, source=source)
         if created:
             record_audit(
                 actor=actor,
@@ -238,6 +240,54 @@ def configure_saml(
                 after=after,
             )
     return config
+
+
+def _forbids_more_passwords(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    if not after["enforce_sso"]:
+        return False
+    return not before.get("enforce_sso") or (
+        before.get("allow_admin_password_login", False) and not after["allow_admin_password_login"]
+    )
+
+
+def end_password_sessions(
+    *, company: Company, config: SAMLConfig, actor: Actor, source: str
+) -> int:
+    """End every open session of `company`'s people that began with a password which the
+    company's settings now refuse (password_sign_in_policy 'refused'); returns how many.
+
+    Sessions live in the database, so deleting their rows signs those people out of every web
+    process at once. Sessions that began with the company's SSO stay, and so do break-glass
+    admins' password sessions while break-glass is allowed. Audited as
+    `sso.password_sessions_ended` with the count, in the caller's transaction.
+    """
+    from django.contrib.sessions.models import Session
+
+    if not config.enforce_sso:
+        return 0
+    people = User.objects.filter(company=company, is_superuser=False)
+    if config.allow_admin_password_login:
+        people = people.exclude(role=Role.COMPANY_ADMIN)
+    forbidden = {str(pk) for pk in people.values_list("pk", flat=True)}
+    ended: list[str] = []
+    # No index from a user to their sessions: each live session is read once (a few µs each).
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(2000):
+        data = session.get_decoded()
+        if data.get("_auth_user_id") in forbidden and data.get("sso_company") != company.slug:
+            ended.append(session.session_key)
+    Session.objects.filter(session_key__in=ended).delete()
+    record_audit(
+        actor=actor,
+        source=source,
+        action="sso.password_sessions_ended",
+        company=company,
+        target=config,
+        after={
+            "sessions_ended": len(ended),
+            "break_glass_admins_kept": config.allow_admin_password_login,
+        },
+    )
+    return len(ended)
 
 
 # --- the replay store ---
