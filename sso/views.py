@@ -24,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
-from djangosaml2.cache import IdentityCache, OutstandingQueriesCache
+from djangosaml2.cache import OutstandingQueriesCache
 from djangosaml2.overrides import Saml2Client
 from djangosaml2.utils import get_location
 from djangosaml2.views import LoginView, MetadataView, SPConfigMixin
@@ -235,11 +235,11 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
 
     def accept(self, request: HttpRequest, encoded: str, config: SAMLConfig) -> AcceptedSignIn:
         """pysaml2's parse and signature check, then ours, then the replay store."""
-        saml_session = request.saml_session  # type: ignore[attr-defined]
-        sp_config = self.get_sp_config(request)
-        client = saml_client(sp_config, identity_cache=IdentityCache(saml_session))
-        queries = OutstandingQueriesCache(saml_session)
-        queries.sync()
+        # pysaml2's identity cache stays in memory (our own session keys serve sign-out), and
+        # the SAML session is written only when an answered request leaves it: an IdP-initiated
+        # sign-in stores no SAML session at all.
+        client = saml_client(self.get_sp_config(request))
+        queries = OutstandingQueriesCache(request.saml_session)  # type: ignore[attr-defined]
         self.outstanding = queries.outstanding_queries()
         try:
             response = client.parse_authn_request_response(

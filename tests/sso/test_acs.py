@@ -5,6 +5,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.test import Client
 
 from accounts.models import AuditEvent, User, UserStatus
 from sso.models import SeenAssertion
@@ -79,6 +80,25 @@ def test_sp_initiated_sign_in_returns_to_next(client, acme_saml, acme_idp, ada):
     assert response["Location"] == "/app/?tab=calls"
     assert signed_in_as(client) == str(ada.pk)
     assert AuditEvent.objects.get(action="auth.sign_in.sso").after["idp_initiated"] is False
+
+
+def test_an_answered_request_is_forgotten_and_idp_initiated_writes_no_saml_session(
+    client, acme_saml, acme_idp, ada, member
+):
+    from django.conf import settings
+
+    idp_initiated = post(client, acme_idp.response("ada@acme.example"))
+    assert idp_initiated.status_code == 302
+    assert settings.SAML_SESSION_COOKIE_NAME not in idp_initiated.cookies
+
+    other = Client()
+    request_id = acme_idp.request_id_of(other.get("/sso/acme/login/")["Location"])
+    first = post(other, acme_idp.response("ada@acme.example", in_response_to=request_id))
+    assert first.status_code == 302
+    other.logout()
+    # A second genuine answer to the same request: that request was already answered.
+    second = post(other, acme_idp.response("member@acme.example", in_response_to=request_id))
+    assert_refused(other, second, "unknown_in_response_to")
 
 
 def test_sp_initiated_works_even_when_idp_initiated_is_disallowed(
