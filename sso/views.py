@@ -564,10 +564,26 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form=PasswordForm(initial={"email": email}),
             company=company,
             sso_config=config,
+            password_rule=password_rule(company, config),
         )
         return render(request, "sso/login.html", context)
     context["form"] = form
     return render(request, "sso/login.html", context, status=400 if form.is_bound else 200)
+
+
+def password_rule(company: Company | None, config: SAMLConfig | None) -> str:
+    """Who may use a password at `company`, as the password page says it (empty: everyone)."""
+    if company is None or config is None or not config.enforce_sso:
+        return ""
+    if config.allow_admin_password_login:
+        return (
+            f"{company.name} signs in with single sign-on: only company admins may use a "
+            "password here (break-glass sign-in, recorded in the audit log)."
+        )
+    return (
+        f"{company.name} signs in with single sign-on only: passwords are turned off for "
+        "everyone, company admins included."
+    )
 
 
 def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any]) -> HttpResponse:
@@ -578,7 +594,7 @@ def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any])
     email = form.cleaned_data["email"]
     company = _company_for_email(email)
     config = services.saml_config_for(company)
-    context.update(company=company, sso_config=config)
+    context.update(company=company, sso_config=config, password_rule=password_rule(company, config))
     ip = client_ip(request)
     # Blocked: the password is not checked at all, so even the right one learns nothing.
     wait = services.password_sign_in_blocked_for(email=email, client_ip=ip)
@@ -597,11 +613,9 @@ def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any])
         if wait is not None:
             return _too_many_failures(request, context, form, wait)
         message = "Wrong email or password."
-        if config is not None and config.enforce_sso and company is not None:
-            message += (
-                f" {company.name} signs in with single sign-on: only company admins may use a "
-                "password here."
-            )
+        rule = context.get("password_rule")
+        if rule:
+            message += f" {rule}"
         form.add_error(None, message)
         return render(request, "sso/login.html", context, status=400)
     policy = services.password_sign_in_policy(user)
