@@ -319,6 +319,9 @@ SAML_CRYPTO_BACKEND = env("SAML_CRYPTO_BACKEND", "inprocess")
 if SAML_CRYPTO_BACKEND not in ("inprocess", "xmlsec1"):
     raise ImproperlyConfigured("SAML_CRYPTO_BACKEND must be 'inprocess' or 'xmlsec1'.")
 SAML_XMLSEC1_BINARY = env("SAML_XMLSEC1_BINARY", shutil.which("xmlsec1") or "/usr/bin/xmlsec1")
+# The deployment's SAML signing key and certificate (`manage.py sp_keys`, sso/sp_keys.py): they
+# sign AuthnRequests and LogoutRequests for companies that turn on "Sign requests".
+SAML_SP_KEY_DIR = env("SAML_SP_KEY_DIR", str(BASE_DIR / "var" / "sp-keys"))
 # Time bounds on a signed assertion, in seconds. An IssueInstant further in the future than the
 # clock skew, an assertion issued longer than SAML_MAX_AGE ago (OneLogin, Okta and Entra post
 # within seconds), or a validity (NotOnOrAfter) longer than SAML_MAX_VALIDITY after its

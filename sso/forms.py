@@ -111,6 +111,12 @@ class SAMLSettingsForm(forms.Form):
     jit_license_type = forms.ChoiceField(
         label="License for just-in-time users", choices=LicenseType.choices, required=False
     )
+    sign_requests = forms.BooleanField(
+        label="Sign requests",
+        required=False,
+        help_text="Our sign-in and sign-out requests carry an RSA-SHA256 signature, checked "
+        "with the certificate in our SP metadata (Okta requires it for single logout).",
+    )
 
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

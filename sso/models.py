@@ -31,6 +31,7 @@ class SAMLConfig(models.Model):
     allow_admin_password_login = models.BooleanField(
         "break-glass password sign-in for company admins", default=True
     )
+    sign_requests = models.BooleanField("sign requests", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

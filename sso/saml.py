@@ -29,6 +29,7 @@ from saml2.config import SPConfig
 from saml2.response import IncorrectlySigned
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 
+from sso import sp_keys
 from sso.certificates import BINDING_POST, BINDING_REDIRECT, certificate_body
 from sso.inspection import DIGEST_ALGORITHMS, SIGNATURE_ALGORITHMS, SIGNATURE_HASHES
 from sso.models import SAMLConfig
@@ -86,6 +87,8 @@ def sp_config_dict(slug: str, config: SAMLConfig | None) -> dict[str, Any]:
     """The pysaml2 SP configuration of one company (no IdP yet: metadata only describes us)."""
     acs = sp_acs_url(slug)
     sls = sp_sls_url(slug)
+    signing = sp_keys.signing_pair()
+    signs = bool(signing is not None and config is not None and config.sign_requests)
     sp: dict[str, Any] = {
         "name": f"Switchboard ({slug})",
         "endpoints": {
@@ -102,8 +105,8 @@ def sp_config_dict(slug: str, config: SAMLConfig | None) -> dict[str, Any]:
         "want_assertions_or_response_signed": True,
         "want_assertions_signed": False,
         "want_response_signed": False,
-        "authn_requests_signed": False,
-        "logout_requests_signed": False,
+        "authn_requests_signed": signs,
+        "logout_requests_signed": signs,
         "allow_unsolicited": bool(config and config.allow_idp_initiated),
         "allow_unknown_attributes": True,
         "signing_algorithm": saml2.xmldsig.SIG_RSA_SHA256,
@@ -111,8 +114,9 @@ def sp_config_dict(slug: str, config: SAMLConfig | None) -> dict[str, Any]:
     }
     conf: dict[str, Any] = {
         "entityid": sp_entity_id(slug),
-        # In process, pysaml2's own XMLSecurity backend is replaced by ours in `saml_client`.
-        "crypto_backend": "xmlsec1" if settings.SAML_CRYPTO_BACKEND == "xmlsec1" else "XMLSecurity",
+        # pysaml2's xmlsec1 backend also loads the signing key for the HTTP-Redirect binding's
+        # signatures (its XMLSecurity one does not); `saml_client` puts ours in for verifying.
+        "crypto_backend": "xmlsec1",
         "xmlsec_binary": settings.SAML_XMLSEC1_BINARY,
         "service": {"sp": sp},
         "accepted_time_diff": settings.SAML_CLOCK_SKEW,
@@ -122,6 +126,16 @@ def sp_config_dict(slug: str, config: SAMLConfig | None) -> dict[str, Any]:
         "delete_tmpfiles": True,
         "metadata": {"inline": [idp_metadata_xml(config)]} if config else {},
     }
+    if signing is not None:
+        # The metadata publishes the signing certificate, and the next one during a rollover;
+        # the private key is only ever a file path here.
+        published = sp_keys.published_certificates()
+        conf.update(
+            key_file=str(signing.key_file),
+            cert_file=str(published[0]),
+            additional_cert_files=[str(path) for path in published[1:]] or None,
+            metadata_key_usage="signing",
+        )
     return conf
 
 

@@ -35,6 +35,7 @@ FLAG_FIELDS = (
     "allow_idp_initiated",
     "jit_provisioning",
     "allow_admin_password_login",
+    "sign_requests",
 )
 TEXT_FIELDS = ("idp_entity_id", "idp_sso_url", "idp_slo_url", "jit_license_type")
 CERT_FIELDS = ("idp_certificate", "idp_certificate_2")

@@ -37,6 +37,7 @@ from saml2.response import (
 )
 from saml2.sigver import MissingKey, SignatureError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
+from saml2.xmldsig import SIG_RSA_SHA256
 
 from accounts.audit import ClientActor, Source
 from accounts.models import Company, CompanyDomain, User
@@ -695,10 +696,17 @@ def _idp_logout_location(request: HttpRequest) -> str | None:
             config.idp_entity_id,
             name_id=name_id,
             session_indexes=[session_index] if session_index else None,
-            sign=False,
+            sign=False,  # the HTTP-Redirect binding signs the query string, not the XML
         )
+        # Signed (RSA-SHA256 over the query) when the company asks for it and we hold a key.
+        sign = bool(getattr(client.config, "_sp_logout_requests_signed", False))
         info = client.apply_binding(
-            saml2.BINDING_HTTP_REDIRECT, str(logout_request), config.idp_slo_url, "", sign=False
+            saml2.BINDING_HTTP_REDIRECT,
+            str(logout_request),
+            config.idp_slo_url,
+            "",
+            sign=sign,
+            sigalg=SIG_RSA_SHA256 if sign else None,
         )
         return get_location(info)
     except Exception:  # the local sign-out must happen even if the IdP's SLO is unusable
