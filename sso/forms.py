@@ -90,7 +90,8 @@ class SAMLSettingsForm(forms.Form):
     enforce_sso = forms.BooleanField(
         label="Enforce SSO",
         required=False,
-        help_text="Members can no longer sign in with a password.",
+        help_text="Members can no longer sign in with a password, and their open password "
+        "sessions end at once. Needs a successful Test sign-in (below) with these settings.",
     )
     allow_admin_password_login = forms.BooleanField(
         label="Break-glass password sign-in for company admins",

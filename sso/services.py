@@ -8,6 +8,7 @@ in the audit log and whose `message` is what the person at the browser reads.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -137,12 +138,19 @@ def _audited(config: SAMLConfig) -> dict[str, Any]:
     return values
 
 
+def settings_fingerprint(config: SAMLConfig) -> str:
+    """What a Test sign-in proves: these IdP settings (entity id, SSO URL, certificates)."""
+    parts = [config.idp_entity_id, config.idp_sso_url, *config.certificates]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def configure_saml(
     *,
     company: Company,
     actor: Actor,
     source: str,
     metadata_xml: str | bytes | None = None,
+    require_tested: bool = False,
     **fields: Any,
 ) -> SAMLConfig:
     """Create or change the company's SAML settings; only the given fields change.
@@ -151,6 +159,10 @@ def configure_saml(
     Certificates are accepted as PEM or bare base64 and stored as PEM; a private key, a
     non-certificate, a non-URI entity id or a non-https URL raises DomainError and saves nothing.
     Enterprise plan only. Audited as `sso.configured` / `sso.settings_changed`.
+
+    With `require_tested` (the settings page), Enforce SSO is switched on, or kept on while the
+    IdP settings change, only for settings a Test sign-in succeeded with: otherwise an IdP that
+    never worked could lock everyone out, company admins included.
     """
     unknown = set(fields) - set(CONFIG_FIELDS)
     if unknown:
@@ -196,6 +208,7 @@ def configure_saml(
         if config is None:
             config = SAMLConfig(company=company)
         before = {} if created else _audited(config)
+        before_fingerprint = "" if created else settings_fingerprint(config)
         for name, value in cleaned.items():
             setattr(config, name, value)
         if not config.idp_entity_id:
@@ -214,6 +227,20 @@ def configure_saml(
         if config.enforce_sso and not config.enabled:
             raise DomainError(
                 "Turn on SSO before enforcing it, or nobody could sign in.", field="enforce_sso"
+            )
+        fingerprint = settings_fingerprint(config)
+        if (
+            require_tested
+            and config.enforce_sso
+            and (not before.get("enforce_sso") or fingerprint != before_fingerprint)
+            and config.tested_fingerprint != fingerprint
+        ):
+            raise DomainError(
+                "Run Test sign-in with these identity provider settings, and see it succeed, "
+                "before enforcing SSO: otherwise a mistake here could lock everyone out, company "
+                "admins included. To change the identity provider while enforcing, turn Enforce "
+                "SSO off, save, test, then turn it back on.",
+                field="enforce_sso",
             )
         after = _audited(config)
         if not created and before == after:
@@ -289,6 +316,38 @@ def end_password_sessions(
         },
     )
     return len(ended)
+
+
+def record_test_sign_in(
+    *, company: Company, actor: Actor, source: str, outcome: dict[str, Any]
+) -> bool:
+    """Record a Test sign-in's outcome; True when it counts as a success of the current settings.
+
+    `outcome` is what the ACS found ({"ok", "reason", "name_id", "fingerprint"}). A success for
+    settings that have changed since does not count. Audited as `sso.test_sign_in`.
+    """
+    with transaction.atomic():
+        config = SAMLConfig.objects.select_for_update().filter(company=company).first()
+        if config is None:
+            return False
+        ok = bool(outcome.get("ok")) and outcome.get("fingerprint") == settings_fingerprint(config)
+        if ok:
+            config.tested_fingerprint = settings_fingerprint(config)
+            config.tested_at = timezone.now()
+            config.save(update_fields=["tested_fingerprint", "tested_at", "updated_at"])
+        record_audit(
+            actor=actor,
+            source=source,
+            action="sso.test_sign_in",
+            company=company,
+            target=config,
+            after={
+                "ok": ok,
+                "reason": str(outcome.get("reason") or "")[:100],
+                "name_id": str(outcome.get("name_id") or "")[:254] if ok else "",
+            },
+        )
+    return ok
 
 
 # --- the replay store ---

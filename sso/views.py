@@ -201,13 +201,17 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
         self.inspected: InspectedResponse | None = None
         try:
             encoded, config = self.read_saml_response(request)
+            if config is None:  # the answer to an admin's Test sign-in
+                return self.finish_test_sign_in(request, encoded)
             accepted = self.accept(request, encoded, config)
             self.sign_in(request, accepted, config)
         except SignInRefused as refusal:
             return self.refuse(refusal, self.inspected)
         return HttpResponseRedirect(safe_next(request.POST.get("RelayState") or accepted.came_from))
 
-    def read_saml_response(self, request: HttpRequest) -> tuple[str, SAMLConfig]:
+    def read_saml_response(self, request: HttpRequest) -> tuple[str, SAMLConfig | None]:
+        """The SAMLResponse, inspected, and the settings to sign in with; None for the answer
+        to a Test sign-in of this company started in this browser (SSO need not be on yet)."""
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -226,13 +230,56 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
                 "No SAML response arrived. Start again from your identity provider.",
                 status=400,
             )
-        if self.config is None:
+        tests = pending_tests(request, self.company)
+        if self.config is None and not tests:
             raise SignInRefused(
                 "sso_not_enabled",
                 f"Single sign-on is not turned on for {self.company.name}. " + CONTACT_ADMIN,
             )
         self.inspected = inspect_saml_response(encoded)
+        if self.inspected.in_response_to in tests:
+            return encoded, None
+        if self.config is None:
+            raise SignInRefused(
+                "sso_not_enabled",
+                f"Single sign-on is not turned on for {self.company.name}. " + CONTACT_ADMIN,
+            )
         return encoded, self.config
+
+    def finish_test_sign_in(self, request: HttpRequest, encoded: str) -> HttpResponse:
+        """Every check of a real sign-in, nobody signed in: the outcome goes back to the
+        settings page (which records it for the admin) through the SAML session."""
+        request_id = self.inspected.in_response_to if self.inspected is not None else ""
+        config = SAMLConfig.objects.filter(company=self.company).first()
+        outcome: dict[str, Any]
+        try:
+            if config is None:
+                raise _tampered("sso_not_enabled")
+            request.saml_config = config  # type: ignore[attr-defined]  # enabled or not
+            identity = self.accept(request, encoded, config).identity
+            outcome = {
+                "ok": True,
+                "name_id": identity.name_id,
+                "attributes": {
+                    name[:200]: [str(value)[:200] for value in values[:10]]
+                    for name, values in list(identity.attributes.items())[:30]
+                },
+                "fingerprint": services.settings_fingerprint(config),
+            }
+        except SignInRefused as refusal:
+            message = refusal.message.replace(CONTACT_ADMIN, "").strip()
+            hint = TEST_HINTS.get(refusal.reason, "")
+            outcome = {"ok": False, "reason": refusal.reason, "message": f"{message} {hint}"}
+        saml_session = request.saml_session  # type: ignore[attr-defined]
+        OutstandingQueriesCache(saml_session).delete(request_id)
+        tests = dict(saml_session.get(TEST_REQUESTS) or {})
+        tests.pop(request_id, None)
+        saml_session[TEST_REQUESTS] = tests
+        outcomes = dict(saml_session.get(TEST_OUTCOMES) or {})
+        outcomes[self.company.slug] = outcome
+        saml_session[TEST_OUTCOMES] = outcomes
+        logger.info("SAML test sign-in for %s: %s", self.company.slug, outcome.get("reason", "ok"))
+        return redirect(test_return_url(self.company))
 
     def accept(self, request: HttpRequest, encoded: str, config: SAMLConfig) -> AcceptedSignIn:
         """pysaml2's parse and signature check, then ours, then the replay store."""
@@ -321,6 +368,63 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
         )
         services.count_refused_sign_in(slug=self.company.slug, client_ip=ip)
         return error_page(self.request, refusal.message, status=refusal.status)
+
+
+# In the SAML session (djangosaml2's SameSite=None cookie, which the IdP's POST carries): the
+# request ids of Test sign-ins started in this browser (→ company slug), and their outcomes.
+# What a failed Test sign-in most likely means, for the admin reading it.
+TEST_HINTS = {
+    "bad_signature": "Check the certificate: it must be the one your identity provider signs "
+    "with (OneLogin: X.509 Certificate).",
+    "wrong_audience": "Check the SP entity ID (Audience) in your identity provider.",
+    "wrong_recipient": "Check the SP SSO URL (ACS, Recipient) in your identity provider.",
+    "no_valid_assertion": "Check the SP SSO URL (ACS) in your identity provider.",
+    "wrong_issuer": "Check the IdP entity ID (Issuer URL) saved here.",
+    "unknown_user": "The person you signed in as has no account here; turn on just-in-time "
+    "creation or test with an existing user.",
+}
+TEST_REQUESTS = "sso_test_requests"
+TEST_OUTCOMES = "sso_test_outcomes"
+
+
+def pending_tests(request: HttpRequest, company: Company) -> set[str]:
+    tests = request.saml_session.get(TEST_REQUESTS) or {}  # type: ignore[attr-defined]
+    return {request_id for request_id, slug in tests.items() if slug == company.slug}
+
+
+def test_return_url(company: Company) -> str:
+    return f"{reverse('sso_settings')}?{urlencode({'company': company.slug})}"
+
+
+def start_test_sign_in(request: HttpRequest, company: Company, config: SAMLConfig) -> HttpResponse:
+    """An SP-initiated round trip to the company's IdP with its saved settings, whatever
+    Enforce SSO and "SSO enabled" say; the ACS sends the outcome back to the settings page."""
+    from sso.saml import build_sp_config
+
+    client = saml_client(build_sp_config(company.slug, config))
+    sign = bool(getattr(client.config, "_sp_authn_requests_signed", False))
+    request_id, info = client.prepare_for_authenticate(
+        entityid=config.idp_entity_id,
+        relay_state="",
+        binding=saml2.BINDING_HTTP_REDIRECT,
+        sign=sign,
+        sigalg=SIG_RSA_SHA256 if sign else None,
+    )
+    saml_session = request.saml_session  # type: ignore[attr-defined]
+    OutstandingQueriesCache(saml_session).set(request_id, test_return_url(company))
+    tests = dict(saml_session.get(TEST_REQUESTS) or {})
+    tests[request_id] = company.slug
+    saml_session[TEST_REQUESTS] = dict(list(tests.items())[-5:])  # a few open at most
+    return HttpResponseRedirect(get_location(info))
+
+
+def take_test_outcome(request: HttpRequest, company: Company) -> dict[str, Any] | None:
+    saml_session = request.saml_session  # type: ignore[attr-defined]
+    outcomes = dict(saml_session.get(TEST_OUTCOMES) or {})
+    outcome = outcomes.pop(company.slug, None)
+    if outcome is not None:
+        saml_session[TEST_OUTCOMES] = outcomes
+    return outcome
 
 
 @dataclass(frozen=True)
