@@ -186,7 +186,8 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
     Top to bottom: the refusal budget, the body, `inspect_saml_response` (shape, DTDs, wrapping,
     algorithms), pysaml2's parse and signature check, `sso.assertions.check_response` (our
     checks), the replay store, the user of this company, sign-in, redirect. Every refusal is a
-    friendly page, an AuditEvent, and nobody signed in.
+    friendly page, an AuditEvent, and nobody signed in. The answer to an admin's Test sign-in
+    goes through the same checks and back to the settings page, signing nobody in.
     """
 
     http_method_names = ["post"]
