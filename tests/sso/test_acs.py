@@ -346,6 +346,19 @@ def test_assertion_altered_after_signing_is_refused(client, acme_saml, acme_idp,
     assert_refused(client, post(client, encode(tampered)), "bad_signature")
 
 
+def test_signature_whose_reference_points_elsewhere_is_refused(client, acme_saml, acme_idp, ada):
+    """Both signed; the assertion's Reference is rewritten to the response's ID: the assertion's
+    signature no longer covers the assertion (and no longer verifies)."""
+    xml = acme_idp.response_xml("ada@acme.example", sign_response=True)
+    response_id = re.search(r'<[\w.-]+:Response\b[^>]*\bID="([^"]+)"', xml)
+    assertion_id = re.search(r'<[\w.-]+:Assertion\b[^>]*\bID="([^"]+)"', xml)
+    assert response_id
+    assert assertion_id
+    moved = xml.replace(f'URI="#{assertion_id.group(1)}"', f'URI="#{response_id.group(1)}"', 1)
+    assert moved != xml
+    assert_refused(client, post(client, encode(moved)), "bad_signature")
+
+
 def test_signed_response_with_its_assertion_swapped_is_refused(
     client, acme_saml, acme_idp, ada, company
 ):
