@@ -12,7 +12,7 @@ from sso.models import SeenAssertion
 from tests.accounts.factories import UserFactory
 from tests.offices.factories import OfficeFactory, PhoneNumberFactory
 from tests.sso.conftest import assert_refused, refusals
-from tests.sso.saml_idp import DIGEST_SHA1, SIG_RSA_SHA1, encode, wrap
+from tests.sso.saml_idp import DIGEST_SHA1, SIG_RSA_SHA1, XSW_VARIANTS, encode, wrap
 
 ACS = "/sso/acme/acs/"
 
@@ -396,16 +396,7 @@ def test_signed_assertion_hidden_in_the_advice_of_an_unsigned_one_is_refused(
 
 @pytest.mark.parametrize(
     ("variant", "signed"),
-    [
-        ("XSW1", "response"),
-        ("XSW2", "response"),
-        ("XSW3", "assertion"),
-        ("XSW4", "assertion"),
-        ("XSW5", "assertion"),
-        ("XSW6", "assertion"),
-        ("XSW7", "assertion"),
-        ("XSW8", "assertion"),
-    ],
+    XSW_VARIANTS,
 )
 def test_xml_signature_wrapping_is_refused(
     client, acme_saml, acme_idp, ada, company, variant, signed

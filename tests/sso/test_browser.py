@@ -41,6 +41,26 @@ def sign_in_with_sso(page, site, email):
     page.wait_for_load_state("networkidle")
 
 
+def sign_in_with_password(page, site, email):
+    page.goto(f"{site}/login/?method=password")
+    page.fill("input[name=email]", email)
+    page.click("button[type=submit]")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site}/app/")
+
+
+def save_idp_settings(page, site, certificate):
+    """The IdP's details on the SAML SSO page (the test IdP beside the site), SSO on, saved."""
+    page.fill("input[name=idp_entity_id]", ACME_IDP)
+    page.fill("input[name=idp_sso_url]", f"{site}/test-idp/sso")
+    page.fill("textarea[name=idp_certificate]", certificate)
+    page.check("input[name=enabled]")
+    page.click("form.saml-form input[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "SAML settings saved." in page.content()
+
+
 def no_horizontal_scroll(page):
     return page.evaluate(
         "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
@@ -88,13 +108,7 @@ def test_admin_configures_saml_and_people_sign_in(browser, site, company, keys):
         "SSO",
     ]
     assert page.locator("#acs-url").inner_text() == f"{site}/sso/acme/acs/"
-    page.fill("input[name=idp_entity_id]", ACME_IDP)
-    page.fill("input[name=idp_sso_url]", f"{site}/test-idp/sso")
-    page.fill("textarea[name=idp_certificate]", keys["acme"].cert_base64)
-    page.check("input[name=enabled]")
-    page.click("input[type=submit]")
-    page.wait_for_load_state("networkidle")
-    assert "SAML settings saved." in page.content()
+    save_idp_settings(page, site, keys["acme"].cert_base64)
     assert "SHA-256 fingerprint" in page.content()
     page.screenshot(path=ARTIFACTS / "sso-settings-desktop.png", full_page=True)
     page.locator("form[action='/admin/logout/'] button, #logout-form button").first.click()
@@ -150,30 +164,14 @@ def test_admin_tests_sign_in_then_enforces_sso_and_a_password_session_ends(
     # A member is signed in with a password in another browser.
     member = browser.new_context(viewport={"width": 1280, "height": 900})
     member_page = member.new_page()
-    member_page.goto(f"{site}/login/?method=password")
-    member_page.fill("input[name=email]", "member@acme.example")
-    member_page.click("button[type=submit]")
-    member_page.fill("input[name=password]", PASSWORD)
-    member_page.click("button[type=submit]")
-    member_page.wait_for_url(f"{site}/app/")
+    sign_in_with_password(member_page, site, "member@acme.example")
 
     desktop = browser.new_context(viewport={"width": 1280, "height": 900})
     page = desktop.new_page()
-    page.goto(f"{site}/login/?method=password")
-    page.fill("input[name=email]", "admin@acme.example")
-    page.click("button[type=submit]")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site}/app/")
+    sign_in_with_password(page, site, "admin@acme.example")
     page.goto(f"{site}/admin/authentication/saml-sso/")
     # Saved with the wrong certificate (the IdP's next one, not the one it signs with).
-    page.fill("input[name=idp_entity_id]", ACME_IDP)
-    page.fill("input[name=idp_sso_url]", f"{site}/test-idp/sso")
-    page.fill("textarea[name=idp_certificate]", keys["acme_next"].cert_base64)
-    page.check("input[name=enabled]")
-    page.click("form.saml-form input[type=submit]")
-    page.wait_for_load_state("networkidle")
-    assert "SAML settings saved." in page.content()
+    save_idp_settings(page, site, keys["acme_next"].cert_base64)
 
     def test_sign_in(email):
         page.click("#test-sign-in input[type=submit]")

@@ -10,7 +10,7 @@ import xmlsec
 from saml2.sigver import CryptoBackendXmlSec1, XmlsecError
 
 from sso.xmlsec_backend import InProcessXmlSecBackend, verify_enveloped_signature
-from tests.sso.saml_idp import DIGEST_SHA1, SIG_RSA_SHA1, wrap
+from tests.sso.saml_idp import DIGEST_SHA1, SIG_RSA_SHA1, XSW_VARIANTS, wrap
 
 ASSERTION = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"
 RESPONSE = "urn:oasis:names:tc:SAML:2.0:protocol:Response"
@@ -105,16 +105,7 @@ def test_wrong_reference_uri_fails(acme_idp, acme_cert):
 
 @pytest.mark.parametrize(
     ("variant", "signed"),
-    [
-        ("XSW1", "response"),
-        ("XSW2", "response"),
-        ("XSW3", "assertion"),
-        ("XSW4", "assertion"),
-        ("XSW5", "assertion"),
-        ("XSW6", "assertion"),
-        ("XSW7", "assertion"),
-        ("XSW8", "assertion"),
-    ],
+    XSW_VARIANTS,
 )
 def test_signature_wrapping_never_verifies_the_attackers_element(
     acme_idp, acme_cert, variant, signed
