@@ -5,6 +5,7 @@ the production secrets have no defaults: start-up stops with a message naming wh
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import dj_database_url
@@ -320,6 +321,23 @@ SAML_IGNORE_AUTHENTICATED_USERS_ON_LOGIN = True
 SAML_ALLOWED_HOSTS: list[str] = []  # RelayState/next: relative paths only
 SAML_CSP_HANDLER = ""
 ACS_DEFAULT_REDIRECT_URL = "/app/"
+# XML signatures are verified in process with libxmlsec1 (sso/xmlsec_backend.py). "xmlsec1"
+# runs the xmlsec1 program per signature instead, as pysaml2 does by default: kept so that
+# `make bench` can measure both; SAML_XMLSEC1_BINARY is that program.
+SAML_CRYPTO_BACKEND = env("SAML_CRYPTO_BACKEND", "inprocess")
+if SAML_CRYPTO_BACKEND not in ("inprocess", "xmlsec1"):
+    raise ImproperlyConfigured("SAML_CRYPTO_BACKEND must be 'inprocess' or 'xmlsec1'.")
+SAML_XMLSEC1_BINARY = env("SAML_XMLSEC1_BINARY", shutil.which("xmlsec1") or "/usr/bin/xmlsec1")
+# The deployment's SAML signing key and certificate (`manage.py sp_keys`, sso/sp_keys.py): they
+# sign AuthnRequests and LogoutRequests for companies that turn on "Sign requests".
+SAML_SP_KEY_DIR = env("SAML_SP_KEY_DIR", str(BASE_DIR / "var" / "sp-keys"))
+# Time bounds on a signed assertion, in seconds. An IssueInstant further in the future than the
+# clock skew, an assertion issued longer than SAML_MAX_AGE ago (OneLogin, Okta and Entra post
+# within seconds), or a validity (NotOnOrAfter) longer than SAML_MAX_VALIDITY after its
+# IssueInstant is refused; the replay store then keeps an id at most that long.
+SAML_CLOCK_SKEW = int(env("SAML_CLOCK_SKEW", "180") or 180)
+SAML_MAX_AGE = int(env("SAML_MAX_AGE", "600") or 600)
+SAML_MAX_VALIDITY = int(env("SAML_MAX_VALIDITY", "86400") or 86400)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # 1 MB: larger SCIM or SAML bodies are refused
 

@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from accounts.admin_site import admin_site
 from approvals.admin_views import urlpatterns as approvals_admin_urls
 from sso import views as sso_views
-from sso.admin import saml_settings_view
+from sso.admin import saml_settings_view, saml_test_sign_in_view
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/app/", permanent=False)),
@@ -15,6 +15,11 @@ urlpatterns = [
         "admin/authentication/saml-sso/",
         admin_site.admin_view(saml_settings_view),
         name="sso_settings",
+    ),
+    path(
+        "admin/authentication/saml-sso/test/",
+        admin_site.admin_view(saml_test_sign_in_view),
+        name="sso_test_sign_in",
     ),
     *approvals_admin_urls,
     path("admin/", admin_site.urls),

@@ -18,6 +18,7 @@ from accounts.errors import DomainError
 from accounts.models import Company, Plan
 from accounts.tenancy import is_company_admin
 from sso import services
+from sso import views as sso_views
 from sso.certificates import certificate_info
 from sso.forms import SAMLSettingsForm
 from sso.models import SAMLConfig
@@ -54,14 +55,33 @@ def saml_settings_view(request: HttpRequest) -> HttpResponse:
         context["companies"] = Company.objects.filter(plan=Plan.ENTERPRISE)
         return TemplateResponse(request, "sso/admin_saml_settings.html", context)
     config = SAMLConfig.objects.filter(company=company).first()
+    test_outcome = sso_views.take_test_outcome(request, company)
+    if test_outcome is not None:
+        test_outcome["counted"] = services.record_test_sign_in(
+            company=company,
+            actor=request.user,  # type: ignore[arg-type]
+            source=Source.ADMIN,
+            outcome=test_outcome,
+        )
+        config = SAMLConfig.objects.filter(company=company).first()
+    confirm_break_glass = False
     if request.method == "POST" and company.is_enterprise:
         form = SAMLSettingsForm(request.POST, request.FILES)
+        if form.is_valid() and _turns_break_glass_off(config, form.cleaned_data, request.POST):
+            confirm_break_glass = True
+            form.add_error(
+                "allow_admin_password_login",
+                "With SSO enforced and break-glass off, nobody can sign in with a password, you "
+                "included: if the identity provider fails, only an operator's manage.py "
+                "configure_saml gets your company back in. Tick the box below to confirm.",
+            )
         if form.is_valid():
             try:
                 services.configure_saml(
                     company=company,
                     actor=request.user,  # type: ignore[arg-type]
                     source=Source.ADMIN,
+                    require_tested=True,
                     **form.service_fields(),
                 )
             except DomainError as error:
@@ -84,6 +104,12 @@ def saml_settings_view(request: HttpRequest) -> HttpResponse:
     context.update(
         form=form,
         config=config,
+        test_outcome=test_outcome,
+        confirm_break_glass=confirm_break_glass,
+        test_sign_in_url=reverse("sso_test_sign_in") + f"?company={company.slug}",
+        tested_current=bool(
+            config and config.tested_fingerprint == services.settings_fingerprint(config)
+        ),
         certificates=[certificate_info(pem) for pem in config.certificates] if config else [],
         acs_url=sp_acs_url(company.slug),
         entity_id=sp_entity_id(company.slug),
@@ -91,6 +117,27 @@ def saml_settings_view(request: HttpRequest) -> HttpResponse:
         login_url=absolute(reverse("sso:login", args=[company.slug])),
     )
     return TemplateResponse(request, "sso/admin_saml_settings.html", context)
+
+
+def _turns_break_glass_off(config: SAMLConfig | None, cleaned: dict[str, Any], data: Any) -> bool:
+    """Break-glass going off while SSO is (or becomes) enforced, not yet confirmed."""
+    return bool(
+        cleaned.get("enforce_sso")
+        and not cleaned.get("allow_admin_password_login")
+        and (config is None or config.allow_admin_password_login or not config.enforce_sso)
+        and data.get("confirm_break_glass_off") != "1"
+    )
+
+
+def saml_test_sign_in_view(request: HttpRequest) -> HttpResponse:
+    """POST: a Test sign-in with the saved settings (nobody's sign-in changes)."""
+    if not is_company_admin(request.user) or request.method != "POST":
+        raise Http404("Not found.")
+    company = _company_for(request)
+    config = SAMLConfig.objects.filter(company=company).first() if company else None
+    if company is None or config is None or not company.is_enterprise:
+        raise Http404("Save your identity provider's details first.")
+    return sso_views.start_test_sign_in(request, company, config)
 
 
 admin_site.add_link(

@@ -90,7 +90,8 @@ class SAMLSettingsForm(forms.Form):
     enforce_sso = forms.BooleanField(
         label="Enforce SSO",
         required=False,
-        help_text="Members can no longer sign in with a password.",
+        help_text="Members can no longer sign in with a password, and their open password "
+        "sessions end at once. Needs a successful Test sign-in (below) with these settings.",
     )
     allow_admin_password_login = forms.BooleanField(
         label="Break-glass password sign-in for company admins",
@@ -110,6 +111,12 @@ class SAMLSettingsForm(forms.Form):
     )
     jit_license_type = forms.ChoiceField(
         label="License for just-in-time users", choices=LicenseType.choices, required=False
+    )
+    sign_requests = forms.BooleanField(
+        label="Sign requests",
+        required=False,
+        help_text="Our sign-in and sign-out requests carry an RSA-SHA256 signature, checked "
+        "with the certificate in our SP metadata (Okta requires it for single logout).",
     )
 
     def service_fields(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 pysaml2 verifies signatures, times, audience and recipient; these checks refuse what it would
 let through or handle badly: bodies that are not base64 or not XML (a clear 400, never a 500),
-any DTD or entity (XXE, entity expansion — xmlsec1 parses the document too), comments inside the
+any DTD or entity (XXE, entity expansion — libxmlsec1 parses the document too), comments inside the
 document (the NameID truncation trick), nesting deep enough to exhaust pysaml2's recursive
 parser, duplicate IDs and extra assertions (the shapes XML signature wrapping needs), weak
 signature algorithms, and encrypted assertions (we hold no key).

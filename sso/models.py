@@ -31,6 +31,11 @@ class SAMLConfig(models.Model):
     allow_admin_password_login = models.BooleanField(
         "break-glass password sign-in for company admins", default=True
     )
+    sign_requests = models.BooleanField("sign requests", default=False)
+    # The IdP settings (sso.services.settings_fingerprint) of the last successful Test sign-in:
+    # Enforce SSO can be switched on from the settings page only for settings that worked.
+    tested_fingerprint = models.CharField(max_length=64, blank=True)
+    tested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

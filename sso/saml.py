@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import shutil
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -24,18 +23,17 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.urls import reverse
+from djangosaml2.overrides import Saml2Client
 from saml2 import samlp
-from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.response import IncorrectlySigned
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 
+from sso import sp_keys
 from sso.certificates import BINDING_POST, BINDING_REDIRECT, certificate_body
-from sso.inspection import SIGNATURE_ALGORITHMS, SIGNATURE_HASHES
+from sso.inspection import DIGEST_ALGORITHMS, SIGNATURE_ALGORITHMS, SIGNATURE_HASHES
 from sso.models import SAMLConfig
-
-# Allowed clock difference between us and the IdP, in seconds.
-CLOCK_SKEW_SECONDS = 60
+from sso.xmlsec_backend import InProcessXmlSecBackend
 
 
 def absolute(path: str) -> str:
@@ -89,6 +87,8 @@ def sp_config_dict(slug: str, config: SAMLConfig | None) -> dict[str, Any]:
     """The pysaml2 SP configuration of one company (no IdP yet: metadata only describes us)."""
     acs = sp_acs_url(slug)
     sls = sp_sls_url(slug)
+    signing = sp_keys.signing_pair()
+    signs = bool(signing is not None and config is not None and config.sign_requests)
     sp: dict[str, Any] = {
         "name": f"Switchboard ({slug})",
         "endpoints": {
@@ -105,8 +105,8 @@ def sp_config_dict(slug: str, config: SAMLConfig | None) -> dict[str, Any]:
         "want_assertions_or_response_signed": True,
         "want_assertions_signed": False,
         "want_response_signed": False,
-        "authn_requests_signed": False,
-        "logout_requests_signed": False,
+        "authn_requests_signed": signs,
+        "logout_requests_signed": signs,
         "allow_unsolicited": bool(config and config.allow_idp_initiated),
         "allow_unknown_attributes": True,
         "signing_algorithm": saml2.xmldsig.SIG_RSA_SHA256,
@@ -114,15 +114,28 @@ def sp_config_dict(slug: str, config: SAMLConfig | None) -> dict[str, Any]:
     }
     conf: dict[str, Any] = {
         "entityid": sp_entity_id(slug),
-        "xmlsec_binary": shutil.which("xmlsec1") or "/usr/bin/xmlsec1",
+        # pysaml2's xmlsec1 backend also loads the signing key for the HTTP-Redirect binding's
+        # signatures (its XMLSecurity one does not); `saml_client` puts ours in for verifying.
+        "crypto_backend": "xmlsec1",
+        "xmlsec_binary": settings.SAML_XMLSEC1_BINARY,
         "service": {"sp": sp},
-        "accepted_time_diff": CLOCK_SKEW_SECONDS,
+        "accepted_time_diff": settings.SAML_CLOCK_SKEW,
         # Signatures are checked only against certificates we were given, never KeyInfo's.
         "only_use_keys_in_metadata": True,
         "allow_unknown_attributes": True,
         "delete_tmpfiles": True,
         "metadata": {"inline": [idp_metadata_xml(config)]} if config else {},
     }
+    if signing is not None:
+        # The metadata publishes the signing certificate, and the next one during a rollover;
+        # the private key is only ever a file path here.
+        published = sp_keys.published_certificates()
+        conf.update(
+            key_file=str(signing.key_file),
+            cert_file=str(published[0]),
+            additional_cert_files=[str(path) for path in published[1:]] or None,
+            metadata_key_usage="signing",
+        )
     return conf
 
 
@@ -130,6 +143,15 @@ def build_sp_config(slug: str, config: SAMLConfig | None) -> SPConfig:
     sp_config = SPConfig()
     sp_config.load(sp_config_dict(slug, config))
     return sp_config
+
+
+def saml_client(sp_config: SPConfig, **kwargs: Any) -> Saml2Client:
+    """pysaml2's client for one company's SP, verifying signatures with the configured backend
+    (in process by default, see sso.xmlsec_backend)."""
+    client = Saml2Client(sp_config, **kwargs)
+    if settings.SAML_CRYPTO_BACKEND != "xmlsec1":
+        client.sec.crypto = InProcessXmlSecBackend()
+    return client
 
 
 def config_loader(request: HttpRequest) -> SPConfig:
@@ -182,7 +204,7 @@ def read_logout_request(
             raise ValueError("unreadable LogoutRequest") from error
         if message is None or message.signature is None:
             raise ValueError("unreadable LogoutRequest") from None
-        signature = "invalid"
+        signature = "weak_algorithm" if _weak_algorithms(message) else "invalid"
     except Exception as error:
         raise ValueError("unreadable LogoutRequest") from error
     if message is None:
@@ -197,9 +219,21 @@ def read_logout_request(
 def _embedded_signature_status(message: Any) -> str:
     if message is None or message.signature is None:
         return "missing"
-    # pysaml2 verified it against the metadata's certificates; it accepts SHA-1 too.
-    algorithm = message.signature.signed_info.signature_method.algorithm
-    return "valid" if algorithm in SIGNATURE_ALGORITHMS else "weak_algorithm"
+    # pysaml2 verified it against the metadata's certificates (with the xmlsec1 program
+    # SHA-1 passes there too).
+    return "weak_algorithm" if _weak_algorithms(message) else "valid"
+
+
+def _weak_algorithms(message: Any) -> bool:
+    """A signature or digest method below SHA-256 in the message's embedded signature."""
+    signed_info = message.signature.signed_info
+    digests = {
+        getattr(reference.digest_method, "algorithm", None) for reference in signed_info.reference
+    }
+    return (
+        signed_info.signature_method.algorithm not in SIGNATURE_ALGORITHMS
+        or not digests <= DIGEST_ALGORITHMS
+    )
 
 
 def redirect_signature_status(query_string: str, certificates: list[str]) -> str:

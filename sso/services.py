@@ -8,6 +8,7 @@ in the audit log and whose `message` is what the person at the browser reads.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -36,6 +37,7 @@ FLAG_FIELDS = (
     "allow_idp_initiated",
     "jit_provisioning",
     "allow_admin_password_login",
+    "sign_requests",
 )
 TEXT_FIELDS = ("idp_entity_id", "idp_sso_url", "idp_slo_url", "jit_license_type")
 CERT_FIELDS = ("idp_certificate", "idp_certificate_2")
@@ -137,12 +139,19 @@ def _audited(config: SAMLConfig) -> dict[str, Any]:
     return values
 
 
+def settings_fingerprint(config: SAMLConfig) -> str:
+    """What a Test sign-in proves: these IdP settings (entity id, SSO URL, certificates)."""
+    parts = [config.idp_entity_id, config.idp_sso_url, *config.certificates]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def configure_saml(
     *,
     company: Company,
     actor: Actor,
     source: str,
     metadata_xml: str | bytes | None = None,
+    require_tested: bool = False,
     **fields: Any,
 ) -> SAMLConfig:
     """Create or change the company's SAML settings; only the given fields change.
@@ -151,6 +160,10 @@ def configure_saml(
     Certificates are accepted as PEM or bare base64 and stored as PEM; a private key, a
     non-certificate, a non-URI entity id or a non-https URL raises DomainError and saves nothing.
     Enterprise plan only. Audited as `sso.configured` / `sso.settings_changed`.
+
+    With `require_tested` (the settings page), Enforce SSO is switched on, or kept on while the
+    IdP settings change, only for settings a Test sign-in succeeded with: otherwise an IdP that
+    never worked could lock everyone out, company admins included.
     """
     unknown = set(fields) - set(CONFIG_FIELDS)
     if unknown:
@@ -196,6 +209,7 @@ def configure_saml(
         if config is None:
             config = SAMLConfig(company=company)
         before = {} if created else _audited(config)
+        before_fingerprint = "" if created else settings_fingerprint(config)
         for name, value in cleaned.items():
             setattr(config, name, value)
         if not config.idp_entity_id:
@@ -215,10 +229,26 @@ def configure_saml(
             raise DomainError(
                 "Turn on SSO before enforcing it, or nobody could sign in.", field="enforce_sso"
             )
+        fingerprint = settings_fingerprint(config)
+        if (
+            require_tested
+            and config.enforce_sso
+            and (not before.get("enforce_sso") or fingerprint != before_fingerprint)
+            and config.tested_fingerprint != fingerprint
+        ):
+            raise DomainError(
+                "Run Test sign-in with these identity provider settings, and see it succeed, "
+                "before enforcing SSO: otherwise a mistake here could lock everyone out, company "
+                "admins included. To change the identity provider while enforcing, turn Enforce "
+                "SSO off, save, test, then turn it back on.",
+                field="enforce_sso",
+            )
         after = _audited(config)
         if not created and before == after:
             return config
         config.save()
+        if _forbids_more_passwords(before, after):
+            end_password_sessions(company=company, config=config, actor=actor, source=source)
         if created:
             record_audit(
                 actor=actor,
@@ -241,16 +271,98 @@ def configure_saml(
     return config
 
 
+def _forbids_more_passwords(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    if not after["enforce_sso"]:
+        return False
+    return not before.get("enforce_sso") or (
+        before.get("allow_admin_password_login", False) and not after["allow_admin_password_login"]
+    )
+
+
+def end_password_sessions(
+    *, company: Company, config: SAMLConfig, actor: Actor, source: str
+) -> int:
+    """End every open session of `company`'s people that began with a password which the
+    company's settings now refuse (password_sign_in_policy 'refused'); returns how many.
+
+    Sessions live in the database, so deleting their rows signs those people out of every web
+    process at once. Sessions that began with the company's SSO stay, and so do break-glass
+    admins' password sessions while break-glass is allowed. Audited as
+    `sso.password_sessions_ended` with the count, in the caller's transaction.
+    """
+    from django.contrib.sessions.models import Session
+
+    if not config.enforce_sso:
+        return 0
+    people = User.objects.filter(company=company, is_superuser=False)
+    if config.allow_admin_password_login:
+        people = people.exclude(role=Role.COMPANY_ADMIN)
+    forbidden = {str(pk) for pk in people.values_list("pk", flat=True)}
+    ended: list[str] = []
+    # No index from a user to their sessions: each live session is read once (a few µs each).
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(2000):
+        data = session.get_decoded()
+        if data.get("_auth_user_id") in forbidden and data.get("sso_company") != company.slug:
+            ended.append(session.session_key)
+    Session.objects.filter(session_key__in=ended).delete()
+    record_audit(
+        actor=actor,
+        source=source,
+        action="sso.password_sessions_ended",
+        company=company,
+        target=config,
+        after={
+            "sessions_ended": len(ended),
+            "break_glass_admins_kept": config.allow_admin_password_login,
+        },
+    )
+    return len(ended)
+
+
+def record_test_sign_in(
+    *, company: Company, actor: Actor, source: str, outcome: dict[str, Any]
+) -> bool:
+    """Record a Test sign-in's outcome; True when it counts as a success of the current settings.
+
+    `outcome` is what the ACS found ({"ok", "reason", "name_id", "fingerprint"}). A success for
+    settings that have changed since does not count. Audited as `sso.test_sign_in`.
+    """
+    with transaction.atomic():
+        config = SAMLConfig.objects.select_for_update().filter(company=company).first()
+        if config is None:
+            return False
+        ok = bool(outcome.get("ok")) and outcome.get("fingerprint") == settings_fingerprint(config)
+        if ok:
+            config.tested_fingerprint = settings_fingerprint(config)
+            config.tested_at = timezone.now()
+            config.save(update_fields=["tested_fingerprint", "tested_at", "updated_at"])
+        record_audit(
+            actor=actor,
+            source=source,
+            action="sso.test_sign_in",
+            company=company,
+            target=config,
+            after={
+                "ok": ok,
+                "reason": str(outcome.get("reason") or "")[:100],
+                "name_id": str(outcome.get("name_id") or "")[:254] if ok else "",
+            },
+        )
+    return ok
+
+
 # --- the replay store ---
 
 
 def consume_assertion(*, company: Company, assertion_id: str, not_on_or_after: dt.datetime) -> None:
     """Record an assertion id as used; raise SignInRefused('replay') if it was used before.
 
-    Kept until its NotOnOrAfter (plus slack for clock skew), in the database so every web
-    process shares it; the unique constraint decides races.
+    Kept until `not_on_or_after` (the ACS passes the earlier of its expiry and the end of its
+    acceptable age) plus slack for clock skew, in the database so every web process shares it;
+    the unique constraint decides races.
     """
-    keep_until = not_on_or_after + REPLAY_WINDOW_SLACK
+    slack = max(REPLAY_WINDOW_SLACK, dt.timedelta(seconds=settings.SAML_CLOCK_SKEW))
+    keep_until = not_on_or_after + slack
     try:
         with transaction.atomic():
             SeenAssertion.objects.create(

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import logging
 import math
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -26,12 +27,7 @@ from django.views.generic import View
 from djangosaml2.cache import OutstandingQueriesCache
 from djangosaml2.overrides import Saml2Client
 from djangosaml2.utils import get_location
-from djangosaml2.views import (
-    AssertionConsumerServiceView,
-    LoginView,
-    MetadataView,
-    SPConfigMixin,
-)
+from djangosaml2.views import LoginView, MetadataView, SPConfigMixin
 from saml2.metadata import entity_descriptor
 from saml2.response import (
     IncorrectlySigned,
@@ -39,16 +35,25 @@ from saml2.response import (
     UnsolicitedResponse,
     VerificationError,
 )
-from saml2.saml import SCM_BEARER
 from saml2.sigver import MissingKey, SignatureError
-from saml2.time_util import str_to_time
 from saml2.validate import ResponseLifetimeExceed, ToEarly
+from saml2.xmldsig import SIG_RSA_SHA256
 
 from accounts import domains
 from accounts.audit import ClientActor, Source
 from accounts.models import Company, User
 from config.request_context import client_ip as request_client_ip
 from sso import services
+from sso.assertions import (
+    NOT_FOR_US,
+    AcceptedIdentity,
+    Expectations,
+    TimeBounds,
+    check_response,
+    idp_initiated_refused,
+    unknown_in_response_to,
+    wrong_audience,
+)
 from sso.forms import EmailForm, PasswordForm
 from sso.inspection import (
     DIGEST_ALGORITHMS,
@@ -57,7 +62,13 @@ from sso.inspection import (
     inspect_saml_response,
 )
 from sso.models import SAMLConfig
-from sso.saml import LogoutRequest, read_logout_request, sp_acs_url, sp_entity_id
+from sso.saml import (
+    LogoutRequest,
+    read_logout_request,
+    saml_client,
+    sp_acs_url,
+    sp_entity_id,
+)
 from sso.services import CONTACT_ADMIN, SignInRefused
 
 logger = logging.getLogger(__name__)
@@ -170,13 +181,14 @@ class SPLoginView(CompanySPMixin, LoginView):
 
 
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
-class ACSView(CompanySPMixin, AssertionConsumerServiceView):
+class ACSView(CompanySPMixin, SPConfigMixin, View):
     """The Assertion Consumer Service ("SP SSO URL"): checks, signs the user in, or refuses.
 
-    djangosaml2's flow with our hooks: `inspect_saml_response` first, then pysaml2's verification,
-    then `custom_validation` (assertion present, InResponseTo outstanding, replay store), then
-    `authenticate_user` (the user of this company only). Every refusal is a friendly page, an
-    AuditEvent, and nobody signed in.
+    Top to bottom: the refusal budget, the body, `inspect_saml_response` (shape, DTDs, wrapping,
+    algorithms), pysaml2's parse and signature check, `sso.assertions.check_response` (our
+    checks), the replay store, the user of this company, sign-in, redirect. Every refusal is a
+    friendly page, an AuditEvent, and nobody signed in. The answer to an admin's Test sign-in
+    goes through the same checks and back to the settings page, signing nobody in.
     """
 
     http_method_names = ["post"]
@@ -187,8 +199,21 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
         if wait is not None:
             return too_many_refusals(request, wait)
         self.company, self.config = self.bind_company(request, slug)
-        self.refusal: SignInRefused | None = None
+        self.outstanding: dict[str, Any] = {}
         self.inspected: InspectedResponse | None = None
+        try:
+            encoded, config = self.read_saml_response(request)
+            if config is None:  # the answer to an admin's Test sign-in
+                return self.finish_test_sign_in(request, encoded)
+            accepted = self.accept(request, encoded, config)
+            self.sign_in(request, accepted, config)
+        except SignInRefused as refusal:
+            return self.refuse(refusal, self.inspected)
+        return HttpResponseRedirect(safe_next(request.POST.get("RelayState") or accepted.came_from))
+
+    def read_saml_response(self, request: HttpRequest) -> tuple[str, SAMLConfig | None]:
+        """The SAMLResponse, inspected, and the settings to sign in with; None for the answer
+        to a Test sign-in of this company started in this browser (SSO need not be on yet)."""
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -198,160 +223,142 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
                 raise RequestDataTooBig()
             encoded = request.POST.get("SAMLResponse")
         except RequestDataTooBig:
-            return self.refuse(
-                SignInRefused("too_large", "The sign-in request is too large.", status=413)
-            )
+            raise SignInRefused(
+                "too_large", "The sign-in request is too large.", status=413
+            ) from None
         if not encoded:
-            return self.refuse(
-                SignInRefused(
-                    "missing_response",
-                    "No SAML response arrived. Start again from your identity provider.",
-                    status=400,
-                )
+            raise SignInRefused(
+                "missing_response",
+                "No SAML response arrived. Start again from your identity provider.",
+                status=400,
             )
+        tests = pending_tests(request, self.company)
+        if self.config is None and not tests:
+            raise SignInRefused(
+                "sso_not_enabled",
+                f"Single sign-on is not turned on for {self.company.name}. " + CONTACT_ADMIN,
+            )
+        self.inspected = inspect_saml_response(encoded)
+        if self.inspected.in_response_to in tests:
+            return encoded, None
         if self.config is None:
-            return self.refuse(
-                SignInRefused(
-                    "sso_not_enabled",
-                    f"Single sign-on is not turned on for {self.company.name}. " + CONTACT_ADMIN,
-                )
+            raise SignInRefused(
+                "sso_not_enabled",
+                f"Single sign-on is not turned on for {self.company.name}. " + CONTACT_ADMIN,
             )
+        return encoded, self.config
+
+    def finish_test_sign_in(self, request: HttpRequest, encoded: str) -> HttpResponse:
+        """Every check of a real sign-in, nobody signed in: the outcome goes back to the
+        settings page (which records it for the admin) through the SAML session."""
+        request_id = self.inspected.in_response_to if self.inspected is not None else ""
+        config = SAMLConfig.objects.filter(company=self.company).first()
+        outcome: dict[str, Any]
         try:
-            self.inspected = inspect_saml_response(encoded)
+            if config is None:
+                raise _tampered("sso_not_enabled")
+            request.saml_config = config  # type: ignore[attr-defined]  # enabled or not
+            identity = self.accept(request, encoded, config).identity
+            outcome = {
+                "ok": True,
+                "name_id": identity.name_id,
+                "attributes": {
+                    name[:200]: [str(value)[:200] for value in values[:10]]
+                    for name, values in list(identity.attributes.items())[:30]
+                },
+                "fingerprint": services.settings_fingerprint(config),
+            }
         except SignInRefused as refusal:
-            return self.refuse(refusal)
-        return super().post(request)
+            message = refusal.message.replace(CONTACT_ADMIN, "").strip()
+            hint = TEST_HINTS.get(refusal.reason, "")
+            outcome = {"ok": False, "reason": refusal.reason, "message": f"{message} {hint}"}
+        saml_session = request.saml_session  # type: ignore[attr-defined]
+        OutstandingQueriesCache(saml_session).delete(request_id)
+        tests = dict(saml_session.get(TEST_REQUESTS) or {})
+        tests.pop(request_id, None)
+        saml_session[TEST_REQUESTS] = tests
+        outcomes = dict(saml_session.get(TEST_OUTCOMES) or {})
+        outcomes[self.company.slug] = outcome
+        saml_session[TEST_OUTCOMES] = outcomes
+        logger.info("SAML test sign-in for %s: %s", self.company.slug, outcome.get("reason", "ok"))
+        return redirect(test_return_url(self.company))
 
-    # --- djangosaml2 hooks ---
-
-    def custom_validation(self, response: Any) -> None:
+    def accept(self, request: HttpRequest, encoded: str, config: SAMLConfig) -> AcceptedSignIn:
+        """pysaml2's parse and signature check, then ours, then the replay store."""
+        # pysaml2's identity cache stays in memory (our own session keys serve sign-out), and
+        # the SAML session is written only when an answered request leaves it: an IdP-initiated
+        # sign-in stores no SAML session at all.
+        client = saml_client(self.get_sp_config(request))
+        queries = OutstandingQueriesCache(request.saml_session)  # type: ignore[attr-defined]
+        self.outstanding = queries.outstanding_queries()
         try:
-            self._validate(response)
-        except SignInRefused as refusal:
-            self.refusal = refusal
-            raise
-
-    def _validate(self, response: Any) -> None:
-        config = self.config
-        if config is None:  # post() refuses before this; never validate without settings
-            raise _tampered("sso_not_enabled")
-        if getattr(response, "assertion", None) is None or response.assertion.subject is None:
-            # pysaml2 hands back a response without an assertion when e.g. the Destination is
-            # not our ACS.
-            raise SignInRefused(
-                "no_valid_assertion",
-                "The sign-in response was not meant for this site, so nobody was signed in.",
+            response = client.parse_authn_request_response(
+                encoded, saml2.BINDING_HTTP_POST, self.outstanding
             )
-        # pysaml2 checks Recipient only when given "conv_info", which djangosaml2 never passes.
-        acs = sp_acs_url(self.company.slug)
-        confirmations = response.assertion.subject.subject_confirmation
-        for confirmation in confirmations:
-            data = confirmation.subject_confirmation_data
-            if data is None or data.recipient != acs:
-                raise SignInRefused(
-                    "wrong_recipient",
-                    "The sign-in response was not meant for this site, so nobody was signed in.",
-                )
-        # The Web SSO profile signs in the browser that presents a bearer assertion; pysaml2 also
-        # passes sender-vouches, where another party (never asked here) vouches for the subject.
-        if not any(confirmation.method == SCM_BEARER for confirmation in confirmations):
-            raise SignInRefused(
-                "not_bearer",
-                "The sign-in response does not let the browser that brought it sign in (no "
-                "bearer confirmation), so nobody was signed in. " + CONTACT_ADMIN,
-            )
-        # The Web SSO profile requires an AudienceRestriction naming us, and several must all
-        # hold; pysaml2 passes an assertion without any, and needs only one of several to name us.
-        entity_id = sp_entity_id(self.company.slug)
-        conditions = response.assertion.conditions
-        restrictions = conditions.audience_restriction if conditions is not None else []
-        if not restrictions or any(
-            entity_id not in [(audience.text or "").strip() for audience in restriction.audience]
-            for restriction in restrictions
-        ):
-            raise _wrong_audience()
-        in_response_to = response.in_response_to or ""
-        outstanding = OutstandingQueriesCache(self.request.saml_session).outstanding_queries()
-        if in_response_to and in_response_to not in outstanding:
-            raise SignInRefused(
-                "unknown_in_response_to",
-                "This sign-in answers a request this browser did not make. Please start again.",
-            )
-        if not in_response_to and not config.allow_idp_initiated:
-            raise _idp_initiated_refused(self.company)
-        # The replay store keeps the id for as long as any part of the assertion is valid.
-        expiries = [
-            _parse_saml_time(value)
-            for value in [
-                *(c.subject_confirmation_data.not_on_or_after for c in confirmations),
-                conditions.not_on_or_after if conditions is not None else None,
-            ]
-            if value
-        ]
-        if not expiries:
-            # Valid forever, it would outlive its row in the replay store (pysaml2 accepts it).
-            raise SignInRefused(
-                "no_expiry",
-                "The sign-in response has no expiry time (NotOnOrAfter), so it could be used "
-                "again and again: nobody was signed in. " + CONTACT_ADMIN,
-            )
+        except Exception as error:  # every pysaml2 refusal, whatever its class
+            logger.debug("pysaml2 refused a SAML response for %s", self.company.slug, exc_info=True)
+            raise _refusal_for(error, self.inspected, self.company) from None
+        if response is None:
+            raise _tampered("invalid_response")
+        result = check_response(
+            response,
+            Expectations(
+                acs_url=sp_acs_url(self.company.slug),
+                entity_id=sp_entity_id(self.company.slug),
+                idp_entity_id=config.idp_entity_id,
+                allow_idp_initiated=config.allow_idp_initiated,
+                company_name=self.company.name,
+                outstanding=self.outstanding,
+                now=timezone.now(),
+                bounds=time_bounds(),
+            ),
+        )
+        if isinstance(result, SignInRefused):
+            raise result
         services.consume_assertion(
             company=self.company,
-            assertion_id=response.assertion.id,
-            not_on_or_after=max(expiries),
+            assertion_id=result.assertion_id,
+            not_on_or_after=result.remember_until,
         )
+        queries.delete(response.session_id())
+        return AcceptedSignIn(result, came_from=response.came_from or "")
 
-    def authenticate_user(
-        self,
-        request: HttpRequest,
-        session_info: dict[str, Any],
-        attribute_mapping: Any,
-        create_unknown_user: Any,
-        assertion_info: Any,
-    ) -> User:
-        config = self.config
-        if config is None:
-            raise _tampered("sso_not_enabled")
-        name_id = session_info["name_id"]
+    def sign_in(self, request: HttpRequest, accepted: AcceptedSignIn, config: SAMLConfig) -> User:
+        identity = accepted.identity
         user = services.user_for_saml_sign_in(
             company=self.company,
             config=config,
-            name_id=getattr(name_id, "text", "") or "",
-            attributes=session_info.get("ava") or {},
+            name_id=identity.name_id,
+            attributes=identity.attributes,
         )
         auth.login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         request.session["sso_company"] = self.company.slug
-        request.session["sso_name_id"] = name_id.text
-        request.session["sso_name_id_format"] = name_id.format or ""
-        request.session["sso_session_index"] = session_info.get("session_index") or ""
+        request.session["sso_name_id"] = identity.name_id
+        request.session["sso_name_id_format"] = identity.name_id_format
+        request.session["sso_session_index"] = identity.session_index
         services.record_sign_in(
             user=user,
             source=Source.SSO,
             method="sso",
             client_ip=client_ip(request),
             detail={
-                "idp_initiated": not self.inspected or not self.inspected.in_response_to,
-                "assertion_id": assertion_info.get("assertion_id", ""),
+                "idp_initiated": identity.idp_initiated,
+                "assertion_id": identity.assertion_id,
             },
         )
         return user
 
-    def custom_redirect(self, user: Any, relay_state: str, session_info: Any) -> str:
-        return safe_next(relay_state or session_info.get("came_from"))
-
-    def handle_acs_failure(
-        self, request: HttpRequest, exception: Any = None, status: int = 403, **kwargs: Any
+    def refuse(
+        self, refusal: SignInRefused, inspected: InspectedResponse | None = None
     ) -> HttpResponse:
-        refusal = self.refusal or _refusal_for(exception, self.inspected, self.company)
-        return self.refuse(refusal)
-
-    # --- refusing ---
-
-    def refuse(self, refusal: SignInRefused) -> HttpResponse:
+        # Only what was checked is written to the audit log: the issuer when it is the
+        # company's IdP, InResponseTo when it answers a request of ours.
         detail: dict[str, Any] = {"message": refusal.message[:300]}
-        if self.inspected is not None:
-            detail["issuer"] = self.inspected.issuer[:300]
-            detail["in_response_to"] = self.inspected.in_response_to[:100]
+        if inspected is not None and self.config is not None:
+            if inspected.issuer and inspected.issuer == self.config.idp_entity_id:
+                detail["issuer"] = inspected.issuer
+            if inspected.in_response_to and inspected.in_response_to in self.outstanding:
+                detail["in_response_to"] = inspected.in_response_to
         logger.warning("SAML sign-in refused for %s: %s", self.company.slug, refusal.reason)
         ip = client_ip(self.request)
         services.record_refusal(
@@ -363,6 +370,77 @@ class ACSView(CompanySPMixin, AssertionConsumerServiceView):
         )
         services.count_refused_sign_in(slug=self.company.slug, client_ip=ip)
         return error_page(self.request, refusal.message, status=refusal.status)
+
+
+# In the SAML session (djangosaml2's SameSite=None cookie, which the IdP's POST carries): the
+# request ids of Test sign-ins started in this browser (→ company slug), and their outcomes.
+# What a failed Test sign-in most likely means, for the admin reading it.
+TEST_HINTS = {
+    "bad_signature": "Check the certificate: it must be the one your identity provider signs "
+    "with (OneLogin: X.509 Certificate).",
+    "wrong_audience": "Check the SP entity ID (Audience) in your identity provider.",
+    "wrong_recipient": "Check the SP SSO URL (ACS, Recipient) in your identity provider.",
+    "no_valid_assertion": "Check the SP SSO URL (ACS) in your identity provider.",
+    "wrong_issuer": "Check the IdP entity ID (Issuer URL) saved here.",
+    "unknown_user": "The person you signed in as has no account here; turn on just-in-time "
+    "creation or test with an existing user.",
+}
+TEST_REQUESTS = "sso_test_requests"
+TEST_OUTCOMES = "sso_test_outcomes"
+
+
+def pending_tests(request: HttpRequest, company: Company) -> set[str]:
+    tests = request.saml_session.get(TEST_REQUESTS) or {}  # type: ignore[attr-defined]
+    return {request_id for request_id, slug in tests.items() if slug == company.slug}
+
+
+def test_return_url(company: Company) -> str:
+    return f"{reverse('sso_settings')}?{urlencode({'company': company.slug})}"
+
+
+def start_test_sign_in(request: HttpRequest, company: Company, config: SAMLConfig) -> HttpResponse:
+    """An SP-initiated round trip to the company's IdP with its saved settings, whatever
+    Enforce SSO and "SSO enabled" say; the ACS sends the outcome back to the settings page."""
+    from sso.saml import build_sp_config
+
+    client = saml_client(build_sp_config(company.slug, config))
+    sign = bool(getattr(client.config, "_sp_authn_requests_signed", False))
+    request_id, info = client.prepare_for_authenticate(
+        entityid=config.idp_entity_id,
+        relay_state="",
+        binding=saml2.BINDING_HTTP_REDIRECT,
+        sign=sign,
+        sigalg=SIG_RSA_SHA256 if sign else None,
+    )
+    saml_session = request.saml_session  # type: ignore[attr-defined]
+    OutstandingQueriesCache(saml_session).set(request_id, test_return_url(company))
+    tests = dict(saml_session.get(TEST_REQUESTS) or {})
+    tests[request_id] = company.slug
+    saml_session[TEST_REQUESTS] = dict(list(tests.items())[-5:])  # a few open at most
+    return HttpResponseRedirect(get_location(info))
+
+
+def take_test_outcome(request: HttpRequest, company: Company) -> dict[str, Any] | None:
+    saml_session = request.saml_session  # type: ignore[attr-defined]
+    outcomes = dict(saml_session.get(TEST_OUTCOMES) or {})
+    outcome = outcomes.pop(company.slug, None)
+    if outcome is not None:
+        saml_session[TEST_OUTCOMES] = outcomes
+    return outcome
+
+
+@dataclass(frozen=True)
+class AcceptedSignIn:
+    identity: AcceptedIdentity
+    came_from: str = ""
+
+
+def time_bounds() -> TimeBounds:
+    return TimeBounds(
+        clock_skew=dt.timedelta(seconds=settings.SAML_CLOCK_SKEW),
+        max_age=dt.timedelta(seconds=settings.SAML_MAX_AGE),
+        max_validity=dt.timedelta(seconds=settings.SAML_MAX_VALIDITY),
+    )
 
 
 def too_many_refusals(request: HttpRequest, wait: int) -> HttpResponse:
@@ -379,18 +457,6 @@ def too_many_refusals(request: HttpRequest, wait: int) -> HttpResponse:
     return response
 
 
-def _idp_initiated_refused(company: Company) -> SignInRefused:
-    return SignInRefused(
-        "idp_initiated_disallowed",
-        f"{company.name} only allows signing in from Switchboard's sign-in page. Please start "
-        "at the sign-in page instead of your identity provider's app list.",
-    )
-
-
-def _parse_saml_time(value: str) -> dt.datetime:
-    return dt.datetime.fromtimestamp(calendar.timegm(str_to_time(value)), tz=dt.UTC)
-
-
 def _refusal_for(
     exception: Any, inspected: InspectedResponse | None, company: Company
 ) -> SignInRefused:
@@ -402,11 +468,8 @@ def _refusal_for(
         return _tampered("bad_signature")
     if isinstance(exception, UnsolicitedResponse):
         if inspected is not None and not inspected.in_response_to:
-            return _idp_initiated_refused(company)
-        return SignInRefused(
-            "unknown_in_response_to",
-            "This sign-in answers a request this browser did not make. Please start again.",
-        )
+            return idp_initiated_refused(company.name)
+        return unknown_in_response_to()
     if isinstance(exception, ResponseLifetimeExceed):
         return SignInRefused("expired", "This sign-in has expired. Please sign in again.")
     if isinstance(exception, ToEarly):
@@ -414,29 +477,16 @@ def _refusal_for(
             "not_yet_valid", "This sign-in is not valid yet: check the identity provider's clock."
         )
     if "AudienceRestrictions" in text:
-        return _wrong_audience()
+        return wrong_audience()
     if isinstance(exception, VerificationError) and "recipient" in text.lower():
-        return SignInRefused(
-            "wrong_recipient",
-            "The sign-in response was not meant for this site, so nobody was signed in.",
-        )
+        return SignInRefused("wrong_recipient", NOT_FOR_US)
     if isinstance(exception, StatusError):
         return SignInRefused(
             "idp_refused", "Your identity provider did not sign you in. " + CONTACT_ADMIN
         )
     if "Combination of session id" in text:
-        return SignInRefused(
-            "unknown_in_response_to",
-            "This sign-in answers a request this browser did not make. Please start again.",
-        )
+        return unknown_in_response_to()
     return _tampered("invalid_response")
-
-
-def _wrong_audience() -> SignInRefused:
-    return SignInRefused(
-        "wrong_audience",
-        "The sign-in response was issued for another application, so nobody was signed in.",
-    )
 
 
 def _tampered(reason: str) -> SignInRefused:
@@ -485,7 +535,7 @@ class SingleLogoutView(CompanySPMixin, SPConfigMixin, View):
         if config is None:
             return error_page(request, "Single sign-on is not set up here.", status=400)
         encoded = data.get("SAMLRequest") or ""
-        client = Saml2Client(self.get_sp_config(request))
+        client = saml_client(self.get_sp_config(request))
         try:
             if len(encoded) > MAX_PENDING_LOGOUT_CHARS:
                 raise ValueError("too large")
@@ -547,7 +597,7 @@ class ConfirmLogoutView(CompanySPMixin, SPConfigMixin, View):
         pending = request.session.get(PENDING_LOGOUT) or {}
         signature = pending.get("signature", "missing")
         logout_request = None
-        client = Saml2Client(self.get_sp_config(request))
+        client = saml_client(self.get_sp_config(request))
         if config is not None and pending.get("company") == company.slug:
             try:
                 logout_request = read_logout_request(
@@ -620,10 +670,26 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form=PasswordForm(initial={"email": email}),
             company=company,
             sso_config=config,
+            password_rule=password_rule(company, config),
         )
         return render(request, "sso/login.html", context)
     context["form"] = form
     return render(request, "sso/login.html", context, status=400 if form.is_bound else 200)
+
+
+def password_rule(company: Company | None, config: SAMLConfig | None) -> str:
+    """Who may use a password at `company`, as the password page says it (empty: everyone)."""
+    if company is None or config is None or not config.enforce_sso:
+        return ""
+    if config.allow_admin_password_login:
+        return (
+            f"{company.name} signs in with single sign-on: only company admins may use a "
+            "password here (break-glass sign-in, recorded in the audit log)."
+        )
+    return (
+        f"{company.name} signs in with single sign-on only: passwords are turned off for "
+        "everyone, company admins included."
+    )
 
 
 def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any]) -> HttpResponse:
@@ -634,7 +700,7 @@ def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any])
     email = form.cleaned_data["email"]
     company = _company_for_email(email)
     config = services.saml_config_for(company)
-    context.update(company=company, sso_config=config)
+    context.update(company=company, sso_config=config, password_rule=password_rule(company, config))
     ip = client_ip(request)
     # Blocked: the password is not checked at all, so even the right one learns nothing.
     wait = services.password_sign_in_blocked_for(email=email, client_ip=ip)
@@ -656,11 +722,9 @@ def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any])
         if wait is not None:
             return _too_many_failures(request, context, form, wait)
         message = "Wrong email or password."
-        if config is not None and config.enforce_sso and company is not None:
-            message += (
-                f" {company.name} signs in with single sign-on: only company admins may use a "
-                "password here."
-            )
+        rule = context.get("password_rule")
+        if rule:
+            message += f" {rule}"
         form.add_error(None, message)
         return render(request, "sso/login.html", context, status=400)
     policy = services.password_sign_in_policy(user)
@@ -727,9 +791,9 @@ def _idp_logout_location(request: HttpRequest) -> str | None:
         return None
     from saml2.saml import NameID
 
-    from sso.saml import build_sp_config
+    from sso.saml import build_sp_config, saml_client
 
-    client = Saml2Client(build_sp_config(company.slug, config))
+    client = saml_client(build_sp_config(company.slug, config))
     try:
         name_id = NameID(
             text=name_id_text, format=request.session.get("sso_name_id_format") or None
@@ -740,10 +804,17 @@ def _idp_logout_location(request: HttpRequest) -> str | None:
             config.idp_entity_id,
             name_id=name_id,
             session_indexes=[session_index] if session_index else None,
-            sign=False,
+            sign=False,  # the HTTP-Redirect binding signs the query string, not the XML
         )
+        # Signed (RSA-SHA256 over the query) when the company asks for it and we hold a key.
+        sign = bool(getattr(client.config, "_sp_logout_requests_signed", False))
         info = client.apply_binding(
-            saml2.BINDING_HTTP_REDIRECT, str(logout_request), config.idp_slo_url, "", sign=False
+            saml2.BINDING_HTTP_REDIRECT,
+            str(logout_request),
+            config.idp_slo_url,
+            "",
+            sign=sign,
+            sigalg=SIG_RSA_SHA256 if sign else None,
         )
         return get_location(info)
     except Exception:  # the local sign-out must happen even if the IdP's SLO is unusable

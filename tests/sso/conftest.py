@@ -1,4 +1,5 @@
 import pytest
+from saml2.sigver import CryptoBackendXmlSec1
 
 from accounts.audit import SYSTEM, Source
 from accounts.models import AuditEvent
@@ -8,6 +9,17 @@ from tests.sso.saml_idp import TestIdP, make_key_pair
 
 ACME_IDP = "https://idp.example.test/saml/metadata/acme"
 GLOBEX_IDP = "https://idp.example.test/saml/metadata/globex"
+
+
+@pytest.fixture(autouse=True)
+def signatures_verified_in_process(monkeypatch):
+    """Every SSO test verifies signatures in process: the xmlsec1 program may still sign the
+    test IdP's responses, but running it to verify one fails the test."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a signature was verified with the xmlsec1 program")
+
+    monkeypatch.setattr(CryptoBackendXmlSec1, "validate_signature", forbidden)
 
 
 @pytest.fixture(scope="session")

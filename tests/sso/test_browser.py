@@ -41,6 +41,26 @@ def sign_in_with_sso(page, site, email):
     page.wait_for_load_state("networkidle")
 
 
+def sign_in_with_password(page, site, email):
+    page.goto(f"{site}/login/?method=password")
+    page.fill("input[name=email]", email)
+    page.click("button[type=submit]")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site}/app/")
+
+
+def save_idp_settings(page, site, certificate):
+    """The IdP's details on the SAML SSO page (the test IdP beside the site), SSO on, saved."""
+    page.fill("input[name=idp_entity_id]", ACME_IDP)
+    page.fill("input[name=idp_sso_url]", f"{site}/test-idp/sso")
+    page.fill("textarea[name=idp_certificate]", certificate)
+    page.check("input[name=enabled]")
+    page.click("form.saml-form input[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "SAML settings saved." in page.content()
+
+
 def no_horizontal_scroll(page):
     return page.evaluate(
         "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
@@ -88,13 +108,7 @@ def test_admin_configures_saml_and_people_sign_in(browser, site, company, keys):
         "SSO",
     ]
     assert page.locator("#acs-url").inner_text() == f"{site}/sso/acme/acs/"
-    page.fill("input[name=idp_entity_id]", ACME_IDP)
-    page.fill("input[name=idp_sso_url]", f"{site}/test-idp/sso")
-    page.fill("textarea[name=idp_certificate]", keys["acme"].cert_base64)
-    page.check("input[name=enabled]")
-    page.click("input[type=submit]")
-    page.wait_for_load_state("networkidle")
-    assert "SAML settings saved." in page.content()
+    save_idp_settings(page, site, keys["acme"].cert_base64)
     assert "SHA-256 fingerprint" in page.content()
     page.screenshot(path=ARTIFACTS / "sso-settings-desktop.png", full_page=True)
     page.locator("form[action='/admin/logout/'] button, #logout-form button").first.click()
@@ -137,3 +151,65 @@ def test_admin_configures_saml_and_people_sign_in(browser, site, company, keys):
     page.screenshot(path=ARTIFACTS / "sso-error-phone.png", full_page=True)
     phone.close()
     assert User.objects.get(email="sam@acme.example").status == UserStatus.SUSPENDED
+
+
+def test_admin_tests_sign_in_then_enforces_sso_and_a_password_session_ends(
+    browser, site, company, keys
+):
+    CompanyDomainFactory(company=company, domain="acme.example")
+    CompanyAdminFactory(company=company, email="admin@acme.example", given_name="Grace")
+    UserFactory(company=company, email="ada@acme.example", given_name="Ada")
+    UserFactory(company=company, email="member@acme.example", given_name="Mel")
+
+    # A member is signed in with a password in another browser.
+    member = browser.new_context(viewport={"width": 1280, "height": 900})
+    member_page = member.new_page()
+    sign_in_with_password(member_page, site, "member@acme.example")
+
+    desktop = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desktop.new_page()
+    sign_in_with_password(page, site, "admin@acme.example")
+    page.goto(f"{site}/admin/authentication/saml-sso/")
+    # Saved with the wrong certificate (the IdP's next one, not the one it signs with).
+    save_idp_settings(page, site, keys["acme_next"].cert_base64)
+
+    def test_sign_in(email):
+        page.click("#test-sign-in input[type=submit]")
+        page.wait_for_url(f"{site}/test-idp/sso?**")
+        page.fill("input[name=email]", email)
+        page.click("button")
+        page.wait_for_url(f"{site}/admin/authentication/saml-sso/?**")
+        page.wait_for_load_state("networkidle")
+
+    test_sign_in("ada@acme.example")
+    outcome = page.locator("#test-sign-in").inner_text()
+    assert "Test sign-in failed (bad_signature)" in outcome
+    page.locator("#test-sign-in").screenshot(path=ARTIFACTS / "sso-test-sign-in-failed.png")
+    # Enforcing is refused until a test succeeds with the current settings.
+    page.check("input[name=enforce_sso]")
+    page.click("form.saml-form input[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "Run Test sign-in" in page.content()
+
+    page.fill("textarea[name=idp_certificate]", keys["acme"].cert_base64)
+    page.uncheck("input[name=enforce_sso]")
+    page.click("form.saml-form input[type=submit]")
+    page.wait_for_load_state("networkidle")
+    test_sign_in("ada@acme.example")
+    outcome = page.locator("#test-sign-in").inner_text()
+    assert "Test sign-in succeeded" in outcome
+    assert "ada@acme.example" in outcome
+    page.locator("#test-sign-in").screenshot(path=ARTIFACTS / "sso-test-sign-in-succeeded.png")
+    page.goto(f"{site}/app/")
+    assert "Hello, Grace" in page.content()  # still the admin, not Ada
+    page.goto(f"{site}/admin/authentication/saml-sso/")
+    page.check("input[name=enforce_sso]")
+    page.click("form.saml-form input[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "SAML settings saved." in page.content()
+    page.screenshot(path=ARTIFACTS / "sso-settings-enforced.png", full_page=True)
+
+    member_page.goto(f"{site}/app/")
+    assert "/login/" in member_page.url
+    desktop.close()
+    member.close()

@@ -130,9 +130,12 @@ def test_configure_saml_stores_and_audits(company, keys):
     change = AuditEvent.objects.get(action="sso.settings_changed")
     assert change.before == {"enforce_sso": False}
     assert change.after == {"enforce_sso": True}
+    # Enforcing ended the password sessions it now refuses (none were open).
+    ended = AuditEvent.objects.get(action="sso.password_sessions_ended")
+    assert ended.after["sessions_ended"] == 0
     # Saving the same values again writes nothing.
     configure(company, enforce_sso=True)
-    assert AuditEvent.objects.filter(action__startswith="sso.").count() == 2
+    assert AuditEvent.objects.filter(action__startswith="sso.").count() == 3
 
 
 def test_configure_from_metadata_with_two_certificates(company, keys):

@@ -107,6 +107,23 @@ def test_break_glass_can_be_turned_off(client, enforced, company_admin):
     assert "_auth_user_id" not in client.session
 
 
+def test_the_password_page_says_the_rule_that_holds(client, enforced, company_admin):
+    """With break-glass on, only admins may use a password; with it off, nobody may: the page
+    and the refusal say which, and never tell an admin that admins may when they may not."""
+    page = client.get("/login/", {"email": "admin@acme.example", "method": "password"})
+    assert "only company admins may use a password here" in page.content.decode()
+
+    enforced.allow_admin_password_login = False
+    enforced.save()
+    page = client.get("/login/", {"email": "admin@acme.example", "method": "password"})
+    body = page.content.decode()
+    assert "passwords are turned off for everyone, company admins included" in body
+    assert "only company admins may use a password" not in body
+    refused = password_step(client, "admin@acme.example").content.decode()
+    assert "company admins included" in refused
+    assert "only company admins may use a password" not in refused
+
+
 def test_admin_login_goes_through_login_so_enforced_sso_has_no_side_door(client, enforced, company):
     admin = CompanyAdminFactory(company=company, email="boss@acme.example")
     enforced.allow_admin_password_login = False
