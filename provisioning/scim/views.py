@@ -91,8 +91,6 @@ class Context:
         # Set by reads whose attributes/excludedAttributes leave Groups' members out: the
         # members are then neither loaded nor rendered.
         self.skip_members = False
-        # Set for a write with If-Match (see `_preconditioned`): the resource is read locked.
-        self.lock = False
 
 
 # --- entry point ---
@@ -143,26 +141,14 @@ def domain_error(error: DomainError) -> ScimError:
     return ScimError(400, error.message, "invalidValue")
 
 
-def _preconditioned(handler: Handler) -> Handler:
-    """A write with If-Match compares and writes in one transaction, the resource read locked
-    (RFC 7644 §3.14): of several clients holding one version, exactly one writes, the others
-    get 412. Without If-Match there is nothing to compare: the services lock as they write."""
-
-    def run(context: Context) -> HttpResponse:
-        if "If-Match" not in context.request.headers:
-            return handler(context)
-        return _locked(handler)(context)
-
-    return run
-
-
 def _locked(handler: Handler) -> Handler:
-    """A write that reads its resource locked and writes in one transaction: If-Match (when
-    sent) is compared under the lock, as `_preconditioned` says, and the services change the
-    row the request read, without reading and locking it again."""
+    """A write that reads its resource locked (`find_to_write`) and writes in one transaction.
+    If-Match, when sent, is compared under the lock (RFC 7644 §3.14): of several clients holding
+    one version, exactly one writes, the others get 412. Without it (Okta and Entra send none)
+    the write applies its operations to the resource as it stands under the lock, so that
+    concurrent writes take turns and none is computed from a copy another one has changed."""
 
     def run(context: Context) -> HttpResponse:
-        context.lock = True
         with transaction.atomic():
             return handler(context)
 
@@ -188,8 +174,7 @@ def route(method: str, parts: list[str]) -> tuple[str, Handler]:
         table = {"POST": ("search", lambda c: _search_all(c, _search_body(c)))}
     elif head in {"users", "groups"} and len(parts) <= 2:
         endpoint = USER_ENDPOINT if head == "users" else GROUP_ENDPOINT
-        # A user's writes always read it locked (`UserEndpoint.find_to_write`).
-        write = _locked if head == "users" else _preconditioned
+        # Writes read their resource locked (`find_to_write`) and change it as it stands.
         if len(parts) == 1:
             table = {
                 "GET": (f"{head}.list", lambda c: endpoint.list(c, _query_params(c))),
@@ -203,15 +188,15 @@ def route(method: str, parts: list[str]) -> tuple[str, Handler]:
                 "GET": (f"{head}.get", lambda c: endpoint.get(c, resource_id)),
                 "PUT": (
                     f"{head}.replace",
-                    write(lambda c: endpoint.replace(c, resource_id)),
+                    _locked(lambda c: endpoint.replace(c, resource_id)),
                 ),
                 "PATCH": (
                     f"{head}.patch",
-                    write(lambda c: endpoint.patch(c, resource_id)),
+                    _locked(lambda c: endpoint.patch(c, resource_id)),
                 ),
                 "DELETE": (
                     f"{head}.delete",
-                    write(lambda c: endpoint.delete(c, resource_id)),
+                    _locked(lambda c: endpoint.delete(c, resource_id)),
                 ),
             }
     elif head == "me" and len(parts) <= 2:
@@ -620,10 +605,12 @@ class GroupEndpoint(UserEndpoint):
         return self._get(self.queryset(context), resource_id)
 
     def find_to_write(self, context: Context, resource_id: str, operation: str) -> Any:
-        # A member's move asks the approval queue for itself.
-        queryset = self.queryset(context)
-        if context.lock:
-            queryset = queryset.select_for_update(of=("self",))
+        """The office a write changes, locked (`_locked`), its members read after the lock:
+        writes of one group take turns, each applying its operations to the members as the
+        one before left them. FOR NO KEY UPDATE: users moving in on their own (a user's
+        officeName) do not wait for it (offices.selectors.hold_office). A member's move asks
+        the approval queue for itself (`member_mover`)."""
+        queryset = self.queryset(context).select_for_update(of=("self",), no_key=True)
         return self._get(queryset, resource_id)
 
     @staticmethod
@@ -676,7 +663,7 @@ class GroupEndpoint(UserEndpoint):
         return self.respond(context, resource, 202 if queued else 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
-        office = self.find(context, resource_id)
+        office = self.find_to_write(context, resource_id, "update")
         current = self.render(context, office)
         _if_match(context, current)
         raw = read_json(context.request)
@@ -693,13 +680,16 @@ class GroupEndpoint(UserEndpoint):
     def _update(
         self, context: Context, office: Any, current: dict[str, Any], wanted: dict[str, Any]
     ) -> HttpResponse:
+        # The operations as changes of membership: who joins, who leaves (of the members the
+        # locked read found; anyone who joined since is left as they are).
         name, member_ids, external_id = group_changes(wanted)
         _, current_ids, _ = group_changes(current)
         move, queued = self.member_mover(context)
         groups.update_group(
             office=office,
             name=name,
-            member_ids=None if member_ids == current_ids else member_ids,
+            add=member_ids - current_ids,
+            remove=current_ids - member_ids,
             external_id=external_id,
             actor=context.key,
             source=Source.SCIM,
@@ -709,7 +699,7 @@ class GroupEndpoint(UserEndpoint):
         return self.respond(context, resource, 202 if queued else 200)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
-        office = self.find(context, resource_id)
+        office = self.find_to_write(context, resource_id, "delete")
         _if_match(context, self.render(context, office))
         groups.delete_group(office=office, actor=context.key, source=Source.SCIM)
         return HttpResponse(status=204)

@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import User
 from tests.apikeys.factories import make_api_key
-from tests.provisioning.test_scim_users import CORE, PATCH
+from tests.provisioning.test_scim_users import CORE, PATCH, SWITCHBOARD
 
 
 def at_once(count: int, request) -> list:
@@ -137,3 +137,147 @@ def test_a_create_checks_its_seat_without_counting_users(scim, company):
     assert not [sql for sql in statements if "COUNT(" in sql.upper() and users in sql]
     assert User.objects.get(scim_user_name="seated@acme.example").license_type == "talk"
     assert LicenseSeats.objects.get(company=company, license_type="talk").used == 1
+
+
+# --- groups: offices whose members identity providers change at once ---
+
+
+def scim_users(company, count: int, prefix: str) -> tuple[list[str], dict]:
+    """`count` users created over SCIM in the main office, and the key's header."""
+    _, raw = make_api_key(company)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    ids = []
+    for n in range(count):
+        created = Client().post(
+            "/scim/v2/Users",
+            json.dumps({"schemas": [CORE], "userName": f"{prefix}{n}@acme.example"}),
+            content_type="application/scim+json",
+            **auth,
+        )
+        assert created.status_code == 201, created.content
+        ids.append(json.loads(created.content)["id"])
+    return ids, auth
+
+
+def patch_group(client, office, auth, *operations):
+    return client.patch(
+        f"/scim/v2/Groups/{office.pk}",
+        json.dumps({"schemas": [PATCH], "Operations": list(operations)}),
+        content_type="application/scim+json",
+        **auth,
+    )
+
+
+def offices_of(ids) -> dict[str, str]:
+    users = User.objects.filter(pk__in=ids).select_related("office")
+    return {str(user.pk): user.office.name for user in users}
+
+
+@pytest.fixture
+def offices(company):
+    from tests.offices.factories import OfficeFactory
+
+    hq = OfficeFactory(company=company, name="HQ", is_main=True, country="US")
+    austin = OfficeFactory(company=company, name="Austin", country="US")
+    boston = OfficeFactory(company=company, name="Boston", country="US")
+    return hq, austin, boston
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_member_adds_to_one_group_keep_every_member(company, offices):
+    """Entra and Okta send a burst of adds to one group, without If-Match: each is applied to
+    the members as the one before left them, so all eight join."""
+    _, austin, _ = offices
+    ids, auth = scim_users(company, 8, "add")
+
+    def add(client, n):
+        operation = {"op": "add", "path": "members", "value": [{"value": ids[n]}]}
+        return patch_group(client, austin, auth, operation).status_code
+
+    assert at_once(8, add) == [200] * 8
+    assert offices_of(ids) == dict.fromkeys(ids, "Austin")
+    listed = json.loads(Client().get(f"/scim/v2/Groups/{austin.pk}", **auth).content)
+    assert sorted(m["value"] for m in listed["members"]) == sorted(ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_member_removes_from_one_group_remove_every_member(company, offices):
+    _, austin, _ = offices
+    ids, auth = scim_users(company, 8, "remove")
+    User.objects.filter(pk__in=ids).update(office=austin)
+
+    def remove(client, n):
+        # Half in OneLogin's and Okta's form, half in Entra's (a value list).
+        operation = (
+            {"op": "remove", "path": f'members[value eq "{ids[n]}"]'}
+            if n % 2
+            else {"op": "Remove", "path": "members", "value": [{"value": ids[n]}]}
+        )
+        return patch_group(client, austin, auth, operation).status_code
+
+    assert at_once(8, remove) == [200] * 8
+    assert offices_of(ids) == dict.fromkeys(ids, "HQ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_users_office_change_racing_group_writes_ends_as_some_serial_order(company, offices):
+    """A user's own officeName PATCH and group PATCHes touching the user, at once: every
+    request succeeds (no deadlock between the user's lock and the group's) and the user ends
+    where some serial order of them puts them, never moved back by a group write that read
+    its members before."""
+    hq, austin, boston = offices
+    ids, auth = scim_users(company, 3, "mover")
+    user, bystander, joiner = ids
+    for _round in range(5):
+        User.objects.filter(pk=user).update(office=austin)
+        User.objects.filter(pk__in=[bystander, joiner]).update(office=hq)
+
+        def race(client, n):
+            if n == 0:  # the user moves themselves to Boston
+                operation = {
+                    "op": "replace",
+                    "path": f"{SWITCHBOARD}:officeName",
+                    "value": "Boston",
+                }
+                return patch_user(client, user, operation, **auth).status_code
+            if n == 1:  # Austin's group loses the user: they are in Boston or (first) HQ
+                operation = {"op": "remove", "path": f'members[value eq "{user}"]'}
+                return patch_group(client, austin, auth, operation).status_code
+            if n == 2:  # Boston's group gains someone else
+                operation = {"op": "add", "path": "members", "value": [{"value": joiner}]}
+                return patch_group(client, boston, auth, operation).status_code
+            # Austin's group gains someone else: the user's move out is not undone
+            operation = {"op": "add", "path": "members", "value": [{"value": bystander}]}
+            return patch_group(client, austin, auth, operation).status_code
+
+        assert at_once(4, race) == [200] * 4
+        # Serial orders: the removal before the move ends in Boston (HQ, then Boston); after
+        # it, the user is no longer in Austin and stays in Boston.
+        assert offices_of(ids) == {user: "Boston", bystander: "Austin", joiner: "Boston"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_users_office_change_racing_a_group_add_of_the_user_never_deadlocks(company, offices):
+    """The user's PATCH locks the user, then holds the office it moves them to; the group's
+    locks the office, then the user: they must not wait on each other, even when both move
+    the user into the same office. Either order is a result."""
+    hq, austin, _ = offices
+    (user,), auth = scim_users(company, 1, "both")
+    seen = set()
+    for moved_to in ["Austin", "Boston"] * 4:
+        User.objects.filter(pk=user).update(office=hq)
+
+        def race(client, n, moved_to=moved_to):
+            if n == 0:
+                operation = {
+                    "op": "replace",
+                    "path": f"{SWITCHBOARD}:officeName",
+                    "value": moved_to,
+                }
+                return patch_user(client, user, operation, **auth).status_code
+            operation = {"op": "add", "path": "members", "value": [{"value": user}]}
+            return patch_group(client, austin, auth, operation).status_code
+
+        assert at_once(2, race) == [200, 200]
+        seen.add(offices_of([user])[user])
+    assert seen <= {"Austin", "Boston"}
