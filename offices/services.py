@@ -77,10 +77,15 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+MAX_OFFICE_NAME = Office._meta.get_field("name").max_length or 256
+
+
 def clean_office_name(name: str) -> str:
     name = " ".join(str(name or "").split())
-    if not name or len(name) > 100:
-        raise DomainError("An office needs a name of 1–100 characters.", field="name")
+    if not name or len(name) > MAX_OFFICE_NAME:
+        raise DomainError(
+            f"An office needs a name of 1–{MAX_OFFICE_NAME} characters.", field="name"
+        )
     return name
 
 

@@ -349,3 +349,16 @@ def test_a_group_is_found_by_the_greek_name_it_was_created_with(scim):
     for query in ('displayName eq "ΠΩΛΗΣΕΙΣ"', 'displayName ew "ΣΕΙΣ"'):
         found = scim.get(f"Groups?excludedAttributes=members&filter={query}").body
         assert [r["id"] for r in found["Resources"]] == [created.body["id"]], query
+
+
+def test_a_group_name_may_have_up_to_256_characters_as_in_entra(scim, austin):
+    longest = "Customer Success " + "x" * 239
+    created = scim.post("Groups", {"schemas": [GROUP], "displayName": longest})
+    assert created.status_code == 201, created.body
+    assert Office.objects.get(pk=created.body["id"]).name == longest
+    renamed = scim.put(f"Groups/{austin.pk}", {"schemas": [GROUP], "displayName": "A" * 256})
+    assert renamed.status_code == 200, renamed.body
+    too_long = scim.post("Groups", {"schemas": [GROUP], "displayName": "B" * 257})
+    assert_error(too_long, 400, "invalidValue")
+    assert "1–256 characters" in too_long.body["detail"]
+    assert not Office.objects.filter(name="B" * 257).exists()
