@@ -74,6 +74,8 @@ DEFAULT_COUNT = 100
 MAX_RESULTS = 200
 MAX_BODY = 1024 * 1024
 MAX_START_INDEX = 2**62
+# Answers that say the request met another client's write, not that anything is wrong.
+EXPECTED_CONFLICTS = frozenset({409, 412})
 # How long the place of a walk through /Users is remembered (see `_walk_key`).
 WALK_SECONDS = 300
 
@@ -114,6 +116,17 @@ def scim_endpoint(request: HttpRequest, path: str) -> HttpResponse:
         refusal = domain_error(error)
     if refusal is not None:
         response = error_response(refusal)
+        if refusal.status in EXPECTED_CONFLICTS:
+            # Normal identity-provider traffic (a create racing another, a stale ETag): one
+            # line saying why, instead of Django's warning (and a traceback) for each.
+            logger.info(
+                "SCIM %s %s answered %s: %s",
+                request.method,
+                request.path[:200],
+                refusal.status,
+                refusal.detail,
+            )
+            response._has_been_logged = True  # type: ignore[attr-defined]
         if key is not None and activity.should_record_refusal(request.method or "", refusal.status):
             # Counted and shown on the SCIM Provisioning page (provisioning.activity).
             activity.record_refused_request(
@@ -563,7 +576,6 @@ def _write(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except IntegrityError:
-        logger.info("SCIM write lost a uniqueness race", exc_info=True)
         raise ScimError(
             409,
             "Another resource with the same userName, externalId or email exists.",

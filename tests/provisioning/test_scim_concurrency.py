@@ -1,6 +1,7 @@
 """Identity-provider workers writing the same resource at once, on PostgreSQL."""
 
 import json
+import logging
 import threading
 
 import pytest
@@ -8,6 +9,7 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import User
+from config.request_context import RequestIdLogFilter
 from tests.apikeys.factories import make_api_key
 from tests.provisioning.test_scim_users import CORE, PATCH, SWITCHBOARD
 
@@ -54,8 +56,18 @@ def patch_user(client, user_id: str, operation: dict, **headers):
     )
 
 
+def assert_logged_as_one_info_line_each(caplog, count: int) -> None:
+    """Expected conflicts: one INFO line each, with its request id, no traceback, no warning."""
+    lines = [r for r in caplog.records if r.name == "provisioning.scim.views"]
+    assert len(lines) == count, [r.getMessage() for r in lines]
+    assert all(r.levelno == logging.INFO and r.request_id not in ("", "-") for r in lines)
+    assert len({r.request_id for r in lines}) == count
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+
+
 @pytest.mark.django_db(transaction=True)
-def test_parallel_creates_of_one_user_name_give_one_201_and_nine_409(company):
+def test_parallel_creates_of_one_user_name_give_one_201_and_nine_409(company, caplog):
+    caplog.handler.addFilter(RequestIdLogFilter())  # as on the real handlers
     _, raw = make_api_key(company)
     body = json.dumps(
         {
@@ -81,12 +93,14 @@ def test_parallel_creates_of_one_user_name_give_one_201_and_nine_409(company):
     assert (
         User.objects.filter(company=company, scim_user_name__lower="race@acme.example").count() == 1
     )
+    assert_logged_as_one_info_line_each(caplog, 9)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_writes_holding_one_etag_give_one_success_and_412s(company):
+def test_parallel_writes_holding_one_etag_give_one_success_and_412s(company, caplog):
     """RFC 7644 §3.14: If-Match is checked and the write made under one lock, so of several
     clients holding the same version, exactly one writes; the others get 412, nothing lost."""
+    caplog.handler.addFilter(RequestIdLogFilter())
     user_id, auth = created_user(company, "etag@acme.example")
     version = Client().get(f"/scim/v2/Users/{user_id}", **auth)["ETag"]
 
@@ -100,6 +114,7 @@ def test_parallel_writes_holding_one_etag_give_one_success_and_412s(company):
     assert statuses == [200] + [412] * 7, answers
     (winner,) = [n for status, n in answers if status == 200]
     assert User.objects.get(pk=user_id).title == f"t{winner}"
+    assert_logged_as_one_info_line_each(caplog, 7)
 
 
 @pytest.mark.django_db(transaction=True)
