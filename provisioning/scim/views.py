@@ -818,9 +818,10 @@ def _list_response(
     resources: list[dict[str, Any]] = []
     total = 0
     offset = start - 1
+    place = _walk_key(context, filter_text) if walk else None
     for endpoint, queryset in sources:
         wanted = count - len(resources)
-        after = cache.get(_walk_key(context, filter_text, start)) if walk and offset else None
+        after = _walk_continued(place, start) if place and offset else None
         size: int | None = None
         if wanted <= 0:
             page = []
@@ -842,9 +843,8 @@ def _list_response(
                 # The page ended before it was full: the total is known without counting (not
                 # after a keyset start: users deleted before it would be counted in `offset`).
                 size = offset + len(page)
-        if walk and page and len(page) == wanted:
-            following = _walk_key(context, filter_text, start + wanted)
-            cache.set(following, int(page[-1]["id"]), WALK_SECONDS)
+        if place and page and len(page) == wanted:
+            cache.set(place, (start + wanted, int(page[-1]["id"])), WALK_SECONDS)
         if size is None:
             size = user_count(context.company.pk, named) if direct else queryset.count()
         shown = Projection(
@@ -866,17 +866,30 @@ def _list_response(
     )
 
 
-def _walk_key(context: Context, filter_text: str | None, start: int) -> str:
-    """The cache key of the id of the user just before `start` in the company's /Users list in
-    the default order (by id), with this filter. Only our own writes set it: the id a keyset page
-    starts after never comes from the client. The count is not in it: the place does not depend
-    on the page size. Semantics when users change between pages: a page read after the one
-    before it starts right after the last user that page showed, so deleting a user before that
-    place skips no one (OFFSET would skip the first user of the next page); totalResults is
-    counted on every keyset page.
+def _walk_key(context: Context, filter_text: str | None) -> str:
+    """The cache key of where this client's (API key's) last full page of the company's /Users
+    list in the default order (by id), with this filter, ended: the startIndex that follows it
+    and the id of its last user. Only our own writes set it: the id a keyset page starts after
+    never comes from the client.
+
+    Semantics when users change between pages: a page that continues the same client's walk
+    exactly where its previous page ended starts right after the last user that page showed,
+    so deleting a user before that place skips no one (OFFSET would skip the first user of the
+    next page); totalResults is counted on every keyset page. Any other page — another client,
+    another filter, a jump, a page read again — is OFFSET's: another walker's place, reached
+    through other deletes, is not this one's.
     """
     digest = hashlib.sha256((filter_text or "").encode()).hexdigest()[:32]
-    return f"scim:users-walk:{context.company.pk}:{digest}:{start}"
+    return f"scim:users-walk:{context.company.pk}:{context.key.pk}:{digest}"
+
+
+def _walk_continued(place: str, start: int) -> int | None:
+    """The id to start after when `start` is where the client's previous page ended."""
+    remembered = cache.get(place)
+    if not isinstance(remembered, list | tuple) or len(remembered) != 2:
+        return None
+    following, last_id = remembered
+    return int(last_id) if following == start else None
 
 
 def _search_all(context: Context, params: dict[str, Any]) -> HttpResponse:

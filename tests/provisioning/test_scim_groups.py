@@ -362,3 +362,11 @@ def test_a_group_name_may_have_up_to_256_characters_as_in_entra(scim, austin):
     assert_error(too_long, 400, "invalidValue")
     assert "1–256 characters" in too_long.body["detail"]
     assert not Office.objects.filter(name="B" * 257).exists()
+
+
+@pytest.mark.parametrize("value", ["18446744073709551615", "99999999999999999999999"])
+def test_a_member_id_too_large_for_any_user_is_400_as_a_json_number_too(scim, austin, value):
+    body = '{"schemas": ["%s"], "Operations": [{"op": "add", "path": "members", "value": [{"value": %s}]}]}'
+    response = scim.patch(f"Groups/{austin.pk}", body % (PATCH, value))
+    assert_error(response, 400, "invalidValue")
+    assert not User.objects.filter(office=austin).exists()
