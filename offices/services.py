@@ -507,12 +507,19 @@ def move_user_to_office(*, user: User, office: Office, actor: Actor, source: str
             after={"office": office.name},
         )
         current = _number_of(user)
+        # The area code the user asked for, when it is one of the new office's country (one of
+        # another country is kept for an office there), else that of the number they had.
+        asked = (
+            find_area_code(office.country, user.preferred_area_code)
+            if user.preferred_area_code
+            else None
+        )
         if current is not None and old_office is not None and current.office_id == old_office.pk:
-            area_code = current.area_code
+            area_code = asked or current.area_code
             _release(current, user, actor=actor, source=source)
             _assign_free_number(user, preferred=area_code, actor=actor, source=source)
         elif current is None and _needs_number(user):
-            _assign_free_number(user, preferred=None, actor=actor, source=source)
+            _assign_free_number(user, preferred=asked, actor=actor, source=source)
     return user
 
 
@@ -861,11 +868,25 @@ def assign_number_locked(
 
 def find_user_area_code(user: User, area_code: str) -> AreaCode:
     """The area code `user`'s numbers come from for `area_code`: in their office's country, else
-    the main office's. Raises DomainError for a malformed code, NotFound for an unknown one."""
+    the main office's, else (another country's) one the company has numbers in. SCIM discovery
+    advertises those with every office, and any pairing is accepted: an area code of another
+    country finds no number for the office (numbers are claimed in the office's country), so
+    the user gets the office's or the reserve's, or needs one, and keeps the code asked for
+    (`preferred_area_code`), used when they move to an office of its country. Raises
+    DomainError for a malformed code, NotFound for one that is none of these."""
     code = clean_area_code(area_code)
     office = user.office
     country = office.country if office is not None else _main_country(user)
     found = find_area_code(country, code) if country else _any_area_code(code)
+    if found is None:
+        found = (
+            AreaCode.objects.filter(
+                code=code,
+                pk__in=PhoneNumber.objects.filter(company_id=_company_id(user)).values("area_code"),
+            )
+            .order_by("country")
+            .first()
+        )
     if found is None:
         where = f" in {country_name(country)}" if country else ""
         raise NotFound(f"There is no area code {code}{where}.", field="area_code")
