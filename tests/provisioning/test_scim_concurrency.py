@@ -167,7 +167,7 @@ def scim_users(company, count: int, prefix: str) -> tuple[list[str], dict]:
             "/scim/v2/Users",
             json.dumps({"schemas": [CORE], "userName": f"{prefix}{n}@acme.example"}),
             content_type="application/scim+json",
-            **auth,
+            HTTP_AUTHORIZATION=auth["HTTP_AUTHORIZATION"],
         )
         assert created.status_code == 201, created.content
         ids.append(json.loads(created.content)["id"])
@@ -184,8 +184,8 @@ def patch_group(client, office, auth, *operations):
 
 
 def offices_of(ids) -> dict[str, str]:
-    users = User.objects.filter(pk__in=ids).select_related("office")
-    return {str(user.pk): user.office.name for user in users}
+    users = User.objects.filter(pk__in=ids).values_list("pk", "office__name")
+    return {str(pk): name for pk, name in users}
 
 
 @pytest.fixture
