@@ -6,12 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from urllib.parse import quote
 
 import pytest
 
 from tests.processes import BASE_DIR, start_web
+from tests.provisioning.test_scim_concurrency import at_once
 
 pytestmark = pytest.mark.slow
 
@@ -36,22 +36,6 @@ print(raw, austin.pk)
 """
 
 
-def at_once(count, request):
-    start = threading.Barrier(count)
-    answers = []
-
-    def run(n):
-        start.wait()
-        answers.append(request(n))
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
-
-
 def test_racing_writes_on_the_sqlite_quickstart_wait_instead_of_failing(tmp_path):
     database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     env = {"DATABASE_URL": database, "DEBUG": "true", "REDIS_URL": "", "CELERY_BROKER_URL": ""}
@@ -74,66 +58,45 @@ def test_racing_writes_on_the_sqlite_quickstart_wait_instead_of_failing(tmp_path
     )
     web = start_web(tmp_path, "sqlite", workers=3, **env)
     headers = {"Authorization": f"Bearer {raw}", "Content-Type": "application/scim+json"}
+
+    def send(method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        return web.request(method, f"/scim/v2/{path}", headers=headers, data=data)
+
     try:
-
-        def create(n):
-            body = {"userName": f"u{n}@acme.example", "name": {"familyName": f"ñandú {n}"}}
-            return web.request(
-                "POST", "/scim/v2/Users", headers=headers, data=json.dumps(body).encode()
-            )
-
-        created = at_once(10, create)
+        # `at_once` hands each thread a test client too: these go over HTTP instead.
+        created = at_once(
+            10,
+            lambda _, n: send(
+                "POST",
+                "Users",
+                {"userName": f"u{n}@acme.example", "name": {"familyName": f"ñandú {n}"}},
+            ),
+        )
         assert sorted(r.status for r in created) == [201] * 10, web.log()[-3000:]
         ids = [json.loads(r.body)["id"] for r in created]
 
-        def join(n):
+        def join(_, n):
             operation = {"op": "add", "path": "members", "value": [{"value": ids[n]}]}
-            body = {
+            patch = {
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [operation],
             }
-            return web.request(
-                "PATCH",
-                f"/scim/v2/Groups/{austin}",
-                headers=headers,
-                data=json.dumps(body).encode(),
-            )
+            return send("PATCH", f"Groups/{austin}", patch)
 
         assert sorted(r.status for r in at_once(10, join)) == [200] * 10, web.log()[-3000:]
-        group = json.loads(web.request("GET", f"/scim/v2/Groups/{austin}", headers=headers).body)
+        group = json.loads(send("GET", f"Groups/{austin}").body)
         assert sorted(m["value"] for m in group["members"]) == sorted(ids)
 
-        found = web.request(
-            "GET",
-            "/scim/v2/Users?filter=" + quote('name.familyName sw "ÑANDÚ 1"'),
-            headers=headers,
-        )
-        assert json.loads(found.body)["totalResults"] == 1, found.body
-        refused = web.request(
-            "POST",
-            "/scim/v2/Users",
-            headers=headers,
-            data=json.dumps({"userName": "U1@ACME.EXAMPLE"}).encode(),
-        )
-        assert refused.status == 409  # the Lower() unique index, as on PostgreSQL
-        unicode_twin = web.request(
-            "POST",
-            "/scim/v2/Users",
-            headers=headers,
-            data=json.dumps(
-                {"userName": "Éve", "emails": [{"value": "eve1@acme.example"}]}
-            ).encode(),
-        )
-        assert unicode_twin.status == 201
-        again = web.request(
-            "POST",
-            "/scim/v2/Users",
-            headers=headers,
-            data=json.dumps(
-                {"userName": "éVE", "emails": [{"value": "eve2@acme.example"}]}
-            ).encode(),
-        )
-        assert again.status == 409, again.body
+        for query in ('name.familyName eq "ÑANDÚ 1"', 'name.familyName sw "ÑANDÚ 1"'):
+            found = json.loads(send("GET", "Users?filter=" + quote(query)).body)
+            assert found["totalResults"] == 1, (query, found)
+        # The Lower() unique indexes, as on PostgreSQL: ASCII and Unicode case twins refused.
+        assert send("POST", "Users", {"userName": "U1@ACME.EXAMPLE"}).status == 409
+        eve = [{"value": "eve1@acme.example"}]
+        assert send("POST", "Users", {"userName": "Éve", "emails": eve}).status == 201
+        eve = [{"value": "eve2@acme.example"}]
+        assert send("POST", "Users", {"userName": "éVE", "emails": eve}).status == 409
         assert "database is locked" not in web.log()
     finally:
         web.stop()
