@@ -447,7 +447,9 @@ def close_office(*, office: Office, actor: Actor, source: str) -> None:
     forever. The main office is refused while other offices exist (make another one main
     first), and while users sit in it (there is nowhere else for them)."""
     with transaction.atomic():
-        _lock_company(office.company)
+        # The company's row is locked last (by `delete_office`), once the members are moved:
+        # a user's write commits its audit rows holding that user, and the rows' reference to
+        # the company waits for a lock on it, so holding it while waiting for a user deadlocks.
         office = _lock_office(office)
         main = Office.objects.filter(company_id=office.company_id, is_main=True).first()
         if office.is_main and office.users.exists():

@@ -296,3 +296,31 @@ def test_a_users_office_change_racing_a_group_add_of_the_user_never_deadlocks(co
         assert at_once(2, race) == [200, 200]
         seen.add(offices_of([user])[user])
     assert seen <= {"Austin", "Boston"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_delete_racing_moves_into_and_out_of_its_office_loses_no_one(company, offices):
+    """Deleting a group moves its members to the main office as they stand when it holds the
+    office: a user moving in at the same moment is either moved on to the main office or told
+    the office no longer exists; one moving out keeps their new office. No deadlock, no one
+    left in a deleted office."""
+    hq, _, boston = offices
+    ids, auth = scim_users(company, 3, "closing")
+    for _round in range(3):
+        closing = type(boston).objects.create(company=company, name="Closing", country="US")
+        mover_in, mover_out, stayer = ids
+        User.objects.filter(pk=mover_in).update(office=hq)
+        User.objects.filter(pk__in=[mover_out, stayer]).update(office=closing)
+
+        def race(client, n, closing=closing, mover_in=mover_in, mover_out=mover_out):
+            if n == 0:
+                return n, client.delete(f"/scim/v2/Groups/{closing.pk}", **auth).status_code
+            who, where = (mover_in, "Closing") if n == 1 else (mover_out, "Boston")
+            operation = {"op": "replace", "path": f"{SWITCHBOARD}:officeName", "value": where}
+            return n, patch_user(client, who, operation, **auth).status_code
+
+        statuses = dict(at_once(3, race))
+        assert (statuses[0], statuses[2]) == (204, 200), statuses
+        assert statuses[1] in {200, 400}, statuses  # moved, then on; or the office was gone
+        assert offices_of(ids) == {mover_in: "HQ", mover_out: "Boston", stayer: "HQ"}
+        assert not type(boston).objects.filter(pk=closing.pk).exists()
