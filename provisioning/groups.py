@@ -35,23 +35,21 @@ def move_now(actor: Actor, source: str) -> MoveUser:
     return move
 
 
-def _users(company: Company, ids: Iterable[int]) -> list[User]:
+def _locked_users(
+    company: Company, ids: Iterable[int], *, required: Iterable[int] | None = None
+) -> list[User]:
+    """The company's users `ids`, locked in order of id; NotFound for one of `required` (by
+    default all of them) that is not one."""
     wanted = set(ids)
-    users = list(User.objects.filter(company=company, pk__in=wanted).order_by("pk"))
-    missing = wanted - {user.pk for user in users}
+    users = list(
+        User.objects.select_for_update(of=("self",))
+        .filter(company=company, pk__in=wanted)
+        .order_by("pk")
+    )
+    missing = set(wanted if required is None else required) - {user.pk for user in users}
     if missing:
-        raise _no_user(sorted(missing)[0])
+        raise NotFound(f"There is no user with id {min(missing)} in this company.", field="members")
     return users
-
-
-def _no_user(pk: int) -> NotFound:
-    return NotFound(f"There is no user with id {pk} in this company.", field="members")
-
-
-def _move_in(company: Company, office: Office, ids: Iterable[int], move: MoveUser) -> None:
-    for user in _users(company, ids):
-        if user.office_id != office.pk:
-            move(user, office)
 
 
 def change_members(
@@ -79,14 +77,9 @@ def change_members(
     company: Company = office.company
     move = move_user or move_now(actor, source)
     with transaction.atomic():
-        users = list(
-            User.objects.select_for_update(of=("self",))
-            .filter(company=company, pk__in=added | removed)
-            .order_by("pk")
-        )
-        missing = added - {user.pk for user in users}
-        if missing:
-            raise _no_user(min(missing))
+        # One statement, so that all are locked in order of id; a removed user who no longer
+        # exists is simply not there.
+        users = _locked_users(company, added | removed, required=added)
         main = None
         for user in users:
             if user.pk in added and user.office_id != office.pk:
@@ -111,7 +104,11 @@ def create_group(
     Conflict for a taken name or externalId, NotFound for a user id not of the company;
     nothing is written then."""
     main = Office.objects.filter(company=company, is_main=True).first()
+    move = move_user or move_now(actor, source)
     with transaction.atomic():
+        # The members before the company's row (which create_office locks): a member's own
+        # write commits holding the member and then needs a lock on the company's row.
+        members = _locked_users(company, member_ids)
         office = office_services.create_office(
             company=company,
             name=name,
@@ -121,7 +118,8 @@ def create_group(
             actor=actor,
             source=source,
         )
-        _move_in(company, office, member_ids, move_user or move_now(actor, source))
+        for user in members:
+            move(user, office)
     return office
 
 

@@ -324,3 +324,34 @@ def test_a_group_delete_racing_moves_into_and_out_of_its_office_loses_no_one(com
         assert statuses[1] in {200, 400}, statuses  # moved, then on; or the office was gone
         assert offices_of(ids) == {mover_in: "HQ", mover_out: "Boston", stayer: "HQ"}
         assert not type(boston).objects.filter(pk=closing.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_created_with_members_racing_their_own_writes_never_deadlocks(company, offices):
+    """A new group locks its members before the company's row (which creating the office
+    locks): a member's own write commits holding the member and then needs that row."""
+    ids, auth = scim_users(company, 2, "founding")
+    for round_ in range(4):
+        name = f"Founded {round_}"
+
+        def race(client, n, name=name):
+            if n == 0:
+                body = {"displayName": name, "members": [{"value": pk} for pk in ids]}
+                created = client.post(
+                    "/scim/v2/Groups",
+                    json.dumps(body),
+                    content_type="application/scim+json",
+                    **auth,
+                )
+                return n, created.status_code
+            operation = (
+                {"op": "replace", "path": "title", "value": f"Founder of {name}"}
+                if n == 1
+                else {"op": "replace", "path": f"{SWITCHBOARD}:officeName", "value": "Boston"}
+            )
+            return n, patch_user(client, ids[n - 1], operation, **auth).status_code
+
+        assert dict(at_once(3, race)) == {0: 201, 1: 200, 2: 200}
+        placed = offices_of(ids)
+        assert placed[ids[0]] == name
+        assert placed[ids[1]] in {name, "Boston"}
