@@ -20,3 +20,9 @@ class AccountsConfig(AppConfig):
         # where `__iexact` (UPPER() on PostgreSQL) would scan the table.
         CharField.register_lookup(Lower)
         EmailField.register_lookup(Lower)
+
+        from django.db.backends.signals import connection_created
+
+        from accounts.sqlite import unicode_lower
+
+        connection_created.connect(unicode_lower)

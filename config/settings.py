@@ -131,6 +131,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     server_side_binding = env_bool("DB_SERVER_SIDE_BINDING", True)
     DATABASES["default"]["OPTIONS"]["server_side_binding"] = server_side_binding
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5 if server_side_binding else None
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The quickstart's file: a write transaction takes the write lock when it begins (not at
+    # its first write, when SQLite can only fail it with "database is locked"), and waits up to
+    # DB_SQLITE_TIMEOUT seconds for it; WAL lets reads go on beside the one writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": int(env("DB_SQLITE_TIMEOUT", "20") or 20),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

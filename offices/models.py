@@ -12,7 +12,8 @@ class Office(models.Model):
     """Where people of a company sit: a name, a country and a time zone. One is the main office."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="offices")
-    name = models.CharField(max_length=100)
+    # Up to 256 characters: a SCIM Group's displayName is the office name, and Entra allows 256.
+    name = models.CharField(max_length=256)
     # ISO 3166 alpha-2, upper case; validated by the services against the numbering plans.
     country = models.CharField(max_length=2)
     # An IANA time zone name ("America/Los_Angeles"), validated with zoneinfo.

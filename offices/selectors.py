@@ -68,3 +68,33 @@ def with_counts(offices: QuerySet[Office]) -> QuerySet[Office]:
             PhoneNumber.objects.filter(office=OuterRef("pk"), assigned_user__isnull=True)
         ),
     )
+
+
+@cache
+def _hold_office_sql(using: str) -> str:
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    lock = ""
+    if connection.vendor == "postgresql":
+        lock = " FOR KEY SHARE"
+    elif connection.features.has_select_for_update:
+        lock = " " + connection.ops.for_update_sql()
+    return (
+        f"SELECT 1 FROM {quote(Office._meta.db_table)} "  # noqa: S608 (names from the model, quoted)
+        f"WHERE {quote(column(Office, 'id').column)} = %s{lock}"
+    )
+
+
+def hold_office(office_pk: int) -> bool:
+    """Hold the office in the caller's transaction so that no one deletes it meanwhile; False
+    when it no longer exists.
+
+    PostgreSQL's FOR KEY SHARE, which the ORM cannot ask for: it blocks a delete (FOR UPDATE)
+    but not a group write (which holds its office FOR NO KEY UPDATE), so a user moving into an
+    office never waits on that office's group write while holding the user row the group write
+    wants next (a deadlock with FOR UPDATE on both sides). SQLite writes one at a time anyway.
+    """
+    using = router.db_for_write(Office)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_hold_office_sql(using), [office_pk])
+        return cursor.fetchone() is not None

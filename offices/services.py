@@ -32,7 +32,7 @@ from accounts.models import Company, LicenseSeats, LicenseType, User, UserStatus
 from config.sql import Selection, column, instance, joined
 from offices.models import AreaCode, Office, PhoneNumber
 from offices.phone import ParsedNumber, country_name, country_names, parse_number
-from offices.selectors import main_office
+from offices.selectors import hold_office, main_office
 
 OFFICE_FIELDS = ("name", "country", "timezone", "is_main")
 MAX_IMPORT_ROWS = 50_000
@@ -77,10 +77,15 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+MAX_OFFICE_NAME = Office._meta.get_field("name").max_length or 256
+
+
 def clean_office_name(name: str) -> str:
     name = " ".join(str(name or "").split())
-    if not name or len(name) > 100:
-        raise DomainError("An office needs a name of 1–100 characters.", field="name")
+    if not name or len(name) > MAX_OFFICE_NAME:
+        raise DomainError(
+            f"An office needs a name of 1–{MAX_OFFICE_NAME} characters.", field="name"
+        )
     return name
 
 
@@ -179,9 +184,12 @@ def _lock_company(company: Company) -> Company:
     return Company.objects.select_for_update().get(pk=company.pk)
 
 
-def _lock_office(office: Office) -> Office:
+def _lock_office(office: Office, *, no_key: bool = False) -> Office:
+    """The office read locked: FOR UPDATE to delete it or change which office is main, FOR NO
+    KEY UPDATE (`no_key`) to change its other columns, which does not wait for users moving in
+    (`move_user_to_office` holds the office FOR KEY SHARE)."""
     try:
-        return Office.objects.select_for_update().get(pk=office.pk)
+        return Office.objects.select_for_update(no_key=no_key).get(pk=office.pk)
     except Office.DoesNotExist:
         raise NotFound("This office no longer exists.", field="office") from None
 
@@ -306,7 +314,7 @@ def update_office(
     cleaned_country = clean_country(country) if country is not None else None
     cleaned_timezone = clean_timezone(timezone) if timezone is not None else None
     with transaction.atomic():
-        office = _lock_office(office)
+        office = _lock_office(office, no_key=True)
         before = snapshot(office, OFFICE_FIELDS)
         if cleaned_name is not None and cleaned_name != office.name:
             _ensure_office_name_free(office.company, cleaned_name, exclude_pk=office.pk)
@@ -348,7 +356,7 @@ def set_office_external_id(
     if cleaned == office.external_id:
         return office  # the common case (a rename, a member change): no query
     with transaction.atomic():
-        office = _lock_office(office)
+        office = _lock_office(office, no_key=True)
         if cleaned == office.external_id:
             return office
         before = snapshot(office, ("external_id",))
@@ -431,6 +439,48 @@ def delete_office(*, office: Office, actor: Actor, source: str) -> None:
         office.delete()
 
 
+def close_office(*, office: Office, actor: Actor, source: str) -> None:
+    """Delete an office with whatever it holds: its numbers go to the company reserve (a user
+    holding one keeps it), then its users move to the main office, each move audited as
+    `move_user_to_office` does, then the office is deleted. What an identity provider's group
+    delete does: it has no other way to say where the members go, and it retries a refusal
+    forever. The main office is refused while other offices exist (make another one main
+    first), and while users sit in it (there is nowhere else for them)."""
+    with transaction.atomic():
+        # The company's row is locked last (by `delete_office`), once the members are moved:
+        # a user's write commits its audit rows holding that user, and the rows' reference to
+        # the company waits for a lock on it, so holding it while waiting for a user deadlocks.
+        office = _lock_office(office)
+        main = Office.objects.filter(company_id=office.company_id, is_main=True).first()
+        if office.is_main and office.users.exists():
+            raise DomainError(
+                f"{office.name} is the main office, where everyone removed from another office "
+                "sits: it cannot be deleted while people sit in it. Make another office the "
+                "main office first (Admin Settings › Offices).",
+                field="office",
+            )
+        if office.is_main or main is None:
+            delete_office(office=office, actor=actor, source=source)
+            return
+        numbers = PhoneNumber.objects.select_for_update().filter(office=office).order_by("pk")
+        for number in numbers:
+            number.office = None
+            number.save(update_fields=["office", "updated_at"])
+            record_audit(
+                actor=actor,
+                source=source,
+                action="number.moved",
+                company=office.company,
+                target=number,
+                before={"office": office.name},
+                after={"office": None},
+            )
+        users = User.objects.select_for_update(of=("self",)).filter(office=office).order_by("pk")
+        for user in users:
+            move_user_to_office(user=user, office=main, actor=actor, source=source)
+        delete_office(office=office, actor=actor, source=source)
+
+
 def move_user_to_office(*, user: User, office: Office, actor: Actor, source: str) -> User:
     """Seat `user` in `office` (of their own company; another company's office is NotFound).
 
@@ -442,7 +492,8 @@ def move_user_to_office(*, user: User, office: Office, actor: Actor, source: str
     with transaction.atomic():
         user = _lock_user(user)
         _office_of_company(office, user.company_id, user.company.name if user.company else "")
-        office = _lock_office(office)  # and so no concurrent delete_office empties it under us
+        if not hold_office(office.pk):  # and so no concurrent delete_office empties it under us
+            raise NotFound("This office no longer exists.", field="office")
         if user.office_id == office.pk:
             return user
         old_office = user.office
@@ -458,12 +509,19 @@ def move_user_to_office(*, user: User, office: Office, actor: Actor, source: str
             after={"office": office.name},
         )
         current = _number_of(user)
+        # The area code the user asked for, when it is one of the new office's country (one of
+        # another country is kept for an office there), else that of the number they had.
+        asked = (
+            find_area_code(office.country, user.preferred_area_code)
+            if user.preferred_area_code
+            else None
+        )
         if current is not None and old_office is not None and current.office_id == old_office.pk:
-            area_code = current.area_code
+            area_code = asked or current.area_code
             _release(current, user, actor=actor, source=source)
             _assign_free_number(user, preferred=area_code, actor=actor, source=source)
         elif current is None and _needs_number(user):
-            _assign_free_number(user, preferred=None, actor=actor, source=source)
+            _assign_free_number(user, preferred=asked, actor=actor, source=source)
     return user
 
 
@@ -812,11 +870,25 @@ def assign_number_locked(
 
 def find_user_area_code(user: User, area_code: str) -> AreaCode:
     """The area code `user`'s numbers come from for `area_code`: in their office's country, else
-    the main office's. Raises DomainError for a malformed code, NotFound for an unknown one."""
+    the main office's, else (another country's) one the company has numbers in. SCIM discovery
+    advertises those with every office, and any pairing is accepted: an area code of another
+    country finds no number for the office (numbers are claimed in the office's country), so
+    the user gets the office's or the reserve's, or needs one, and keeps the code asked for
+    (`preferred_area_code`), used when they move to an office of its country. Raises
+    DomainError for a malformed code, NotFound for one that is none of these."""
     code = clean_area_code(area_code)
     office = user.office
     country = office.country if office is not None else _main_country(user)
     found = find_area_code(country, code) if country else _any_area_code(code)
+    if found is None:
+        found = (
+            AreaCode.objects.filter(
+                code=code,
+                pk__in=PhoneNumber.objects.filter(company_id=_company_id(user)).values("area_code"),
+            )
+            .order_by("country")
+            .first()
+        )
     if found is None:
         where = f" in {country_name(country)}" if country else ""
         raise NotFound(f"There is no area code {code}{where}.", field="area_code")

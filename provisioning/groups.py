@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 
 from accounts.audit import Actor
-from accounts.errors import DomainError, NotFound
+from accounts.errors import NotFound
 from accounts.models import Company, User
 from offices import services as office_services
 from offices.models import Office
@@ -35,36 +35,58 @@ def move_now(actor: Actor, source: str) -> MoveUser:
     return move
 
 
-def _users(company: Company, ids: Iterable[int]) -> list[User]:
+def _locked_users(
+    company: Company, ids: Iterable[int], *, required: Iterable[int] | None = None
+) -> list[User]:
+    """The company's users `ids`, locked in order of id; NotFound for one of `required` (by
+    default all of them) that is not one."""
     wanted = set(ids)
-    users = list(User.objects.filter(company=company, pk__in=wanted).order_by("pk"))
-    missing = wanted - {user.pk for user in users}
+    users = list(
+        User.objects.select_for_update(of=("self",))
+        .filter(company=company, pk__in=wanted)
+        .order_by("pk")
+    )
+    missing = set(wanted if required is None else required) - {user.pk for user in users}
     if missing:
-        raise NotFound(
-            f"There is no user with id {sorted(missing)[0]} in this company.", field="members"
-        )
+        raise NotFound(f"There is no user with id {min(missing)} in this company.", field="members")
     return users
 
 
-def _move_in(company: Company, office: Office, ids: Iterable[int], move: MoveUser) -> None:
-    for user in _users(company, ids):
-        if user.office_id != office.pk:
-            move(user, office)
+def change_members(
+    *,
+    office: Office,
+    add: Iterable[int],
+    remove: Iterable[int],
+    actor: Actor,
+    source: str,
+    move_user: MoveUser | None = None,
+) -> None:
+    """Move the users `add` into `office` and the users `remove` out of it, to the main office,
+    as they stand now: the caller holds the office locked, and each user is read locked here,
+    all in order of id, so that a concurrent change of one of them (a user's own update, a
+    write of another group) is either before this one or after it, never undone by it, and two
+    writes locking the same users cannot deadlock.
 
-
-def _move_out(company: Company, office: Office, ids: set[int], move: MoveUser) -> None:
-    if not ids:
+    A user added who is already in the office, or removed who no longer is (or no longer
+    exists), is left as is. Removing from the main office leaves the user there: everyone sits
+    in exactly one office, and the main office is where a user removed from any office goes.
+    NotFound for an added id that is not a user of the company; nothing is moved then."""
+    added, removed = set(add), set(remove) - set(add)
+    if not (added or removed):
         return
-    main = Office.objects.filter(company=company, is_main=True).first()
-    if main is None or main.pk == office.pk:
-        raise DomainError(
-            f"Members cannot be removed from the main office {office.name}: everyone sits in "
-            "exactly one office. Add them to another office instead.",
-            field="members",
-        )
-    for user in _users(company, ids):
-        if user.office_id == office.pk:
-            move(user, main)
+    company: Company = office.company
+    move = move_user or move_now(actor, source)
+    with transaction.atomic():
+        # One statement, so that all are locked in order of id; a removed user who no longer
+        # exists is simply not there.
+        users = _locked_users(company, added | removed, required=added)
+        main = None
+        for user in users:
+            if user.pk in added and user.office_id != office.pk:
+                move(user, office)
+            elif user.pk in removed and user.office_id == office.pk and not office.is_main:
+                main = main or Office.objects.get(company=company, is_main=True)
+                move(user, main)
 
 
 def create_group(
@@ -82,7 +104,11 @@ def create_group(
     Conflict for a taken name or externalId, NotFound for a user id not of the company;
     nothing is written then."""
     main = Office.objects.filter(company=company, is_main=True).first()
+    move = move_user or move_now(actor, source)
     with transaction.atomic():
+        # The members before the company's row (which create_office locks): a member's own
+        # write commits holding the member and then needs a lock on the company's row.
+        members = _locked_users(company, member_ids)
         office = office_services.create_office(
             company=company,
             name=name,
@@ -92,7 +118,8 @@ def create_group(
             actor=actor,
             source=source,
         )
-        _move_in(company, office, member_ids, move_user or move_now(actor, source))
+        for user in members:
+            move(user, office)
     return office
 
 
@@ -100,29 +127,28 @@ def update_group(
     *,
     office: Office,
     name: str,
-    member_ids: set[int] | None,
+    add: Iterable[int],
+    remove: Iterable[int],
     actor: Actor,
     source: str,
     external_id: str | None = None,
     move_user: MoveUser | None = None,
 ) -> Office:
-    """Rename the office, set its `external_id` (None clears it: a PUT without one) and make
-    its members exactly `member_ids` (None: leave them): users added move here, users left out
-    move to the main office (refused for the main office)."""
-    company: Company = office.company
+    """Rename the office, set its `external_id` (None clears it: a PUT without one) and apply
+    the membership changes `add` and `remove` (`change_members`) to it as it stands. The
+    caller holds `office` locked in its transaction."""
     with transaction.atomic():
         office = office_services.update_office(office=office, name=name, actor=actor, source=source)
         office = office_services.set_office_external_id(
             office=office, external_id=external_id, actor=actor, source=source
         )
-        if member_ids is not None:
-            current = set(User.objects.filter(office=office).values_list("pk", flat=True))
-            move = move_user or move_now(actor, source)
-            _move_out(company, office, current - member_ids, move)
-            _move_in(company, office, member_ids - current, move)
+        change_members(
+            office=office, add=add, remove=remove, actor=actor, source=source, move_user=move_user
+        )
     return office
 
 
 def delete_group(*, office: Office, actor: Actor, source: str) -> None:
-    """Delete an empty office; one with members or numbers is refused, saying what to move."""
-    office_services.delete_office(office=office, actor=actor, source=source)
+    """Delete the office, its members moved to the main office first
+    (`offices.services.close_office`)."""
+    office_services.close_office(office=office, actor=actor, source=source)

@@ -68,12 +68,19 @@ Limits
   Bulk:                          not supported (501); /Me: not supported (501)
 
 Users: a new user gets the main office, a 'talk' license (licenseType) and a free number
-(areaCode, else the office's pool, else the company reserve). No free seat refuses the change
+(areaCode, else the office's pool, else the company reserve). Any officeName listed in /Schemas
+goes with any areaCode listed there: numbers stay in their office's country, so an area code of
+another country gives the office's number (or none yet) and is kept for a move to an office of
+its country. No free seat refuses the change
 (400, naming the license type and the count). active=false suspends (the number is released,
 the license type kept); active=true claims the seat again. DELETE frees license and number.
 A 'work' phone number is accepted only when it is free in the company's pool.
-Groups: POST creates an office in the main office's country and time zone; an office with
-members cannot be deleted; members cannot be removed from the main office.
+Groups: POST creates an office in the main office's country and time zone (displayName up to
+256 characters). Removing a member moves them to the main office; removing one from the main
+office's group leaves them there (200). DELETE moves the members to the main office and the
+office's numbers to the company reserve (holders keep theirs), then deletes the office (204);
+the main office's group is refused while people sit in it. Member values are user ids compared
+as written ("0296" is no id).
 """
 
 
@@ -93,7 +100,8 @@ def _list(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _schema(schema: s.Schema, base: str, company: Company) -> dict[str, Any]:
     """A schema as published; our extension lists the company's offices and the area codes of
-    its numbers as canonical values (the values a client can send that will be accepted)."""
+    its numbers as canonical values (the values a client can send that will be accepted: any
+    office with any area code, offices.services.find_user_area_code)."""
     body = schema.to_scim(base)
     if schema.id != s.SWITCHBOARD_USER:
         return body

@@ -781,10 +781,11 @@ def group_changes(body: dict[str, Any]) -> tuple[str, set[int], str | None]:
         value = member.get("value") if isinstance(member, dict) else None
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise invalid_value("Each member needs a value: the id of a user.")
-        try:
-            ids.add(int(str(value)))
-        except ValueError:
-            raise invalid_value(f"'{str(value)[:40]}' is not a user id.") from None
+        # Compared as written, as /Users/{id} is: "0296", "+296" or "٢٩٦" name no user.
+        pk = resource_pk(value)
+        if pk is None:
+            raise invalid_value(f"There is no user with id '{str(value)[:40]}' in this company.")
+        ids.add(pk)
     return name.strip(), ids, external_id
 
 

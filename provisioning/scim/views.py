@@ -74,6 +74,8 @@ DEFAULT_COUNT = 100
 MAX_RESULTS = 200
 MAX_BODY = 1024 * 1024
 MAX_START_INDEX = 2**62
+# Answers that say the request met another client's write, not that anything is wrong.
+EXPECTED_CONFLICTS = frozenset({409, 412})
 # How long the place of a walk through /Users is remembered (see `_walk_key`).
 WALK_SECONDS = 300
 
@@ -91,8 +93,6 @@ class Context:
         # Set by reads whose attributes/excludedAttributes leave Groups' members out: the
         # members are then neither loaded nor rendered.
         self.skip_members = False
-        # Set for a write with If-Match (see `_preconditioned`): the resource is read locked.
-        self.lock = False
 
 
 # --- entry point ---
@@ -116,6 +116,17 @@ def scim_endpoint(request: HttpRequest, path: str) -> HttpResponse:
         refusal = domain_error(error)
     if refusal is not None:
         response = error_response(refusal)
+        if refusal.status in EXPECTED_CONFLICTS:
+            # Normal identity-provider traffic (a create racing another, a stale ETag): one
+            # line saying why, instead of Django's warning (and a traceback) for each.
+            logger.info(
+                "SCIM %s %s answered %s: %s",
+                request.method,
+                request.path[:200],
+                refusal.status,
+                refusal.detail,
+            )
+            response._has_been_logged = True  # type: ignore[attr-defined]
         if key is not None and activity.should_record_refusal(request.method or "", refusal.status):
             # Counted and shown on the SCIM Provisioning page (provisioning.activity).
             activity.record_refused_request(
@@ -143,26 +154,14 @@ def domain_error(error: DomainError) -> ScimError:
     return ScimError(400, error.message, "invalidValue")
 
 
-def _preconditioned(handler: Handler) -> Handler:
-    """A write with If-Match compares and writes in one transaction, the resource read locked
-    (RFC 7644 §3.14): of several clients holding one version, exactly one writes, the others
-    get 412. Without If-Match there is nothing to compare: the services lock as they write."""
-
-    def run(context: Context) -> HttpResponse:
-        if "If-Match" not in context.request.headers:
-            return handler(context)
-        return _locked(handler)(context)
-
-    return run
-
-
 def _locked(handler: Handler) -> Handler:
-    """A write that reads its resource locked and writes in one transaction: If-Match (when
-    sent) is compared under the lock, as `_preconditioned` says, and the services change the
-    row the request read, without reading and locking it again."""
+    """A write that reads its resource locked (`find_to_write`) and writes in one transaction.
+    If-Match, when sent, is compared under the lock (RFC 7644 §3.14): of several clients holding
+    one version, exactly one writes, the others get 412. Without it (Okta and Entra send none)
+    the write applies its operations to the resource as it stands under the lock, so that
+    concurrent writes take turns and none is computed from a copy another one has changed."""
 
     def run(context: Context) -> HttpResponse:
-        context.lock = True
         with transaction.atomic():
             return handler(context)
 
@@ -188,8 +187,7 @@ def route(method: str, parts: list[str]) -> tuple[str, Handler]:
         table = {"POST": ("search", lambda c: _search_all(c, _search_body(c)))}
     elif head in {"users", "groups"} and len(parts) <= 2:
         endpoint = USER_ENDPOINT if head == "users" else GROUP_ENDPOINT
-        # A user's writes always read it locked (`UserEndpoint.find_to_write`).
-        write = _locked if head == "users" else _preconditioned
+        # Writes read their resource locked (`find_to_write`) and change it as it stands.
         if len(parts) == 1:
             table = {
                 "GET": (f"{head}.list", lambda c: endpoint.list(c, _query_params(c))),
@@ -203,15 +201,15 @@ def route(method: str, parts: list[str]) -> tuple[str, Handler]:
                 "GET": (f"{head}.get", lambda c: endpoint.get(c, resource_id)),
                 "PUT": (
                     f"{head}.replace",
-                    write(lambda c: endpoint.replace(c, resource_id)),
+                    _locked(lambda c: endpoint.replace(c, resource_id)),
                 ),
                 "PATCH": (
                     f"{head}.patch",
-                    write(lambda c: endpoint.patch(c, resource_id)),
+                    _locked(lambda c: endpoint.patch(c, resource_id)),
                 ),
                 "DELETE": (
                     f"{head}.delete",
-                    write(lambda c: endpoint.delete(c, resource_id)),
+                    _locked(lambda c: endpoint.delete(c, resource_id)),
                 ),
             }
     elif head == "me" and len(parts) <= 2:
@@ -578,7 +576,6 @@ def _write(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except IntegrityError:
-        logger.info("SCIM write lost a uniqueness race", exc_info=True)
         raise ScimError(
             409,
             "Another resource with the same userName, externalId or email exists.",
@@ -620,10 +617,12 @@ class GroupEndpoint(UserEndpoint):
         return self._get(self.queryset(context), resource_id)
 
     def find_to_write(self, context: Context, resource_id: str, operation: str) -> Any:
-        # A member's move asks the approval queue for itself.
-        queryset = self.queryset(context)
-        if context.lock:
-            queryset = queryset.select_for_update(of=("self",))
+        """The office a write changes, locked (`_locked`), its members read after the lock:
+        writes of one group take turns, each applying its operations to the members as the
+        one before left them. FOR NO KEY UPDATE: users moving in on their own (a user's
+        officeName) do not wait for it (offices.selectors.hold_office). A member's move asks
+        the approval queue for itself (`member_mover`)."""
+        queryset = self.queryset(context).select_for_update(of=("self",), no_key=True)
         return self._get(queryset, resource_id)
 
     @staticmethod
@@ -676,7 +675,7 @@ class GroupEndpoint(UserEndpoint):
         return self.respond(context, resource, 202 if queued else 201)
 
     def replace(self, context: Context, resource_id: str) -> HttpResponse:
-        office = self.find(context, resource_id)
+        office = self.find_to_write(context, resource_id, "update")
         current = self.render(context, office)
         _if_match(context, current)
         raw = read_json(context.request)
@@ -693,13 +692,16 @@ class GroupEndpoint(UserEndpoint):
     def _update(
         self, context: Context, office: Any, current: dict[str, Any], wanted: dict[str, Any]
     ) -> HttpResponse:
+        # The operations as changes of membership: who joins, who leaves (of the members the
+        # locked read found; anyone who joined since is left as they are).
         name, member_ids, external_id = group_changes(wanted)
         _, current_ids, _ = group_changes(current)
         move, queued = self.member_mover(context)
         groups.update_group(
             office=office,
             name=name,
-            member_ids=None if member_ids == current_ids else member_ids,
+            add=member_ids - current_ids,
+            remove=current_ids - member_ids,
             external_id=external_id,
             actor=context.key,
             source=Source.SCIM,
@@ -709,7 +711,7 @@ class GroupEndpoint(UserEndpoint):
         return self.respond(context, resource, 202 if queued else 200)
 
     def delete(self, context: Context, resource_id: str) -> HttpResponse:
-        office = self.find(context, resource_id)
+        office = self.find_to_write(context, resource_id, "delete")
         _if_match(context, self.render(context, office))
         groups.delete_group(office=office, actor=context.key, source=Source.SCIM)
         return HttpResponse(status=204)
@@ -816,9 +818,10 @@ def _list_response(
     resources: list[dict[str, Any]] = []
     total = 0
     offset = start - 1
+    place = _walk_key(context, filter_text) if walk else None
     for endpoint, queryset in sources:
         wanted = count - len(resources)
-        after = cache.get(_walk_key(context, filter_text, start)) if walk and offset else None
+        after = _walk_continued(place, start) if place and offset else None
         size: int | None = None
         if wanted <= 0:
             page = []
@@ -840,9 +843,8 @@ def _list_response(
                 # The page ended before it was full: the total is known without counting (not
                 # after a keyset start: users deleted before it would be counted in `offset`).
                 size = offset + len(page)
-        if walk and page and len(page) == wanted:
-            following = _walk_key(context, filter_text, start + wanted)
-            cache.set(following, int(page[-1]["id"]), WALK_SECONDS)
+        if place and page and len(page) == wanted:
+            cache.set(place, (start + wanted, int(page[-1]["id"])), WALK_SECONDS)
         if size is None:
             size = user_count(context.company.pk, named) if direct else queryset.count()
         shown = Projection(
@@ -864,17 +866,30 @@ def _list_response(
     )
 
 
-def _walk_key(context: Context, filter_text: str | None, start: int) -> str:
-    """The cache key of the id of the user just before `start` in the company's /Users list in
-    the default order (by id), with this filter. Only our own writes set it: the id a keyset page
-    starts after never comes from the client. The count is not in it: the place does not depend
-    on the page size. Semantics when users change between pages: a page read after the one
-    before it starts right after the last user that page showed, so deleting a user before that
-    place skips no one (OFFSET would skip the first user of the next page); totalResults is
-    counted on every keyset page.
+def _walk_key(context: Context, filter_text: str | None) -> str:
+    """The cache key of where this client's (API key's) last full page of the company's /Users
+    list in the default order (by id), with this filter, ended: the startIndex that follows it
+    and the id of its last user. Only our own writes set it: the id a keyset page starts after
+    never comes from the client.
+
+    Semantics when users change between pages: a page that continues the same client's walk
+    exactly where its previous page ended starts right after the last user that page showed,
+    so deleting a user before that place skips no one (OFFSET would skip the first user of the
+    next page); totalResults is counted on every keyset page. Any other page — another client,
+    another filter, a jump, a page read again — is OFFSET's: another walker's place, reached
+    through other deletes, is not this one's.
     """
     digest = hashlib.sha256((filter_text or "").encode()).hexdigest()[:32]
-    return f"scim:users-walk:{context.company.pk}:{digest}:{start}"
+    return f"scim:users-walk:{context.company.pk}:{context.key.pk}:{digest}"
+
+
+def _walk_continued(place: str, start: int) -> int | None:
+    """The id to start after when `start` is where the client's previous page ended."""
+    remembered = cache.get(place)
+    if not isinstance(remembered, list | tuple) or len(remembered) != 2:
+        return None
+    following, last_id = remembered
+    return int(last_id) if following == start else None
 
 
 def _search_all(context: Context, params: dict[str, Any]) -> HttpResponse:

@@ -105,7 +105,7 @@ def test_database_refuses_two_main_offices(company, sf):
     ("kwargs", "field", "words"),
     [
         ({"name": "  "}, "name", "needs a name"),
-        ({"name": "x" * 101}, "name", "1–100"),
+        ({"name": "x" * 257}, "name", "1–256"),
         ({"country": "XX"}, "country", "not a country code"),
         ({"country": "USA"}, "country", "ISO 3166"),
         ({"timezone": "Mars/Olympus"}, "timezone", "not a time zone"),

@@ -519,3 +519,48 @@ def test_every_read_renders_what_a_write_compares_against(scim, pool):
         HTTP_IF_MATCH=got["ETag"],
     )
     assert changed.status_code == 200, changed.body
+
+
+def test_any_advertised_office_with_any_advertised_area_code_is_accepted(
+    scim, company, main_office, pool
+):
+    """Discovery lists every office and every area code of the company's numbers; any pairing
+    is a 201. An area code of another country than the office's gives a number of the office
+    (numbers stay in their country) and is kept for when the user moves there."""
+    london = OfficeFactory(company=company, name="London", country="GB", timezone="Europe/London")
+    PhoneNumberFactory(company=company, office=london, number="+442079460001")
+    schema = scim.get(f"Schemas/{SWITCHBOARD}").body
+    advertised = {a["name"]: a.get("canonicalValues") for a in schema["attributes"]}
+    assert "London" in advertised["officeName"]
+    assert {"20", "415"} <= set(advertised["areaCode"])
+
+    def create_in(user_name, office, area_code):
+        return create(
+            scim, user_name, **{SWITCHBOARD: {"officeName": office, "areaCode": area_code}}
+        )
+
+    in_london = create_in("ldn@acme.example", "London", "415")
+    assert in_london.status_code == 201, in_london.body
+    assert number_of(in_london.body["id"]) == "+442079460001"
+    assert in_london.body[SWITCHBOARD]["areaCode"] == "415"
+    in_hq = create_in("hq@acme.example", "HQ", "20")
+    assert in_hq.status_code == 201, in_hq.body
+    assert number_of(in_hq.body["id"]) == "+14155550101"
+    # No number left in London: the user needs one; the area code asked for is kept.
+    short = create_in("ldn2@acme.example", "London", "512")
+    assert short.status_code == 201, short.body
+    assert number_of(short.body["id"]) is None
+    assert User.objects.get(pk=short.body["id"]).preferred_area_code == "512"
+    # Moved to an office of the area code's country, the London user gets a 415 number there,
+    # though another of HQ's numbers comes first.
+    PhoneNumberFactory(company=company, office=main_office, number="+14155550199")
+    PhoneNumberFactory(company=company, office=main_office, number="+12135550100")
+    moved = patch(
+        scim,
+        in_london.body["id"],
+        {"op": "replace", "path": f"{SWITCHBOARD}:officeName", "value": "HQ"},
+    )
+    assert moved.status_code == 200, moved.body
+    assert number_of(in_london.body["id"]) == "+14155550199"
+    # One that is neither of the office's country nor of the company's numbers is refused.
+    assert_error(create_in("x@acme.example", "London", "999"), 400, "invalidValue")

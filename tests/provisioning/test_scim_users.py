@@ -420,6 +420,47 @@ def test_a_walk_is_remembered_per_company(scim, company, other_company):
     assert [r["id"] for r in page["Resources"]] == [str(u.pk) for u in theirs[5:]]
 
 
+def ids_of(page):
+    return [r["id"] for r in page["Resources"]]
+
+
+def test_interleaved_walks_of_two_clients_with_deletes_skip_and_repeat_no_one(scim, company):
+    """Each client's keyset place is its own: client X reads a page of 4, two users before its
+    place are deleted, client Y walks by 2; X's next page still starts after its own last
+    user (not at Y's place, reached through the deletes), and Y's walk is whole too."""
+    users = directory(company, 12)
+    ids = [str(u.pk) for u in users]
+    _, raw = make_api_key(company, name="Okta")
+    other = ScimClient(scim.client, raw)
+    x_seen = ids_of(scim.get("Users?startIndex=1&count=4").body)
+    users[0].delete()
+    users[1].delete()
+    y_seen: list[str] = []
+    for start in (1, 3, 5):
+        y_seen += ids_of(other.get(f"Users?startIndex={start}&count=2").body)
+    x_seen += ids_of(scim.get("Users?startIndex=5&count=4").body)
+    y_seen += ids_of(other.get("Users?startIndex=7&count=2").body)
+    users[9].delete()  # ahead of both: neither sees it
+    x_seen += ids_of(scim.get("Users?startIndex=9&count=4").body)
+    for start in (9, 11):
+        y_seen += ids_of(other.get(f"Users?startIndex={start}&count=2").body)
+    assert x_seen == ids[:9] + ids[10:]
+    assert y_seen == ids[2:]  # it read the 10th user before the delete
+
+
+def test_a_page_that_does_not_continue_the_clients_walk_is_offsets(scim, company):
+    users = directory(company, 12)
+    ids = [str(u.pk) for u in users]
+    scim.get("Users?startIndex=1&count=4")
+    users[0].delete()
+    # A jump past the page that follows: OFFSET (the 9th user now), not a place remembered.
+    assert ids_of(scim.get("Users?startIndex=9&count=2").body) == ids[9:11]
+    # Read again from its start, the walk continues from there.
+    assert ids_of(scim.get("Users?startIndex=1&count=4").body) == ids[1:5]
+    users[1].delete()
+    assert ids_of(scim.get("Users?startIndex=5&count=4").body) == ids[5:9]
+
+
 def test_sort_by_and_order(scim, people):
     response = scim.get("Users?sortBy=name.givenName&sortOrder=descending")
     given = [r["name"]["givenName"] for r in response.body["Resources"]]
