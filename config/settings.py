@@ -151,6 +151,14 @@ LOGOUT_REDIRECT_URL = "/login/"
 
 # Shared by every web process: throttles and caches must not live in process memory.
 REDIS_URL = env("REDIS_URL")
+# Redis is optional for serving (config/cache.py): a call waits at most CACHE_CONNECT_TIMEOUT
+# seconds to connect and CACHE_SOCKET_TIMEOUT for a reply; after a failure this process fails
+# cache calls at once for CACHE_RETRY_SECONDS, and warns once per CACHE_WARNING_INTERVAL for
+# each thing it does without the cache (a throttle not kept, a key read from the database).
+CACHE_CONNECT_TIMEOUT = float(env("CACHE_CONNECT_TIMEOUT", "0.5") or 0.5)
+CACHE_SOCKET_TIMEOUT = float(env("CACHE_SOCKET_TIMEOUT", "1") or 1)
+CACHE_RETRY_SECONDS = float(env("CACHE_RETRY_SECONDS", "5") or 5)
+CACHE_WARNING_INTERVAL = int(env("CACHE_WARNING_INTERVAL", "60") or 60)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -168,9 +176,12 @@ else:
     }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-# API keys: this many failed authentications from one client address (an IPv6 /64) within the
-# window block it for API_KEY_BLOCK_SECONDS (429 with Retry-After). Counted in the cache above.
+# API keys (apikeys/throttle.py): a key that authenticates is always served. Bad keys from one
+# client address (an IPv6 /64), or wrong secrets for one key prefix from anywhere, past their
+# limit within the window, get 429 with Retry-After instead of 401 for API_KEY_BLOCK_SECONDS.
+# Counted in the cache above.
 API_KEY_FAILURE_LIMIT = int(env("API_KEY_FAILURE_LIMIT", "20") or 20)
+API_KEY_PREFIX_FAILURE_LIMIT = int(env("API_KEY_PREFIX_FAILURE_LIMIT", "20") or 20)
 API_KEY_FAILURE_WINDOW = int(env("API_KEY_FAILURE_WINDOW", "300") or 300)
 API_KEY_BLOCK_SECONDS = int(env("API_KEY_BLOCK_SECONDS", "300") or 300)
 

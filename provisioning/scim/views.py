@@ -16,6 +16,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -31,6 +32,7 @@ from accounts.audit import Source
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, User
 from approvals.scim import queue_if_required
+from config.cache import when_reachable
 from config.faults import SCIM_CONTENT_TYPE
 from config.metrics import record_scim_request
 from offices.models import Office
@@ -818,7 +820,15 @@ def _list_response(
     offset = start - 1
     for endpoint, queryset in sources:
         wanted = count - len(resources)
-        after = cache.get(_walk_key(context, filter_text, start)) if walk and offset else None
+        after = (
+            when_reachable(
+                partial(cache.get, _walk_key(context, filter_text, start)),
+                fallback=None,
+                skipped="SCIM list pages start by offset",
+            )
+            if walk and offset
+            else None
+        )
         size: int | None = None
         if wanted <= 0:
             page = []
@@ -842,7 +852,11 @@ def _list_response(
                 size = offset + len(page)
         if walk and page and len(page) == wanted:
             following = _walk_key(context, filter_text, start + wanted)
-            cache.set(following, int(page[-1]["id"]), WALK_SECONDS)
+            when_reachable(
+                partial(cache.set, following, int(page[-1]["id"]), WALK_SECONDS),
+                fallback=None,
+                skipped="SCIM list pages start by offset",
+            )
         if size is None:
             size = user_count(context.company.pk, named) if direct else queryset.count()
         shown = Projection(
