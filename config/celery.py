@@ -18,7 +18,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from config import metrics
+from config import database, metrics
 from config.request_context import current_request_id
 
 app = Celery("switchboard")
@@ -74,6 +74,14 @@ def _adopt_request_id(task_id: str = "", task: Any = None, **kwargs: Any) -> Non
     request_id = getattr(task.request, REQUEST_ID_HEADER, None) if task is not None else None
     if request_id and not (task is not None and task.request.is_eager):
         _request_id_tokens[task_id] = current_request_id.set(request_id)
+
+
+@task_prerun.connect
+def _task_timeouts(task: Any = None, **kwargs: Any) -> None:
+    """A task's statements run with DB_TASK_STATEMENT_TIMEOUT (config/database.py); an eager
+    one keeps its caller's."""
+    if task is not None and not task.request.is_eager:
+        database.use_timeouts(database.TASK)
 
 
 @task_postrun.connect

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "config.observability.RequestLogMiddleware",  # one log line + metrics per request
     "config.observability.ProbeMiddleware",  # /healthz, /metrics: before Host is validated
     "config.faults.DatabaseUnavailableMiddleware",  # database down: 503 + Retry-After
+    "config.database.DatabaseTimeoutsMiddleware",  # statement/lock timeouts, a deadline
     "django.contrib.sessions.middleware.SessionMiddleware",
     # djangosaml2's own session cookie (SameSite=None over HTTPS): it carries outstanding
     # AuthnRequest ids across the IdP's cross-site POST to the ACS.
@@ -117,11 +118,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# How long PostgreSQL may take (config/database.py), in seconds: to connect (libpq's minimum is
+# 2); per statement on the server, for requests (SCIM, REST, sign-in), the admin console and
+# Celery tasks; to wait for a lock. A request whose server does not answer at all is cut off
+# on the client after its statement timeout plus DB_DEADLINE_MARGIN. Then: 503 + Retry-After.
+DB_CONNECT_TIMEOUT = max(2, int(env("DB_CONNECT_TIMEOUT", "3") or 3))
+DB_STATEMENT_TIMEOUT = float(env("DB_STATEMENT_TIMEOUT", "5") or 5)
+DB_CONSOLE_STATEMENT_TIMEOUT = float(env("DB_CONSOLE_STATEMENT_TIMEOUT", "15") or 15)
+DB_TASK_STATEMENT_TIMEOUT = float(env("DB_TASK_STATEMENT_TIMEOUT", "60") or 60)
+DB_LOCK_TIMEOUT = float(env("DB_LOCK_TIMEOUT", "3") or 3)
+DB_DEADLINE_MARGIN = float(env("DB_DEADLINE_MARGIN", "1") or 1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable server fails the request in seconds (503), instead of hanging a worker.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", int(env("DB_CONNECT_TIMEOUT", "5") or 5)
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
     # Prepared statements: psycopg prepares a statement a connection has run 5 times, so the hot
     # ones are parsed and planned once per connection, not per request (Django turns this off
     # unless asked). It needs server-side binding. Measured in make bench's initial sync:
