@@ -282,10 +282,12 @@ APPROVAL_DIGEST_INTERVAL_MINUTES = int(env("APPROVAL_DIGEST_INTERVAL_MINUTES", "
 CELERY_BEAT_SCHEDULE = {
     # Seen SAML assertion ids are only needed until they expire.
     "sso-purge-seen-assertions": {"task": "sso.purge_seen_assertions", "schedule": 3600.0},
-    # Re-enqueues approved changes a dead worker left unapplied; expires stale pending ones.
+    # Re-enqueues approved changes left unapplied past the apply task's time limit (a message
+    # lost with a broker); expires stale pending ones. A worker's start does the first part at
+    # once (config.celery.RecoverUnappliedChanges).
     "sweep-pending-changes": {
         "task": "approvals.tasks.sweep_pending_changes",
-        "schedule": 300.0,
+        "schedule": 60.0,
     },
     "send-approval-digests": {
         "task": "approvals.tasks.send_approval_digests",
