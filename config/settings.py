@@ -289,11 +289,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.sweep_pending_changes",
         "schedule": 60.0,
     },
+    # Audit events older than AUDIT_RETENTION_DAYS are deleted (accounts/retention.py).
+    "apply-audit-retention": {"task": "accounts.tasks.apply_audit_retention", "schedule": 86400.0},
     "send-approval-digests": {
         "task": "approvals.tasks.send_approval_digests",
         "schedule": APPROVAL_DIGEST_INTERVAL_MINUTES * 60.0,
     },
 }
+
+# The audit log keeps events this many days (0: for ever); older ones are deleted daily, first
+# appended to a file in AUDIT_EXPORT_DIR when it is set (AUDIT_EXPORT_FORMAT csv or json).
+AUDIT_RETENTION_DAYS = int(env("AUDIT_RETENTION_DAYS", "400") or 400)
+AUDIT_EXPORT_DIR = env("AUDIT_EXPORT_DIR")
+AUDIT_EXPORT_FORMAT = (env("AUDIT_EXPORT_FORMAT") or "csv").lower()
+if AUDIT_EXPORT_FORMAT not in {"csv", "json"}:
+    raise ImproperlyConfigured(
+        f"AUDIT_EXPORT_FORMAT must be csv or json, not {AUDIT_EXPORT_FORMAT!r}."
+    )
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
