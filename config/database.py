@@ -117,7 +117,8 @@ class _Watchdog:
             token = next(self._ids)
             heapq.heappush(self._heap, (time.monotonic() + seconds, token, wrapper))
             self._armed.add(token)
-            self._lock.notify()
+            if self._heap[0][1] == token:  # else the thread already wakes up earlier
+                self._lock.notify()
         return token
 
     def disarm(self, token: int) -> None:
@@ -166,7 +167,8 @@ def deadline(seconds: float, alias: str = "default") -> Iterator[None]:
     """Within this block, a call on the connection that is still waiting for PostgreSQL after
     `seconds` fails (its socket is shut down)."""
     wrapper = connections[alias]
-    if wrapper.vendor != "postgresql":
+    if wrapper.vendor != "postgresql" or wrapper.in_atomic_block:
+        # Inside a transaction its caller owns (a test's), the caller's deadline applies.
         yield
         return
     token = _watchdog.arm(wrapper, seconds)

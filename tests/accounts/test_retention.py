@@ -13,6 +13,8 @@ from accounts import retention
 from accounts.audit import SYSTEM, Source, record_audit
 from accounts.models import AuditEvent
 from accounts.tasks import apply_audit_retention
+from tests.console.browser import DESKTOP, PHONE, no_horizontal_scroll, shot, sign_in_with_password
+from tests.console.test_console_browser import make_company
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +100,22 @@ def test_the_audit_log_page_says_how_far_back_it_goes(company_admin_client, sett
     text = response.content.decode()
     assert "The log keeps events for 30 days: it goes back to " in text
     assert f"{since:%B} {since.year}" in text
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize(("device", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
+def test_the_retention_line_reads_well_on_the_audit_log_page(
+    browser, live_server, device, viewport
+):
+    make_company()
+    context = browser.new_context(viewport=viewport, base_url=live_server.url)
+    page = context.new_page()
+    sign_in_with_password(page, live_server.url, "admin@acme.example")
+    page.goto(f"{live_server.url}{reverse('admin:accounts_auditevent_changelist')}")
+    line = page.locator("#audit-retention")
+    assert line.is_visible()
+    assert "keeps events for 400 days" in line.inner_text()
+    shot(page, f"{device}-audit-log-retention")
+    assert no_horizontal_scroll(page)
+    context.close()
