@@ -317,6 +317,15 @@ def _run_as_postgres(*command: str) -> None:
     subprocess.run([*prefix, *command], check=True, capture_output=True)  # noqa: S603 — the system's PostgreSQL binaries
 
 
+def _running(pid: int | None) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 class PostgresServer:
     """A PostgreSQL cluster of the test's own (initdb in a temporary directory, a free port), to
     freeze and resume by pid: never the machine's shared server. Durability off, as in
@@ -343,6 +352,14 @@ class PostgresServer:
             *(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres"),
             *("--auth=trust", "-E", "UTF8", "--no-sync"),
         )
+        self.run()
+        _run_as_postgres(
+            *(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port)),
+            *("-U", "postgres", "switchboard"),
+        )
+
+    def run(self) -> None:
+        """Start the cluster's server (again, after `kill`) and wait until it accepts."""
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
@@ -352,10 +369,19 @@ class PostgresServer:
             *("-w", "-t", "30", "start", "-o", options),
         )
         self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
-        _run_as_postgres(
-            *(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port)),
-            *("-U", "postgres", "switchboard"),
-        )
+
+    def kill(self) -> None:
+        """SIGKILL the server and every process it started: a crash, connections refused."""
+        for pid in self.pids():
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while _running(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Dead, though perhaps a zombie nobody reaps yet: PostgreSQL would take its lock files
+        # for a live server's, so they go as after a reboot.
+        (self.data / "postmaster.pid").unlink(missing_ok=True)
+        (self.dir / f".s.PGSQL.{self.port}.lock").unlink(missing_ok=True)
+        self.pid = None
 
     def pids(self) -> list[int]:
         """The postmaster and every process it started (backends, checkpointer …)."""

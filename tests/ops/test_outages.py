@@ -1,7 +1,7 @@
 """Outages on the real pieces: a gunicorn against a PostgreSQL and a Redis of the test's own,
-which the test kills (Redis), freezes with SIGSTOP and resumes with SIGCONT, by pid — never the
-machine's shared servers. Every answer comes within its documented time and is never a 500; a
-write answered 2xx is in the database afterwards, one answered 5xx left nothing.
+which the test kills (SIGKILL) and starts again, or freezes (SIGSTOP) and resumes (SIGCONT), by
+pid — never the machine's shared servers. Every answer comes within its documented time and is
+never a 500; a write answered 2xx is in the database afterwards, one answered 5xx left nothing.
 
 Timeouts are set low here (DB_STATEMENT_TIMEOUT 2 s, DB_DEADLINE_MARGIN 0.5 s, DB_CONNECT_TIMEOUT
 2 s) so the module runs in seconds; README › Production › Faults gives the defaults."""
@@ -248,6 +248,27 @@ def test_everything_serves_while_redis_is_frozen(stack):
     finally:
         stack.redis.resume()
     assert_every_door_serves(stack, "after-redis-frozen", REDIS_FAULT_SECONDS)
+    assert "Internal Server Error" not in stack.web.log()
+
+
+def test_a_killed_postgresql_is_an_immediate_503_until_it_is_back(stack):
+    assert stack.scim("GET", "Users?count=1").status == 200
+    stack.postgres.kill()
+    try:
+        post, took_post = timed(stack.scim, "POST", "Users", new_user("pg-down@acme.example"))
+        get, took_get = timed(stack.scim, "GET", "Users?count=5")
+        health, took_health = healthz(stack)
+    finally:
+        stack.postgres.run()
+    for response, took in ((post, took_post), (get, took_get)):
+        assert response.status == 503, response.text[:300]
+        assert response.headers["Retry-After"] == "30"
+        assert json.loads(response.body)["schemas"] == [SCIM_ERROR]
+        assert took < POSTGRES_FAULT_SECONDS
+    assert health.status == 503
+    assert took_health < HEALTHZ_SECONDS
+    assert stack.users_named("pg-down@acme.example") == 0
+    assert_every_door_serves(stack, "after-pg-down", REDIS_FAULT_SECONDS)
     assert "Internal Server Error" not in stack.web.log()
 
 
