@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from django.test import override_settings
 
+import config.cache
 from apikeys.services import AuthenticationFailed, authenticate
 from config.cache import when_reachable
 from tests.apikeys.factories import make_api_key
@@ -17,6 +18,12 @@ from tests.processes import free_port
 from tests.sso.test_login import PASSWORD
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_warnings_yet(monkeypatch):
+    """Each test starts as a fresh process: nothing warned about yet."""
+    monkeypatch.setattr(config.cache, "_warned", {})
 
 
 def redis_at(port: int) -> dict:
