@@ -44,7 +44,7 @@ serve: install-test-packages
 	@scripts/with-services scripts/serve
 
 test: install-test-packages
-	@scripts/with-services $(BIN)/pytest $(PYTEST_ARGS)
+	@THROWAWAY_DB_FAST=1 scripts/with-services $(BIN)/pytest $(PYTEST_ARGS)
 
 # The benchmark suite (benchmarks/run.py): one table of medians. Sizes: BENCH_USERS (1000),
 # BENCH_REPEAT (3), BENCH_STEADY_USERS (200), BENCH_LOGINS (100), BENCH_APPROVALS (1000; 0: off),
@@ -53,7 +53,7 @@ test: install-test-packages
 bench: install-test-packages $(VENV)/.synced-bench
 	@BENCH_USERS="$(BENCH_USERS)" BENCH_REPEAT="$(BENCH_REPEAT)" BENCH_STEADY_USERS="$(BENCH_STEADY_USERS)" \
 	BENCH_LOGINS="$(BENCH_LOGINS)" BENCH_APPROVALS="$(BENCH_APPROVALS)" BENCH_BIG_USERS="$(BENCH_BIG_USERS)" \
-	scripts/with-services scripts/bench
+	THROWAWAY_DB_FAST=1 scripts/with-services scripts/bench
 
 lint: install
 	@$(BIN)/ruff check .

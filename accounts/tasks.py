@@ -1,6 +1,10 @@
+"""Celery work of the accounts app."""
+
+from __future__ import annotations
+
 from celery import shared_task
 
-from accounts import domains
+from accounts import domains, retention
 from accounts.audit import Source, SystemActor
 from config.celery import TRANSIENT_RETRY
 
@@ -13,3 +17,10 @@ def check_domains() -> int:
     claims were looked up."""
     claims = domains.claims_to_check(due_only=True)
     return len(domains.check_claims(claims, actor=SystemActor("domain check"), source=Source.TASK))
+
+
+@shared_task(acks_late=True, ignore_result=True, **TRANSIENT_RETRY)
+def apply_audit_retention() -> int:
+    """Celery beat, daily: delete (after exporting, when configured) audit events past
+    AUDIT_RETENTION_DAYS."""
+    return retention.apply_audit_retention()

@@ -3,7 +3,7 @@
 A fixed window per key: `cache.add` opens it with the window's lifetime, `cache.incr` counts
 atomically, so concurrent requests on many processes never under-count. Over the limit: 429
 with `Retry-After` (the seconds until the window ends). The rate is `API_RATE_LIMIT` (settings),
-e.g. "600/minute".
+e.g. "600/minute". With the shared cache unreachable the limit is not kept (a warning).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from apikeys.models import APIKey
+from config.cache import when_reachable
 
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
@@ -50,18 +51,25 @@ class APIKeyRateThrottle(BaseThrottle):
             return True  # unauthenticated requests are refused before they cost anything
         now = _now()
         window_start = int(now // self.window) * self.window
-        cache = caches["default"]
         counter = f"api:rate:{key.pk}:{window_start}"
-        cache.add(counter, 0, timeout=self.window + 1)
-        try:
-            used = cache.incr(counter)
-        except ValueError:  # the window's key expired between add() and incr()
-            cache.set(counter, 1, timeout=self.window + 1)
-            used = 1
+        used = when_reachable(
+            lambda: self._count(counter),
+            fallback=0,
+            skipped="REST API rate limits are not kept",
+        )
         if used <= self.limit:
             return True
         self._wait = window_start + self.window - now
         return False
+
+    def _count(self, counter: str) -> int:
+        cache = caches["default"]
+        cache.add(counter, 0, timeout=self.window + 1)
+        try:
+            return int(cache.incr(counter))
+        except ValueError:  # the window's key expired between add() and incr()
+            cache.set(counter, 1, timeout=self.window + 1)
+            return 1
 
     def wait(self) -> float | None:
         return None if self._wait is None else max(1, math.ceil(self._wait))

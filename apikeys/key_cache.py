@@ -15,7 +15,8 @@ What makes that so:
   epoch was lost (the shared cache unreachable at the moment a change committed). The process
   that made the change forgets its entries at once, whatever the shared cache does.
 - Without an epoch (the shared cache restarted or evicted it) the key is read from the database
-  and a new epoch added; the entry is kept only when that add won.
+  and a new epoch added; the entry is kept only when that add won. With the shared cache
+  unreachable every request reads the key from the database and nothing is kept.
 - Every request still hashes the presented secret and compares it with the row's, and checks
   revocation and expiry (apikeys/services.py: authenticate). Unknown prefixes are not kept.
 - An entry holds the row, not models: each request gets instances of its own, so nothing a
@@ -39,6 +40,7 @@ from django.db.models.signals import post_delete, post_save
 
 from apikeys.models import APIKey
 from apikeys.selectors import READ_COLUMNS, KeyRow, key_from_row, key_row
+from config.cache import when_reachable
 
 logger = logging.getLogger("switchboard.apikeys")
 
@@ -128,8 +130,15 @@ def _new_epoch() -> None:
 
 
 def _add_epoch() -> str | None:
+    """A new epoch, or None when another process set one first or the shared cache cannot be
+    reached (then the key is read from the database for every request, and not kept)."""
     epoch = secrets.token_hex(16)
-    return epoch if caches["default"].add(EPOCH_KEY, epoch, timeout=None) else None
+    added = when_reachable(
+        lambda: caches["default"].add(EPOCH_KEY, epoch, timeout=None),
+        fallback=False,
+        skipped="API keys are read from the database for every request",
+    )
+    return epoch if added else None
 
 
 def _row_saved(

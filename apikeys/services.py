@@ -3,7 +3,8 @@
 `create_api_key` and `revoke_api_key` own their transaction and audit inside it.
 `authenticate` is on the hot path of every SCIM and REST request: one cache round trip, one
 SHA-256, one indexed query (apikeys/selectors.py) unless this process read the key recently and
-nothing changed since (apikeys/key_cache.py), and at most one UPDATE a minute per key.
+nothing changed since (apikeys/key_cache.py), and at most one UPDATE a minute per key. With the
+shared cache unreachable it is one SHA-256 and one query.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.cache import caches
 from django.db import IntegrityError, transaction
@@ -24,7 +26,8 @@ from accounts.errors import Conflict, DomainError
 from accounts.models import Company, User
 from apikeys import key_cache, tokens
 from apikeys.models import APIKey, Scope
-from apikeys.throttle import FailureThrottle
+from apikeys.throttle import FailureThrottle, KeyPrefixFailureThrottle
+from config.cache import when_reachable
 
 NAME_MAX_LENGTH = APIKey._meta.get_field("name").max_length or 100
 LAST_USED_INTERVAL = timedelta(minutes=1)
@@ -189,44 +192,59 @@ def revoke_api_key(*, api_key: APIKey, actor: Actor, source: str) -> APIKey:
 def authenticate(*, raw_key: str, client_ip: str, source: str = Source.API) -> APIKey:
     """The usable key `raw_key` names, with its company loaded.
 
-    Raises Throttled while the client is blocked for too many failures, and AuthenticationFailed
-    — saying nothing about why — for a malformed, unknown, wrong, revoked or expired key.
-    Malformed, unknown and wrong keys count towards the client's block (guessing looks like
-    that); a revoked or expired key does not (it is a stale configuration, often sent from an
-    identity provider's address that other companies share), but is audited, once an hour.
+    A key that authenticates is served whatever else its client address sent. Raises
+    AuthenticationFailed — saying nothing about why — for a malformed, unknown, wrong, revoked
+    or expired key, and Throttled instead while the client address, or (for a wrong secret) the
+    key's prefix, is blocked for too many failures (apikeys/throttle.py). Malformed, unknown and
+    wrong keys count towards the address's block, wrong secrets also towards the prefix's
+    (guessing looks like that); a revoked or expired key counts towards neither (it is a stale
+    configuration, often sent from an identity provider's address that other companies share),
+    but is audited, once an hour.
+
+    Redis is optional: without it the key is read from the database and no failure is counted.
     """
     ip = _valid_ip(client_ip)
-    throttle = FailureThrottle()
-    blocked_key = throttle.blocked_key(ip or "")
-    # One round trip: is the client blocked, and under which epoch are cached keys still good.
-    shared = throttle.cache.get_many([blocked_key, key_cache.EPOCH_KEY])
-    wait = throttle.wait_for(shared.get(blocked_key))
-    if wait is not None:
-        raise Throttled(wait)
-
+    address = FailureThrottle()
     parts = tokens.split_key(raw_key)
+    prefix = parts[0] if parts is not None else None
+    by_prefix = KeyPrefixFailureThrottle()
+    shared_keys = [address.blocked_key(ip or ""), key_cache.EPOCH_KEY]
+    if prefix is not None:
+        shared_keys.append(by_prefix.blocked_key(prefix))
+    # One round trip: are the address and the prefix blocked, and under which epoch are cached
+    # keys still good.
+    shared: dict[str, Any] = when_reachable(
+        lambda: address.cache.get_many(shared_keys),
+        fallback={},
+        skipped="API keys are read from the database and failures are not counted",
+    )
+
     key = None
-    if parts is not None:
-        key = key_cache.key_with_company(parts[0], shared.get(key_cache.EPOCH_KEY))
+    if prefix is not None:
+        key = key_cache.key_with_company(prefix, shared.get(key_cache.EPOCH_KEY))
     presented = tokens.hash_key(raw_key) if parts is not None else ""
     expected = key.secret_hash if key is not None else _NO_SUCH_KEY_HASH
     matches = hmac.compare_digest(presented, expected)
+    now = timezone.now()
+    usable = (
+        key is not None
+        and matches
+        and key.revoked_at is None
+        and (key.expires_at is None or key.expires_at > now)
+    )
+    if not usable:
+        waits = [address.wait_for(shared.get(address.blocked_key(ip or "")))]
+        if key is not None and prefix is not None and not matches:
+            waits.append(by_prefix.wait_for(shared.get(by_prefix.blocked_key(prefix))))
+        wait = max((wait for wait in waits if wait is not None), default=None)
+        if wait is not None:
+            raise Throttled(wait)
     if key is None or not matches:
-        if throttle.record_failure(ip or ""):
-            record_audit(
-                actor=_client_actor(ip),
-                source=source,
-                action="api_key.throttled",
-                company=None,
-                after={
-                    "failures": throttle.limit,
-                    "window_seconds": throttle.window,
-                    "blocked_seconds": throttle.block,
-                },
-            )
+        _count_failure(address, ip or "", ip=ip, source=source, company=None)
+        if key is not None and prefix is not None:
+            _count_failure(by_prefix, prefix, ip=ip, source=source, company=key.company, key=key)
         raise AuthenticationFailed
 
-    now = timezone.now()
     if key.revoked_at is not None:
         _audit_refused_use(key, ip, source, "api_key.revoked_key_used")
         raise AuthenticationFailed
@@ -244,10 +262,43 @@ def authenticate(*, raw_key: str, client_ip: str, source: str = Source.API) -> A
     return key
 
 
+def _count_failure(
+    throttle: FailureThrottle | KeyPrefixFailureThrottle,
+    subject: str,
+    *,
+    ip: str | None,
+    source: str,
+    company: Company | None,
+    key: APIKey | None = None,
+) -> None:
+    """Count a failure; audit the block it starts (`api_key.throttled`, once per block whichever
+    process sees it: an address's under no company, a key prefix's under the key's company)."""
+    if not throttle.record_failure(subject):
+        return
+    record_audit(
+        actor=_client_actor(ip),
+        source=source,
+        action="api_key.throttled",
+        company=company,
+        target=key,
+        after={
+            "blocked": "address" if key is None else "key",
+            "failures": throttle.limit,
+            "window_seconds": throttle.window,
+            "blocked_seconds": throttle.block,
+        },
+    )
+
+
 def _audit_refused_use(key: APIKey, ip: str | None, source: str, action: str) -> None:
-    if not caches["default"].add(
-        f"apikeys:refused-use-audited:{key.pk}:{action}", 1, timeout=REFUSED_USE_AUDIT_INTERVAL
-    ):
+    first_this_hour = when_reachable(
+        lambda: caches["default"].add(
+            f"apikeys:refused-use-audited:{key.pk}:{action}", 1, timeout=REFUSED_USE_AUDIT_INTERVAL
+        ),
+        fallback=False,  # not audited rather than audited per request: no flood of the log
+        skipped="uses of revoked and expired keys are not audited",
+    )
+    if not first_this_hour:
         return
     record_audit(
         actor=_client_actor(ip),

@@ -78,7 +78,12 @@ USER_STATE_FIELDS = (
 )
 # The cache of `company.provisioning_policy`: set when the company was read with its policy.
 _POLICY_OF_COMPANY = Company.provisioning_policy.related
-SWEEP_UNAPPLIED_AFTER = timedelta(minutes=5)
+# The apply task's hard time limit (approvals/tasks.py): past it the pool process running it is
+# killed, so a change still approved after the limit plus a margin is not being applied by
+# anyone, and the sweeper sends it again. Applying is idempotent, so a change sent twice is
+# applied once (the second run finds it applied and skips it).
+APPLY_TIME_LIMIT_SECONDS = 90
+SWEEP_UNAPPLIED_AFTER = timedelta(seconds=APPLY_TIME_LIMIT_SECONDS + 30)
 APPROVE_BATCH_SIZE = 1000  # changes approved per transaction (a few queries each)
 BROKER_PAUSE_SECONDS = 15.0
 NO_FREE_SEATS = "no_free_seats"  # offices.services' code for a license type with no free seat

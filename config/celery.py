@@ -1,8 +1,9 @@
+import logging
 import os
 import tempfile
 from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -18,8 +19,10 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from config import metrics
+from config import database, metrics
 from config.request_context import current_request_id
+
+logger = logging.getLogger("switchboard.celery")
 
 app = Celery("switchboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -76,11 +79,37 @@ def _adopt_request_id(task_id: str = "", task: Any = None, **kwargs: Any) -> Non
         _request_id_tokens[task_id] = current_request_id.set(request_id)
 
 
+@task_prerun.connect
+def _task_timeouts(task: Any = None, **kwargs: Any) -> None:
+    """A task's statements run with DB_TASK_STATEMENT_TIMEOUT (config/database.py); an eager
+    one keeps its caller's."""
+    if task is not None and not task.request.is_eager:
+        database.use_timeouts(database.TASK)
+
+
 @task_postrun.connect
 def _drop_request_id(task_id: str = "", **kwargs: Any) -> None:
     token = _request_id_tokens.pop(task_id, None)
     if token is not None:
         current_request_id.reset(token)
+
+
+class RecoverUnappliedChanges(bootsteps.StartStopStep):
+    """Each time a worker's consumer starts — the worker's start, and again after a lost broker
+    connection — it sends the task that re-enqueues approved changes left unapplied
+    (approvals.tasks.recover_unapplied_changes): after a routine restart they apply within
+    seconds instead of waiting for the sweeper."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, parent: Any) -> None:
+        try:
+            parent.app.send_task("approvals.tasks.recover_unapplied_changes", ignore_result=True)
+        except BROKER_ERRORS:  # the broker went again: the next consumer start sends it
+            logger.warning("Could not send the recovery of unapplied changes", exc_info=True)
+
+
+app.steps["consumer"].add(RecoverUnappliedChanges)
 
 
 @worker_init.connect

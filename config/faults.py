@@ -2,7 +2,9 @@
 
 Services own their transactions, so a connection lost mid-change rolls the whole change back;
 what is left is to answer the client with something it will retry. SCIM clients (OneLogin, Okta,
-Entra) retry on 503 and read an RFC 7644 §3.12 error body, so under /scim/v2/ the body is one.
+Entra) retry on 503 and read an RFC 7644 §3.12 error body, so under /scim/v2/ the body is one;
+under /api/ it is the REST API's error shape (`{"error": {"code": "unavailable", …}}`). How long
+a request waits for an unresponsive database first: config/database.py.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ logger = logging.getLogger("switchboard.faults")
 
 RETRY_AFTER_SECONDS = 30
 SCIM_PATH_PREFIX = "/scim/v2/"
+API_PATH_PREFIX = "/api/"
 SCIM_CONTENT_TYPE = "application/scim+json"
 SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 DATABASE_UNAVAILABLE = "The database is unavailable. Retry later."
@@ -48,10 +51,12 @@ def service_unavailable(request: HttpRequest, detail: str = DATABASE_UNAVAILABLE
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
     if request.path_info.startswith(SCIM_PATH_PREFIX):
         return scim_error_response(status=503, detail=detail, headers=headers)
-    if "application/json" in request.headers.get("Accept", "") or request.path_info.startswith(
-        "/api/"
-    ):
-        response: HttpResponse = JsonResponse({"detail": detail}, status=503)
+    if request.path_info.startswith(API_PATH_PREFIX):
+        from api.errors import error_body  # the REST API's one error shape
+
+        response: HttpResponse = JsonResponse(error_body("unavailable", detail), status=503)
+    elif "application/json" in request.headers.get("Accept", ""):
+        response = JsonResponse({"detail": detail}, status=503)
     else:
         response = HttpResponse(
             format_html(

@@ -1,9 +1,15 @@
 """`/healthz`: can this process serve? The database answers `SELECT 1`, the broker (and the
-shared cache) answer PING — each with a short timeout so a probe never hangs. JSON, no secrets:
-check names, "ok"/"unavailable"/"not configured", the error's class name and milliseconds."""
+shared cache) answer PING. JSON, no secrets: check names, "ok"/"unavailable"/"not configured",
+the error's class name and milliseconds.
+
+The checks run side by side, each in a thread of its own with its own short timeouts (the
+database check on a connection of its own), and the answer waits for them at most
+CHECK_TIMEOUT_SECONDS: a check still running then is "unavailable" with error "Timeout". So a
+probe answers within CHECK_TIMEOUT_SECONDS (plus a few milliseconds) whatever hangs."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -14,22 +20,32 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from config.database import deadline
+
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
 def check_database() -> None:
+    # On this thread's connection, closed afterwards: the probe neither waits for a request's
+    # connection nor leaves one of its own open. A server that does not answer has its socket
+    # shut down at the deadline, so the thread ends too (config/database.py).
+    try:
+        with deadline(CHECK_TIMEOUT_SECONDS):
+            _select_one()
+    finally:
+        connection.close()
+
+
+def _select_one() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Session-level is fine: it is reset below before the connection serves a request.
+            # Session-level is fine: the connection is closed after the check.
             # set_config, not SET: a SET takes no bound parameter (server-side binding).
             cursor.execute(
                 "SELECT set_config('statement_timeout', %s, false)",
                 [str(int(CHECK_TIMEOUT_SECONDS * 1000))],
             )
-            try:
-                cursor.execute("SELECT 1")
-            finally:
-                cursor.execute("RESET statement_timeout")
+            cursor.execute("SELECT 1")
         else:
             cursor.execute("SELECT 1")
 
@@ -71,6 +87,17 @@ def _cache_check() -> Callable[[], None] | None:
     return (lambda: check_redis(url)) if url else None
 
 
+def _run(check: Callable[[], None], results: dict[str, Any]) -> None:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as exc:  # any failure is "unavailable"; the class name says which
+        results.update(status="unavailable", error=type(exc).__name__)
+    else:
+        results["status"] = "ok"
+    results["ms"] = round((time.perf_counter() - started) * 1000, 1)
+
+
 def run_checks() -> tuple[bool, dict[str, dict[str, Any]]]:
     checks: dict[str, Callable[[], None] | None] = {
         "database": check_database,
@@ -78,23 +105,29 @@ def run_checks() -> tuple[bool, dict[str, dict[str, Any]]]:
         "cache": _cache_check(),
     }
     results: dict[str, dict[str, Any]] = {}
-    healthy = True
+    threads: dict[str, threading.Thread] = {}
+    started = time.perf_counter()
     for name, check in checks.items():
+        results[name] = {}
         if check is None:
-            results[name] = {"status": "not configured"}
+            results[name]["status"] = "not configured"
             continue
-        started = time.perf_counter()
-        try:
-            check()
-        except Exception as exc:  # any failure is "unavailable"; the class name says which
-            healthy = False
-            # Django drops a connection that raised once the request ends: the next probe
-            # reconnects rather than reusing a dead one.
-            results[name] = {"status": "unavailable", "error": type(exc).__name__}
-        else:
-            results[name] = {"status": "ok"}
-        results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return healthy, results
+        threads[name] = threading.Thread(
+            target=_run, args=(check, results[name]), name=f"healthz-{name}", daemon=True
+        )
+        threads[name].start()
+    deadline_at = started + CHECK_TIMEOUT_SECONDS
+    for name, thread in threads.items():
+        thread.join(max(0.0, deadline_at - time.perf_counter()))
+        if thread.is_alive() or "status" not in results[name]:
+            # Still waiting: it ends by its own timeouts; this answer does not wait for it.
+            results[name] = {
+                "status": "unavailable",
+                "error": "Timeout",
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+    healthy = all(result["status"] in ("ok", "not configured") for result in results.values())
+    return healthy, {name: dict(result) for name, result in results.items()}
 
 
 def healthz_view(request: HttpRequest) -> HttpResponse:

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "config.observability.RequestLogMiddleware",  # one log line + metrics per request
     "config.observability.ProbeMiddleware",  # /healthz, /metrics: before Host is validated
     "config.faults.DatabaseUnavailableMiddleware",  # database down: 503 + Retry-After
+    "config.database.DatabaseTimeoutsMiddleware",  # statement/lock timeouts, a deadline
     "django.contrib.sessions.middleware.SessionMiddleware",
     # djangosaml2's own session cookie (SameSite=None over HTTPS): it carries outstanding
     # AuthnRequest ids across the IdP's cross-site POST to the ACS.
@@ -117,11 +118,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# How long PostgreSQL may take (config/database.py), in seconds: to connect (libpq's minimum is
+# 2); per statement on the server, for requests (SCIM, REST, sign-in), the admin console and
+# Celery tasks; to wait for a lock. A request whose server does not answer at all is cut off
+# on the client after its statement timeout plus DB_DEADLINE_MARGIN. Then: 503 + Retry-After.
+DB_CONNECT_TIMEOUT = max(2, int(env("DB_CONNECT_TIMEOUT", "3") or 3))
+DB_STATEMENT_TIMEOUT = float(env("DB_STATEMENT_TIMEOUT", "5") or 5)
+DB_CONSOLE_STATEMENT_TIMEOUT = float(env("DB_CONSOLE_STATEMENT_TIMEOUT", "15") or 15)
+DB_TASK_STATEMENT_TIMEOUT = float(env("DB_TASK_STATEMENT_TIMEOUT", "60") or 60)
+DB_LOCK_TIMEOUT = float(env("DB_LOCK_TIMEOUT", "3") or 3)
+DB_DEADLINE_MARGIN = float(env("DB_DEADLINE_MARGIN", "1") or 1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable server fails the request in seconds (503), instead of hanging a worker.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", int(env("DB_CONNECT_TIMEOUT", "5") or 5)
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
     # Prepared statements: psycopg prepares a statement a connection has run 5 times, so the hot
     # ones are parsed and planned once per connection, not per request (Django turns this off
     # unless asked). It needs server-side binding. Measured in make bench's initial sync:
@@ -160,6 +169,14 @@ LOGOUT_REDIRECT_URL = "/login/"
 
 # Shared by every web process: throttles and caches must not live in process memory.
 REDIS_URL = env("REDIS_URL")
+# Redis is optional for serving (config/cache.py): a call waits at most CACHE_CONNECT_TIMEOUT
+# seconds to connect and CACHE_SOCKET_TIMEOUT for a reply; after a failure this process fails
+# cache calls at once for CACHE_RETRY_SECONDS, and warns once per CACHE_WARNING_INTERVAL for
+# each thing it does without the cache (a throttle not kept, a key read from the database).
+CACHE_CONNECT_TIMEOUT = float(env("CACHE_CONNECT_TIMEOUT", "0.5") or 0.5)
+CACHE_SOCKET_TIMEOUT = float(env("CACHE_SOCKET_TIMEOUT", "1") or 1)
+CACHE_RETRY_SECONDS = float(env("CACHE_RETRY_SECONDS", "5") or 5)
+CACHE_WARNING_INTERVAL = int(env("CACHE_WARNING_INTERVAL", "60") or 60)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -177,9 +194,12 @@ else:
     }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-# API keys: this many failed authentications from one client address (an IPv6 /64) within the
-# window block it for API_KEY_BLOCK_SECONDS (429 with Retry-After). Counted in the cache above.
+# API keys (apikeys/throttle.py): a key that authenticates is always served. Bad keys from one
+# client address (an IPv6 /64), or wrong secrets for one key prefix from anywhere, past their
+# limit within the window, get 429 with Retry-After instead of 401 for API_KEY_BLOCK_SECONDS.
+# Counted in the cache above.
 API_KEY_FAILURE_LIMIT = int(env("API_KEY_FAILURE_LIMIT", "20") or 20)
+API_KEY_PREFIX_FAILURE_LIMIT = int(env("API_KEY_PREFIX_FAILURE_LIMIT", "20") or 20)
 API_KEY_FAILURE_WINDOW = int(env("API_KEY_FAILURE_WINDOW", "300") or 300)
 API_KEY_BLOCK_SECONDS = int(env("API_KEY_BLOCK_SECONDS", "300") or 300)
 
@@ -271,11 +291,15 @@ APPROVAL_DIGEST_INTERVAL_MINUTES = int(env("APPROVAL_DIGEST_INTERVAL_MINUTES", "
 CELERY_BEAT_SCHEDULE = {
     # Seen SAML assertion ids are only needed until they expire.
     "sso-purge-seen-assertions": {"task": "sso.purge_seen_assertions", "schedule": 3600.0},
-    # Re-enqueues approved changes a dead worker left unapplied; expires stale pending ones.
+    # Re-enqueues approved changes left unapplied past the apply task's time limit (a message
+    # lost with a broker); expires stale pending ones. A worker's start does the first part at
+    # once (config.celery.RecoverUnappliedChanges).
     "sweep-pending-changes": {
         "task": "approvals.tasks.sweep_pending_changes",
-        "schedule": 300.0,
+        "schedule": 60.0,
     },
+    # Audit events older than AUDIT_RETENTION_DAYS are deleted (accounts/retention.py).
+    "apply-audit-retention": {"task": "accounts.tasks.apply_audit_retention", "schedule": 86400.0},
     "send-approval-digests": {
         "task": "approvals.tasks.send_approval_digests",
         "schedule": APPROVAL_DIGEST_INTERVAL_MINUTES * 60.0,
@@ -283,6 +307,16 @@ CELERY_BEAT_SCHEDULE = {
     # Domain claims due a DNS look-up: new pending ones hourly, the others daily (accounts.domains).
     "check-domains": {"task": "accounts.check_domains", "schedule": 3600.0},
 }
+
+# The audit log keeps events this many days (0: for ever); older ones are deleted daily, first
+# appended to a file in AUDIT_EXPORT_DIR when it is set (AUDIT_EXPORT_FORMAT csv or json).
+AUDIT_RETENTION_DAYS = int(env("AUDIT_RETENTION_DAYS", "400") or 400)
+AUDIT_EXPORT_DIR = env("AUDIT_EXPORT_DIR")
+AUDIT_EXPORT_FORMAT = (env("AUDIT_EXPORT_FORMAT") or "csv").lower()
+if AUDIT_EXPORT_FORMAT not in {"csv", "json"}:
+    raise ImproperlyConfigured(
+        f"AUDIT_EXPORT_FORMAT must be csv or json, not {AUDIT_EXPORT_FORMAT!r}."
+    )
 
 # Domain verification (accounts.domains): the DNS servers asked for the TXT records (empty: the
 # system's resolvers), their port, how long one look-up may take, and how long a verified

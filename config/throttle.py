@@ -4,6 +4,11 @@ The cache is Redis in production and tests (one store for every web process and 
 database table in the quickstart: never process memory, so a client cannot spread its guesses
 over processes. Each throttle names its key namespace, its settings and what it counts against:
 a client address (IPv6 per /64, the block one subscriber usually holds) or an account.
+
+A throttle whose store cannot be reached is not kept: nobody is blocked and nothing is
+counted, with one warning per CACHE_WARNING_INTERVAL (config/cache.py: when_reachable). A
+throttle guards against floods and guessing; refusing everyone while Redis is down would turn a
+cache outage into a sign-in and provisioning outage.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
+
+from config.cache import when_reachable
 
 
 def client_bucket(ip: str) -> str:
@@ -65,8 +72,15 @@ class FailureThrottle:
         return self._keys(subject)[1]
 
     def blocked_for(self, subject: str) -> int | None:
-        """Seconds until the subject may try again, or None when it is not blocked."""
-        return self.wait_for(self.cache.get(self.blocked_key(subject)))
+        """Seconds until the subject may try again, or None when it is not blocked (or the
+        store cannot be reached)."""
+        return self.wait_for(
+            when_reachable(
+                lambda: self.cache.get(self.blocked_key(subject)),
+                fallback=None,
+                skipped=f"{self.namespace} blocks are not enforced",
+            )
+        )
 
     @staticmethod
     def wait_for(until: float | None) -> int | None:
@@ -77,7 +91,15 @@ class FailureThrottle:
 
     def record_failure(self, subject: str) -> bool:
         """Count one failure; True when this failure started a block (exactly one caller sees
-        True per block, whichever process it runs in)."""
+        True per block, whichever process it runs in). False, counting nothing, when the store
+        cannot be reached."""
+        return when_reachable(
+            lambda: self._count_failure(subject),
+            fallback=False,
+            skipped=f"{self.namespace} failures are not counted",
+        )
+
+    def _count_failure(self, subject: str) -> bool:
         failures_key, blocked_key = self._keys(subject)
         self.cache.add(failures_key, 0, timeout=self.window)
         try:
@@ -96,4 +118,8 @@ class FailureThrottle:
     def clear_failures(self, subject: str) -> None:
         """Forget the subject's failures in the current window (not a block in force)."""
         failures_key, _ = self._keys(subject)
-        self.cache.delete(failures_key)
+        when_reachable(
+            lambda: self.cache.delete(failures_key),
+            fallback=False,
+            skipped=f"{self.namespace} failures are not cleared",
+        )

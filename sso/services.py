@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from accounts import domains
 from accounts import services as accounts_services
@@ -561,11 +560,7 @@ def sso_sign_in_blocked_for(*, client_ip: str | None) -> int | None:
     """Seconds until the ACS reads responses from `client_ip` again, or None. The budget keeps
     the audit log from floods; with the shared cache down it is not kept, and people still
     sign in (the ACS needs only the database)."""
-    try:
-        return RefusedSignInThrottle().blocked_for(client_ip or "")
-    except RedisError:
-        logger.warning("The shared cache is unreachable: the ACS's refusal budget is not kept")
-        return None
+    return RefusedSignInThrottle().blocked_for(client_ip or "")
 
 
 def count_refused_sign_in(*, slug: str, client_ip: str | None) -> int | None:
@@ -574,11 +569,7 @@ def count_refused_sign_in(*, slug: str, client_ip: str | None) -> int | None:
     it (`auth.sso_throttled`, under no company: the address is blocked at every company's ACS).
     Returns the seconds of a block it started, else None."""
     throttle = RefusedSignInThrottle()
-    try:
-        if not throttle.record_failure(client_ip or ""):
-            return None
-    except RedisError:
-        logger.warning("The shared cache is unreachable: a refused sign-in was not counted")
+    if not throttle.record_failure(client_ip or ""):
         return None
     record_audit(
         actor=ClientActor(client_ip or "unknown"),

@@ -260,6 +260,15 @@ class RedisServer:
             self.process.wait(timeout=10)
         self.process = None
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers (a hung host, not a crash)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
 
 def forget_broker_connections() -> None:
     """Drop the Celery app's cached connection and producer pools (eager runs create them for
@@ -300,3 +309,111 @@ def publishing_to(broker: str) -> Iterator[None]:
         forget_broker_connections()
         pools.reset()
         assert app.conf.task_always_eager
+
+
+def _run_as_postgres(*command: str) -> None:
+    # initdb refuses to run as root: as root, the postgres user owns the throwaway cluster.
+    prefix = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+    subprocess.run([*prefix, *command], check=True, capture_output=True)  # noqa: S603 — the system's PostgreSQL binaries
+
+
+def _running(pid: int | None) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+class PostgresServer:
+    """A PostgreSQL cluster of the test's own (initdb in a temporary directory, a free port), to
+    freeze and resume by pid: never the machine's shared server. Durability off, as in
+    scripts/with-services for tests."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins:
+            pytest.skip("needs PostgreSQL's server binaries (make install-test-packages)")
+        self.bin = bins[-1].parent
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="switchboard-pg-"))
+        self.dir.chmod(0o755)
+        self.data = self.dir / "data"
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/switchboard"
+        self.pid: int | None = None
+
+    def start(self) -> None:
+        if os.getuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        _run_as_postgres(
+            *(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres"),
+            *("--auth=trust", "-E", "UTF8", "--no-sync"),
+        )
+        self.run()
+        _run_as_postgres(
+            *(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port)),
+            *("-U", "postgres", "switchboard"),
+        )
+
+    def run(self) -> None:
+        """Start the cluster's server (again, after `kill`) and wait until it accepts."""
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        _run_as_postgres(
+            *(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log")),
+            *("-w", "-t", "30", "start", "-o", options),
+        )
+        self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
+
+    def kill(self) -> None:
+        """SIGKILL the server and every process it started: a crash, connections refused."""
+        for pid in self.pids():
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while _running(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Dead, though perhaps a zombie nobody reaps yet: PostgreSQL would take its lock files
+        # for a live server's, so they go as after a reboot.
+        (self.data / "postmaster.pid").unlink(missing_ok=True)
+        (self.dir / f".s.PGSQL.{self.port}.lock").unlink(missing_ok=True)
+        self.pid = None
+
+    def pids(self) -> list[int]:
+        """The postmaster and every process it started (backends, checkpointer …)."""
+        assert self.pid is not None
+        found = [self.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+    def freeze(self) -> None:
+        for pid in self.pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in self.pids():
+            os.kill(pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            self.resume()
+            os.kill(self.pid, signal.SIGINT)  # PostgreSQL's fast shutdown
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(self.pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+            self.pid = None
+        shutil.rmtree(self.dir, ignore_errors=True)

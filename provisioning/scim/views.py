@@ -16,6 +16,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -31,6 +32,7 @@ from accounts.audit import Source
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, User
 from approvals.scim import queue_if_required
+from config.cache import when_reachable
 from config.faults import SCIM_CONTENT_TYPE
 from config.metrics import record_scim_request
 from offices.models import Office
@@ -844,7 +846,11 @@ def _list_response(
                 # after a keyset start: users deleted before it would be counted in `offset`).
                 size = offset + len(page)
         if place and page and len(page) == wanted:
-            cache.set(place, (start + wanted, int(page[-1]["id"])), WALK_SECONDS)
+            when_reachable(
+                partial(cache.set, place, (start + wanted, int(page[-1]["id"])), WALK_SECONDS),
+                fallback=None,
+                skipped="SCIM list pages start by offset",
+            )
         if size is None:
             size = user_count(context.company.pk, named) if direct else queryset.count()
         shown = Projection(
@@ -885,7 +891,9 @@ def _walk_key(context: Context, filter_text: str | None) -> str:
 
 def _walk_continued(place: str, start: int) -> int | None:
     """The id to start after when `start` is where the client's previous page ended."""
-    remembered = cache.get(place)
+    remembered = when_reachable(
+        partial(cache.get, place), fallback=None, skipped="SCIM list pages start by offset"
+    )
     if not isinstance(remembered, list | tuple) or len(remembered) != 2:
         return None
     following, last_id = remembered

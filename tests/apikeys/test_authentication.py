@@ -150,10 +150,11 @@ def test_drf_throttled_client_gets_429_with_retry_after(company, settings):
     _, raw_key = make_api_key(company)
     for _ in range(3):
         assert call("Bearer sbk_wrong", ip="192.0.2.66").status_code == 401
-    blocked = call(f"Bearer {raw_key}", ip="192.0.2.66")
+    blocked = call("Bearer sbk_wrong", ip="192.0.2.66")
     assert blocked.status_code == 429
     assert 1 <= int(blocked["Retry-After"]) <= settings.API_KEY_BLOCK_SECONDS
-    # Another client with a valid key is not locked out.
+    # A valid key is never locked out: not from that client, not from another.
+    assert call(f"Bearer {raw_key}", ip="192.0.2.66").status_code == 200
     assert call(f"Bearer {raw_key}", ip="192.0.2.67").status_code == 200
 
 

@@ -32,16 +32,59 @@ def limit(settings):
     return 5
 
 
-def test_repeated_failures_block_the_client_but_not_others(company, limit, settings):
+def test_repeated_failures_block_the_clients_bad_keys_but_never_a_valid_key(
+    company, limit, settings
+):
     api_key, raw_key = make_api_key(company)
     fail(times=limit)
-    # Blocked: even the right key is not looked at until the block ends.
+    # Blocked: its bad keys are refused with 429 until the block ends …
     with pytest.raises(Throttled) as throttled:
-        authenticate(raw_key=raw_key, client_ip=ATTACKER)
+        authenticate(raw_key="sbk_guess", client_ip=ATTACKER)
     assert 1 <= throttled.value.retry_after <= settings.API_KEY_BLOCK_SECONDS
-    # A valid key from another client is not locked out.
+    # … but a key that authenticates is served, from that address and from any other.
+    assert authenticate(raw_key=raw_key, client_ip=ATTACKER) == api_key
+    assert APIKey.objects.get(pk=api_key.pk).last_used_ip == ATTACKER
     assert authenticate(raw_key=raw_key, client_ip="198.51.100.7") == api_key
-    assert APIKey.objects.get(pk=api_key.pk).last_used_ip == "198.51.100.7"
+
+
+def test_a_valid_key_from_an_address_that_sent_100_bad_keys_is_served(company, other_company):
+    # An identity provider's shared egress address: one company's keys are all wrong.
+    _, raw_key = make_api_key(other_company)
+    wrong_secret = make_api_key(company)[1][:-4] + "XXXX"
+    statuses = []
+    for attempt in range(100):
+        bad = wrong_secret if attempt % 2 else "sbk_" + "x" * 56
+        try:
+            authenticate(raw_key=bad, client_ip=ATTACKER)
+        except Throttled:
+            statuses.append(429)
+        except AuthenticationFailed:
+            statuses.append(401)
+    assert statuses[: django_settings.API_KEY_FAILURE_LIMIT - 1] == [401] * (
+        django_settings.API_KEY_FAILURE_LIMIT - 1
+    )
+    assert statuses[-10:] == [429] * 10  # the flood is still refused
+    assert authenticate(raw_key=raw_key, client_ip=ATTACKER).company == other_company
+
+
+def test_wrong_secrets_for_one_key_are_budgeted_per_prefix_from_any_address(company, settings):
+    settings.API_KEY_PREFIX_FAILURE_LIMIT = 3
+    api_key, raw_key = make_api_key(company)
+    wrong = raw_key[:-4] + ("XXXX" if not raw_key.endswith("XXXX") else "YYYY")
+    for host in range(3):  # three addresses, one guess each: no address reaches its limit
+        with pytest.raises(AuthenticationFailed):
+            authenticate(raw_key=wrong, client_ip=f"192.0.2.{host + 1}")
+    with pytest.raises(Throttled):
+        authenticate(raw_key=wrong, client_ip="192.0.2.200")
+    # The key itself is served, and other keys' wrong secrets are still plain 401s.
+    assert authenticate(raw_key=raw_key, client_ip="192.0.2.200") == api_key
+    _, other_raw = make_api_key(company, name="other")
+    with pytest.raises(AuthenticationFailed):
+        authenticate(raw_key=other_raw[:-4] + "ZZZZ", client_ip="192.0.2.201")
+    event = AuditEvent.objects.get(action="api_key.throttled")
+    assert event.company == company
+    assert event.after["blocked"] == "key"
+    assert event.target_id == str(api_key.pk)
 
 
 def test_failures_below_the_limit_do_not_block(company, limit):
@@ -81,8 +124,10 @@ def test_ipv6_clients_are_counted_per_64(company, limit):
     for host in range(limit):
         fail(ip=f"2001:db8:1:2::{host + 1}")
     with pytest.raises(Throttled):
-        authenticate(raw_key=raw_key, client_ip="2001:db8:1:2:ffff::9")
-    assert authenticate(raw_key=raw_key, client_ip="2001:db8:1:3::1").company == company
+        authenticate(raw_key="sbk_guess", client_ip="2001:db8:1:2:ffff::9")
+    with pytest.raises(AuthenticationFailed):
+        authenticate(raw_key="sbk_guess", client_ip="2001:db8:1:3::1")
+    assert authenticate(raw_key=raw_key, client_ip="2001:db8:1:2:ffff::9").company == company
     assert client_bucket("::ffff:192.0.2.1") == "192.0.2.1"
     assert client_bucket("2001:db8:1:2::7") == "2001:db8:1:2::/64"
     assert client_bucket("garbage") == "unknown"
@@ -104,7 +149,8 @@ def test_throttle_is_shared_by_separate_cache_clients(company, limit):
     assert FailureThrottle(first).blocked_for(ATTACKER) is not None
     # And the application's own cache client sees the block too.
     with pytest.raises(Throttled):
-        authenticate(raw_key=raw_key, client_ip=ATTACKER)
+        authenticate(raw_key="sbk_guess", client_ip=ATTACKER)
+    assert authenticate(raw_key=raw_key, client_ip=ATTACKER).company == company
 
 
 @pytest.mark.slow
@@ -128,5 +174,5 @@ def test_throttle_is_shared_with_another_process(company):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"  # that process started exactly one block
     with pytest.raises(Throttled):
-        authenticate(raw_key=raw_key, client_ip=ATTACKER)
+        authenticate(raw_key="sbk_guess", client_ip=ATTACKER)
     assert authenticate(raw_key=raw_key, client_ip="198.51.100.7").company == company

@@ -95,12 +95,13 @@ def test_approvals_while_redis_is_down_are_recorded_and_applied_once_when_it_ret
         assert User.objects.filter(title__startswith="step").count() == 1  # the first change
 
         outage_broker.start()  # empty: whatever was queued before the outage is gone
-        # Beat sends the sweeper every 5 minutes; it picks up approvals older than 5 minutes.
-        PendingChange.objects.filter(status=ChangeStatus.APPROVED).update(
+        # No sweep is due: the worker's reconnect sends the recovery of unapplied changes.
+        wait_until(lambda: statuses() == {ChangeStatus.APPLIED}, log_path)
+        # The sweeper, when due, finds nothing left to apply either.
+        PendingChange.objects.update(
             updated_at=timezone.now() - services.SWEEP_UNAPPLIED_AFTER - timedelta(seconds=1)
         )
         sweep_pending_changes.delay()
-        wait_until(lambda: statuses() == {ChangeStatus.APPLIED}, log_path)
         # A second sweep finds nothing left to apply.
         assert services.reenqueue_unapplied_changes(older_than=timedelta(0)) == 0
     finally:

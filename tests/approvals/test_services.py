@@ -412,6 +412,43 @@ def test_sweeper_reenqueues_approved_changes_left_unapplied(company, scim_user, 
     assert change.status == ChangeStatus.APPLIED
 
 
+def test_the_sweepers_grace_follows_the_apply_tasks_time_limit(company, scim_user, approver):
+    from approvals.tasks import apply_pending_change
+
+    assert apply_pending_change.time_limit == services.APPLY_TIME_LIMIT_SECONDS
+    assert timedelta(seconds=apply_pending_change.time_limit) < services.SWEEP_UNAPPLIED_AFTER
+    policy(company, "update")
+    change = queue_update(company, scim_user, {"title": "CTO"})
+    services.approve_change(change=change, actor=approver, source=Source.ADMIN)
+    # Still possibly running within the time limit: left alone.
+    PendingChange.objects.filter(pk=change.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=services.APPLY_TIME_LIMIT_SECONDS)
+    )
+    assert services.reenqueue_unapplied_changes() == 0
+    # Past the limit and its margin nobody can be applying it: sent again.
+    PendingChange.objects.filter(pk=change.pk).update(
+        updated_at=timezone.now() - services.SWEEP_UNAPPLIED_AFTER - timedelta(seconds=1)
+    )
+    assert services.reenqueue_unapplied_changes() == 1
+
+
+def test_a_workers_start_recovers_fresh_unapplied_changes_once(company, scim_user, approver):
+    from approvals.tasks import recover_unapplied_changes
+
+    policy(company, "update")
+    change = queue_update(company, scim_user, {"title": "CTO"})
+    # Approved a moment ago; its message died with a worker.
+    services.approve_change(change=change, actor=approver, source=Source.ADMIN)
+    assert recover_unapplied_changes.delay().get() == 1  # runs eagerly in tests
+    change.refresh_from_db()
+    assert change.status == ChangeStatus.APPLIED
+    # Another worker starting finds nothing left; applying again would change nothing.
+    assert recover_unapplied_changes.delay().get() == 0
+    assert services.apply_approved_change(change_id=change.pk) == "skipped"
+    assert AuditEvent.objects.filter(action="provisioning.change_applied").count() == 1
+    assert AuditEvent.objects.filter(action="user.updated").count() == 1
+
+
 def test_digest_mails_each_approver_once_per_interval(company, scim_user, approver, settings):
     company_admin = CompanyAdminFactory(company=company, email="boss@acme.example")
     UserFactory(company=company, email="member@acme.example")

@@ -100,3 +100,22 @@ def test_transient_errors_are_retried_and_others_are_not():
     assert result.state == "FAILURE"
     assert isinstance(result.result, ValueError)
     assert attempts == ["bug"]
+
+
+def test_the_rest_api_gets_its_error_shape(client, company):
+    from tests.apikeys.factories import make_api_key
+
+    _, raw_key = make_api_key(company, scopes=["api:read"])
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
+    assert client.get("/api/v1/users/", **headers).status_code == 200
+    with connection.execute_wrapper(_refuse_every_query):
+        response = client.get("/api/v1/users/", **headers)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json() == {
+        "error": {
+            "code": "unavailable",
+            "message": "The database is unavailable. Retry later.",
+            "field": None,
+        }
+    }

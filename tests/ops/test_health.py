@@ -1,9 +1,12 @@
 import json
+import socket
+import time
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import connection, connections
 from django.test import Client, override_settings
 
+from config.health import CHECK_TIMEOUT_SECONDS
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -37,13 +40,21 @@ def test_unreachable_broker_is_red_and_names_no_address(client):
     assert "hunter2" not in text
 
 
-def _refuse_every_query(execute, sql, params, many, context):
-    raise OperationalError("connection refused")
+@pytest.fixture
+def database_at(monkeypatch):
+    """The database the probe's own connection (a thread's) reaches: at another port."""
+
+    def point_at(port: int) -> None:
+        monkeypatch.setitem(
+            connections.settings, "default", {**connection.settings_dict, "PORT": port}
+        )
+
+    return point_at
 
 
-def test_database_down_is_red(client):
-    with connection.execute_wrapper(_refuse_every_query):
-        response = client.get("/healthz")
+def test_database_down_is_red(client, database_at):
+    database_at(free_port())  # nothing listens there: connection refused
+    response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
     assert body["checks"]["database"] == {
@@ -51,7 +62,21 @@ def test_database_down_is_red(client):
         "error": "OperationalError",
         "ms": body["checks"]["database"]["ms"],
     }
-    assert "connection refused" not in json.dumps(body)
+    assert "refused" not in json.dumps(body)
+    assert body["checks"]["cache"]["status"] == "ok"
+
+
+def test_a_silent_database_answers_within_the_budget(client, database_at):
+    with socket.socket() as frozen:  # accepts connections, never answers: a frozen server
+        frozen.bind(("127.0.0.1", 0))
+        frozen.listen(8)
+        database_at(frozen.getsockname()[1])
+        started = time.monotonic()
+        response = client.get("/healthz")
+        took = time.monotonic() - started
+    assert response.status_code == 503
+    assert took < CHECK_TIMEOUT_SECONDS + 0.5
+    assert response.json()["checks"]["database"]["error"] == "Timeout"
 
 
 def test_probe_by_address_not_in_allowed_hosts(client):
