@@ -8,7 +8,7 @@ lives under My Company, so breadcrumbs read `Admin Settings › My Company › A
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import partial, wraps
 from typing import Any
 
 from django.contrib import admin
@@ -90,6 +90,44 @@ class AdminSettingsSite(admin.AdminSite):
             "jsi18n",
             "section",
         }
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        """Django's wrapper, except that a signed-in person without access gets a 403 page.
+
+        Django sends everyone without access to the sign-in page, and ours sends a signed-in
+        person straight back: a loop. Only the signed-out are sent to sign in.
+        """
+        wrapped = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.user.is_authenticated and not self.has_permission(request):
+                return self.no_access(request)
+            return wrapped(request, *args, **kwargs)
+
+        return inner
+
+    def no_access(self, request: HttpRequest) -> HttpResponse:
+        """A 403 in the console's look that says where this person can go instead."""
+        user = request.user
+        if is_company_approver(user):
+            elsewhere = (
+                reverse("admin:approvals_pendingchange_changelist", current_app=self.name),
+                "Pending approvals",
+                "As an approver you can review queued provisioning changes.",
+            )
+        else:
+            elsewhere = ("/app/", "your home page", "Your account is not a company admin.")
+        context = {
+            **self.each_context(request),
+            "title": "You don’t have access to this page",
+            "elsewhere_url": elsewhere[0],
+            "elsewhere_title": elsewhere[1],
+            "elsewhere_reason": elsewhere[2],
+            # A member has no Admin Settings at all: the page offers no console links.
+            "has_permission": is_company_approver(user),
+        }
+        return TemplateResponse(request, "admin/switchboard/no_access.html", context, status=403)
 
     def allow_approvers(self, *url_names: str) -> None:
         self.approver_url_names.update(url_names)

@@ -189,14 +189,14 @@ def test_approver_who_is_no_admin_reaches_only_the_approval_pages(
     assert change.status == ChangeStatus.APPLIED
     # Everything else of Admin Settings stays closed.
     for name in ("admin:accounts_user_changelist", "admin:apikeys_apikey_changelist"):
-        assert client.get(reverse(name)).status_code == 302
-    assert client.get(reverse("scim_provisioning")).status_code == 302
+        assert client.get(reverse(name)).status_code == 403
+    assert client.get(reverse("scim_provisioning")).status_code == 403
 
 
 def test_member_who_is_not_approver_cannot_open_admin_settings(client, company):
     client.force_login(UserFactory(company=company, email="m@acme.example"))
-    assert client.get(reverse("admin:index")).status_code == 302
-    assert client.get(reverse(CHANGELIST)).status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 403
+    assert client.get(reverse(CHANGELIST)).status_code == 403
 
 
 def test_other_company_change_is_404_and_not_decided(company_admin_client, other_company):
