@@ -36,6 +36,7 @@ from accounts.models import (
     UserStatus,
 )
 from accounts.tenancy import CompanyScopedAdmin, ScopedRelatedFieldListFilter, scope_to_company
+from accounts.words import count
 from offices import services as office_services
 from offices.models import Office
 from provisioning import services as provisioning_services
@@ -143,10 +144,10 @@ class LicenseSeatsAdmin(CompanyScopedAdmin):
     def holders(self, obj: LicenseSeats) -> str:
         url = reverse("admin:accounts_user_changelist")
         return format_html(
-            '<a href="{}?license_type__exact={}&amp;status__exact=active">{} user(s)</a>',
+            '<a href="{}?license_type__exact={}&amp;status__exact=active">{}</a>',
             url,
             obj.license_type,
-            obj.used,
+            count(obj.used, "user"),
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -492,7 +493,9 @@ class UserAdmin(CompanyScopedAdmin):
             else:
                 given += 1
         if given:
-            self.message_user(request, f"Gave {given} user(s) a number.", level=messages.SUCCESS)
+            self.message_user(
+                request, f"Gave {count(given, 'user')} a number.", level=messages.SUCCESS
+            )
         if without:
             self.message_user(
                 request,

@@ -29,6 +29,7 @@ from accounts.audit import Source
 from accounts.errors import DomainError
 from accounts.models import User
 from accounts.tenancy import CompanyScopedAdmin, is_company_admin
+from accounts.words import count
 from approvals import services
 from approvals.diff import change_rows
 from approvals.models import OPEN_STATUSES, ChangeStatus, PendingChange
@@ -161,12 +162,15 @@ class PendingChangeAdmin(CompanyScopedAdmin):
         if len(refusals) > MAX_REFUSALS_SHOWN:
             self.message_user(
                 request,
-                f"… and {len(refusals) - MAX_REFUSALS_SHOWN} more change(s) not pending any more.",
+                f"… and {count(len(refusals) - MAX_REFUSALS_SHOWN, 'more change')} "
+                "not pending any more.",
                 level=messages.ERROR,
             )
         if approval.approved:
             self.message_user(
-                request, f"Approved {len(approval.approved)} item(s).", level=messages.SUCCESS
+                request,
+                f"Approved {count(len(approval.approved), 'change')}.",
+                level=messages.SUCCESS,
             )
         self._warn_if_apply_deferred(request, started)
 

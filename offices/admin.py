@@ -18,10 +18,11 @@ from accounts.audit import Source
 from accounts.errors import DomainError
 from accounts.models import User
 from accounts.tenancy import CompanyScopedAdmin, ScopedRelatedFieldListFilter, scope_to_company
+from accounts.words import count
 from offices import services
 from offices.models import AreaCode, NumberStatus, Office, PhoneNumber
 from offices.phone import country_name, country_names, parse_number
-from offices.selectors import with_counts
+from offices.selectors import office_deletion_blockers, with_counts
 
 
 def _actor(request: HttpRequest) -> User:
@@ -132,12 +133,8 @@ class OfficeAdmin(CompanyScopedAdmin):
                 field="is_main",
             )
 
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        # Users and numbers block the deletion: delete_office says so in words, rather than
-        # Django's list of "protected related objects" or a 403 for users it may not delete.
-        # Deleting an (empty) office deletes nothing else.
-        offices = list(objs)
-        return [str(o) for o in offices], {"offices": len(offices)}, set(), []
+    def deletion_blockers(self, obj: Office) -> list[str]:
+        return office_deletion_blockers(obj)
 
     def delete_model(self, request: HttpRequest, obj: Office) -> None:
         services.delete_office(office=obj, actor=request.user, source=Source.ADMIN)  # type: ignore[arg-type]
@@ -309,6 +306,11 @@ class PhoneNumberAdmin(CompanyScopedAdmin):
                 source=Source.ADMIN,
             )
 
+    def deletion_blockers(self, obj: PhoneNumber) -> list[str]:
+        if obj.assigned_user_id is None:
+            return []
+        return [f"{obj.formatted} is assigned to {obj.assigned_user.email}. Release it first."]
+
     def delete_model(self, request: HttpRequest, obj: PhoneNumber) -> None:
         services.remove_number(phone_number=obj, actor=request.user, source=Source.ADMIN)  # type: ignore[arg-type]
 
@@ -356,7 +358,7 @@ class PhoneNumberAdmin(CompanyScopedAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 company = self.company_for(request, PhoneNumber())
-                count = services.import_numbers(
+                imported = services.import_numbers(
                     company=company,
                     csv_file=form.cleaned_data["csv_file"],
                     actor=user,
@@ -365,12 +367,14 @@ class PhoneNumberAdmin(CompanyScopedAdmin):
             except services.NumberImportError as error:
                 errors, total_errors = error.errors, error.total
                 form.add_error(
-                    "csv_file", f"Nothing was imported: {error.total} row(s) have problems."
+                    "csv_file", f"Nothing was imported: {count(error.total, 'row')} with problems."
                 )
             except DomainError as error:
                 form.add_error("csv_file", error.message)
             else:
-                self.message_user(request, f"Imported {count:,} numbers.", level=messages.SUCCESS)
+                self.message_user(
+                    request, f"Imported {count(imported, 'number')}.", level=messages.SUCCESS
+                )
                 return HttpResponseRedirect(reverse("admin:offices_phonenumber_changelist"))
         context = {
             **self.admin_site.each_context(request),

@@ -183,7 +183,7 @@ def test_assign_numbers_gives_a_free_number_or_says_none_is_free(
     assert "No free number" in response.content.decode()
     PhoneNumberFactory(company=company, number="+14155550177", office=hq)
     response = act(company_admin_client, "assign_numbers", [bob])
-    assert "Gave 1 user(s) a number." in response.content.decode()
+    assert "Gave 1 user a number." in response.content.decode()
     assert PhoneNumber.objects.get(assigned_user=bob).number == "+14155550177"
 
 

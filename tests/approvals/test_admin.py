@@ -238,10 +238,10 @@ def test_bulk_approve_of_all_skips_the_decided_and_lists_a_few_of_them(
         follow=True,
     )
     page = response.content.decode()
-    assert "Approved 3 item(s)." in page
+    assert "Approved 3 changes." in page
     assert f"Change #{decided[0].pk} is already approved, applying by admin@acme.example" in page
     assert f"Change #{decided[2].pk} is already" not in page
-    assert "… and 1 more change(s) not pending any more." in page
+    assert "… and 1 more change not pending any more." in page
     assert set(PendingChange.objects.values_list("status", flat=True)) == {ChangeStatus.APPROVED}
     assert AuditEvent.objects.filter(action="provisioning.change_approved").count() == 6
 
