@@ -16,15 +16,19 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.timezone import localtime
 
 from accounts import audit_csv, selectors, services
-from accounts.admin_filters import ActorFilter, DateRangeFilter, GhostAccountFilter, TargetFilter
+from accounts.admin_filters import (
+    ActorFilter,
+    DateRangeFilter,
+    EventTypeFilter,
+    GhostAccountFilter,
+    TargetFilter,
+)
 from accounts.admin_site import admin_site
 from accounts.audit import Source
-from accounts.audit_display import describe_change
+from accounts.audit_display import describe_change, event_label
 from accounts.errors import DomainError
 from accounts.models import (
     AuditEvent,
@@ -35,6 +39,7 @@ from accounts.models import (
     User,
     UserStatus,
 )
+from accounts.moments import format_moment
 from accounts.tenancy import CompanyScopedAdmin, ScopedRelatedFieldListFilter, scope_to_company
 from accounts.words import count
 from offices import services as office_services
@@ -424,11 +429,11 @@ class UserAdmin(CompanyScopedAdmin):
             return "No changes recorded yet."
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    date_format(localtime(event.created_at), "DATETIME_FORMAT"),
-                    event.action,
+                    format_moment(event.created_at, obj.company),
+                    event_label(event),
                     Source(event.source).label if event.source in Source.values else event.source,
                     event.actor_label,
                     describe_change(event),
@@ -624,16 +629,9 @@ class AuditEventAdmin(CompanyScopedAdmin):
 
     admin_section = "audit"
     admin_description = "Every change: who, what, when, from where. Filter it and export CSV."
-    list_display = (
-        "created_at",
-        "action",
-        "actor_label",
-        "source_display",
-        "target_label",
-        "change",
-    )
+    list_display = ("when", "event", "who", "source_display", "about", "change")
     empty_value_display = ""
-    list_filter = (DateRangeFilter, ActorFilter, TargetFilter, "action", "source")
+    list_filter = (DateRangeFilter, ActorFilter, TargetFilter, EventTypeFilter, "source")
     search_fields = ("action", "actor_label", "target_label", "target_id", "request_id")
     search_help_text = "Action, who, what it changed, or a request id."
     date_hierarchy = "created_at"
@@ -658,9 +656,25 @@ class AuditEventAdmin(CompanyScopedAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         return super().changelist_view(request, {"title": "Audit log", **(extra_context or {})})
 
+    @admin.display(description="When", ordering="created_at")
+    def when(self, obj: AuditEvent) -> str:
+        return format_moment(obj.created_at, obj.company)
+
+    @admin.display(description="What happened", ordering="action")
+    def event(self, obj: AuditEvent) -> str:
+        return event_label(obj)
+
+    @admin.display(description="Who", ordering="actor_label")
+    def who(self, obj: AuditEvent) -> str:
+        return obj.actor_label
+
     @admin.display(description="From", ordering="source")
     def source_display(self, obj: AuditEvent) -> str:
         return Source(obj.source).label if obj.source in Source.values else obj.source
+
+    @admin.display(description="About", ordering="target_label")
+    def about(self, obj: AuditEvent) -> str:
+        return obj.target_label
 
     @admin.display(description="Change")
     def change(self, obj: AuditEvent) -> str:

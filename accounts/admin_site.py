@@ -15,6 +15,9 @@ from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils import timezone
+
+from accounts.moments import company_zone
 
 
 @dataclass
@@ -103,7 +106,9 @@ class AdminSettingsSite(admin.AdminSite):
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.user.is_authenticated and not self.has_permission(request):
                 return self.no_access(request)
-            return wrapped(request, *args, **kwargs)
+            # Moments read in the company's time zone, on every page of the console.
+            with timezone.override(company_zone(getattr(request.user, "company", None))):
+                return wrapped(request, *args, **kwargs)
 
         return inner
 

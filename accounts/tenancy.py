@@ -195,8 +195,8 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
         return flat, {str(self.opts.verbose_name_plural): len(objs)}, set(), blockers
 
     def get_actions(self, request: HttpRequest) -> Any:
-        actions = super().get_actions(request)
-        if "delete_selected" in actions:
+        actions: Any = super().get_actions(request)
+        if actions.get("delete_selected"):
             _, name, description = actions["delete_selected"]
             actions["delete_selected"] = (type(self)._delete_selected, name, description)
         return actions

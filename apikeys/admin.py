@@ -26,6 +26,7 @@ from django.utils.html import format_html
 from accounts.admin_site import admin_site
 from accounts.audit import Source
 from accounts.errors import DomainError
+from accounts.moments import FORMAT
 from accounts.tenancy import CompanyScopedAdmin, is_company_admin
 from apikeys import one_time_secret, services
 from apikeys.models import APIKey, Scope
@@ -43,7 +44,8 @@ DETAIL_FIELDS = (
 
 
 def format_moment(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+    # In the zone the console's request runs in: the company's (accounts.admin_site).
+    return timezone.localtime(moment).strftime(FORMAT) if moment else ""
 
 
 class APIKeyCreateForm(forms.ModelForm):
@@ -175,7 +177,7 @@ class APIKeyAdmin(CompanyScopedAdmin):
         if obj.revoked_at is not None:
             return ""
         return format_html(
-            '<a class="button api-key-revoke" href="{}">Revoke</a>',
+            '<a class="button danger api-key-revoke" href="{}">Revoke</a>',
             reverse("admin:apikeys_apikey_revoke", args=[obj.pk], current_app=admin_site.name),
         )
 

@@ -307,9 +307,10 @@ class PhoneNumberAdmin(CompanyScopedAdmin):
             )
 
     def deletion_blockers(self, obj: PhoneNumber) -> list[str]:
-        if obj.assigned_user_id is None:
+        holder = obj.assigned_user
+        if holder is None:
             return []
-        return [f"{obj.formatted} is assigned to {obj.assigned_user.email}. Release it first."]
+        return [f"{obj.formatted} is assigned to {holder.email}. Release it first."]
 
     def delete_model(self, request: HttpRequest, obj: PhoneNumber) -> None:
         services.remove_number(phone_number=obj, actor=request.user, source=Source.ADMIN)  # type: ignore[arg-type]

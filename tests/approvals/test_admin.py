@@ -123,10 +123,13 @@ def test_bulk_approve_and_reject_with_comment(
                 "comment": "fine",
             },
         )
-    company_admin_client.post(
-        reverse(CHANGELIST),
-        {"action": "reject_selected", "_selected_action": [create.pk], "comment": "who?"},
-    )
+    reject = {"action": "reject_selected", "_selected_action": [create.pk], "comment": "who?"}
+    # Bulk Reject asks first (it discards the changes), then rejects on confirmation.
+    confirmation = company_admin_client.post(reverse(CHANGELIST), reject)
+    assert confirmation.status_code == 200
+    assert "Reject 1 change" in confirmation.content.decode()
+    assert PendingChange.objects.get(pk=create.pk).status == "pending"
+    company_admin_client.post(reverse(CHANGELIST), {**reject, "confirm": "yes"})
     statuses = dict(PendingChange.objects.values_list("pk", "status"))
     assert statuses == {first.pk: "applied", second.pk: "applied", create.pk: "rejected"}
     assert PendingChange.objects.get(pk=create.pk).review_comment == "who?"
