@@ -171,6 +171,17 @@ class LicenseSeatsAdmin(CompanyScopedAdmin):
         )
 
 
+APPROVER_HELP = (
+    "Approvers approve or reject queued provisioning changes under Pending approvals. Company "
+    "admins are approvers unless this is unticked; a member who is an approver sees Pending "
+    "approvals and nothing else of Admin Settings."
+)
+ROLE_HELP = (
+    "Company admins open all of Admin Settings. Members use the phone system only; to let a "
+    "member review provisioning changes, make them an approver."
+)
+
+
 class UserAddForm(forms.ModelForm):
     password = forms.CharField(
         widget=forms.PasswordInput(render_value=False),
@@ -188,6 +199,7 @@ class UserAddForm(forms.ModelForm):
             "title",
             "department",
             "role",
+            "is_approver",
             "office",
             "license_type",
         )
@@ -315,6 +327,7 @@ class UserAdmin(CompanyScopedAdmin):
                 "title",
                 "department",
                 "role",
+                "is_approver",
                 "office",
                 "license_type",
                 "password",
@@ -350,6 +363,14 @@ class UserAdmin(CompanyScopedAdmin):
         if obj is None:
             kwargs["form"] = UserAddForm
         form = super().get_form(request, obj, change, **kwargs)
+        for name, label, help_text in (
+            ("role", None, ROLE_HELP),
+            ("is_approver", "Approver", APPROVER_HELP),
+        ):
+            if name in form.base_fields:
+                field = form.base_fields[name]
+                field.help_text = help_text
+                field.label = label or field.label
         office = form.base_fields.get("office")
         if office is not None:
             # Offices are edited under Offices & Numbers, not from a user's page.
@@ -592,6 +613,8 @@ class UserAdmin(CompanyScopedAdmin):
                 company=self.company_for(request, obj),
                 email=email,
                 role=data.get("role") or "member",
+                # Unticked: the role's default (company admins approve, members do not).
+                is_approver=True if data.get("is_approver") else None,
                 password=data.get("password") or None,
                 actor=actor,
                 source=Source.ADMIN,
