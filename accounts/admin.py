@@ -304,6 +304,7 @@ class UserAdmin(CompanyScopedAdmin):
     ordering = ("family_name", "given_name", "email")
     actions = ("suspend_users", "reactivate_users", "move_to_office", "assign_numbers")
     change_list_template = "admin/accounts/user/change_list.html"
+    change_form_template = "admin/accounts/user/change_form.html"
     fieldsets = (
         (
             None,
@@ -389,6 +390,60 @@ class UserAdmin(CompanyScopedAdmin):
         # A user's page is for that user: no "Save and add another" beside Save.
         extra_context = {"show_save_and_add_another": False, **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/status/",
+                self.admin_site.admin_view(self.status_view),
+                name="accounts_user_status",
+            ),
+            *super().get_urls(),
+        ]
+
+    def status_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Suspend or reactivate one user from their page: a confirmation, then the service."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        user: User = self.get_object(request, object_id)  # another company's user: 404
+        actor = _acting_user(request)
+        page = reverse("admin:accounts_user_change", args=[user.pk])
+        suspending = user.status == UserStatus.ACTIVE
+        if user.status == UserStatus.PENDING:
+            self.message_user(
+                request,
+                f"{user} is waiting for approval: decide under Pending approvals.",
+                level=messages.ERROR,
+            )
+            return HttpResponseRedirect(page)
+        if request.method == "POST":
+            try:
+                if suspending:
+                    if user.pk == actor.pk:
+                        raise DomainError("You cannot suspend yourself; ask another company admin.")
+                    provisioning_services.suspend_user(user=user, actor=actor, source=Source.ADMIN)
+                else:
+                    provisioning_services.reactivate_user(
+                        user=user, actor=actor, source=Source.ADMIN
+                    )
+            except DomainError as error:
+                self.message_user(request, error.message, level=messages.ERROR)
+            else:
+                done = "suspended" if suspending else "reactivated"
+                self.message_user(request, f"{user} is {done}.", level=messages.SUCCESS)
+            return HttpResponseRedirect(page)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{'Suspend' if suspending else 'Reactivate'} {user}?",
+            "opts": self.opts,
+            "original": user,
+            "admin_section": self.admin_section,
+            "suspending": suspending,
+            "target": user,
+            "page_url": page,
+            "scim_managed": user.managed_by == ManagedBy.SCIM,
+        }
+        return TemplateResponse(request, "admin/accounts/user/status_confirmation.html", context)
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         """A user's history is the Audit log about them (every door), not Django's admin log."""

@@ -1,14 +1,18 @@
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.admin_site import admin_site
 from approvals.admin_views import urlpatterns as approvals_admin_urls
+from offices.admin_views import area_codes_view
 from sso import views as sso_views
 from sso.admin import saml_settings_view
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/app/", permanent=False)),
+    # Browsers ask for /favicon.ico on pages that name no icon.
+    path("favicon.ico", RedirectView.as_view(url=static("switchboard/favicon.svg"))),
     # Admin Settings signs in and out through the same doors as everyone (enforced SSO).
     path("admin/login/", sso_views.admin_login_redirect),
     path("admin/logout/", sso_views.logout_view),
@@ -16,6 +20,11 @@ urlpatterns = [
         "admin/authentication/saml-sso/",
         admin_site.admin_view(saml_settings_view),
         name="sso_settings",
+    ),
+    path(
+        "admin/offices/areacode/",
+        admin_site.admin_view(area_codes_view),
+        name="area_codes",
     ),
     *approvals_admin_urls,
     path("admin/", admin_site.urls),

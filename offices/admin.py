@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from accounts.admin_site import admin_site
 from accounts.audit import Source
@@ -23,6 +23,9 @@ from offices import services
 from offices.models import AreaCode, NumberStatus, Office, PhoneNumber
 from offices.phone import country_name, country_names, parse_number
 from offices.selectors import office_deletion_blockers, with_counts
+
+# The office page lists this many people and numbers; the lists behind its links have them all.
+OFFICE_PAGE_ROWS = 25
 
 
 def _actor(request: HttpRequest) -> User:
@@ -65,6 +68,65 @@ class OfficeAdmin(CompanyScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Office]:
         return with_counts(super().get_queryset(request))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return [*fieldsets, ("People and numbers", {"fields": ("people", "office_numbers")})]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("people", "office_numbers") if obj is not None else ()
+
+    @admin.display(description="People")
+    def people(self, obj: Office) -> str:
+        users = list(obj.users.order_by("family_name", "given_name", "email")[:OFFICE_PAGE_ROWS])
+        total = obj.users.count()
+        link = f"{reverse('admin:accounts_user_changelist')}?office__id__exact={obj.pk}"
+        if not users:
+            return "Nobody sits in this office yet."
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> · {}</li>',
+            (
+                (reverse("admin:accounts_user_change", args=[user.pk]), str(user), user.email)
+                for user in users
+            ),
+        )
+        return format_html(
+            '<ul class="office-people">{}</ul><p><a href="{}">All {} in the Users list</a></p>',
+            items,
+            link,
+            count(total, "user"),
+        )
+
+    @admin.display(description="Phone numbers")
+    def office_numbers(self, obj: Office) -> str:
+        numbers = list(
+            obj.phone_numbers.select_related("assigned_user").order_by("number")[:OFFICE_PAGE_ROWS]
+        )
+        total = obj.phone_numbers.count()
+        link = f"{reverse('admin:offices_phonenumber_changelist')}?office__id__exact={obj.pk}"
+        if not numbers:
+            return "This office has no phone numbers yet. Add or import them under Phone numbers."
+        items = format_html_join(
+            "",
+            "<li>{} · {}</li>",
+            (
+                (
+                    number.formatted,
+                    number.assigned_user.email if number.assigned_user else "free",
+                )
+                for number in numbers
+            ),
+        )
+        return format_html(
+            '<ul class="office-numbers">{}</ul><p><a href="{}">All {} in the Phone numbers list'
+            "</a></p>",
+            items,
+            link,
+            count(total, "phone number"),
+        )
 
     @admin.display(description="Country", ordering="country")
     def country_display(self, obj: Office) -> str:
