@@ -58,6 +58,24 @@ class CompanyAdmin(CompanyScopedAdmin):
     def get_list_filter(self, request: HttpRequest) -> Any:
         return ("plan",) if request.user.is_superuser else ()
 
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        # A company admin has one company: its profile is a page, not a one-row list.
+        company_id = getattr(request.user, "company_id", None)
+        if not request.user.is_superuser and company_id is not None:
+            return HttpResponseRedirect(reverse("admin:accounts_company_change", args=[company_id]))
+        return super().changelist_view(request, {"title": "Companies", **(extra_context or {})})
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        extra_context = {
+            "title": "Company profile",
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request.user.is_superuser:
             return ("slug",) if obj else ()

@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.text import capfirst
 
 from accounts.errors import DomainError
 from accounts.models import Company, User
@@ -325,7 +326,12 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
             return super()._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "admin_section": self.admin_section}
+        # The list's name ("Offices"), not Django's "Select office to change".
+        extra_context = {
+            "title": capfirst(self.opts.verbose_name_plural),
+            **(extra_context or {}),
+            "admin_section": self.admin_section,
+        }
         return super().changelist_view(request, extra_context)
 
     def delete_view(

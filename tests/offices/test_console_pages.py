@@ -78,3 +78,36 @@ def test_favicon_is_served_and_named_by_the_pages(company_admin_client):
     assert response["Location"].endswith("switchboard/favicon.svg")
     assert 'rel="icon"' in company_admin_client.get(reverse("admin:index")).content.decode()
     assert 'rel="icon"' in client.get("/login/").content.decode()
+
+
+def test_country_choices_are_proper_names(company_admin_client):
+    form = company_admin_client.get(reverse("admin:offices_office_add"))
+    choices = dict(form.context["adminform"].form.fields["country"].choices)
+    assert choices["IM"] == "Isle of Man"
+    assert choices["AC"] == "Ascension Island"
+    assert choices["EH"] == "Western Sahara"
+    assert not [name for name in choices.values() if "(+" in name]
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("admin:offices_office_changelist", "Offices"),
+        ("admin:offices_phonenumber_changelist", "Phone numbers"),
+        ("admin:accounts_user_changelist", "Users"),
+        ("admin:accounts_licenseseats_changelist", "Licenses"),
+    ],
+)
+def test_list_titles_are_the_lists_names(company_admin_client, name, title):
+    body = company_admin_client.get(reverse(name)).content.decode()
+    assert f"<h1>{title}</h1>" in body
+    assert "to change" not in body
+    assert "to view" not in body
+
+
+def test_the_company_profile_is_a_page_not_a_one_row_list(company_admin_client, company):
+    response = company_admin_client.get(reverse("admin:accounts_company_changelist"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:accounts_company_change", args=[company.pk])
+    page = company_admin_client.get(response["Location"]).content.decode()
+    assert "<h1>Company profile</h1>" in page
