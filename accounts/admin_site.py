@@ -7,14 +7,16 @@ lives under My Company, so breadcrumbs read `Admin Settings › My Company › A
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import partial, wraps
 from typing import Any
 
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http.response import HttpResponseRedirectBase
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, URLResolver, path, reverse
+from django.urls import URLPattern, URLResolver, include, path, re_path, reverse
 from django.utils import timezone
 
 from accounts.moments import company_zone
@@ -59,6 +61,27 @@ SECTIONS: list[Section] = [
     Section("platform", "Platform", description="Operators only: every company."),
 ]
 SECTION_BY_SLUG = {section.slug: section for section in SECTIONS}
+
+
+# Pages under the section they belong to: /admin/my-company/authentication/api-keys/ rather than
+# Django's /admin/apikeys/apikey/. The old addresses answer 308 (method and body kept).
+AUTHENTICATION_PATH = "my-company/authentication/"
+MOVED_MODEL_PAGES = {"apikeys/apikey/": f"{AUTHENTICATION_PATH}api-keys/"}
+
+
+class HttpResponsePermanentRedirectKeepingMethod(HttpResponseRedirectBase):
+    status_code = 308
+
+
+def moved_to(old: str, new: str) -> Any:
+    """A view answering an old address with a 308 to the same page at its new one."""
+
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return HttpResponsePermanentRedirectKeepingMethod(
+            request.get_full_path().replace(old, new, 1)
+        )
+
+    return view
 
 
 def is_company_approver(user: Any) -> bool:
@@ -176,14 +199,22 @@ class AdminSettingsSite(admin.AdminSite):
         )(request)
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
-        return [
+        urls: list[URLResolver | URLPattern] = [
             path(
                 "section/<slug:slug>/",
                 self.admin_view(self.section_view),
                 name="section",
             ),
-            *super().get_urls(),
         ]
+        for url in super().get_urls():
+            old = str(url.pattern)
+            new = MOVED_MODEL_PAGES.get(old)
+            if new is None or not isinstance(url, URLResolver):
+                urls.append(url)
+                continue
+            urls.append(path(new, include(url.url_patterns)))
+            urls.append(re_path(rf"^{re.escape(old)}", moved_to(f"/{old}", f"/{new}")))
+        return urls
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         """Sections instead of Django apps, for the index, the sidebar and section pages.
@@ -220,6 +251,7 @@ class AdminSettingsSite(admin.AdminSite):
                     "perms": {"change": True, "view": True},
                 }
             )
+        shown = {section.slug for section in SECTIONS if entries[section.slug]}
         return [
             {
                 "name": section.title,
@@ -229,6 +261,8 @@ class AdminSettingsSite(admin.AdminSite):
                 "models": entries[section.slug],
                 "section": section,
                 "description": section.description,
+                # Shown inside its parent's box (Authentication in My Company) when both are.
+                "inside_parent": section.parent in shown,
             }
             for section in SECTIONS
             if entries[section.slug]
@@ -250,6 +284,9 @@ class AdminSettingsSite(admin.AdminSite):
         ]
         if not shown:
             raise Http404("No such section.")
+        labels = {app["app_label"] for app in shown}
+        for app in shown:  # a section's own page shows it, whether or not its parent is there
+            app["inside_parent"] = app["section"].parent in labels
         context = {
             **self.each_context(request),
             "title": section.title,

@@ -3,7 +3,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from accounts.admin_site import admin_site
+from accounts.admin_site import AUTHENTICATION_PATH, admin_site, moved_to
 from approvals.admin_views import urlpatterns as approvals_admin_urls
 from offices.admin_views import area_codes_view
 from sso import views as sso_views
@@ -17,9 +17,18 @@ urlpatterns = [
     path("admin/login/", sso_views.admin_login_redirect),
     path("admin/logout/", sso_views.logout_view),
     path(
-        "admin/authentication/saml-sso/",
+        f"admin/{AUTHENTICATION_PATH}saml-sso/",
         admin_site.admin_view(saml_settings_view),
         name="sso_settings",
+    ),
+    # Former addresses of the Authentication pages (bookmarks, the README of old).
+    path(
+        "admin/authentication/saml-sso/",
+        moved_to("/admin/authentication/", f"/admin/{AUTHENTICATION_PATH}"),
+    ),
+    path(
+        "admin/scim-provisioning/",
+        moved_to("/admin/", f"/admin/{AUTHENTICATION_PATH}"),
     ),
     path(
         "admin/offices/areacode/",

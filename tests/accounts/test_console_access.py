@@ -78,3 +78,31 @@ def test_signed_out_visitor_is_sent_to_sign_in(client):
     response = client.get(reverse("admin:accounts_user_changelist"))
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_home_shows_authentication_inside_my_company(company_admin_client):
+    body = company_admin_client.get(reverse("admin:index")).content.decode()
+    my_company = body.split('id="section-my-company"')[1].split(
+        'class="module switchboard-section"'
+    )[0]
+    assert 'id="section-authentication"' in my_company
+    assert "API Keys" in my_company or "Api keys" in my_company
+    assert body.count('class="module switchboard-section"') == body.count("<caption>")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/admin/apikeys/apikey/", "/admin/my-company/authentication/api-keys/"),
+        ("/admin/apikeys/apikey/add/?x=1", "/admin/my-company/authentication/api-keys/add/?x=1"),
+        ("/admin/authentication/saml-sso/", "/admin/my-company/authentication/saml-sso/"),
+        ("/admin/scim-provisioning/", "/admin/my-company/authentication/scim-provisioning/"),
+    ],
+)
+def test_authentication_pages_live_under_my_company_and_old_addresses_redirect(
+    company_admin_client, old, new
+):
+    response = company_admin_client.get(old)
+    assert response.status_code == 308  # a POST to a bookmarked form keeps its body
+    assert response["Location"] == new
+    assert company_admin_client.get(new).status_code == 200

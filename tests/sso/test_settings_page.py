@@ -9,7 +9,7 @@ from tests.accounts.factories import CompanyAdminFactory
 from tests.sso.conftest import ACME_IDP
 from tests.sso.test_configure import metadata_xml
 
-PAGE = "/admin/authentication/saml-sso/"
+PAGE = "/admin/my-company/authentication/saml-sso/"
 
 
 def form_data(keys, **overrides):
