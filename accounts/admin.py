@@ -24,6 +24,7 @@ from accounts.admin_filters import (
     DateRangeFilter,
     EventTypeFilter,
     GhostAccountFilter,
+    SourceFilter,
     TargetFilter,
 )
 from accounts.admin_site import admin_site
@@ -727,7 +728,7 @@ class AuditEventAdmin(CompanyScopedAdmin):
     admin_description = "Every change: who, what, when, from where. Filter it and export CSV."
     list_display = ("when", "event", "who", "source_display", "about", "change")
     empty_value_display = ""
-    list_filter = (DateRangeFilter, ActorFilter, TargetFilter, EventTypeFilter, "source")
+    list_filter = (DateRangeFilter, ActorFilter, TargetFilter, EventTypeFilter, SourceFilter)
     search_fields = ("action", "actor_label", "target_label", "target_id", "request_id")
     search_help_text = "Action, who, what it changed, or a request id."
     date_hierarchy = "created_at"

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import audit_events, selectors
+from accounts.audit import Source
 from accounts.models import User
 
 
@@ -181,6 +182,20 @@ class GhostAccountFilter(admin.SimpleListFilter):
         if days is None:
             return queryset
         return selectors.ghost_accounts(queryset, days=days)
+
+
+class SourceFilter(admin.SimpleListFilter):
+    """Which door a change came through, in words ("Admin Settings", not "admin")."""
+
+    title = "source"
+    parameter_name = "source__exact"  # Django's field filter's parameter: links still work
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return Source.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset if value is None else queryset.filter(source=value)
 
 
 class EventTypeFilter(admin.SimpleListFilter):

@@ -124,13 +124,16 @@ def audit_batch() -> Iterator[list[AuditEvent]]:
 
 
 def snapshot(instance: models.Model, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """The audited view of a row: the named fields as JSON-safe values (FKs as ids)."""
+    """The audited view of a row: the named fields as JSON-safe values (FKs as ids; JSON
+    fields' lists and objects as they are)."""
     values: dict[str, Any] = {}
     for name in fields:
         field = instance._meta.get_field(name)
         value = getattr(instance, getattr(field, "attname", name))
         values[name] = (
-            value if value is None or isinstance(value, bool | int | float) else str(value)
+            value
+            if value is None or isinstance(value, bool | int | float | list | dict)
+            else str(value)
         )
     return values
 

@@ -8,6 +8,7 @@ here. A test scans the code for every action written and fails on one not declar
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,12 @@ def value_text(value: Any) -> str:
             return f"{text} ({', '.join(extras)})" if extras else text
         return "; ".join(f"{field_label(str(k))}: {value_text(v)}" for k, v in value.items())
     text = str(value)
+    if text[:2] in ("[{", "['", "{'"):
+        # Rows written before JSON fields were kept as JSON hold Python's text of the list.
+        try:
+            return value_text(ast.literal_eval(text))
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            pass
     return text if len(text) <= MAX_VALUE else f"{text[: MAX_VALUE - 1]}…"
 
 

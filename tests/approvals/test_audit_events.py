@@ -103,7 +103,14 @@ def test_reserve_then_approve_reads_reserved_approved_active(
     company, office, approver, django_capture_on_commit_callbacks
 ):
     policy(company, "create")
-    change = queue_create(company, {"email": "grace@acme.example", "given_name": "Grace"})
+    change = queue_create(
+        company,
+        {
+            "email": "grace@acme.example",
+            "given_name": "Grace",
+            "email_addresses": [{"value": "grace@acme.example", "primary": True}],
+        },
+    )
     with django_capture_on_commit_callbacks(execute=True):
         services.approve_change(change=change, actor=approver, source=Source.ADMIN)
     user = User.objects.get(pk=change.user_id)
@@ -119,6 +126,8 @@ def test_reserve_then_approve_reads_reserved_approved_active(
     reserved = AuditEvent.objects.get(action="user.reserved", target_id=str(user.pk))
     assert reserved.after["status"] == "pending"
     assert reserved.after["email"] == "grace@acme.example"
+    # A JSON field is audited as JSON, so it reads as the list it is.
+    assert reserved.after["email_addresses"] == [{"value": "grace@acme.example", "primary": True}]
 
 
 @contextmanager
@@ -186,3 +195,9 @@ def test_the_light_reflects_the_last_minutes_not_an_old_refusal(company, scim, a
     status = provisioning_status(company)
     assert status.health == "connected"
     assert status.counts["24 hours"]["errors"] == 1  # still counted, no longer the light
+
+
+def test_json_fields_are_audited_as_json_and_old_rows_read_as_lists():
+    old_row = "[{'value': 'grace@acme.example', 'primary': True}]"
+    assert audit_events.value_text(old_row) == "grace@acme.example (primary)"
+    assert audit_events.value_text("[not python") == "[not python"

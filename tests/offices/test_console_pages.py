@@ -111,3 +111,10 @@ def test_the_company_profile_is_a_page_not_a_one_row_list(company_admin_client, 
     assert response["Location"] == reverse("admin:accounts_company_change", args=[company.pk])
     page = company_admin_client.get(response["Location"]).content.decode()
     assert "<h1>Company profile</h1>" in page
+
+
+def test_area_codes_breadcrumbs_name_the_page(company_admin_client):
+    body = company_admin_client.get(AREA_CODES).content.decode()
+    crumbs = body.split('class="breadcrumbs"')[1].split("</div>")[0]
+    assert "Offices &amp; Numbers" in crumbs
+    assert "Area codes" in crumbs
