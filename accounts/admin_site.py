@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.response import HttpResponseRedirectBase
-from django.template.response import TemplateResponse
+from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path, reverse
 from django.utils import timezone
 
@@ -129,9 +129,13 @@ class AdminSettingsSite(admin.AdminSite):
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.user.is_authenticated and not self.has_permission(request):
                 return self.no_access(request)
-            # Moments read in the company's time zone, on every page of the console.
+            # Moments read in the company's time zone, on every page of the console: the page
+            # is rendered here, inside the zone, not later by the handler.
             with timezone.override(company_zone(getattr(request.user, "company", None))):
-                return wrapped(request, *args, **kwargs)
+                response = wrapped(request, *args, **kwargs)
+                if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+                    response.render()
+                return response
 
         return inner
 

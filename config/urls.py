@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -9,10 +10,16 @@ from offices.admin_views import area_codes_view
 from sso import views as sso_views
 from sso.admin import saml_settings_view
 
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    # Resolved per request: the manifest of collected static files exists only after collectstatic.
+    return HttpResponseRedirect(static("switchboard/favicon.svg"))
+
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/app/", permanent=False)),
     # Browsers ask for /favicon.ico on pages that name no icon.
-    path("favicon.ico", RedirectView.as_view(url=static("switchboard/favicon.svg"))),
+    path("favicon.ico", favicon),
     # Admin Settings signs in and out through the same doors as everyone (enforced SSO).
     path("admin/login/", sso_views.admin_login_redirect),
     path("admin/logout/", sso_views.logout_view),

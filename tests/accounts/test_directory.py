@@ -276,3 +276,14 @@ def test_another_companys_user_status_page_is_404(company_admin_client, other_co
     assert company_admin_client.post(url).status_code == 404
     stranger.refresh_from_db()
     assert stranger.status == "active"
+
+
+def test_a_users_page_shows_moments_in_the_companys_time_zone(company_admin_client, company, ada):
+    from offices.models import Office
+
+    Office.objects.filter(company=company, is_main=True).update(timezone="Europe/Berlin")
+    body = company_admin_client.get(
+        reverse("admin:accounts_user_change", args=[ada.pk])
+    ).content.decode()
+    assert " CET" in body or " CEST" in body
+    assert " UTC<" not in body
