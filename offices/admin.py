@@ -28,6 +28,19 @@ from offices.selectors import office_deletion_blockers, with_counts
 OFFICE_PAGE_ROWS = 25
 
 
+def _listed(items: str, *, total: int, link: str, noun: str, where: str, empty: str) -> str:
+    """The first rows of an office's people or numbers, and a link to all of them."""
+    if not total:
+        return empty
+    return format_html(
+        '<ul class="office-list">{}</ul><p><a href="{}">All {} in {}</a></p>',
+        items,
+        link,
+        count(total, noun),
+        where,
+    )
+
+
 def _actor(request: HttpRequest) -> User:
     # Admin Settings only lets signed-in company admins (and operators) this far.
     return cast(User, request.user)
@@ -80,52 +93,40 @@ class OfficeAdmin(CompanyScopedAdmin):
 
     @admin.display(description="People")
     def people(self, obj: Office) -> str:
-        users = list(obj.users.order_by("family_name", "given_name", "email")[:OFFICE_PAGE_ROWS])
-        total = obj.users.count()
-        link = f"{reverse('admin:accounts_user_changelist')}?office__id__exact={obj.pk}"
-        if not users:
-            return "Nobody sits in this office yet."
-        items = format_html_join(
-            "",
-            '<li><a href="{}">{}</a> · {}</li>',
-            (
-                (reverse("admin:accounts_user_change", args=[user.pk]), str(user), user.email)
-                for user in users
+        users = obj.users.order_by("family_name", "given_name", "email")[:OFFICE_PAGE_ROWS]
+        return _listed(
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> · {}</li>',
+                (
+                    (reverse("admin:accounts_user_change", args=[user.pk]), str(user), user.email)
+                    for user in users
+                ),
             ),
-        )
-        return format_html(
-            '<ul class="office-people">{}</ul><p><a href="{}">All {} in the Users list</a></p>',
-            items,
-            link,
-            count(total, "user"),
+            total=obj.users.count(),
+            link=f"{reverse('admin:accounts_user_changelist')}?office__id__exact={obj.pk}",
+            noun="user",
+            where="the Users list",
+            empty="Nobody sits in this office yet.",
         )
 
     @admin.display(description="Phone numbers")
     def office_numbers(self, obj: Office) -> str:
-        numbers = list(
-            obj.phone_numbers.select_related("assigned_user").order_by("number")[:OFFICE_PAGE_ROWS]
-        )
-        total = obj.phone_numbers.count()
-        link = f"{reverse('admin:offices_phonenumber_changelist')}?office__id__exact={obj.pk}"
-        if not numbers:
-            return "This office has no phone numbers yet. Add or import them under Phone numbers."
-        items = format_html_join(
-            "",
-            "<li>{} · {}</li>",
-            (
+        numbers = obj.phone_numbers.select_related("assigned_user").order_by("number")
+        return _listed(
+            format_html_join(
+                "",
+                "<li>{} · {}</li>",
                 (
-                    number.formatted,
-                    number.assigned_user.email if number.assigned_user else "free",
-                )
-                for number in numbers
+                    (n.formatted, n.assigned_user.email if n.assigned_user else "free")
+                    for n in numbers[:OFFICE_PAGE_ROWS]
+                ),
             ),
-        )
-        return format_html(
-            '<ul class="office-numbers">{}</ul><p><a href="{}">All {} in the Phone numbers list'
-            "</a></p>",
-            items,
-            link,
-            count(total, "phone number"),
+            total=obj.phone_numbers.count(),
+            link=f"{reverse('admin:offices_phonenumber_changelist')}?office__id__exact={obj.pk}",
+            noun="phone number",
+            where="the Phone numbers list",
+            empty="This office has no phone numbers yet. Add or import them under Phone numbers.",
         )
 
     @admin.display(description="Country", ordering="country")
