@@ -60,11 +60,15 @@ def test_the_user_filter_is_typed_not_a_list_of_every_user(company_admin_client,
     assert shown(company_admin_client.get(CHANGELIST, {"user__id__exact": "x"})) == set()
 
 
+def detail_page(client, change) -> str:
+    return client.get(
+        reverse("admin:approvals_pendingchange_change", args=[change.pk])
+    ).content.decode()
+
+
 def test_the_diff_reads_emails_as_emails(company_admin_client, queue):
     _, create, _ = queue
-    body = company_admin_client.get(
-        reverse("admin:approvals_pendingchange_change", args=[create.pk])
-    ).content.decode()
+    body = detail_page(company_admin_client, create)
     assert "grace@acme.example (work, primary)" in body
     assert "&#x27;value&#x27;" not in body
     assert "{" not in body.split('class="diff"')[1].split("</table>")[0]
@@ -73,8 +77,6 @@ def test_the_diff_reads_emails_as_emails(company_admin_client, queue):
 
 def test_approve_and_reject_are_distinct_buttons(company_admin_client, queue):
     update, _, _ = queue
-    body = company_admin_client.get(
-        reverse("admin:approvals_pendingchange_change", args=[update.pk])
-    ).content.decode()
+    body = detail_page(company_admin_client, update)
     assert 'class="button default" name="decision" value="approve"' in body
     assert 'class="button danger" name="decision" value="reject"' in body

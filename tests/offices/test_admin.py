@@ -331,17 +331,22 @@ def test_bulk_delete_confirmation_lists_what_blocks_and_deletes_nothing(
     assert Office.objects.filter(pk__in=[ny.pk, empty.pk]).count() == 2
 
 
+def confirmed_bulk_delete(client, changelist, ids) -> list[str]:
+    """Post a confirmed "Delete selected"; the messages the list then shows (never a 500)."""
+    response = client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return [str(message) for message in response.context["messages"]]
+
+
 def test_bulk_delete_confirmed_refusals_are_messages_not_500(company_admin_client, company, sf, ny):
     empty = OfficeFactory(company=company, name="Boston")
     # Confirmed while the page was open; meanwhile a user moved into New York.
     UserFactory(company=company, office=ny)
-    response = company_admin_client.post(
-        OFFICES,
-        {"action": "delete_selected", "_selected_action": [ny.pk, empty.pk], "post": "yes"},
-        follow=True,
-    )
-    assert response.status_code == 200
-    shown_messages = [str(m) for m in response.context["messages"]]
+    shown_messages = confirmed_bulk_delete(company_admin_client, OFFICES, [ny.pk, empty.pk])
     assert "New York still has 1 user. Move them to another office first." in shown_messages
     assert "Deleted 1 office." in shown_messages
     assert Office.objects.filter(pk=ny.pk).exists()
@@ -357,13 +362,7 @@ def test_bulk_delete_of_an_assigned_number_is_a_message(company_admin_client, co
         NUMBERS, {"action": "delete_selected", "_selected_action": [assigned.pk, free.pk]}
     )
     assert "is assigned to holder@acme.example. Release it first." in confirm.content.decode()
-    response = company_admin_client.post(
-        NUMBERS,
-        {"action": "delete_selected", "_selected_action": [assigned.pk, free.pk], "post": "yes"},
-        follow=True,
-    )
-    assert response.status_code == 200
-    shown_messages = [str(m) for m in response.context["messages"]]
+    shown_messages = confirmed_bulk_delete(company_admin_client, NUMBERS, [assigned.pk, free.pk])
     assert any("is assigned to holder@acme.example" in m for m in shown_messages)
     assert "Deleted 1 phone number." in shown_messages
     assert PhoneNumber.objects.filter(pk=assigned.pk).exists()
