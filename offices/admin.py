@@ -83,10 +83,20 @@ class OfficeAdmin(CompanyScopedAdmin):
         return with_counts(super().get_queryset(request))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        fieldsets = super().get_fieldsets(request, obj)
+        people_and_numbers = ("people", "office_numbers")
+        fieldsets = [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [f for f in options["fields"] if f not in people_and_numbers],
+                },
+            )
+            for name, options in super().get_fieldsets(request, obj)
+        ]
         if obj is None:
             return fieldsets
-        return [*fieldsets, ("People and numbers", {"fields": ("people", "office_numbers")})]
+        return [*fieldsets, ("People and numbers", {"fields": people_and_numbers})]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ("people", "office_numbers") if obj is not None else ()

@@ -118,3 +118,11 @@ def test_area_codes_breadcrumbs_name_the_page(company_admin_client):
     crumbs = body.split('class="breadcrumbs"')[1].split("</div>")[0]
     assert "Offices &amp; Numbers" in crumbs
     assert "Area codes" in crumbs
+
+
+def test_office_page_lists_people_once(company_admin_client, company, sf):
+    UserFactory(company=company, office=sf, email="ada@acme.example")
+    body = company_admin_client.get(
+        reverse("admin:offices_office_change", args=[sf.pk])
+    ).content.decode()
+    assert body.count("ada@acme.example") == 1
