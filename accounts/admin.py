@@ -17,15 +17,20 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.timezone import localtime
 
 from accounts import audit_csv, domain_dns, domains, selectors, services
-from accounts.admin_filters import ActorFilter, DateRangeFilter, GhostAccountFilter, TargetFilter
+from accounts.admin_filters import (
+    ActorFilter,
+    DateRangeFilter,
+    EventTypeFilter,
+    GhostAccountFilter,
+    SourceFilter,
+    TargetFilter,
+)
 from accounts.admin_site import admin_site
 from accounts.audit import Source
-from accounts.audit_display import describe_change
+from accounts.audit_display import describe_change, event_label
 from accounts.errors import DomainError
 from accounts.models import (
     AuditEvent,
@@ -38,7 +43,9 @@ from accounts.models import (
     UserStatus,
     VerificationMethod,
 )
+from accounts.moments import format_moment
 from accounts.tenancy import CompanyScopedAdmin, ScopedRelatedFieldListFilter, scope_to_company
+from accounts.words import count
 from offices import services as office_services
 from offices.models import Office
 from provisioning import services as provisioning_services
@@ -54,6 +61,24 @@ class CompanyAdmin(CompanyScopedAdmin):
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         return ("plan",) if request.user.is_superuser else ()
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        # A company admin has one company: its profile is a page, not a one-row list.
+        company_id = getattr(request.user, "company_id", None)
+        if not request.user.is_superuser and company_id is not None:
+            return HttpResponseRedirect(reverse("admin:accounts_company_change", args=[company_id]))
+        return super().changelist_view(request, {"title": "Companies", **(extra_context or {})})
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        extra_context = {
+            "title": "Company profile",
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request.user.is_superuser:
@@ -137,14 +162,14 @@ class CompanyDomainAdmin(CompanyScopedAdmin):
     def last_check_label(self, obj: CompanyDomain) -> str:
         if obj.last_checked_at is None:
             return "Not checked yet"
-        when = date_format(localtime(obj.last_checked_at), "j M Y, H:i")
+        when = format_moment(obj.last_checked_at, obj.company)
         return f"{obj.get_last_check_display()} ({when})"
 
     @admin.display(description="Verified on", ordering="verified_at")
     def verified_on(self, obj: CompanyDomain) -> str:
         if obj.verified_at is None:
             return "—"
-        return date_format(localtime(obj.verified_at), "j M Y, H:i")
+        return format_moment(obj.verified_at, obj.company)
 
     @admin.display(description="Verified by")
     def verified_by(self, obj: CompanyDomain) -> str:
@@ -299,10 +324,10 @@ class LicenseSeatsAdmin(CompanyScopedAdmin):
     def holders(self, obj: LicenseSeats) -> str:
         url = reverse("admin:accounts_user_changelist")
         return format_html(
-            '<a href="{}?license_type__exact={}&amp;status__exact=active">{} user(s)</a>',
+            '<a href="{}?license_type__exact={}&amp;status__exact=active">{}</a>',
             url,
             obj.license_type,
-            obj.used,
+            count(obj.used, "user"),
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -319,6 +344,17 @@ class LicenseSeatsAdmin(CompanyScopedAdmin):
             actor=request.user,  # type: ignore[arg-type]
             source=Source.ADMIN,
         )
+
+
+APPROVER_HELP = (
+    "Approvers approve or reject queued provisioning changes under Pending approvals. Company "
+    "admins are approvers unless this is unticked; a member who is an approver sees Pending "
+    "approvals and nothing else of Admin Settings."
+)
+ROLE_HELP = (
+    "Company admins open all of Admin Settings. Members use the phone system only; to let a "
+    "member review provisioning changes, make them an approver."
+)
 
 
 class UserAddForm(forms.ModelForm):
@@ -338,6 +374,7 @@ class UserAddForm(forms.ModelForm):
             "title",
             "department",
             "role",
+            "is_approver",
             "office",
             "license_type",
         )
@@ -442,6 +479,7 @@ class UserAdmin(CompanyScopedAdmin):
     ordering = ("family_name", "given_name", "email")
     actions = ("suspend_users", "reactivate_users", "move_to_office", "assign_numbers")
     change_list_template = "admin/accounts/user/change_list.html"
+    change_form_template = "admin/accounts/user/change_form.html"
     fieldsets = (
         (
             None,
@@ -465,6 +503,7 @@ class UserAdmin(CompanyScopedAdmin):
                 "title",
                 "department",
                 "role",
+                "is_approver",
                 "office",
                 "license_type",
                 "password",
@@ -500,6 +539,14 @@ class UserAdmin(CompanyScopedAdmin):
         if obj is None:
             kwargs["form"] = UserAddForm
         form = super().get_form(request, obj, change, **kwargs)
+        for name, label, help_text in (
+            ("role", None, ROLE_HELP),
+            ("is_approver", "Approver", APPROVER_HELP),
+        ):
+            if name in form.base_fields:
+                field = form.base_fields[name]
+                field.help_text = help_text
+                field.label = label or field.label
         office = form.base_fields.get("office")
         if office is not None:
             # Offices are edited under Offices & Numbers, not from a user's page.
@@ -518,6 +565,60 @@ class UserAdmin(CompanyScopedAdmin):
         # A user's page is for that user: no "Save and add another" beside Save.
         extra_context = {"show_save_and_add_another": False, **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/status/",
+                self.admin_site.admin_view(self.status_view),
+                name="accounts_user_status",
+            ),
+            *super().get_urls(),
+        ]
+
+    def status_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Suspend or reactivate one user from their page: a confirmation, then the service."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        user: User = self.get_object(request, object_id)  # another company's user: 404
+        actor = _acting_user(request)
+        page = reverse("admin:accounts_user_change", args=[user.pk])
+        suspending = user.status == UserStatus.ACTIVE
+        if user.status == UserStatus.PENDING:
+            self.message_user(
+                request,
+                f"{user} is waiting for approval: decide under Pending approvals.",
+                level=messages.ERROR,
+            )
+            return HttpResponseRedirect(page)
+        if request.method == "POST":
+            try:
+                if suspending:
+                    if user.pk == actor.pk:
+                        raise DomainError("You cannot suspend yourself; ask another company admin.")
+                    provisioning_services.suspend_user(user=user, actor=actor, source=Source.ADMIN)
+                else:
+                    provisioning_services.reactivate_user(
+                        user=user, actor=actor, source=Source.ADMIN
+                    )
+            except DomainError as error:
+                self.message_user(request, error.message, level=messages.ERROR)
+            else:
+                done = "suspended" if suspending else "reactivated"
+                self.message_user(request, f"{user} is {done}.", level=messages.SUCCESS)
+            return HttpResponseRedirect(page)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{'Suspend' if suspending else 'Reactivate'} {user}?",
+            "opts": self.opts,
+            "original": user,
+            "admin_section": self.admin_section,
+            "suspending": suspending,
+            "target": user,
+            "page_url": page,
+            "scim_managed": user.managed_by == ManagedBy.SCIM,
+        }
+        return TemplateResponse(request, "admin/accounts/user/status_confirmation.html", context)
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         """A user's history is the Audit log about them (every door), not Django's admin log."""
@@ -579,11 +680,11 @@ class UserAdmin(CompanyScopedAdmin):
             return "No changes recorded yet."
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    date_format(localtime(event.created_at), "DATETIME_FORMAT"),
-                    event.action,
+                    format_moment(event.created_at, obj.company),
+                    event_label(event),
                     Source(event.source).label if event.source in Source.values else event.source,
                     event.actor_label,
                     describe_change(event),
@@ -648,7 +749,9 @@ class UserAdmin(CompanyScopedAdmin):
             else:
                 given += 1
         if given:
-            self.message_user(request, f"Gave {given} user(s) a number.", level=messages.SUCCESS)
+            self.message_user(
+                request, f"Gave {count(given, 'user')} a number.", level=messages.SUCCESS
+            )
         if without:
             self.message_user(
                 request,
@@ -740,6 +843,8 @@ class UserAdmin(CompanyScopedAdmin):
                 company=self.company_for(request, obj),
                 email=email,
                 role=data.get("role") or "member",
+                # Unticked: the role's default (company admins approve, members do not).
+                is_approver=True if data.get("is_approver") else None,
                 password=data.get("password") or None,
                 actor=actor,
                 source=Source.ADMIN,
@@ -777,16 +882,9 @@ class AuditEventAdmin(CompanyScopedAdmin):
 
     admin_section = "audit"
     admin_description = "Every change: who, what, when, from where. Filter it and export CSV."
-    list_display = (
-        "created_at",
-        "action",
-        "actor_label",
-        "source_display",
-        "target_label",
-        "change",
-    )
+    list_display = ("when", "event", "who", "source_display", "about", "change")
     empty_value_display = ""
-    list_filter = (DateRangeFilter, ActorFilter, TargetFilter, "action", "source")
+    list_filter = (DateRangeFilter, ActorFilter, TargetFilter, EventTypeFilter, SourceFilter)
     search_fields = ("action", "actor_label", "target_label", "target_id", "request_id")
     search_help_text = "Action, who, what it changed, or a request id."
     date_hierarchy = "created_at"
@@ -811,9 +909,25 @@ class AuditEventAdmin(CompanyScopedAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         return super().changelist_view(request, {"title": "Audit log", **(extra_context or {})})
 
+    @admin.display(description="When", ordering="created_at")
+    def when(self, obj: AuditEvent) -> str:
+        return format_moment(obj.created_at, obj.company)
+
+    @admin.display(description="What happened", ordering="action")
+    def event(self, obj: AuditEvent) -> str:
+        return event_label(obj)
+
+    @admin.display(description="Who", ordering="actor_label")
+    def who(self, obj: AuditEvent) -> str:
+        return obj.actor_label
+
     @admin.display(description="From", ordering="source")
     def source_display(self, obj: AuditEvent) -> str:
         return Source(obj.source).label if obj.source in Source.values else obj.source
+
+    @admin.display(description="About", ordering="target_label")
+    def about(self, obj: AuditEvent) -> str:
+        return obj.target_label
 
     @admin.display(description="Change")
     def change(self, obj: AuditEvent) -> str:

@@ -7,14 +7,19 @@ lives under My Company, so breadcrumbs read `Admin Settings › My Company › A
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import partial
+from functools import partial, wraps
 from typing import Any
 
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, URLResolver, path, reverse
+from django.http.response import HttpResponseRedirectBase
+from django.template.response import SimpleTemplateResponse, TemplateResponse
+from django.urls import URLPattern, URLResolver, include, path, re_path, reverse
+from django.utils import timezone
+
+from accounts.moments import company_zone
 
 
 @dataclass
@@ -58,6 +63,27 @@ SECTIONS: list[Section] = [
 SECTION_BY_SLUG = {section.slug: section for section in SECTIONS}
 
 
+# Pages under the section they belong to: /admin/my-company/authentication/api-keys/ rather than
+# Django's /admin/apikeys/apikey/. The old addresses answer 308 (method and body kept).
+AUTHENTICATION_PATH = "my-company/authentication/"
+MOVED_MODEL_PAGES = {"apikeys/apikey/": f"{AUTHENTICATION_PATH}api-keys/"}
+
+
+class HttpResponsePermanentRedirectKeepingMethod(HttpResponseRedirectBase):
+    status_code = 308
+
+
+def moved_to(old: str, new: str) -> Any:
+    """A view answering an old address with a 308 to the same page at its new one."""
+
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return HttpResponsePermanentRedirectKeepingMethod(
+            request.get_full_path().replace(old, new, 1)
+        )
+
+    return view
+
+
 def is_company_approver(user: Any) -> bool:
     """An active approver of a company (who may be no company admin)."""
     return bool(
@@ -90,6 +116,50 @@ class AdminSettingsSite(admin.AdminSite):
             "jsi18n",
             "section",
         }
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        """Django's wrapper, except that a signed-in person without access gets a 403 page.
+
+        Django sends everyone without access to the sign-in page, and ours sends a signed-in
+        person straight back: a loop. Only the signed-out are sent to sign in.
+        """
+        wrapped = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.user.is_authenticated and not self.has_permission(request):
+                return self.no_access(request)
+            # Moments read in the company's time zone, on every page of the console: the page
+            # is rendered here, inside the zone, not later by the handler.
+            with timezone.override(company_zone(getattr(request.user, "company", None))):
+                response = wrapped(request, *args, **kwargs)
+                if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+                    response.render()
+                return response
+
+        return inner
+
+    def no_access(self, request: HttpRequest) -> HttpResponse:
+        """A 403 in the console's look that says where this person can go instead."""
+        user = request.user
+        if is_company_approver(user):
+            elsewhere = (
+                reverse("admin:approvals_pendingchange_changelist", current_app=self.name),
+                "Pending approvals",
+                "As an approver you can review queued provisioning changes.",
+            )
+        else:
+            elsewhere = ("/app/", "your home page", "Your account is not a company admin.")
+        context = {
+            **self.each_context(request),
+            "title": "You don’t have access to this page",
+            "elsewhere_url": elsewhere[0],
+            "elsewhere_title": elsewhere[1],
+            "elsewhere_reason": elsewhere[2],
+            # A member has no Admin Settings at all: the page offers no console links.
+            "has_permission": is_company_approver(user),
+        }
+        return TemplateResponse(request, "admin/switchboard/no_access.html", context, status=403)
 
     def allow_approvers(self, *url_names: str) -> None:
         self.approver_url_names.update(url_names)
@@ -133,14 +203,22 @@ class AdminSettingsSite(admin.AdminSite):
         )(request)
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
-        return [
+        urls: list[URLResolver | URLPattern] = [
             path(
                 "section/<slug:slug>/",
                 self.admin_view(self.section_view),
                 name="section",
             ),
-            *super().get_urls(),
         ]
+        for url in super().get_urls():
+            old = str(url.pattern)
+            new = MOVED_MODEL_PAGES.get(old)
+            if new is None or not isinstance(url, URLResolver):
+                urls.append(url)
+                continue
+            urls.append(path(new, include(url.url_patterns)))
+            urls.append(re_path(rf"^{re.escape(old)}", moved_to(f"/{old}", f"/{new}")))
+        return urls
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         """Sections instead of Django apps, for the index, the sidebar and section pages.
@@ -177,6 +255,7 @@ class AdminSettingsSite(admin.AdminSite):
                     "perms": {"change": True, "view": True},
                 }
             )
+        shown = {section.slug for section in SECTIONS if entries[section.slug]}
         return [
             {
                 "name": section.title,
@@ -186,6 +265,8 @@ class AdminSettingsSite(admin.AdminSite):
                 "models": entries[section.slug],
                 "section": section,
                 "description": section.description,
+                # Shown inside its parent's box (Authentication in My Company) when both are.
+                "inside_parent": section.parent in shown,
             }
             for section in SECTIONS
             if entries[section.slug]
@@ -207,6 +288,9 @@ class AdminSettingsSite(admin.AdminSite):
         ]
         if not shown:
             raise Http404("No such section.")
+        labels = {app["app_label"] for app in shown}
+        for app in shown:  # a section's own page shows it, whether or not its parent is there
+            app["inside_parent"] = app["section"].parent in labels
         context = {
             **self.each_context(request),
             "title": section.title,

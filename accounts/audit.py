@@ -100,20 +100,21 @@ _batch: ContextVar[list[AuditEvent] | None] = ContextVar("audit_batch", default=
 
 
 @contextmanager
-def audit_batch() -> Iterator[None]:
+def audit_batch() -> Iterator[list[AuditEvent]]:
     """Write the events recorded inside in one INSERT when the block ends without an error.
 
     For a change made of several audited steps: open it inside the change's transaction, so the
     events are written with the change or not at all. Within an outer batch, the events go to
     that one (again only if the block ends without an error). Events recorded inside have no id
     until they are written. A step inside whose error is caught and rolled back (a savepoint)
-    needs a batch of its own, or its events would be written with the rest.
+    needs a batch of its own, or its events would be written with the rest. The block may read
+    and amend the events it recorded (yielded) before they are written.
     """
     outer = _batch.get()
     events: list[AuditEvent] = []
     token = _batch.set(events)
     try:
-        yield
+        yield events
     finally:
         _batch.reset(token)
     if outer is not None:
@@ -123,13 +124,16 @@ def audit_batch() -> Iterator[None]:
 
 
 def snapshot(instance: models.Model, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """The audited view of a row: the named fields as JSON-safe values (FKs as ids)."""
+    """The audited view of a row: the named fields as JSON-safe values (FKs as ids; JSON
+    fields' lists and objects as they are)."""
     values: dict[str, Any] = {}
     for name in fields:
         field = instance._meta.get_field(name)
         value = getattr(instance, getattr(field, "attname", name))
         values[name] = (
-            value if value is None or isinstance(value, bool | int | float) else str(value)
+            value
+            if value is None or isinstance(value, bool | int | float | list | dict)
+            else str(value)
         )
     return values
 

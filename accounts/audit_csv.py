@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from accounts.audit_display import describe_change, event_label
 from accounts.models import AuditEvent
 
 HEADER = (
@@ -22,6 +23,8 @@ HEADER = (
     "after",
     "request id",
     "client ip",
+    "event",
+    "change",
 )
 # A cell a spreadsheet would run as a formula (CSV injection): quote it as text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -59,6 +62,8 @@ def row(event: AuditEvent) -> list[str]:
             event.after,
             event.request_id,
             event.client_ip,
+            event_label(event),
+            describe_change(event),
         )
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.apps import apps
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -41,11 +42,18 @@ def ghost_accounts(users: QuerySet[User], *, days: int = GHOST_DAYS_DEFAULT) -> 
 
 
 def user_history(user: User, *, limit: int = 20) -> list[AuditEvent]:
-    """The newest audit events about a user (their provisioning history), newest first."""
+    """The newest audit events about a user (their provisioning history), newest first: what
+    was done to them, and the decisions on their queued changes ("Change approved")."""
+    pending_change = apps.get_model("approvals", "PendingChange")  # approvals builds on accounts
+    change_ids = [
+        str(pk) for pk in pending_change.objects.filter(user=user).values_list("pk", flat=True)
+    ]
+    about_changes = Q(target_type=pending_change._meta.label_lower, target_id__in=change_ids)
     return list(
-        AuditEvent.objects.filter(
-            company=user.company, target_type=USER_TARGET_TYPE, target_id=str(user.pk)
-        ).order_by("-created_at", "-id")[:limit]
+        AuditEvent.objects.filter(company=user.company)
+        .filter(Q(target_type=USER_TARGET_TYPE, target_id=str(user.pk)) | about_changes)
+        .exclude(action="provisioning.change_queued")  # the reservation or update says it
+        .order_by("-created_at", "-id")[:limit]
     )
 
 

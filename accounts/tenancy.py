@@ -12,17 +12,21 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected as confirm_delete_selected
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import model_ngettext
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.text import capfirst
 
 from accounts.errors import DomainError
 from accounts.models import Company, User
+from accounts.words import count
 
 
 def company_field_of(model: type[models.Model]) -> str | None:
@@ -165,6 +169,53 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
     change_list_template = "admin/switchboard/change_list.html"
     change_form_template = "admin/switchboard/change_form.html"
     delete_confirmation_template = "admin/switchboard/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/switchboard/delete_selected_confirmation.html"
+
+    # --- what a deletion needs and does, in words (delete pages, single and bulk) ---
+
+    def deletion_blockers(self, obj: Any) -> list[str]:
+        """Why `obj` cannot be deleted now; the service refuses for the same reasons."""
+        return []
+
+    def deletion_follows(self, obj: Any) -> list[str]:
+        """What else deleting `obj` changes (a freed license, a number back in the pool)."""
+        return []
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # The services decide what a deletion takes with it, not Django's cascade collector:
+        # the page lists each object with what follows, and what blocks it in words.
+        objs = list(objs)
+        deleted = [
+            str(obj) if not (follows := self.deletion_follows(obj)) else [str(obj), follows]
+            for obj in objs
+        ]
+        flat: list[Any] = []
+        for entry in deleted:
+            flat.extend([entry[0], entry[1]] if isinstance(entry, list) else [entry])
+        blockers = [reason for obj in objs for reason in self.deletion_blockers(obj)]
+        return flat, {str(self.opts.verbose_name_plural): len(objs)}, set(), blockers
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions: Any = super().get_actions(request)
+        if actions.get("delete_selected"):
+            _, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (type(self)._delete_selected, name, description)
+        return actions
+
+    def _delete_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        """Django's confirmation page; once confirmed, each row through the service."""
+        if not request.POST.get("post"):
+            return confirm_delete_selected(self, request, queryset)
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        self.run_service_action(
+            request,
+            queryset,
+            lambda obj: self.delete_model(request, obj),
+            "Deleted",
+            with_name=False,
+        )
+        return None
 
     # --- who may ---
 
@@ -275,7 +326,12 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
             return super()._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "admin_section": self.admin_section}
+        # The list's name ("Offices"), not Django's "Select office to change".
+        extra_context = {
+            "title": capfirst(self.opts.verbose_name_plural),
+            **(extra_context or {}),
+            "admin_section": self.admin_section,
+        }
         return super().changelist_view(request, extra_context)
 
     def delete_view(
@@ -309,18 +365,29 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
             self.delete_model(request, obj)
 
     def run_service_action(
-        self, request: HttpRequest, queryset: Any, service: Any, verb: str
+        self,
+        request: HttpRequest,
+        queryset: Any,
+        service: Any,
+        verb: str,
+        *,
+        with_name: bool = True,
     ) -> None:
-        """Apply a service to each selected row; report successes and each refusal clearly."""
+        """Apply a service to each selected row, each in its own savepoint; report successes
+        and each refusal in words ("London: …", or the service's sentence alone when it names
+        the row itself)."""
         done = 0
         for obj in queryset:
             try:
-                service(obj)
+                with transaction.atomic():
+                    service(obj)
                 done += 1
             except DomainError as error:
-                self.message_user(request, f"{obj}: {error.message}", level=messages.ERROR)
+                text = f"{obj}: {error.message}" if with_name else error.message
+                self.message_user(request, text, level=messages.ERROR)
         if done:
-            self.message_user(request, f"{verb} {done} item(s).", level=messages.SUCCESS)
+            noun = str(model_ngettext(self.opts, done))
+            self.message_user(request, f"{verb} {count(done, noun, noun)}.", level=messages.SUCCESS)
 
     def save_model(
         self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool

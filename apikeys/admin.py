@@ -1,8 +1,9 @@
 """Admin Settings › My Company › Authentication › API Keys.
 
-The list, "Add a Key" (the full key shown once, on the response to the POST: never in a URL, the
-session or a message, so never in the database), and Revoke with a confirmation page. Keys are
-never edited or deleted: a key that should stop working is revoked, and its history stays.
+The list, "Add a Key" (the full key shown once, on the page the POST redirects to: never in a URL
+or a message, and never readable in the database — apikeys/one_time_secret.py), and Revoke with
+a confirmation page. Keys are never edited or deleted: a key that should stop working is revoked,
+and its history stays.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from django.utils.html import format_html
 from accounts.admin_site import admin_site
 from accounts.audit import Source
 from accounts.errors import DomainError
+from accounts.moments import FORMAT
 from accounts.tenancy import CompanyScopedAdmin, is_company_admin
-from apikeys import services
+from apikeys import one_time_secret, services
 from apikeys.models import APIKey, Scope
 
 DETAIL_FIELDS = (
@@ -42,7 +44,8 @@ DETAIL_FIELDS = (
 
 
 def format_moment(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+    # In the zone the console's request runs in: the company's (accounts.admin_site).
+    return timezone.localtime(moment).strftime(FORMAT) if moment else ""
 
 
 class APIKeyCreateForm(forms.ModelForm):
@@ -174,7 +177,7 @@ class APIKeyAdmin(CompanyScopedAdmin):
         if obj.revoked_at is not None:
             return ""
         return format_html(
-            '<a class="button api-key-revoke" href="{}">Revoke</a>',
+            '<a class="button danger api-key-revoke" href="{}">Revoke</a>',
             reverse("admin:apikeys_apikey_revoke", args=[obj.pk], current_app=admin_site.name),
         )
 
@@ -222,11 +225,30 @@ class APIKeyAdmin(CompanyScopedAdmin):
     def response_add(
         self, request: HttpRequest, obj: APIKey, post_url_continue: str | None = None
     ) -> HttpResponse:
-        """The one page that ever shows the full key: the answer to the POST that made it."""
+        """Redirect to the page that shows the new key once (POST → redirect → GET)."""
         api_key, raw_key = request._created_api_key  # type: ignore[attr-defined]
+        return one_time_secret.hand_over(
+            request,
+            HttpResponseRedirect(
+                reverse(
+                    "admin:apikeys_apikey_created",
+                    args=[api_key.pk],
+                    current_app=self.admin_site.name,
+                )
+            ),
+            key_id=api_key.pk,
+            secret=raw_key,
+        )
+
+    def created_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The one page that ever shows the full key, once; a reload says it was shown."""
+        if not is_company_admin(request.user):
+            raise PermissionDenied
+        api_key: APIKey = self.get_object(request, object_id)  # another company's id: 404
+        raw_key = one_time_secret.take(request, key_id=api_key.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Copy your new API key",
+            "title": "Copy your new API key" if raw_key else "This key was already shown",
             "opts": self.opts,
             "admin_section": self.admin_section,
             "api_key": api_key,
@@ -238,12 +260,18 @@ class APIKeyAdmin(CompanyScopedAdmin):
         }
         response = TemplateResponse(request, "admin/apikeys/apikey/created.html", context)
         add_never_cache_headers(response)
+        one_time_secret.forget(request, response)
         return response
 
     # --- revoke ---
 
     def get_urls(self) -> list[URLPattern]:
         return [
+            path(
+                "<path:object_id>/created/",
+                self.admin_site.admin_view(self.created_view),
+                name="apikeys_apikey_created",
+            ),
             path(
                 "<path:object_id>/revoke/",
                 self.admin_site.admin_view(self.revoke_view),

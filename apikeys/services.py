@@ -91,6 +91,22 @@ def clean_name(name: str) -> str:
     return name
 
 
+def _ensure_name_free(company: Company, name: str) -> None:
+    """Names tell a company's working keys apart: one name, one usable key (a revoked or expired
+    key's name may be used again)."""
+    taken = (
+        APIKey.objects.filter(company=company, name__iexact=name, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .exists()
+    )
+    if taken:
+        raise DomainError(
+            f"A working key is already called “{name}”. Choose another name, or revoke that "
+            "key first.",
+            field="name",
+        )
+
+
 def clean_scopes(scopes: Iterable[str]) -> list[str]:
     if isinstance(scopes, str):
         scopes = [scopes]
@@ -118,7 +134,8 @@ def create_api_key(
     """Create a key for the company; returns it with the full key, which is never stored and
     must be shown to the person who asked exactly once.
 
-    Raises DomainError for an empty or over-long name, unknown or no scopes, or an expiry that is
+    Raises DomainError for an empty or over-long name, a name a usable key of the company
+    already has, unknown or no scopes, or an expiry that is
     not in the future. Audits `api_key.created` (name, prefix, scopes, expiry — never the key).
     """
     name = clean_name(name)
@@ -135,6 +152,9 @@ def create_api_key(
         raw_key = tokens.new_key(prefix)
         try:
             with transaction.atomic():
+                # Under the company's lock, so two keys of one name cannot be made at once.
+                Company.objects.select_for_update().filter(pk=company.pk).exists()
+                _ensure_name_free(company, name)
                 api_key = APIKey.objects.create(
                     company=company,
                     name=name,

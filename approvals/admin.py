@@ -16,7 +16,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -24,11 +24,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from accounts.admin_filters import InputField, InputFilter
 from accounts.admin_site import admin_site, is_company_approver
 from accounts.audit import Source
 from accounts.errors import DomainError
 from accounts.models import User
 from accounts.tenancy import CompanyScopedAdmin, is_company_admin
+from accounts.words import count
 from approvals import services
 from approvals.diff import change_rows
 from approvals.models import OPEN_STATUSES, ChangeStatus, PendingChange
@@ -53,6 +55,60 @@ class AgeFilter(admin.SimpleListFilter):
             return queryset.filter(created_at__lte=day, created_at__gt=week)
         if self.value() == "older":
             return queryset.filter(created_at__lte=week)
+        return queryset
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Pending by default: the queue is what an approver came for; "All" is one click away."""
+
+    title = "status"
+    parameter_name = "status__exact"  # the parameter Django's field filter used: links still work
+    DEFAULT = ChangeStatus.PENDING.value
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [*ChangeStatus.choices, ("all", "All")]
+
+    def choices(self, changelist: Any) -> Any:
+        current = self.value() or self.DEFAULT
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": current == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() is None and request.method == "POST":
+            # An action decides on the ticked changes, and says which are decided already.
+            return queryset
+        value = self.value() or self.DEFAULT
+        if value == "all":
+            return queryset
+        if value not in ChangeStatus.values:
+            return queryset.none()
+        return queryset.filter(status=value)
+
+
+class UserFilter(InputFilter):
+    """By the user's email or name, typed: a list of every user would not scale."""
+
+    title = "user"
+    fields = (
+        InputField("user", "User", placeholder="email or name"),
+        InputField("user__id__exact", "User id", input_type="hidden"),
+    )
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        typed = self.value("user")
+        if typed:
+            queryset = queryset.filter(
+                Q(user_label__icontains=typed) | Q(user__email__icontains=typed)
+            )
+        user_id = self.value("user__id__exact")
+        if user_id:
+            queryset = (
+                queryset.filter(user_id=int(user_id)) if user_id.isdigit() else queryset.none()
+            )
         return queryset
 
 
@@ -82,7 +138,7 @@ class PendingChangeAdmin(CompanyScopedAdmin):
         "reviewed_by",
     )
     list_display_links = ("number", "user_label")
-    list_filter = ("status", "operation", AgeFilter, ("user", admin.RelatedOnlyFieldListFilter))
+    list_filter = (StatusFilter, "operation", AgeFilter, UserFilter)
     search_fields = ("user_label",)
     list_select_related = ("reviewed_by",)
     action_form = DecisionActionForm
@@ -115,9 +171,14 @@ class PendingChangeAdmin(CompanyScopedAdmin):
 
     # --- the list ---
 
-    @admin.display(description="#", ordering="id")
+    @admin.display(description="Change", ordering="id")
     def number(self, obj: PendingChange) -> str:
-        return f"#{obj.pk}"
+        return f"Change #{obj.pk}"
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return super().changelist_view(
+            request, {"title": "Pending approvals", **(extra_context or {})}
+        )
 
     @admin.display(description="Age", ordering="created_at")
     def age(self, obj: PendingChange) -> str:
@@ -161,19 +222,41 @@ class PendingChangeAdmin(CompanyScopedAdmin):
         if len(refusals) > MAX_REFUSALS_SHOWN:
             self.message_user(
                 request,
-                f"… and {len(refusals) - MAX_REFUSALS_SHOWN} more change(s) not pending any more.",
+                f"… and {count(len(refusals) - MAX_REFUSALS_SHOWN, 'more change')} "
+                "not pending any more.",
                 level=messages.ERROR,
             )
         if approval.approved:
             self.message_user(
-                request, f"Approved {len(approval.approved)} item(s).", level=messages.SUCCESS
+                request,
+                f"Approved {count(len(approval.approved), 'change')}.",
+                level=messages.SUCCESS,
             )
         self._warn_if_apply_deferred(request, started)
 
     @admin.action(description="Reject selected changes", permissions=["approve"])
-    def reject_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    def reject_selected(
+        self, request: HttpRequest, queryset: QuerySet[Any]
+    ) -> TemplateResponse | None:
         approver: User = request.user  # type: ignore[assignment]  # admin views require a user
         comment = request.POST.get("comment", "")
+        if request.POST.get("confirm") != "yes":
+            # Rejecting discards the changes (a rejected create removes the reserved user):
+            # the approver confirms the list first.
+            changes = list(queryset.order_by("pk"))
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Reject {count(len(changes), 'change')}?",
+                "opts": self.model._meta,
+                "admin_section": self.admin_section,
+                "changes": changes,
+                "comment": comment,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "changelist_url": reverse("admin:approvals_pendingchange_changelist"),
+            }
+            return TemplateResponse(
+                request, "admin/approvals/pendingchange/reject_confirmation.html", context
+            )
         started = time.monotonic()
         self.run_service_action(
             request,
@@ -184,6 +267,7 @@ class PendingChangeAdmin(CompanyScopedAdmin):
             "Rejected",
         )
         self._warn_if_apply_deferred(request, started)
+        return None
 
     # --- the detail page: a readable diff and the decision ---
 

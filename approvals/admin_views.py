@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from accounts.admin_site import admin_site
+from accounts.admin_site import AUTHENTICATION_PATH, admin_site
 from accounts.audit import Source
 from accounts.errors import DomainError
 from accounts.tenancy import is_company_admin
@@ -94,7 +94,7 @@ def scim_provisioning_view(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path(
-        "admin/scim-provisioning/",
+        f"admin/{AUTHENTICATION_PATH}scim-provisioning/",
         admin_site.admin_view(scim_provisioning_view),
         name="scim_provisioning",
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts import audit_events
 from accounts.models import LicenseType, User
 from approvals.models import ChangeStatus, Operation, PendingChange
 from approvals.services import user_state
@@ -56,7 +57,8 @@ def show(key: str, value: Any, company_id: int | None = None) -> str:
     if key == "manager_id":
         manager = User.objects.filter(company=company_id or 0, pk=value).first()
         return manager.email if manager is not None else f"unknown user {value}"
-    return str(value)
+    # Lists as lists, SCIM entries ({"value": …, "primary": true}) as their values.
+    return audit_events.value_text(value)
 
 
 def change_rows(change: PendingChange) -> list[dict[str, Any]]:
@@ -91,7 +93,7 @@ def change_rows(change: PendingChange) -> list[dict[str, Any]]:
         after = show(key, value, change.company_id)
         rows.append(
             {
-                "label": LABELS.get(key, key),
+                "label": LABELS.get(key) or audit_events.field_label(key),
                 "before": before,
                 "after": after,
                 "changed": before != after,

@@ -237,22 +237,20 @@ def _reserve_user(*, company: Company, changes: dict[str, Any], actor: Actor, so
     """Create the user a queued create will become: its id exists, nothing else is granted.
 
     Provisioned as a suspended user (office and license type remembered, no license, no number)
-    so the create is validated exactly as if it applied; then marked `pending` approval.
+    so the create is validated exactly as if it applied; then marked `pending` approval, and
+    audited as one `user.reserved` event (the creation's values, status pending).
     """
-    user = provisioning.provision_user(
-        company=company, changes={**changes, "active": False}, actor=actor, source=source
-    )
-    User.objects.filter(pk=user.pk).update(status=UserStatus.PENDING)
-    user.refresh_from_db()
-    record_audit(
-        actor=actor,
-        source=source,
-        action="user.reserved",
-        company=company,
-        target=user,
-        before={"status": UserStatus.SUSPENDED},
-        after={"status": UserStatus.PENDING},
-    )
+    with audit_batch() as events:
+        user = provisioning.provision_user(
+            company=company, changes={**changes, "active": False}, actor=actor, source=source
+        )
+        User.objects.filter(pk=user.pk).update(status=UserStatus.PENDING)
+        user.refresh_from_db()
+        # The creation is audited as what it is, a reservation: not "created, suspended".
+        for event in events:
+            if event.action == "user.created" and event.target_id == str(user.pk):
+                event.action = "user.reserved"
+                event.after = {**(event.after or {}), "status": UserStatus.PENDING}
     return user
 
 

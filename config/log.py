@@ -40,7 +40,12 @@ def logging_config(
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
+            # Django's default configuration gives "django" a console handler of its own (with
+            # DEBUG on); its records also reach the root's: every warning would print twice.
+            "django": {"handlers": [], "level": level, "propagate": True},
             "django.db.backends": {"level": "WARNING"},
+            # xmlschema (under pysaml2) announces each schema it loads at INFO on start-up.
+            "xmlschema": {"level": "WARNING"},
             "switchboard.request": {"level": level if log_requests else "WARNING"},
             # pysaml2 and djangosaml2 log every refused SAML response at ERROR, xmlsec1's output
             # and tracebacks included (~10 KB, for a POST anyone may send). sso.views logs each

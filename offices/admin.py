@@ -11,17 +11,34 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from accounts.admin_site import admin_site
 from accounts.audit import Source
 from accounts.errors import DomainError
 from accounts.models import User
 from accounts.tenancy import CompanyScopedAdmin, ScopedRelatedFieldListFilter, scope_to_company
+from accounts.words import count
 from offices import services
 from offices.models import AreaCode, NumberStatus, Office, PhoneNumber
 from offices.phone import country_name, country_names, parse_number
-from offices.selectors import with_counts
+from offices.selectors import office_deletion_blockers, with_counts
+
+# The office page lists this many people and numbers; the lists behind its links have them all.
+OFFICE_PAGE_ROWS = 25
+
+
+def _listed(items: str, *, total: int, link: str, noun: str, where: str, empty: str) -> str:
+    """The first rows of an office's people or numbers, and a link to all of them."""
+    if not total:
+        return empty
+    return format_html(
+        '<ul class="office-list">{}</ul><p><a href="{}">All {} in {}</a></p>',
+        items,
+        link,
+        count(total, noun),
+        where,
+    )
 
 
 def _actor(request: HttpRequest) -> User:
@@ -64,6 +81,63 @@ class OfficeAdmin(CompanyScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Office]:
         return with_counts(super().get_queryset(request))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        people_and_numbers = ("people", "office_numbers")
+        fieldsets = [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [f for f in options["fields"] if f not in people_and_numbers],
+                },
+            )
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+        if obj is None:
+            return fieldsets
+        return [*fieldsets, ("People and numbers", {"fields": people_and_numbers})]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("people", "office_numbers") if obj is not None else ()
+
+    @admin.display(description="People")
+    def people(self, obj: Office) -> str:
+        users = obj.users.order_by("family_name", "given_name", "email")[:OFFICE_PAGE_ROWS]
+        return _listed(
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> · {}</li>',
+                (
+                    (reverse("admin:accounts_user_change", args=[user.pk]), str(user), user.email)
+                    for user in users
+                ),
+            ),
+            total=obj.users.count(),
+            link=f"{reverse('admin:accounts_user_changelist')}?office__id__exact={obj.pk}",
+            noun="user",
+            where="the Users list",
+            empty="Nobody sits in this office yet.",
+        )
+
+    @admin.display(description="Phone numbers")
+    def office_numbers(self, obj: Office) -> str:
+        numbers = obj.phone_numbers.select_related("assigned_user").order_by("number")
+        return _listed(
+            format_html_join(
+                "",
+                "<li>{} · {}</li>",
+                (
+                    (n.formatted, n.assigned_user.email if n.assigned_user else "free")
+                    for n in numbers[:OFFICE_PAGE_ROWS]
+                ),
+            ),
+            total=obj.phone_numbers.count(),
+            link=f"{reverse('admin:offices_phonenumber_changelist')}?office__id__exact={obj.pk}",
+            noun="phone number",
+            where="the Phone numbers list",
+            empty="This office has no phone numbers yet. Add or import them under Phone numbers.",
+        )
 
     @admin.display(description="Country", ordering="country")
     def country_display(self, obj: Office) -> str:
@@ -132,12 +206,8 @@ class OfficeAdmin(CompanyScopedAdmin):
                 field="is_main",
             )
 
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        # Users and numbers block the deletion: delete_office says so in words, rather than
-        # Django's list of "protected related objects" or a 403 for users it may not delete.
-        # Deleting an (empty) office deletes nothing else.
-        offices = list(objs)
-        return [str(o) for o in offices], {"offices": len(offices)}, set(), []
+    def deletion_blockers(self, obj: Office) -> list[str]:
+        return office_deletion_blockers(obj)
 
     def delete_model(self, request: HttpRequest, obj: Office) -> None:
         services.delete_office(office=obj, actor=request.user, source=Source.ADMIN)  # type: ignore[arg-type]
@@ -309,6 +379,12 @@ class PhoneNumberAdmin(CompanyScopedAdmin):
                 source=Source.ADMIN,
             )
 
+    def deletion_blockers(self, obj: PhoneNumber) -> list[str]:
+        holder = obj.assigned_user
+        if holder is None:
+            return []
+        return [f"{obj.formatted} is assigned to {holder.email}. Release it first."]
+
     def delete_model(self, request: HttpRequest, obj: PhoneNumber) -> None:
         services.remove_number(phone_number=obj, actor=request.user, source=Source.ADMIN)  # type: ignore[arg-type]
 
@@ -356,7 +432,7 @@ class PhoneNumberAdmin(CompanyScopedAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 company = self.company_for(request, PhoneNumber())
-                count = services.import_numbers(
+                imported = services.import_numbers(
                     company=company,
                     csv_file=form.cleaned_data["csv_file"],
                     actor=user,
@@ -365,12 +441,14 @@ class PhoneNumberAdmin(CompanyScopedAdmin):
             except services.NumberImportError as error:
                 errors, total_errors = error.errors, error.total
                 form.add_error(
-                    "csv_file", f"Nothing was imported: {error.total} row(s) have problems."
+                    "csv_file", f"Nothing was imported: {count(error.total, 'row')} with problems."
                 )
             except DomainError as error:
                 form.add_error("csv_file", error.message)
             else:
-                self.message_user(request, f"Imported {count:,} numbers.", level=messages.SUCCESS)
+                self.message_user(
+                    request, f"Imported {count(imported, 'number')}.", level=messages.SUCCESS
+                )
                 return HttpResponseRedirect(reverse("admin:offices_phonenumber_changelist"))
         context = {
             **self.admin_site.each_context(request),

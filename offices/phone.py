@@ -1,5 +1,6 @@
 """Phone-number knowledge, all from the `phonenumbers` library (Google's libphonenumber data):
-parsing and E.164 formatting, area codes and their region names, country names.
+parsing and E.164 formatting, area codes and their region names; country names from CLDR (Babel)
+for the regions phonenumbers knows.
 
 Nothing here touches the database; the services and the reference-data migration build on it.
 """
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
+from babel import Locale
 from phonenumbers import NumberParseException, PhoneNumberFormat, geocoder
 from phonenumbers.geodata import GEOCODE_DATA
 
@@ -123,14 +125,17 @@ def nanp_area_codes() -> list[tuple[str, str, str]]:
 
 @cache
 def country_names() -> dict[str, str]:
-    """ISO 3166 alpha-2 → English name, for every region that has a phone numbering plan."""
+    """ISO 3166 alpha-2 → English name (CLDR's, from Babel: "Isle of Man", "Ascension Island"),
+    for every region that has a phone numbering plan (phonenumbers' region data)."""
+    territories = Locale("en").territories
     names: dict[str, str] = {}
     for region in phonenumbers.SUPPORTED_REGIONS:
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        code = metadata.country_code if metadata else None
-        example = phonenumbers.example_number(region)
-        name = geocoder.country_name_for_number(example, "en") if example else ""
-        names[region] = name or (f"{region} (+{code})" if code else region)
+        name = territories.get(region)
+        if not name:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+            code = metadata.country_code if metadata else None
+            name = f"{region} (+{code})" if code else region
+        names[region] = name
     return dict(sorted(names.items(), key=lambda item: item[1]))
 
 

@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 
 from accounts.models import Company, User, UserStatus
+from accounts.words import count
 from config.sql import Selection, column, instance
 from offices.models import Office, PhoneNumber
 
@@ -26,6 +27,28 @@ def _main_office_sql(using: str) -> tuple[str, Selection]:
         f"AND o.{quote(column(Office, 'is_main').column)}"
     )
     return sql, selection
+
+
+def office_deletion_blockers(office: Office) -> list[str]:
+    """Why `office` cannot be deleted now, in words (empty: it can)."""
+    users = office.users.count()
+    numbers = office.phone_numbers.count()
+    blockers = []
+    if users or numbers:
+        held = " and ".join(
+            part
+            for part in (
+                count(users, "user") if users else "",
+                count(numbers, "phone number") if numbers else "",
+            )
+            if part
+        )
+        blockers.append(f"{office.name} still has {held}. Move them to another office first.")
+    if office.is_main and Office.objects.filter(company_id=office.company_id).count() > 1:
+        blockers.append(
+            f"{office.name} is the main office. Make another office the main office first."
+        )
+    return blockers
 
 
 def main_office(company_id: int | None) -> Office | None:

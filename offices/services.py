@@ -29,10 +29,11 @@ from django.db import IntegrityError, connections, router, transaction
 from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, LicenseSeats, LicenseType, User, UserStatus
+from accounts.words import count
 from config.sql import Selection, column, instance, joined
 from offices.models import AreaCode, Office, PhoneNumber
 from offices.phone import ParsedNumber, country_name, country_names, parse_number
-from offices.selectors import hold_office, main_office
+from offices.selectors import hold_office, main_office, office_deletion_blockers
 
 OFFICE_FIELDS = ("name", "country", "timezone", "is_main")
 MAX_IMPORT_ROWS = 50_000
@@ -323,7 +324,7 @@ def update_office(
             held = office.phone_numbers.count()
             if held:
                 raise DomainError(
-                    f"{office.name} holds {held} phone number(s) of "
+                    f"{office.name} holds {count(held, 'phone number')} of "
                     f"{country_name(office.country)}. Move them to another office or the "
                     "company reserve before changing its country.",
                     field="country",
@@ -408,26 +409,9 @@ def delete_office(*, office: Office, actor: Actor, source: str) -> None:
     with transaction.atomic():
         _lock_company(office.company)
         office = _lock_office(office)
-        users = office.users.count()
-        numbers = office.phone_numbers.count()
-        if users or numbers:
-            held = " and ".join(
-                part
-                for part in (
-                    f"{users} user(s)" if users else "",
-                    f"{numbers} phone number(s)" if numbers else "",
-                )
-                if part
-            )
-            raise DomainError(
-                f"{office.name} still has {held}. Move them to another office first.",
-                field="office",
-            )
-        if office.is_main and Office.objects.filter(company_id=office.company_id).count() > 1:
-            raise DomainError(
-                f"{office.name} is the main office. Make another office the main office first.",
-                field="office",
-            )
+        blockers = office_deletion_blockers(office)
+        if blockers:
+            raise DomainError(" ".join(blockers), field="office")
         record_audit(
             actor=actor,
             source=source,
@@ -1138,7 +1122,7 @@ class NumberImportError(DomainError):
         shown = "; ".join(f"line {line}: {problem}" for line, problem in errors[:5])
         more = f" (and {total - 5} more)" if total > 5 else ""
         super().__init__(
-            f"Nothing was imported: {total} row(s) have problems — {shown}{more}.",
+            f"Nothing was imported: {count(total, 'row')} with problems — {shown}{more}.",
             field="csv_file",
             code="invalid_rows",
         )

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from accounts import audit_events
 from accounts.audit import Source, record_audit
 from accounts.models import AuditEvent, Company
 from apikeys.models import APIKey, Scope
@@ -25,8 +26,9 @@ from apikeys.models import APIKey, Scope
 REFUSED = "scim.request_refused"
 # A client still sending a revoked or expired key is an error an admin must see.
 ERROR_ACTIONS = (REFUSED, "api_key.revoked_key_used", "api_key.expired_key_used")
-QUEUED_ACTIONS = ("provisioning.change_queued",)
-CREATE_ACTIONS = ("user.created",)
+QUEUED_ACTIONS = ("provisioning.change_queued", "user.reserved")
+# An approved create takes effect as `user.activated` (the reserved user made active).
+CREATE_ACTIONS = ("user.created", "user.activated")
 DELETE_ACTIONS = ("user.deleted",)
 SUSPEND_ACTIONS = ("user.suspended",)
 # One SCIM request may write several events (a PATCH: profile, office, number): it counts once,
@@ -48,6 +50,8 @@ KIND_LABELS = {
     "errors": "Refused (errors)",
 }
 WINDOWS = (("24 hours", timedelta(hours=24)), ("7 days", timedelta(days=7)))
+# The light shows "with errors" while a refusal is this recent: it says how things are now.
+HEALTH_WINDOW = timedelta(minutes=15)
 MAX_DETAIL = 500
 
 
@@ -129,11 +133,21 @@ class ProvisioningStatus:
         return bool(self.usable_keys)
 
     @property
+    def last_change_label(self) -> str:
+        return audit_events.label(self.last_change.action) if self.last_change else ""
+
+    @property
+    def health_window_minutes(self) -> int:
+        return int(HEALTH_WINDOW.total_seconds() // 60)
+
+    @property
     def health(self) -> str:
-        """connected, errors (recent refusals), idle (a key, never used) or not-connected."""
+        """connected, errors (a refusal in the last HEALTH_WINDOW), idle (a key, never used) or
+        not-connected."""
         if not self.has_key:
             return "not-connected"
-        if self.counts.get("24 hours", {}).get("errors"):
+        latest_error = self.recent_errors[0].created_at if self.recent_errors else None
+        if latest_error is not None and latest_error >= timezone.now() - HEALTH_WINDOW:
             return "errors"
         if self.last_use is None or self.last_use.at is None:
             return "idle"
@@ -160,7 +174,8 @@ def count_requests(
     events: QuerySet[AuditEvent], *, now: datetime | None = None
 ) -> dict[str, dict[str, int]]:
     """Per window ("24 hours", "7 days"): SCIM requests by kind. Requests are told apart by
-    request id; an event without one (a background task) counts on its own."""
+    request id and actor (one admin request approving ten changes applies ten, each as
+    "approver (approved change #N)"); an event without a request id counts on its own."""
     now = now or timezone.now()
     oldest = now - max(span for _, span in WINDOWS)
     events = events.filter(created_at__gte=oldest)
@@ -179,7 +194,7 @@ def count_requests(
     per_request = (
         events.exclude(request_id="")
         .order_by()
-        .values("request_id")
+        .values("request_id", "actor_label")
         .annotate(at=Max("created_at"), **{f"n_{i}": agg for i, agg in enumerate(flags.values())})
     )
     names = list(flags)

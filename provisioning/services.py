@@ -404,7 +404,8 @@ def _reactivate_locked(
     record_audit(
         actor=actor,
         source=source,
-        action="user.reactivated",
+        # A reserved user made active is the approved create taking effect, not a comeback.
+        action="user.activated" if before["status"] == UserStatus.PENDING else "user.reactivated",
         company=user.company,
         target=user,
         before=before,

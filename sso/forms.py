@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -10,9 +11,11 @@ from django.template.defaultfilters import pluralize
 
 from accounts import services as account_services
 from accounts.audit import ClientActor, Source
+from accounts.errors import DomainError
 from accounts.models import LicenseType, User
 from config.request_context import current_client_ip
 from sso import services
+from sso.certificates import normalize_certificate
 
 
 class EmailForm(forms.Form):
@@ -118,6 +121,45 @@ class SAMLSettingsForm(forms.Form):
         help_text="Our sign-in and sign-out requests carry an RSA-SHA256 signature, checked "
         "with the certificate in our SP metadata (Okta requires it for single logout).",
     )
+
+    def clean(self) -> dict[str, Any]:
+        """Every problem at once, in the service's words (it checks again when saving)."""
+        cleaned = super().clean() or {}
+        if cleaned.get("metadata_xml") or cleaned.get("metadata_file"):
+            return cleaned  # the metadata brings the IdP fields; the service reads it
+        checks = (
+            ("idp_entity_id", services.clean_entity_id),
+            ("idp_sso_url", partial(services.clean_idp_url, field="idp_sso_url", required=True)),
+            ("idp_slo_url", partial(services.clean_idp_url, field="idp_slo_url", required=False)),
+        )
+        for name, check in checks:
+            if name not in self.errors:
+                self._check(name, check, cleaned.get(name, ""))
+        present = []
+        for name in ("idp_certificate", "idp_certificate_2"):
+            text = (cleaned.get(name) or "").strip()
+            if text and name not in self.errors:
+                present.append(name)
+                self._check(name, partial(normalize_certificate, field=name), text)
+        if not present and "idp_certificate" not in self.errors:
+            self.add_error(
+                "idp_certificate",
+                "Paste the identity provider's X.509 certificate (OneLogin: X.509 Certificate).",
+            )
+        if cleaned.get("enforce_sso") and not cleaned.get("enabled"):
+            self.add_error(
+                "enforce_sso", "Turn on SSO before enforcing it, or nobody could sign in."
+            )
+        return cleaned
+
+    def _check(self, name: str, check: Any, value: str) -> None:
+        try:
+            check(value)
+        except DomainError as error:
+            if error.code == "private_key":
+                # A pasted private key is not shown again, not even to whoever pasted it.
+                self.data = {**self.data.dict(), name: ""}  # type: ignore[attr-defined]
+            self.add_error(name, error.message)
 
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

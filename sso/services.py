@@ -85,14 +85,30 @@ def _split_url(value: str) -> SplitResult | None:
     return parts
 
 
+# SAML entity IDs and endpoints: long enough for any real one, short enough to store and show.
+MAX_URI_LENGTH = 1024
+
+
 def clean_entity_id(value: str) -> str:
     value = (value or "").strip()
+    if not value:
+        raise DomainError(
+            "Enter the IdP entity ID: OneLogin calls it the Issuer URL, such as "
+            "https://app.onelogin.com/saml/metadata/1234.",
+            field="idp_entity_id",
+        )
+    if len(value) > MAX_URI_LENGTH:
+        raise DomainError(
+            f"The IdP entity ID is {len(value):,} characters long; an entity ID has at most "
+            f"{MAX_URI_LENGTH:,}. Copy OneLogin's Issuer URL again.",
+            field="idp_entity_id",
+        )
     parts = _split_url(value)
     is_url = parts is not None and parts.scheme in {"http", "https"} and bool(parts.netloc)
     is_urn = parts is not None and parts.scheme == "urn" and len(value) > 6
-    if not value or len(value) > 1024 or not (is_url or is_urn):
+    if not (is_url or is_urn):
         raise DomainError(
-            f"'{value[:100]}' is not a URI. The IdP entity ID is a URL or URN such as "
+            f"“{value[:100]}” is not a web address or URN. The IdP entity ID looks like "
             "https://app.onelogin.com/saml/metadata/1234 (OneLogin calls it the Issuer URL).",
             field="idp_entity_id",
         )
@@ -116,13 +132,18 @@ def clean_idp_url(value: str, *, field: str, required: bool) -> str:
         if required:
             raise DomainError("Enter the identity provider's SAML 2.0 endpoint.", field=field)
         return ""
+    if len(value) > MAX_URI_LENGTH:
+        raise DomainError(
+            f"The address is {len(value):,} characters long; use at most {MAX_URI_LENGTH:,}.",
+            field=field,
+        )
     parts = _split_url(value)
     secure = parts is not None and (
         parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
     )
     if parts is None or not secure or not parts.netloc or len(value) > 1024:
         raise DomainError(
-            f"'{value[:100]}' is not an https:// URL. Copy the URL from your identity provider "
+            f"“{value[:100]}” is not an https:// address. Copy the URL from your identity provider "
             "(in OneLogin: SAML 2.0 Endpoint (HTTP) or SLO Endpoint).",
             field=field,
         )

@@ -37,8 +37,8 @@ def test_changelist_breadcrumbs_name_the_section(company_admin_client):
 def test_member_cannot_open_admin_settings(client, member):
     client.force_login(member)
     response = client.get(reverse("admin:index"))
-    assert response.status_code == 302
-    assert client.get(reverse("admin:accounts_user_changelist")).status_code == 302
+    assert response.status_code == 403
+    assert client.get(reverse("admin:accounts_user_changelist")).status_code == 403
 
 
 def test_add_domain_through_form_is_audited(company_admin_client, company):
@@ -131,3 +131,32 @@ def test_no_list_filter_reads_another_admins_password_hash(company_admin_client,
     # The page's own filters still work, however they are spelled in a link.
     assert company_admin_client.get(changelist, {"role__exact": "company_admin"}).status_code == 200
     assert company_admin_client.get(changelist, {"status": "active"}).status_code == 200
+
+
+def test_add_user_form_offers_the_approver_role_with_help(company_admin_client, company):
+    form = company_admin_client.get(reverse("admin:accounts_user_add"))
+    body = form.content.decode()
+    assert 'name="is_approver"' in body
+    assert "Approvers approve or reject queued provisioning changes" in body
+    assert "make them an approver" in body  # the role's help says how
+    response = company_admin_client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "reviewer@acme.example",
+            "given_name": "Rita",
+            "family_name": "Reviewer",
+            "role": "member",
+            "is_approver": "on",
+            "license_type": "",
+        },
+    )
+    assert response.status_code == 302
+    reviewer = User.objects.get(email="reviewer@acme.example")
+    assert reviewer.is_approver
+    assert reviewer.role == "member"
+    plain = company_admin_client.post(
+        reverse("admin:accounts_user_add"),
+        {"email": "m2@acme.example", "given_name": "M", "family_name": "Two", "role": "member"},
+    )
+    assert plain.status_code == 302
+    assert not User.objects.get(email="m2@acme.example").is_approver

@@ -105,7 +105,7 @@ def test_export_with_a_bad_filter_goes_back_to_the_list(company_admin_client, ev
 def test_members_cannot_export(client, member, events):
     client.force_login(member)
     response = client.get(EXPORT)
-    assert response.status_code == 302  # to sign-in: not an admin
+    assert response.status_code == 403  # not an admin: the no-access page
     assert not hasattr(response, "streaming_content")
 
 

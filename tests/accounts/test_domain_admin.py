@@ -107,7 +107,7 @@ def test_operator_override_is_the_operators_only(company_admin_client, company):
 
     operator = sign_in_as_operator(company_admin_client)
     response = company_admin_client.post(LIST, action, follow=True)
-    assert "Verified 1 item(s)." in response.content.decode()
+    assert "Verified 1 email domain." in response.content.decode()
     claim.refresh_from_db()
     assert claim.status == DomainStatus.VERIFIED
     assert claim.verification_method == "operator"

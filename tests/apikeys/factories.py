@@ -5,8 +5,18 @@ from apikeys.services import create_api_key
 from tests.tenancy import tenant_object
 
 
-def make_api_key(company, *, name="OneLogin", actor=SYSTEM, **kwargs) -> tuple[APIKey, str]:
-    """A key made the only way keys are made: through the service (so the hash is real)."""
+def make_api_key(company, *, name=None, actor=SYSTEM, **kwargs) -> tuple[APIKey, str]:
+    """A key made the only way keys are made: through the service (so the hash is real).
+
+    Without a name: "OneLogin", then "OneLogin 2", … (a company's working keys have unique names).
+    """
+    if name is None:
+        taken = set(APIKey.objects.filter(company=company).values_list("name", flat=True))
+        name = next(
+            candidate
+            for candidate in ("OneLogin", *(f"OneLogin {n}" for n in range(2, 10_000)))
+            if candidate not in taken
+        )
     return create_api_key(company=company, name=name, actor=actor, source=Source.CLI, **kwargs)
 
 

@@ -6,9 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.audit import Source
 from accounts.models import AuditEvent
 from apikeys.models import APIKey
-from apikeys.services import AuthenticationFailed, authenticate
+from apikeys.services import AuthenticationFailed, authenticate, revoke_api_key
 from tests.accounts.factories import CompanyAdminFactory, UserFactory
 from tests.apikeys.factories import make_api_key
 
@@ -95,7 +96,14 @@ def test_add_a_key_shows_it_once_and_it_works(company_admin_client, company, com
     )
     assert 'type="date"' in form.content.decode()
 
-    response = company_admin_client.post(ADD, add_form(name="OneLogin provisioning"))
+    posted = company_admin_client.post(ADD, add_form(name="OneLogin provisioning"))
+    # POST → redirect → GET: a reload of the page that shows the key makes no second key.
+    api_key = APIKey.objects.get(company=company)
+    created_url = reverse("admin:apikeys_apikey_created", args=[api_key.pk])
+    assert posted.status_code == 302
+    assert posted["Location"] == created_url
+    assert KEY.search(posted.content.decode()) is None
+    response = company_admin_client.get(created_url)
     assert response.status_code == 200
     body = response.content.decode()
     shown = KEY.findall(body)
@@ -103,11 +111,10 @@ def test_add_a_key_shows_it_once_and_it_works(company_admin_client, company, com
     raw_key = shown[0]
     assert "It will not be shown again" in body
     assert 'id="api-key-copy"' in body
-    assert "navigator.clipboard" in body
+    assert "apikeys/copy_key.js" in body
     assert "/scim/v2/" in body
     assert "no-store" in response["Cache-Control"]
 
-    api_key = APIKey.objects.get(company=company)
     assert api_key.name == "OneLogin provisioning"
     assert api_key.created_by == company_admin
     assert api_key.expires_at is None
@@ -120,12 +127,18 @@ def test_add_a_key_shows_it_once_and_it_works(company_admin_client, company, com
     listing = company_admin_client.get(LIST).content.decode()
     assert raw_key not in listing
     assert raw_key.split("_")[2] not in listing
+    # A reload of the key's page says it was shown, and shows it no more.
+    again = company_admin_client.get(created_url)
+    assert again.status_code == 200
+    assert "was already shown" in again.content.decode()
+    assert KEY.search(again.content.decode()) is None
+    assert APIKey.objects.filter(company=company).count() == 1
 
 
 def test_add_with_expiry_and_scopes(company_admin_client, company):
     day = (timezone.now() + timedelta(days=10)).date()
     response = company_admin_client.post(
-        ADD, add_form(expires_on=day.isoformat(), scopes=["scim", "api:read"])
+        ADD, add_form(expires_on=day.isoformat(), scopes=["scim", "api:read"]), follow=True
     )
     assert response.status_code == 200
     api_key = APIKey.objects.get(company=company)
@@ -220,9 +233,9 @@ def test_only_company_admins_may(client, company, who):
     client.force_login(person)
     api_key, _ = make_api_key(company)
     for url in (LIST, ADD, revoke_url(api_key)):
-        assert client.get(url).status_code == 302  # to the sign-in page
-    assert client.post(ADD, add_form()).status_code == 302
-    assert client.post(revoke_url(api_key)).status_code == 302
+        assert client.get(url).status_code == 403  # the no-access page, not a sign-in loop
+    assert client.post(ADD, add_form()).status_code == 403
+    assert client.post(revoke_url(api_key)).status_code == 403
     assert APIKey.objects.count() == 1
     assert APIKey.objects.get().revoked_at is None
 
@@ -260,7 +273,7 @@ def test_admin_of_the_other_company_sees_only_their_own(client, company, other_c
     client.force_login(CompanyAdminFactory(company=other_company, email="boss@globex.example"))
     shown = [key.pk for key in client.get(LIST).context["cl"].result_list]
     assert shown == [theirs.pk]
-    response = client.post(ADD, add_form(name="Globex new"))
+    response = client.post(ADD, add_form(name="Globex new"), follow=True)
     assert response.status_code == 200
     assert APIKey.objects.get(name="Globex new").company == other_company
 
@@ -270,7 +283,45 @@ def test_platform_operator_chooses_the_company(client, company, django_user_mode
         email="ops@switchboard.example", password="x-long-password-1"
     )
     client.force_login(operator)
-    response = client.post(ADD, add_form(company=company.pk, name="Seeded by ops"))
+    response = client.post(ADD, add_form(company=company.pk, name="Seeded by ops"), follow=True)
     assert response.status_code == 200
+    assert KEY.search(response.content.decode())
     assert APIKey.objects.get(name="Seeded by ops").company == company
     assert "Acme" in client.get(LIST).content.decode()
+
+
+def test_the_session_alone_cannot_show_the_key(company_admin_client, company):
+    """The session (in the database) holds the key only XOR-ed with a pad kept in a cookie."""
+    posted = company_admin_client.post(ADD, add_form(name="OneLogin"))
+    stored = company_admin_client.session["api_key_once"]
+    assert "sbk_" not in str(stored)
+    company_admin_client.cookies.pop("api_key_once")
+    response = company_admin_client.get(posted["Location"])
+    assert "was already shown" in response.content.decode()
+    assert KEY.search(response.content.decode()) is None
+
+
+def test_another_keys_page_does_not_show_the_new_key(company_admin_client, company):
+    older, _ = make_api_key(company, name="Older")
+    posted = company_admin_client.post(ADD, add_form(name="New"))
+    response = company_admin_client.get(reverse("admin:apikeys_apikey_created", args=[older.pk]))
+    assert KEY.search(response.content.decode()) is None
+    # Looking at the wrong page spent the hand-over: the new key is not shown later either.
+    assert KEY.search(company_admin_client.get(posted["Location"]).content.decode()) is None
+
+
+def test_key_names_are_unique_among_a_companys_working_keys(
+    company_admin_client, company, company_admin, other_company
+):
+    make_api_key(company, name="OneLogin provisioning")
+    make_api_key(other_company, name="Second")  # another company's names are theirs
+    response = company_admin_client.post(ADD, add_form(name="onelogin PROVISIONING"))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "A working key is already called “onelogin PROVISIONING”" in str(errors["name"])
+    assert APIKey.objects.filter(company=company).count() == 1
+    assert company_admin_client.post(ADD, add_form(name="Second")).status_code == 302
+    # A revoked key's name is free again.
+    first = APIKey.objects.get(company=company, name="OneLogin provisioning")
+    revoke_api_key(api_key=first, actor=company_admin, source=Source.ADMIN)
+    assert company_admin_client.post(ADD, add_form(name="OneLogin provisioning")).status_code == 302

@@ -58,7 +58,9 @@ def test_no_table_holds_a_key(company, company_admin, company_admin_client, caps
     )
     # … the admin page (its session is in the database too) …
     response = company_admin_client.post(
-        reverse("admin:apikeys_apikey_add"), {"name": "page", "expires_on": "", "scopes": ["scim"]}
+        reverse("admin:apikeys_apikey_add"),
+        {"name": "page", "expires_on": "", "scopes": ["scim"]},
+        follow=True,
     )
     keys.append(re.search(r"sbk_[a-z0-9]{12}_[A-Za-z0-9]{43}", response.content.decode()).group(0))
     company_admin_client.get(reverse("admin:apikeys_apikey_changelist"))

@@ -123,10 +123,13 @@ def test_bulk_approve_and_reject_with_comment(
                 "comment": "fine",
             },
         )
-    company_admin_client.post(
-        reverse(CHANGELIST),
-        {"action": "reject_selected", "_selected_action": [create.pk], "comment": "who?"},
-    )
+    reject = {"action": "reject_selected", "_selected_action": [create.pk], "comment": "who?"}
+    # Bulk Reject asks first (it discards the changes), then rejects on confirmation.
+    confirmation = company_admin_client.post(reverse(CHANGELIST), reject)
+    assert confirmation.status_code == 200
+    assert "Reject 1 change" in confirmation.content.decode()
+    assert PendingChange.objects.get(pk=create.pk).status == "pending"
+    company_admin_client.post(reverse(CHANGELIST), {**reject, "confirm": "yes"})
     statuses = dict(PendingChange.objects.values_list("pk", "status"))
     assert statuses == {first.pk: "applied", second.pk: "applied", create.pk: "rejected"}
     assert PendingChange.objects.get(pk=create.pk).review_comment == "who?"
@@ -189,14 +192,14 @@ def test_approver_who_is_no_admin_reaches_only_the_approval_pages(
     assert change.status == ChangeStatus.APPLIED
     # Everything else of Admin Settings stays closed.
     for name in ("admin:accounts_user_changelist", "admin:apikeys_apikey_changelist"):
-        assert client.get(reverse(name)).status_code == 302
-    assert client.get(reverse("scim_provisioning")).status_code == 302
+        assert client.get(reverse(name)).status_code == 403
+    assert client.get(reverse("scim_provisioning")).status_code == 403
 
 
 def test_member_who_is_not_approver_cannot_open_admin_settings(client, company):
     client.force_login(UserFactory(company=company, email="m@acme.example"))
-    assert client.get(reverse("admin:index")).status_code == 302
-    assert client.get(reverse(CHANGELIST)).status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 403
+    assert client.get(reverse(CHANGELIST)).status_code == 403
 
 
 def test_other_company_change_is_404_and_not_decided(company_admin_client, other_company):
@@ -238,10 +241,10 @@ def test_bulk_approve_of_all_skips_the_decided_and_lists_a_few_of_them(
         follow=True,
     )
     page = response.content.decode()
-    assert "Approved 3 item(s)." in page
+    assert "Approved 3 changes." in page
     assert f"Change #{decided[0].pk} is already approved, applying by admin@acme.example" in page
     assert f"Change #{decided[2].pk} is already" not in page
-    assert "… and 1 more change(s) not pending any more." in page
+    assert "… and 1 more change not pending any more." in page
     assert set(PendingChange.objects.values_list("status", flat=True)) == {ChangeStatus.APPROVED}
     assert AuditEvent.objects.filter(action="provisioning.change_approved").count() == 6
 

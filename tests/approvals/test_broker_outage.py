@@ -81,7 +81,7 @@ def test_approvals_while_redis_is_down_are_recorded_and_applied_once_when_it_ret
         assert time.monotonic() - started < APPROVE_LIMIT_SECONDS
         assert response.status_code == 302
         shown = [str(message) for message in get_messages(response.wsgi_request)]
-        assert f"Approved {len(changes)} item(s)." in shown
+        assert f"Approved {len(changes)} changes." in shown
         assert any("task queue is unreachable" in message for message in shown), shown
         assert set(
             PendingChange.objects.filter(pk__in=[c.pk for c in changes]).values_list(

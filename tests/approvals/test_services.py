@@ -175,10 +175,12 @@ def test_approved_create_activates_the_reserved_user_with_license_and_number(
         "provisioning.change_approved",
         "provisioning.change_applied",
     ]
-    # The user's own change is audited as the approver who let it through.
-    reactivated = AuditEvent.objects.get(action="user.reactivated", target_id=str(user.pk))
-    assert reactivated.actor_user == approver
-    assert f"change #{change.pk}" in reactivated.actor_label
+    # The user's own change is audited as the approver who let it through, as an activation
+    # (the approved create taking effect), not a reactivation of someone who was suspended.
+    activated = AuditEvent.objects.get(action="user.activated", target_id=str(user.pk))
+    assert activated.actor_user == approver
+    assert f"change #{change.pk}" in activated.actor_label
+    assert not AuditEvent.objects.filter(action="user.reactivated").exists()
 
 
 def test_approved_update_applies_the_validated_changes(

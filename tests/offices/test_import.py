@@ -80,7 +80,7 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(company, other_co
     assert "already belongs to another company" in lines[7]
     assert "already belongs to your company" in lines[8]
     assert "not a valid phone number" in lines[9]
-    assert caught.value.message.startswith("Nothing was imported: 7 row(s) have problems — line 3:")
+    assert caught.value.message.startswith("Nothing was imported: 7 rows with problems — line 3:")
     assert caught.value.field == "csv_file"
     assert PhoneNumber.objects.filter(company=company).count() == 1
     assert not AuditEvent.objects.filter(action="numbers.imported").exists()

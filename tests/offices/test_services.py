@@ -160,7 +160,7 @@ def test_delete_office_refused_while_it_has_users_or_numbers(company, sf, ny):
     with pytest.raises(DomainError) as caught:
         services.delete_office(office=ny, **ACT)
     assert caught.value.message == (
-        "New York still has 1 user(s) and 1 phone number(s). Move them to another office first."
+        "New York still has 1 user and 1 phone number. Move them to another office first."
     )
     assert Office.objects.filter(pk=ny.pk).exists()
     services.move_user_to_office(user=user, office=sf, **ACT)

@@ -120,3 +120,38 @@ def test_client_ip_believes_only_trusted_proxies():
     # 10.1.2.3 is our balancer; 198.51.100.4 is who connected to it; 6.6.6.6 is a client's claim.
     assert client_ip(proxied) == "198.51.100.4"
     assert client_ip(factory.get("/", REMOTE_ADDR="127.0.0.1")) == "127.0.0.1"
+
+
+def test_make_run_prints_each_line_once_and_no_schema_noise(tmp_path):
+    """As under `make run` (DEBUG on, plain text): Django's own console handler would print
+    every django.* warning a second time; xmlschema would announce each schema it loads."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    script = (
+        "import logging, django; django.setup();"
+        "logging.getLogger('django.request').warning('Not Found: /nope');"
+        "logging.getLogger('xmlschema').info(\"Resource 'XMLSchema.xsd' is already loaded\");"
+        "import sso.saml"  # pysaml2's schemas load here
+    )
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "LOG_FORMAT": "plain",
+    }
+    result = subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, "-c", script],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    output = result.stdout + result.stderr
+    assert output.count("Not Found: /nope") == 1, output
+    assert "already loaded" not in output

@@ -169,7 +169,7 @@ def test_admin_tests_sign_in_then_enforces_sso_and_a_password_session_ends(
     desktop = browser.new_context(viewport={"width": 1280, "height": 900})
     page = desktop.new_page()
     sign_in_with_password(page, site, "admin@acme.example")
-    page.goto(f"{site}/admin/authentication/saml-sso/")
+    page.goto(f"{site}/admin/my-company/authentication/saml-sso/")
     # Saved with the wrong certificate (the IdP's next one, not the one it signs with).
     save_idp_settings(page, site, keys["acme_next"].cert_base64)
 
@@ -178,7 +178,7 @@ def test_admin_tests_sign_in_then_enforces_sso_and_a_password_session_ends(
         page.wait_for_url(f"{site}/test-idp/sso?**")
         page.fill("input[name=email]", email)
         page.click("button")
-        page.wait_for_url(f"{site}/admin/authentication/saml-sso/?**")
+        page.wait_for_url(f"{site}/admin/my-company/authentication/saml-sso/?**")
         page.wait_for_load_state("networkidle")
 
     test_sign_in("ada@acme.example")
@@ -202,7 +202,7 @@ def test_admin_tests_sign_in_then_enforces_sso_and_a_password_session_ends(
     page.locator("#test-sign-in").screenshot(path=ARTIFACTS / "sso-test-sign-in-succeeded.png")
     page.goto(f"{site}/app/")
     assert "Hello, Grace" in page.content()  # still the admin, not Ada
-    page.goto(f"{site}/admin/authentication/saml-sso/")
+    page.goto(f"{site}/admin/my-company/authentication/saml-sso/")
     page.check("input[name=enforce_sso]")
     page.click("form.saml-form input[type=submit]")
     page.wait_for_load_state("networkidle")

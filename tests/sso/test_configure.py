@@ -205,7 +205,7 @@ def test_sso_url_must_be_https(company, keys):
     ],
 )
 def test_malformed_idp_urls_are_refused(company, keys, field, url):
-    with pytest.raises(DomainError, match="https:// URL") as error:
+    with pytest.raises(DomainError, match="https:// address") as error:
         configure(company, **{**base_fields(keys), field: url})
     assert error.value.field == field
     assert not SAMLConfig.objects.exists()
@@ -213,7 +213,7 @@ def test_malformed_idp_urls_are_refused(company, keys, field, url):
 
 @pytest.mark.parametrize("entity_id", ["https://[::1/metadata", "https://idp.example.test:99999/"])
 def test_malformed_entity_id_is_refused(company, keys, entity_id):
-    with pytest.raises(DomainError, match="not a URI") as error:
+    with pytest.raises(DomainError, match="not a web address or URN") as error:
         configure(company, **{**base_fields(keys), "idp_entity_id": entity_id})
     assert error.value.field == "idp_entity_id"
     assert not SAMLConfig.objects.exists()

@@ -9,7 +9,7 @@ from tests.accounts.factories import CompanyAdminFactory
 from tests.sso.conftest import ACME_IDP
 from tests.sso.test_configure import metadata_xml
 
-PAGE = "/admin/authentication/saml-sso/"
+PAGE = "/admin/my-company/authentication/saml-sso/"
 
 
 def form_data(keys, **overrides):
@@ -100,17 +100,17 @@ def test_a_refused_private_key_is_not_shown_again(company_admin_client, keys, fi
 
 def test_bad_entity_id_is_refused(company_admin_client, keys):
     response = company_admin_client.post(PAGE, form_data(keys, idp_entity_id="OneLogin"))
-    assert "is not a URI" in response.content.decode()
+    assert "is not a web address or URN" in response.content.decode()
     assert not SAMLConfig.objects.exists()
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("idp_sso_url", "https://[::1/sso", "is not an https:// URL"),
-        ("idp_slo_url", "https://idp.example.test/slo\r\nX: 1", "is not an https:// URL"),
-        ("idp_sso_url", "http://idp.example.test/sso", "is not an https:// URL"),
-        ("idp_entity_id", "https://[::1/metadata", "is not a URI"),
+        ("idp_sso_url", "https://[::1/sso", "is not an https:// address"),
+        ("idp_slo_url", "https://idp.example.test/slo\r\nX: 1", "is not an https:// address"),
+        ("idp_sso_url", "http://idp.example.test/sso", "is not an https:// address"),
+        ("idp_entity_id", "https://[::1/metadata", "is not a web address or URN"),
         ("idp_entity_id", "http://127.0.0.1:8000/sso/globex/metadata/", "Switchboard&#x27;s own"),
     ],
 )
@@ -150,8 +150,7 @@ def test_other_plans_get_a_clear_message(company_admin_client, company, keys):
 def test_members_cannot_open_the_page(client, member, keys):
     client.force_login(member)
     response = client.get(PAGE)
-    assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response.status_code == 403  # the no-access page, not a sign-in loop
     client.post(PAGE, form_data(keys))
     assert not SAMLConfig.objects.exists()
 
@@ -206,3 +205,48 @@ def test_sp_metadata_of_unknown_or_non_enterprise_company_is_404(client, company
     company.plan = Plan.STANDARD
     company.save()
     assert client.get("/sso/acme/metadata/").status_code == 404
+
+
+def test_every_problem_is_shown_at_once_with_a_summary(company_admin_client, keys):
+    response = company_admin_client.post(
+        PAGE,
+        form_data(
+            keys,
+            idp_entity_id="",
+            idp_sso_url="http://idp.example.test/sso",
+            idp_certificate="not a certificate",
+            enabled=None,
+            enforce_sso="on",
+        ),
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert set(errors) == {"idp_entity_id", "idp_sso_url", "idp_certificate", "enforce_sso"}
+    body = response.content.decode()
+    summary = body.split('id="saml-error-summary"')[1].split("</div>")[0]
+    assert "these 4 problems" in summary
+    assert 'href="#id_idp_entity_id"' in summary
+    assert "Enter the IdP entity ID" in summary
+    assert "&#x27;&#x27; is not a URI" not in body
+    assert "is not a URI" not in body
+    assert not SAMLConfig.objects.exists()
+
+
+def test_an_entity_id_over_1024_characters_is_refused(company_admin_client, keys):
+    long_id = "https://idp.example.test/" + "a" * 2100
+    response = company_admin_client.post(PAGE, form_data(keys, idp_entity_id=long_id))
+    assert response.status_code == 200
+    assert "idp_entity_id" in response.context["form"].errors
+    assert not SAMLConfig.objects.exists()
+
+
+def test_onelogin_connector_named_as_in_the_readme(company_admin_client, keys):
+    from django.conf import settings
+
+    readme = " ".join((settings.BASE_DIR / "README.md").read_text().split())
+    connector = "SCIM Provisioner with SAML (SCIM v2 Core)"
+    assert connector in readme
+    body = company_admin_client.get(PAGE).content.decode()
+    assert connector in body
+    assert "Custom Connector" not in body
+    assert "Custom Connector" not in readme

@@ -9,7 +9,7 @@ from sso.models import SAMLConfig
 from tests.accounts.factories import UserFactory
 from tests.sso.test_settings_page import PAGE, form_data
 
-TEST = "/admin/authentication/saml-sso/test/"
+TEST = "/admin/my-company/authentication/saml-sso/test/"
 
 
 def run_test_sign_in(client, idp, email="ada@acme.example"):
