@@ -190,6 +190,9 @@ _TYPES = [
     AuditEventType("auth.sso_throttled", "SSO sign-ins throttled"),
     AuditEventType("sso.configured", "SAML SSO configured"),
     AuditEventType("sso.settings_changed", "SAML SSO settings changed"),
+    AuditEventType("sso.password_sessions_ended", "Password sessions ended by Enforce SSO"),
+    AuditEventType("sso.test_sign_in", "SAML SSO test sign-in"),
+    AuditEventType("audit.retention_applied", "Old audit events deleted"),
 ]
 
 EVENT_TYPES: dict[str, AuditEventType] = {event_type.code: event_type for event_type in _TYPES}
