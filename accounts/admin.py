@@ -121,16 +121,20 @@ class LicenseSeatsAdmin(CompanyScopedAdmin):
     admin_section = "my-company"
     admin_description = "Seats bought, used and free per license type, and who holds them."
     change_list_template = "admin/accounts/licenseseats/change_list.html"
-    list_display = ("license_type", "seats", "in_use", "free", "holders")
-    fields = ("license_type", "seats", "in_use", "free", "more_seats")
+    list_display = ("license_type", "bought", "in_use", "free", "holders")
+    readonly_fields = ("license_type", "bought", "in_use", "free", "more_seats")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LicenseSeats]:
         return super().get_queryset(request).select_related("company")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request.user.is_superuser:
-            return ("license_type", "in_use", "free", "more_seats")
-        return ("license_type", "seats", "in_use", "free", "more_seats")
+            return ("license_type", "seats", "in_use", "free")
+        return ("license_type", "bought", "in_use", "free", "more_seats")
+
+    @admin.display(description="Seats bought", ordering="seats")
+    def bought(self, obj: LicenseSeats) -> int:
+        return obj.seats
 
     @admin.display(description="In use")
     def in_use(self, obj: LicenseSeats) -> str:
