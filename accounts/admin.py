@@ -122,14 +122,20 @@ class LicenseSeatsAdmin(CompanyScopedAdmin):
     admin_description = "Seats bought, used and free per license type, and who holds them."
     change_list_template = "admin/accounts/licenseseats/change_list.html"
     list_display = ("license_type", "bought", "in_use", "free", "holders")
-    readonly_fields = ("license_type", "bought", "in_use", "free", "more_seats")
+    list_display_links = ("license_type",)
+    readonly_fields = ("company", "license_type", "bought", "in_use", "free", "more_seats")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LicenseSeats]:
         return super().get_queryset(request).select_related("company")
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        if request.user.is_superuser:  # every company's rows: say whose
+            return ("company", *self.list_display)
+        return self.list_display
+
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request.user.is_superuser:
-            return ("license_type", "seats", "in_use", "free")
+            return ("company", "license_type", "seats", "in_use", "free")
         return ("license_type", "bought", "in_use", "free", "more_seats")
 
     @admin.display(description="Seats bought", ordering="seats")

@@ -79,8 +79,11 @@ def test_the_service_refuses_anyone_but_the_operator(company, company_admin):
 def test_the_operator_sets_seats_in_the_admin_audited(operator_client, operator, company):
     row = seats(company)
     url = reverse("admin:accounts_licenseseats_change", args=[row.pk])
+    listing = operator_client.get(reverse("admin:accounts_licenseseats_changelist"))
+    assert 'class="field-company nowrap">Acme</td>' in listing.content.decode()
     page = operator_client.get(url)
     assert 'name="seats"' in page.content.decode()
+    assert 'name="company"' not in page.content.decode()  # shown, not changed
     response = operator_client.post(url, {"seats": "25", "_save": "Save"})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert seats(company).seats == 25
