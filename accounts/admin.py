@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -20,7 +21,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 
-from accounts import audit_csv, selectors, services
+from accounts import audit_csv, domain_dns, domains, selectors, services
 from accounts.admin_filters import ActorFilter, DateRangeFilter, GhostAccountFilter, TargetFilter
 from accounts.admin_site import admin_site
 from accounts.audit import Source
@@ -30,10 +31,12 @@ from accounts.models import (
     AuditEvent,
     Company,
     CompanyDomain,
+    DnsCheck,
     LicenseSeats,
     ManagedBy,
     User,
     UserStatus,
+    VerificationMethod,
 )
 from accounts.tenancy import CompanyScopedAdmin, ScopedRelatedFieldListFilter, scope_to_company
 from offices import services as office_services
@@ -86,17 +89,170 @@ class CompanyAdmin(CompanyScopedAdmin):
 @admin.register(CompanyDomain, site=admin_site)
 class CompanyDomainAdmin(CompanyScopedAdmin):
     admin_section = "my-company"
-    admin_description = "Email domains: they send your people to your sign-in."
-    list_display = ("domain", "created_at")
+    admin_description = (
+        "Email domains: once verified, they send your people to your sign-in and keep other "
+        "organizations from creating accounts in them."
+    )
+    list_display = ("domain", "status_badge", "last_check_label", "verified_on")
     search_fields = ("domain",)
     fields = ("company", "domain")
+    change_form_template = "admin/accounts/companydomain/change_form.html"
+    change_list_template = "admin/accounts/companydomain/change_list.html"
+    actions = ("check_now", "verify_as_operator")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return self.fields
+        return (
+            "company",
+            "domain",
+            "status_badge",
+            "last_check_label",
+            "verified_by",
+            "verified_on",
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return () if obj is None else self.get_fields(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A domain is added or removed, never edited in place.
         return obj is None and super().has_change_permission(request, obj)
 
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("verify_as_operator", None)  # the override is the operator's
+        return actions
+
+    @admin.display(description="Status")
+    def status_badge(self, obj: CompanyDomain) -> str:
+        return format_html(
+            '<span class="domain-status domain-status-{}">{}</span>',
+            obj.status,
+            obj.get_status_display(),
+        )
+
+    @admin.display(description="Last DNS check")
+    def last_check_label(self, obj: CompanyDomain) -> str:
+        if obj.last_checked_at is None:
+            return "Not checked yet"
+        when = date_format(localtime(obj.last_checked_at), "j M Y, H:i")
+        return f"{obj.get_last_check_display()} ({when})"
+
+    @admin.display(description="Verified on", ordering="verified_at")
+    def verified_on(self, obj: CompanyDomain) -> str:
+        if obj.verified_at is None:
+            return "—"
+        return date_format(localtime(obj.verified_at), "j M Y, H:i")
+
+    @admin.display(description="Verified by")
+    def verified_by(self, obj: CompanyDomain) -> str:
+        return obj.get_verification_method_display() if obj.is_verified else "—"
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        claim = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "claim": claim,
+            "record_host": domain_dns.record_host(claim.domain),
+            "record_value": domain_dns.record_value(claim.token),
+            "grace_days": settings.DOMAIN_VERIFICATION_GRACE_DAYS,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/verify/",
+                self.admin_site.admin_view(self.verify_now_view),
+                name="accounts_companydomain_verify",
+            ),
+            path(
+                "conflicts/",
+                self.admin_site.admin_view(self.conflicts_view),
+                name="accounts_companydomain_conflicts",
+            ),
+            *super().get_urls(),
+        ]
+
+    def verify_now_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The Verify now button: look the TXT record up and say what was found."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        claim = self.get_object(request, object_id)
+        if request.method == "POST":
+            self._check(request, claim)
+        return HttpResponseRedirect(reverse("admin:accounts_companydomain_change", args=[claim.pk]))
+
+    def _check(self, request: HttpRequest, claim: CompanyDomain) -> None:
+        try:
+            claim = domains.check_claim(
+                claim=claim,
+                actor=request.user,  # type: ignore[arg-type]
+                source=Source.ADMIN,
+            )
+        except DomainError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return
+        ok = claim.is_verified and claim.last_check == DnsCheck.FOUND
+        self.message_user(
+            request,
+            domains.check_summary(claim),
+            level=messages.SUCCESS if ok else messages.WARNING,
+        )
+
+    @admin.action(description="Verify now (look the TXT records up)")
+    def check_now(self, request: HttpRequest, queryset: QuerySet[CompanyDomain]) -> None:
+        for claim in queryset:
+            self._check(request, claim)
+
+    @admin.action(description="Mark verified (operator override, no DNS)")
+    def verify_as_operator(self, request: HttpRequest, queryset: QuerySet[CompanyDomain]) -> None:
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        self.run_service_action(
+            request,
+            queryset,
+            lambda claim: domains.verify_domain(
+                claim=claim,
+                method=VerificationMethod.OPERATOR,
+                actor=request.user,
+                source=Source.ADMIN,
+            ),
+            "Verified",
+        )
+
+    def conflicts_view(self, request: HttpRequest) -> HttpResponse:
+        """Operators: accounts of other companies in a company's verified domain."""
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Accounts in another company's verified domain",
+            "opts": self.model._meta,
+            "admin_section": self.admin_section,
+            "conflicts": domains.domain_conflicts(),
+        }
+        return TemplateResponse(request, "admin/accounts/companydomain/conflicts.html", context)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "show_conflicts": request.user.is_superuser}
+        return super().changelist_view(request, extra_context)
+
+    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None) -> Any:
+        # Straight to the TXT record to publish: the claim routes nothing until verified.
+        self.message_user(
+            request,
+            f"Added {obj.domain}. Publish the TXT record below, then press Verify now.",
+            level=messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:accounts_companydomain_change", args=[obj.pk]))
+
     def save_model(self, request: HttpRequest, obj: CompanyDomain, form: Any, change: bool) -> None:
-        created = services.add_company_domain(
+        created = domains.add_company_domain(
             company=self.company_for(request, obj),
             domain=obj.domain,
             actor=request.user,  # type: ignore[arg-type]
@@ -105,7 +261,7 @@ class CompanyDomainAdmin(CompanyScopedAdmin):
         obj.pk = created.pk
 
     def delete_model(self, request: HttpRequest, obj: CompanyDomain) -> None:
-        services.remove_company_domain(
+        domains.remove_company_domain(
             domain=obj,
             actor=request.user,  # type: ignore[arg-type]
             source=Source.ADMIN,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -66,18 +67,80 @@ class UserCount(models.Model):
         return f"{self.company}: {self.users} users"
 
 
+def new_verification_token() -> str:
+    """A claim's own secret, published in DNS to prove the claimer controls the domain."""
+    return secrets.token_hex(16)
+
+
+class DomainStatus(models.TextChoices):
+    PENDING = "pending", "Not verified"
+    VERIFIED = "verified", "Verified"
+    # Another organization verified the domain first: this claim can no longer be verified.
+    ENDED = "ended", "Verified by another organization"
+
+
+class VerificationMethod(models.TextChoices):
+    DNS = "dns", "DNS TXT record"
+    OPERATOR = "operator", "Platform operator"
+
+
+class DnsCheck(models.TextChoices):
+    """What the last DNS look-up of a claim's TXT record found (accounts.dns)."""
+
+    FOUND = "found", "Record found"
+    NO_RECORD = "no_record", "No matching TXT record"
+    NXDOMAIN = "nxdomain", "The record's name does not exist (NXDOMAIN)"
+    SERVFAIL = "servfail", "The domain's DNS servers failed to answer (SERVFAIL)"
+    TIMEOUT = "timeout", "The DNS look-up timed out"
+    ERROR = "error", "The DNS look-up failed"
+
+
 class CompanyDomain(models.Model):
+    """A company's claim of an email domain, and whether it is verified.
+
+    Anyone may claim a domain; only a verified claim counts (accounts.domains): it routes the
+    domain's people to the company's sign-in and keeps other companies from creating accounts in
+    it. A domain is verified by one company at most; several may hold pending claims.
+    """
+
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="domains")
-    # Stored lower-cased by the service; unique across companies: the domain finds the company.
-    domain = models.CharField(max_length=253, unique=True)
+    # Stored lower-cased by the service.
+    domain = models.CharField(max_length=253)
+    token = models.CharField(max_length=64, unique=True, default=new_verification_token)
+    status = models.CharField(
+        max_length=10, choices=DomainStatus.choices, default=DomainStatus.PENDING
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_method = models.CharField(
+        max_length=10, choices=VerificationMethod.choices, blank=True
+    )
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_check = models.CharField(max_length=10, choices=DnsCheck.choices, blank=True)
+    # A verified domain whose record a check did not find: when it was first missed. Cleared
+    # when the record is found again; past the grace period the verification is lost.
+    record_missing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = "email domain"
         ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "domain"], name="company_domain_one_claim_per_company"
+            ),
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(status="verified"),
+                name="company_domain_verified_by_one_company",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.domain
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == DomainStatus.VERIFIED
 
 
 class LicenseSeats(models.Model):

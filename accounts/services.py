@@ -6,7 +6,6 @@ for input the domain refuses.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,10 +16,10 @@ from django.db import IntegrityError, transaction
 
 from accounts import seats_used
 from accounts.audit import Actor, record_audit, record_change, snapshot
+from accounts.domains import add_company_domain, clean_domain, refuse_email_verified_elsewhere
 from accounts.errors import Conflict, DomainError
 from accounts.models import (
     Company,
-    CompanyDomain,
     LicenseSeats,
     LicenseType,
     ManagedBy,
@@ -68,7 +67,6 @@ USER_AUDIT_FIELDS = (
     "license_type",
     "managed_by",
 )
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 # --- validation shared by the services (and by forms that want the same words) ---
@@ -98,16 +96,6 @@ def clean_email(email: str) -> str:
             f"'{email[:100]}…' is longer than {EMAIL_MAX_LENGTH} characters.", field="email"
         )
     return cleaned
-
-
-def clean_domain(domain: str) -> str:
-    domain = (domain or "").strip().lower().rstrip(".")
-    if not _DOMAIN.match(domain):
-        raise DomainError(
-            f"'{domain[:100]}' is not an email domain. Enter it like 'example.com'.",
-            field="domain",
-        )
-    return domain
 
 
 def clean_slug(slug: str) -> str:
@@ -195,44 +183,6 @@ def update_company(
                 after=after,
             )
     return company
-
-
-def add_company_domain(
-    *, company: Company, domain: str, actor: Actor, source: str
-) -> CompanyDomain:
-    """Claim an email domain for the company; a domain belongs to one company only."""
-    domain = clean_domain(domain)
-    owner = CompanyDomain.objects.filter(domain=domain).select_related("company").first()
-    if owner is not None:
-        where = "this company" if owner.company_id == company.pk else "another company"
-        raise Conflict(f"The domain {domain} is already registered to {where}.", field="domain")
-    try:
-        with transaction.atomic():
-            row = CompanyDomain.objects.create(company=company, domain=domain)
-            record_audit(
-                actor=actor,
-                source=source,
-                action="company.domain_added",
-                company=company,
-                target=row,
-                after={"domain": domain},
-            )
-    except IntegrityError:  # lost a race for the same domain
-        raise Conflict(f"The domain {domain} is already registered.", field="domain") from None
-    return row
-
-
-def remove_company_domain(*, domain: CompanyDomain, actor: Actor, source: str) -> None:
-    with transaction.atomic():
-        record_audit(
-            actor=actor,
-            source=source,
-            action="company.domain_removed",
-            company=domain.company,
-            target=domain,
-            before={"domain": domain.domain},
-        )
-        domain.delete()
 
 
 SEATS_ARE_THE_OPERATORS = (
@@ -493,8 +443,9 @@ def create_user_in_transaction(
     `offices.services.assign_license` in the same transaction (it counts the seat under the seat
     row's lock and refuses when none is free, which rolls this creation back).
 
-    Raises DomainError for an invalid or taken email, userName or externalId, a weak password,
-    another company's office or an unknown license type.
+    Raises DomainError for an invalid or taken email, an email in a domain another company
+    verified, a taken userName or externalId, a weak password, another company's office or an
+    unknown license type.
     """
     fields = _clean_profile({"email": email, **profile})
     role = clean_choice(role, Role, "role")
@@ -503,6 +454,7 @@ def create_user_in_transaction(
         license_type = clean_choice(license_type, LicenseType, "license_type")
     if office is not None and office.company_id != company.pk:
         raise DomainError("That office is not one of the company's offices.", field="office")
+    refuse_email_verified_elsewhere(company=company, email=fields["email"])
     user = User(
         company=company,
         role=role,
@@ -560,6 +512,8 @@ def update_locked_user(*, user: User, actor: Actor, source: str, **changes: Any)
 
 def _apply_profile(user: User, fields: dict[str, Any], *, actor: Actor, source: str) -> User:
     before = snapshot(user, USER_AUDIT_FIELDS)
+    if "email" in fields and fields["email"].lower() != user.email.lower() and user.company:
+        refuse_email_verified_elsewhere(company=user.company, email=fields["email"])
     if "email" in fields and "email_addresses" not in fields:
         fields["email_addresses"] = _with_new_signin_email(user, fields["email"])
     for name, value in fields.items():

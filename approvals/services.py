@@ -34,6 +34,7 @@ from accounts.audit import (
     record_audit,
     snapshot,
 )
+from accounts.domains import refuse_email_verified_elsewhere
 from accounts.errors import DomainError, NotFound
 from accounts.models import Company, User, UserStatus
 from apikeys.models import APIKey
@@ -754,6 +755,8 @@ def _apply(change: PendingChange, actor: Actor) -> None:
     if change.operation == Operation.CREATE:
         if user is None:
             raise DomainError("The reserved user no longer exists: nothing to create.")
+        # Another company may have verified the email's domain since the create was queued.
+        refuse_email_verified_elsewhere(company=user.company, email=user.email)  # type: ignore[arg-type]
         if change.changes.get("active", True) in (False, "false", "False"):
             provisioning.suspend_user(user=user, actor=actor, source=Source.SCIM)
             return

@@ -4,13 +4,12 @@ gunicorn (config/gunicorn.conf.py, DEBUG off, JSON logs, request logging off) on
 Redis (scripts/with-services starts throwaway servers when DATABASE_URL / REDIS_URL are unset).
 Every repeat uses a fresh company, so runs do not see each other's users. Each SCIM figure sits
 beside a ceiling measured the same way in the same run: a bare view on the same gunicorn and
-database (config/bench_ceiling.py) for SCIM, pysaml2's own signature check (xmlsec1) for SAML.
+database (benchmarks/ceiling.py) for SCIM, pysaml2's own signature check (xmlsec1) for SAML.
 
 The initial sync and the list pages also run, with the same client functions, against stock
-django-scim2 serving our users (config/bench_stock_scim/, mounted beside the ceiling; the `bench`
-dependency group): a reference, not a target. Issue 9's targets quote what stock reaches
-elsewhere ("40%" of the ceiling's sync, lists "33–52× slower"); its rows say what it reaches on
-this machine, in this run, so our ratios can be read against it.
+django-scim2 serving our users (benchmarks/stock_scim/, mounted beside the ceiling; the `bench`
+dependency group): a reference, not a target. Its rows say what it reaches on this machine, in
+this run, so our ratios can be read against it.
 
     python -m benchmarks [--users N] [--repeat R] [--concurrency C] [--big-users M] [--logins L]
                          [--approvals A]
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.http import BenchError, Connection, Timings, percentile, run_concurrently
-from config.bench_stock_scim import STOCK_SCIM_PATH
+from benchmarks.stock_scim import STOCK_SCIM_PATH
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SCIM_CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -58,7 +57,7 @@ def configure_environment(port: int) -> None:
         sys.exit("DATABASE_URL and REDIS_URL must be set: run `make bench`.")
     os.environ.update(
         {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
             "DEBUG": "false",
             "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -70,7 +69,6 @@ def configure_environment(port: int) -> None:
             "LOG_FORMAT": "json",
             "LOG_REQUESTS": "false",  # logging is not what we measure
             "LOG_LEVEL": "WARNING",
-            "BENCH_CEILING": "true",
             "API_RATE_LIMIT": "100000000/minute",
         }
     )
@@ -179,7 +177,7 @@ def setup_company(run: int, token: str) -> tuple[Any, str, str]:
 def reset_ceiling_table() -> None:
     from django.db import connection
 
-    from config.bench_ceiling import CREATE_TABLE, TABLE
+    from benchmarks.ceiling import CREATE_TABLE, TABLE
 
     with connection.cursor() as cursor:
         cursor.execute(CREATE_TABLE)
@@ -840,9 +838,9 @@ def main() -> None:
         "steady users/s ÷ ceiling": "target ≥ 0.75",
         "list first page p50 ÷ ceiling": "target ≤ 2",
         "list last page p50 ÷ ceiling": "target ≤ 2",
-        "stock sync users/s ÷ ceiling": "reference (issue 9: 0.40)",
-        "stock list first page p50 ÷ ceiling": "reference (issue 9: 33–52)",
-        "stock list last page p50 ÷ ceiling": "reference (issue 9: 33–52)",
+        "stock sync users/s ÷ ceiling": "reference",
+        "stock list first page p50 ÷ ceiling": "reference",
+        "stock list last page p50 ÷ ceiling": "reference",
         "list last ÷ first page p50": "flat: ≈ 1",
         "ACS logins/s ÷ signature check": "target ≥ 0.50",
         f"list last ÷ first page p50 @{args.big_users}": "flat: ≈ 1",

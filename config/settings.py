@@ -6,7 +6,6 @@ the production secrets have no defaults: start-up stops with a message naming wh
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
@@ -274,7 +273,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.send_approval_digests",
         "schedule": APPROVAL_DIGEST_INTERVAL_MINUTES * 60.0,
     },
+    # Domain claims due a DNS look-up: new pending ones hourly, the others daily (accounts.domains).
+    "check-domains": {"task": "accounts.check_domains", "schedule": 3600.0},
 }
+
+# Domain verification (accounts.domains): the DNS servers asked for the TXT records (empty: the
+# system's resolvers), their port, how long one look-up may take, and how long a verified
+# domain's record may be missing before the verification is lost.
+DOMAIN_DNS_NAMESERVERS = env_list("DOMAIN_DNS_NAMESERVERS")
+DOMAIN_DNS_PORT = int(env("DOMAIN_DNS_PORT", "53") or 53)
+DOMAIN_DNS_TIMEOUT = float(env("DOMAIN_DNS_TIMEOUT", "5") or 5)
+DOMAIN_VERIFICATION_GRACE_DAYS = int(env("DOMAIN_VERIFICATION_GRACE_DAYS", "7") or 7)
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
@@ -357,25 +366,6 @@ FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # /metrics: with a token, `Authorization: Bearer <token>` from anywhere; without, loopback only.
 METRICS_TOKEN = env("METRICS_TOKEN")
-
-# `make bench` mounts its ceiling view (config/bench_ceiling.py) and its stock django-scim2
-# reference (config/bench_stock_scim/) with this; off everywhere else.
-BENCH_CEILING = env_bool("BENCH_CEILING", default=False)
-if BENCH_CEILING:
-    # django-scim2's settings, read only by the stock reference (the `bench` dependency group).
-    SCIM_SERVICE_PROVIDER = {
-        "SCHEME": urlsplit(PUBLIC_BASE_URL).scheme,
-        "NETLOC": urlsplit(PUBLIC_BASE_URL).netloc,
-        "AUTHENTICATION_SCHEMES": [
-            {"type": "oauthbearertoken", "name": "API key", "description": "Bearer API key"}
-        ],
-        "USER_ADAPTER": "config.bench_stock_scim.adapters.StockSCIMUser",
-        "USER_FILTER_PARSER": "config.bench_stock_scim.filters.StockUserFilterQuery",
-        "AUTH_CHECK_MIDDLEWARE": "config.bench_stock_scim.adapters.APIKeyAuthCheck",
-        "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": (
-            "config.bench_stock_scim.adapters.company_filter_kwargs_getter"
-        ),
-    }
 
 # Plain text for a terminal; LOG_FORMAT=json (the Procfile) for one JSON object per line.
 LOG_FORMAT = (env("LOG_FORMAT") or "plain").lower()

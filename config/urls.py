@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -26,15 +25,6 @@ urlpatterns = [
     path("app/", sso_views.app_home, name="app_home"),
     path("", include("provisioning.urls")),
 ]
-
-if settings.BENCH_CEILING:  # `make bench` only; never set in production
-    from config import bench_ceiling
-    from config.bench_stock_scim import STOCK_SCIM_PATH
-
-    urlpatterns.insert(0, path("bench/ceiling/Users", bench_ceiling.users))
-    urlpatterns.insert(0, path("bench/ceiling/Users/<int:pk>", bench_ceiling.user))
-    # Stock django-scim2 on our users, measured beside ours (config/bench_stock_scim/).
-    urlpatterns.insert(0, path(STOCK_SCIM_PATH, include("django_scim.urls")))
 
 # A database that went away while middleware ran (a session save) still answers 503.
 handler500 = "config.faults.server_error"

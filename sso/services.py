@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from accounts import domains
 from accounts import services as accounts_services
 from accounts.audit import Actor, ClientActor, Source, SystemActor, record_audit, record_change
 from accounts.errors import Conflict, DomainError
@@ -327,12 +328,13 @@ def _member(company: Company, email: str) -> User | None:
 def _provision_just_in_time(
     *, company: Company, config: SAMLConfig, email: str, attributes: dict[str, list[str]]
 ) -> User:
-    domain = email.rpartition("@")[2]
-    if not company.domains.filter(domain=domain).exists():
+    # Only in the company's own verified domains: never in another's, nor in a mere claim.
+    claim = domains.verified_claim_for(domains.email_domain(email))
+    if claim is None or claim.company_id != company.pk:
         raise SignInRefused(
             "jit_foreign_domain",
-            f"{email} is not in one of {company.name}'s email domains, so no account can be "
-            "created for it automatically. " + CONTACT_ADMIN,
+            f"{email} is not in one of {company.name}'s verified email domains, so no account "
+            "can be created for it automatically. " + CONTACT_ADMIN,
         )
     try:
         with transaction.atomic():

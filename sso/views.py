@@ -44,8 +44,9 @@ from saml2.sigver import MissingKey, SignatureError
 from saml2.time_util import str_to_time
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
+from accounts import domains
 from accounts.audit import ClientActor, Source
-from accounts.models import Company, CompanyDomain, User
+from accounts.models import Company, User
 from config.request_context import client_ip as request_client_ip
 from sso import services
 from sso.forms import EmailForm, PasswordForm
@@ -580,9 +581,8 @@ def _answer_idp(
 
 
 def _company_for_email(email: str) -> Company | None:
-    domain = email.rpartition("@")[2].lower()
-    row = CompanyDomain.objects.filter(domain=domain).select_related("company").first()
-    return row.company if row is not None else None
+    """Only a verified domain routes: a mere claim sends nobody anywhere."""
+    return domains.company_for_email(email)
 
 
 @never_cache
@@ -642,14 +642,17 @@ def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any])
         return _too_many_failures(request, context, form, wait)
     user = auth.authenticate(request, username=email, password=form.cleaned_data["password"])
     if user is None:
+        # Audited under the company of the account the email names (or only in the operator's
+        # log): never under a company that merely routes the domain.
+        account_company = domains.company_of_account(email)
         services.record_refusal(
-            company=company,
+            company=account_company,
             actor=ClientActor(ip or "unknown"),
             source=Source.ADMIN,
             reason="bad_credentials",
             detail={"email": email[:254], "method": "password"},
         )
-        wait = services.record_password_failure(email=email, company=company, client_ip=ip)
+        wait = services.record_password_failure(email=email, company=account_company, client_ip=ip)
         if wait is not None:
             return _too_many_failures(request, context, form, wait)
         message = "Wrong email or password."

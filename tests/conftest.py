@@ -9,6 +9,7 @@ import tests
 from apikeys import key_cache
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory, UserFactory
 from tests.browser import browser  # noqa: F401 — fixtures for every test package
+from tests.dns_server import dns_server_process, dns_zone  # noqa: F401
 from tests.processes import web_processes  # noqa: F401
 
 # Every app's factories module registers its tenant objects (tests/tenancy.py) on import.

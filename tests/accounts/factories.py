@@ -1,7 +1,18 @@
 import factory
+from django.utils import timezone
 
 from accounts.audit import SYSTEM, Source, record_audit
-from accounts.models import AuditEvent, Company, CompanyDomain, LicenseSeats, Plan, Role, User
+from accounts.models import (
+    AuditEvent,
+    Company,
+    CompanyDomain,
+    DomainStatus,
+    LicenseSeats,
+    Plan,
+    Role,
+    User,
+    VerificationMethod,
+)
 from tests.tenancy import tenant_object
 
 
@@ -25,11 +36,21 @@ class CompanyFactory(factory.django.DjangoModelFactory):
 
 
 class CompanyDomainFactory(factory.django.DjangoModelFactory):
+    """A pending claim (routes nothing); `CompanyDomainFactory(verified=True)` makes a domain
+    the operator verified, which /login/ routes and other companies cannot provision in."""
+
     class Meta:
         model = CompanyDomain
 
     company = factory.SubFactory(CompanyFactory)
     domain = factory.Sequence(lambda n: f"domain{n}.example")
+
+    class Params:
+        verified = factory.Trait(
+            status=DomainStatus.VERIFIED,
+            verified_at=factory.LazyFunction(timezone.now),
+            verification_method=VerificationMethod.OPERATOR,
+        )
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -53,12 +53,14 @@ def test_add_domain_through_form_is_audited(company_admin_client, company):
 
 
 def test_service_refusal_is_a_form_error_and_nothing_is_saved(company_admin_client, other_company):
-    CompanyDomainFactory(company=other_company, domain="taken.example")
+    CompanyDomainFactory(company=other_company, domain="taken.example", verified=True)
     response = company_admin_client.post(
         reverse("admin:accounts_companydomain_add"), {"domain": "taken.example"}
     )
     assert response.status_code == 200
-    assert "already exists" in str(response.context["adminform"].form.errors["domain"])
+    error = str(response.context["adminform"].form.errors["domain"])
+    assert "taken.example is verified by another organization" in error
+    assert other_company.name not in response.content.decode()
     # The service's own refusal (no model validator checks the domain's form) shows the same way.
     response = company_admin_client.post(
         reverse("admin:accounts_companydomain_add"), {"domain": "no spaces.example"}

@@ -21,7 +21,12 @@ def test_seed_demo_is_idempotent(capsys):
     assert AuditEvent.objects.count() == events
     company = Company.objects.get(slug="acme")
     assert company.is_enterprise
-    assert company.domains.get().domain == "acme.example"
+    domain = company.domains.get()
+    assert domain.domain == "acme.example"
+    # Verified by the operator's override, so /login/ routes the demo's people offline.
+    assert domain.status == "verified"
+    assert domain.verification_method == "operator"
+    assert AuditEvent.objects.get(action="company.domain_verified").source == "cli"
     assert LicenseSeats.objects.get(company=company, license_type="talk").seats == 50
     assert User.objects.get(email="admin@acme.example").check_password("demo-password-123")
 

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from accounts import services
+from accounts import domains, services
 from accounts.audit import SYSTEM, Source
 from accounts.errors import Conflict, DomainError
 from accounts.models import AuditEvent, Company, CompanyDomain, LicenseSeats, Role, User, UserStatus
@@ -57,11 +57,13 @@ def test_create_company_refuses_bad_input_and_writes_nothing(kwargs, field):
     assert not AuditEvent.objects.exists()
 
 
-def test_duplicate_domain_refused_and_nothing_half_written(company, other_company):
-    services.add_company_domain(
+def test_domain_verified_by_another_company_refused_and_nothing_half_written(company):
+    """A pending claim blocks nobody; a verified one cannot be claimed by another company."""
+    claim = services.add_company_domain(
         company=company, domain="acme.example", actor=SYSTEM, source=Source.CLI
     )
-    with pytest.raises(Conflict, match="another company"):
+    domains.verify_domain(claim=claim, method="operator", actor=SYSTEM, source=Source.CLI)
+    with pytest.raises(Conflict, match="verified by another organization") as caught:
         services.create_company(
             name="Copycat",
             slug="copycat",
@@ -69,8 +71,9 @@ def test_duplicate_domain_refused_and_nothing_half_written(company, other_compan
             actor=SYSTEM,
             source=Source.CLI,
         )
+    assert company.name not in caught.value.message
     assert not Company.objects.filter(slug="copycat").exists()
-    with pytest.raises(Conflict, match="this company"):
+    with pytest.raises(Conflict, match=r"already added acme\.example"):
         services.add_company_domain(
             company=company, domain="acme.example", actor=SYSTEM, source=Source.CLI
         )

@@ -74,7 +74,7 @@ def sign_in_with_sso(page, site, email, *, then):
 
 def test_onelogin_setup_journey(browser, site, idp_key):
     company = CompanyFactory(slug="acme", name="Acme Corporation", seats=10)
-    CompanyDomainFactory(company=company, domain="acme.example")
+    CompanyDomainFactory(company=company, domain="acme.example", verified=True)
     CompanyAdminFactory(
         company=company, email="grace@acme.example", given_name="Grace", family_name="Hopper"
     )

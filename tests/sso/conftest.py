@@ -40,7 +40,7 @@ def acme_idp(idps):
 
 @pytest.fixture
 def acme_domain(company):
-    return CompanyDomainFactory(company=company, domain="acme.example")
+    return CompanyDomainFactory(company=company, domain="acme.example", verified=True)
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def acme_saml(company, acme_domain, keys):
 
 @pytest.fixture
 def globex_saml(other_company, keys):
-    CompanyDomainFactory(company=other_company, domain="globex.example")
+    CompanyDomainFactory(company=other_company, domain="globex.example", verified=True)
     return services.configure_saml(
         company=other_company,
         actor=SYSTEM,

@@ -197,7 +197,7 @@ def test_name_id_with_a_look_alike_that_lower_cases_to_ascii_matches_nobody(
     sign in as her (nor be created as her), though Python and PostgreSQL lower-case both alike."""
     from tests.accounts.factories import CompanyDomainFactory
 
-    CompanyDomainFactory(company=company, domain="known.example")
+    CompanyDomainFactory(company=company, domain="known.example", verified=True)
     UserFactory(company=company, email="kate@acme.example")
     UserFactory(company=company, email="kate@known.example")
     acme_saml.jit_provisioning = jit

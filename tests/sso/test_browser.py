@@ -48,7 +48,7 @@ def no_horizontal_scroll(page):
 
 
 def test_admin_configures_saml_and_people_sign_in(browser, site, company, keys):
-    CompanyDomainFactory(company=company, domain="acme.example")
+    CompanyDomainFactory(company=company, domain="acme.example", verified=True)
     CompanyAdminFactory(company=company, email="admin@acme.example", given_name="Grace")
     office = OfficeFactory(company=company, name="San Francisco", is_main=True)
     ada = UserFactory(

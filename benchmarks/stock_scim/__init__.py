@@ -1,12 +1,11 @@
 """The benchmark's stock reference: django-scim2 (PyPI `django-scim2`: its default views and
 SCIMUser adapter) serving our users, measured by `make bench` with the same client, gunicorn,
-database and machine as our SCIM server. Issue 9 sets its targets beside a stock django-scim2 that
-"reaches 40%" of the ceiling's users/s in the initial sync and whose list pages are "33–52×
-slower" than the ceiling's; this says what stock measures here, in the same run as ours.
+database and machine as our SCIM server: the server a Django team would otherwise pick, measured
+in the same run as ours.
 
-Mounted at STOCK_SCIM_PATH only when BENCH_CEILING=true (config/urls.py; its settings,
-SCIM_SERVICE_PROVIDER, in config/settings.py), which only `make bench` sets; django-scim2 is in
-the `bench` dependency group, which only `make bench` installs. Never reachable in production.
+Mounted at STOCK_SCIM_PATH only by the benchmark's own settings and URLs (benchmarks/settings.py,
+benchmarks/urls.py), which only `make bench` loads; django-scim2 is in the `bench` dependency
+group, which only `make bench` installs. Never reachable in production.
 
 Not stock is only what our models need:
 - Our User has none of the names SCIMUser reads and writes (`username`, `first_name`,
@@ -21,7 +20,7 @@ Not stock is only what our models need:
   request.user): adapters.APIKeyAuthCheck lets in one of our API keys, checked as ours checks it.
 """
 
-# Where config/urls.py mounts django-scim2's views. Its adapter (adapters.py) and filter
+# Where benchmarks/urls.py mounts django-scim2's views. Its adapter (adapters.py) and filter
 # (filters.py) have modules of their own: importing this one imports nothing of django-scim2, and
 # django-scim2 imports filters.py while it defines the SCIMUser that adapters.py subclasses.
 STOCK_SCIM_PATH = "bench/stock/scim/v2/"

@@ -2,7 +2,7 @@
 the least a SCIM server must do per request (one indexed lookup, one INSERT, one UPDATE, one page
 of rows) — no authentication, validation, audit or rendering. `make bench` compares SCIM with it.
 
-Mounted only when BENCH_CEILING=true (config/urls.py), which only `make bench` sets: never
+Mounted only by the benchmark's URLs (benchmarks/urls.py), which only `make bench` loads: never
 reachable in production. Its table is created by the benchmark (benchmarks/run.py), not a
 migration, so nothing of it exists in a real database.
 """
