@@ -6,15 +6,12 @@ interactive parts still work."""
 import pytest
 
 from accounts.admin_site import admin_site
-from accounts.audit import SYSTEM, Source
-from approvals.models import ChangeStatus, Operation, PendingChange
-from sso import services as sso_services
 from tests.accounts.factories import CompanyAdminFactory, CompanyDomainFactory, UserFactory
+from tests.approvals.factories import make_pending_change
 from tests.browser import artifacts_dir
 from tests.offices.factories import OfficeFactory
-from tests.sso import idp_urls
-from tests.sso.conftest import ACME_IDP, keys  # noqa: F401 — the IdP's signing keys fixture
-from tests.sso.saml_idp import TestIdP
+from tests.sso.conftest import keys, saml_with_test_idp  # noqa: F401 — the IdP's keys fixture
+from tests.sso.test_browser import site  # noqa: F401 — the live site with a test IdP
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,52 +32,23 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 @pytest.fixture
-def site(live_server, settings, keys):  # noqa: F811
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.ROOT_URLCONF = "tests.sso.idp_urls"  # the site plus a stand-in IdP sign-in page
-    idp_urls.IDP["idp"] = TestIdP(
-        ACME_IDP, keys["acme"], ("acme",), sso_url=f"{live_server.url}/test-idp/sso"
-    )
-    return live_server.url
-
-
-@pytest.fixture
-def acme(site, company, keys):  # noqa: F811
+def acme(site, company, keys):  # noqa: F811 — the fixtures imported above
     CompanyDomainFactory(company=company, domain="acme.example")
     CompanyAdminFactory(company=company, email="admin@acme.example", given_name="Grace")
     office = OfficeFactory(company=company, name="San Francisco", is_main=True)
     for name in ("ada", "alan", "edsger"):
         UserFactory(company=company, email=f"{name}@acme.example", given_name=name.title(),
                     office=office, license_type="talk")  # fmt: skip
-    ada = company.users.get(email="ada@acme.example")
-    PendingChange.objects.create(
-        company=company,
-        operation=Operation.UPDATE,
-        user=ada,
-        user_label=ada.email,
-        request_method="PATCH",
-        request_path=f"/scim/v2/Users/{ada.pk}",
-        request_body="{}",
-        changes={"title": "Head of Engineering"},
-        status=ChangeStatus.PENDING,
-    )
-    sso_services.configure_saml(
-        company=company,
-        actor=SYSTEM,
-        source=Source.CLI,
-        idp_entity_id=ACME_IDP,
-        idp_sso_url=f"{site}/test-idp/sso",
-        idp_certificate=keys["acme"].cert_pem,
-        enabled=True,
-    )
+    make_pending_change(company)
+    saml_with_test_idp(company, site, keys)
     return company
 
 
 class Watched:
     """A browser context whose pages report every CSP violation and CSP console error."""
 
-    def __init__(self, browser, site, **options):
-        self.context = browser.new_context(base_url=site, **options)
+    def __init__(self, browser, base_url, **options):
+        self.context = browser.new_context(base_url=base_url, **options)
         self.context.add_init_script(WATCH_VIOLATIONS)
         self.console = []
         self.violations = []
@@ -108,17 +76,17 @@ class Watched:
         assert self.console == []
 
 
-def sign_in_with_sso(watched, site, email, then):
+def sign_in_with_sso(watched, base_url, email, then):
     """SP-initiated: our SAML login → the (test) IdP's page → our ACS → `then`."""
     watched.page.goto(f"/sso/acme/login/?next={then}")  # lands on the IdP's page, not ours
-    watched.page.wait_for_url(f"{site}/test-idp/sso?**")
+    watched.page.wait_for_url(f"{base_url}/test-idp/sso?**")
     watched.page.fill("input[name=email]", email)
     watched.page.click("button")
-    watched.page.wait_for_url(f"{site}{then}")
+    watched.page.wait_for_url(f"{base_url}{then}")
     watched.collect()
 
 
-def test_pages_run_under_the_policy_and_still_work(browser, site, acme):
+def test_pages_run_under_the_policy_and_still_work(browser, site, acme):  # noqa: F811
     admin = Watched(browser, site, permissions=["clipboard-read", "clipboard-write"])
     page = admin.page
     admin.goto("/login/")
