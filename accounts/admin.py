@@ -295,14 +295,33 @@ class CompanyDomainAdmin(CompanyScopedAdmin):
 
 @admin.register(LicenseSeats, site=admin_site)
 class LicenseSeatsAdmin(CompanyScopedAdmin):
+    """Seats bought, used and free per license type. Seats are bought, so they are the platform
+    operator's to set (here, or `manage.py set_seats`); a company admin sees them read-only with
+    whom to ask, and a crafted POST is refused like the form (403: no change permission)."""
+
     admin_section = "my-company"
-    admin_description = "Seats per license type: how many are in use, and by whom."
-    list_display = ("license_type", "seats", "in_use", "holders")
-    fields = ("license_type", "seats", "in_use")
-    readonly_fields = ("license_type", "in_use")
+    admin_description = "Seats bought, used and free per license type, and who holds them."
+    change_list_template = "admin/accounts/licenseseats/change_list.html"
+    list_display = ("license_type", "bought", "in_use", "free", "holders")
+    list_display_links = ("license_type",)
+    readonly_fields = ("company", "license_type", "bought", "in_use", "free", "more_seats")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LicenseSeats]:
         return super().get_queryset(request).select_related("company")
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        if request.user.is_superuser:  # every company's rows: say whose
+            return ("company", *self.list_display)
+        return self.list_display
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if request.user.is_superuser:
+            return ("company", "license_type", "seats", "in_use", "free")
+        return ("license_type", "bought", "in_use", "free", "more_seats")
+
+    @admin.display(description="Seats bought", ordering="seats")
+    def bought(self, obj: LicenseSeats) -> int:
+        return obj.seats
 
     @admin.display(description="In use")
     def in_use(self, obj: LicenseSeats) -> str:
@@ -310,6 +329,14 @@ class LicenseSeatsAdmin(CompanyScopedAdmin):
             obj.license_type, obj.get_license_type_display(), obj.used, obj.seats
         )
         return render_to_string("admin/switchboard/seat_usage.html", {"usages": [usage]})
+
+    @admin.display(description="Free")
+    def free(self, obj: LicenseSeats) -> int:
+        return max(0, obj.seats - obj.used)
+
+    @admin.display(description="More seats")
+    def more_seats(self, obj: LicenseSeats) -> str:
+        return services.SEATS_ARE_THE_OPERATORS
 
     def admin_summary(self, request: HttpRequest) -> str:
         """Seat usage bars under "Licenses" on the Admin Settings home."""
@@ -330,8 +357,15 @@ class LicenseSeatsAdmin(CompanyScopedAdmin):
             count(obj.used, "user"),
         )
 
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "seats_help": services.SEATS_ARE_THE_OPERATORS}
+        return super().changelist_view(request, extra_context)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # one row per license type exists from the company's creation
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser  # seats are bought: the operator sets them
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

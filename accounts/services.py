@@ -185,10 +185,33 @@ def update_company(
     return company
 
 
+SEATS_ARE_THE_OPERATORS = (
+    "Seats are bought: only your account manager can change how many you have. "
+    "Ask your account manager for more seats, or free one by suspending a user who no longer "
+    "needs it."
+)
+
+
+def is_operator(actor: Actor) -> bool:
+    """The platform operator: a superuser, or the system itself (commands, tasks)."""
+    kind, user, _label = actor.audit_identity()
+    if kind == "system":
+        return True
+    return kind == "user" and user is not None and user.is_superuser
+
+
 def set_license_seats(
     *, company: Company, license_type: str, seats: int, actor: Actor, source: str
 ) -> LicenseSeats:
-    """Set how many seats of a license type the company has; never below the seats in use."""
+    """Set how many seats of a license type the company has bought; never below the seats in use.
+
+    Seats are bought, so only the platform operator changes them: `actor` is a superuser or the
+    system (a command, a task). A company admin, an API key or anyone else is refused with
+    "ask your account manager" (`code="operator_only"`), and nothing is written. Audited as
+    `license.seats_changed` when the number changes.
+    """
+    if not is_operator(actor):
+        raise DomainError(SEATS_ARE_THE_OPERATORS, field="seats", code="operator_only")
     license_type = clean_choice(license_type, LicenseType, "license_type")
     if not isinstance(seats, int) or isinstance(seats, bool) or not 0 <= seats <= 1_000_000:
         raise DomainError("Seats must be a whole number from 0 to 1,000,000.", field="seats")

@@ -11,7 +11,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, QuerySet
 from django.utils.http import parse_etags
 from rest_framework import exceptions, viewsets
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +21,7 @@ from api import errors
 from api.errors import APIError
 from api.filters import MAX_ID, QueryFilter, apply_filters, reject_unknown_params
 from api.pagination import KeysetPagination
+from api.parsers import StrictJSONParser
 from api.permissions import HasKeyScope
 from api.throttling import APIKeyRateThrottle
 from apikeys.authentication import APIKeyAuthentication
@@ -35,7 +35,7 @@ class CompanyViewSet(viewsets.GenericViewSet):
     permission_classes = [HasKeyScope]
     throttle_classes = [APIKeyRateThrottle]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     pagination_class = KeysetPagination
     # The singular noun in "No <noun> with id …" messages.
     noun = "object"

@@ -3,7 +3,9 @@ cursors, and a clear 400 for a cursor or page size this API did not give out."""
 
 from __future__ import annotations
 
+from base64 import b64decode
 from typing import Any
+from urllib.parse import parse_qs
 
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
@@ -50,6 +52,8 @@ class KeysetPagination(CursorPagination):
             code="invalid_cursor",
             field="cursor",
         )
+        if not _is_cursor_text(raw):
+            raise problem
         try:
             cursor = super().decode_cursor(request)
         except Exception:  # DRF answers 404 for a bad cursor; ours is a 400
@@ -59,6 +63,24 @@ class KeysetPagination(CursorPagination):
         if cursor.position is not None and not _position_fits(str(cursor.position)):
             raise problem
         return cursor
+
+
+def _is_cursor_text(raw: str) -> bool:
+    """Base64 of a query string of DRF's cursor keys, as `encode_cursor` writes it. DRF's own
+    decoding skips characters base64 has no use for, so `!!!` read as no cursor at all: the
+    first page instead of an error."""
+    if raw == "":
+        return True  # what DRF writes for the first page: offset 0, forward, no position
+    try:
+        text = b64decode(raw.encode("ascii"), validate=True).decode("ascii")
+    except (UnicodeError, ValueError):  # binascii.Error is a ValueError
+        return False
+    tokens = parse_qs(text, keep_blank_values=True)
+    return (
+        bool(tokens)
+        and set(tokens) <= {"o", "r", "p"}
+        and all(len(v) == 1 for v in tokens.values())
+    )
 
 
 def _position_fits(position: str) -> bool:

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from config.log import logging_config
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # every response, early answers (/healthz, 503s) included
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.request_context.RequestIdMiddleware",
     "config.observability.RequestLogMiddleware",  # one log line + metrics per request
@@ -227,6 +229,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -400,6 +403,25 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp; README › Content-Security-Policy).
+# Scripts only from our own origin or inline with this response's nonce
+# (`nonce="{{ request.csp_nonce }}"`); styles may be inline (the admin's and Swagger UI's style
+# attributes, Django's own <style>), but every url() they name is ours (img-src, font-src).
+# No form-action: /login/ posts to us, and Chromium applies form-action to the redirect that
+# follows, which goes to the company's identity provider.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS") or [PUBLIC_BASE_URL]
 
 # Proxies whose X-Forwarded-For hops are believed (the variable gunicorn reads too).

@@ -537,7 +537,8 @@ def _no_free_seats(license_type: str, used: int, total: int) -> DomainError:
     label = LicenseType(license_type).label
     return DomainError(
         f"No free '{label}' licenses: {used} of {total} in use. "
-        "Add seats under My Company › Licenses.",
+        "Free a seat by suspending a user who no longer needs it, or ask your account manager "
+        "for more seats.",
         field="license_type",
         code="no_free_seats",
     )

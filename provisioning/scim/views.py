@@ -32,6 +32,7 @@ from accounts.audit import Source
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, User
 from approvals.scim import queue_if_required
+from config import strict_json
 from config.cache import when_reachable
 from config.faults import SCIM_CONTENT_TYPE
 from config.metrics import record_scim_request
@@ -275,27 +276,10 @@ def read_json(request: HttpRequest) -> Any:
     if len(raw) > MAX_BODY:
         raise ScimError(413, "The request body is larger than 1 MB.")
     try:
-        # Strict JSON (RFC 8259): no NaN or Infinity, no lone surrogate (no UTF-8 for it).
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise invalid_syntax("The request body is not valid JSON.") from None
-    _refuse_nul(body)
-    return body
-
-
-def _refuse_nul(body: Any) -> None:
-    """JSON may carry a NUL character (\\u0000) that no PostgreSQL text column can hold: refused
-    here, before any of it reaches a query, rather than failing there (a 500)."""
-    pending = [body]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, dict):
-            pending.extend(value)
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-        elif isinstance(value, str) and "\x00" in value:
-            raise invalid_value("The body holds a NUL character (\\u0000): send text without it.")
+        return strict_json.loads(raw)  # shared with the REST API: RFC 8259, depth, NUL
+    except strict_json.InvalidJSON as error:
+        refuse = invalid_syntax if error.kind == "syntax" else invalid_value
+        raise refuse(error.message) from None
 
 
 def _query_params(context: Context) -> dict[str, Any]:

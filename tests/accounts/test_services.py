@@ -206,21 +206,21 @@ def test_last_company_admin_cannot_be_demoted(company_admin):
     assert event.after == {"role": "member"}
 
 
-def test_seats_cannot_go_below_use(company, member, company_admin):
+def test_seats_cannot_go_below_use(company, member):
     User.objects.filter(pk=member.pk).update(license_type="talk", status=UserStatus.ACTIVE)
     with pytest.raises(DomainError, match="cannot go below 1"):
         services.set_license_seats(
-            company=company, license_type="talk", seats=0, actor=company_admin, source=Source.ADMIN
+            company=company, license_type="talk", seats=0, actor=SYSTEM, source=Source.CLI
         )
     services.set_license_seats(
-        company=company, license_type="talk", seats=25, actor=company_admin, source=Source.ADMIN
+        company=company, license_type="talk", seats=25, actor=SYSTEM, source=Source.CLI
     )
     assert LicenseSeats.objects.get(company=company, license_type="talk").seats == 25
     [event] = audit("license.seats_changed")
     assert event.before == {"license_type": "talk", "seats": 10}
     with pytest.raises(DomainError, match="Unknown license_type"):
         services.set_license_seats(
-            company=company, license_type="gold", seats=1, actor=company_admin, source=Source.ADMIN
+            company=company, license_type="gold", seats=1, actor=SYSTEM, source=Source.CLI
         )
 
 

@@ -88,6 +88,10 @@ def test_filters_narrow_the_list(api, company, offices):
         ("status=active&status=suspended", "status"),
         ("cursor=not-a-cursor", "cursor"),
         ("cursor=cD1hYmM%3D", "cursor"),  # base64 of "p=abc": a position that is no id
+        ("cursor=!!!", "cursor"),  # no base64 at all (DRF's decoding read it as no cursor)
+        ("cursor=cD0x!", "cursor"),  # "p=1" with a character base64 has no use for
+        ("cursor=eD0x", "cursor"),  # base64 of "x=1": no key DRF writes
+        ("cursor=cD0xJnA9Mg%3D%3D", "cursor"),  # "p=1&p=2": a key twice
     ],
 )
 def test_bad_query_is_a_400_naming_the_parameter(api, company, query, field):

@@ -221,7 +221,8 @@ def test_no_free_seat_is_a_clear_error_and_nothing_changes(company, member):
     with pytest.raises(DomainError) as caught:
         services.assign_license(user=member, license_type="talk", **ACT)
     assert caught.value.message == (
-        "No free 'Talk' licenses: 1 of 1 in use. Add seats under My Company › Licenses."
+        "No free 'Talk' licenses: 1 of 1 in use. Free a seat by suspending a user who no longer "
+        "needs it, or ask your account manager for more seats."
     )
     assert caught.value.code == "no_free_seats"
     assert caught.value.field == "license_type"

@@ -65,6 +65,10 @@ def send(scim, method, path, raw):
         # Not JSON (RFC 8259 has no NaN or Infinity).
         ("post", "Users", '{"userName": "n@acme.example", "externalId": NaN}', "invalidSyntax"),
         ("post", "Users", '{"userName": "n@acme.example", "title": Infinity}', "invalidSyntax"),
+        # Nested past what any SCIM body needs (Python's recursion would give up near 1000).
+        ("post", "Users", "[" * 1000 + "]" * 1000, "invalidSyntax"),
+        ("patch", "Users/{ann}", '{"Operations": [{"op": "replace", "path": "title", "value": '
+         + "[" * 40 + "]" * 40 + "}]}", "invalidSyntax"),
     ],
 )  # fmt: skip
 def test_text_the_database_cannot_keep_is_refused_and_changes_nothing(

@@ -104,3 +104,17 @@ def assert_refused(client, response, reason, status=403):
         action__startswith="auth.sign_in.", pk__gt=refusal.pk
     )
     assert not later_sign_ins.exists()
+
+
+def saml_with_test_idp(company, site, keys):
+    """The company's SAML settings pointing at the test IdP's sign-in page served beside the
+    live site (tests/sso/idp_urls.py), enabled."""
+    return services.configure_saml(
+        company=company,
+        actor=SYSTEM,
+        source=Source.CLI,
+        idp_entity_id=ACME_IDP,
+        idp_sso_url=f"{site}/test-idp/sso",
+        idp_certificate=keys["acme"].cert_pem,
+        enabled=True,
+    )

@@ -4,12 +4,10 @@ verified; before that, a member of the unverified domain is not sent to SSO; aft
 
 import pytest
 
-from accounts.audit import SYSTEM, Source
 from accounts.models import CompanyDomain, DomainStatus
-from sso import services
 from tests.accounts.factories import CompanyAdminFactory, UserFactory
 from tests.browser import DESKTOP, artifacts_dir
-from tests.sso.conftest import ACME_IDP
+from tests.sso.conftest import saml_with_test_idp
 from tests.sso.test_browser import PASSWORD, site  # noqa: F401 — the live site with a test IdP
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,15 +29,7 @@ def test_admin_verifies_a_domain_and_only_then_it_routes_to_sso(
     keys,
     dns_zone,
 ):
-    services.configure_saml(
-        company=company,
-        actor=SYSTEM,
-        source=Source.CLI,
-        idp_entity_id=ACME_IDP,
-        idp_sso_url=f"{site}/test-idp/sso",
-        idp_certificate=keys["acme"].cert_pem,
-        enabled=True,
-    )
+    saml_with_test_idp(company, site, keys)
     CompanyAdminFactory(company=company, email="admin@acme.example", given_name="Grace")
     UserFactory(company=company, email="ada@acme.example")
     context = browser.new_context(viewport=DESKTOP, base_url=site)
