@@ -9,9 +9,9 @@ ALL_API_SCOPES = [Scope.API_READ, Scope.API_WRITE, Scope.API_APPROVE]
 
 @pytest.fixture
 def api_key_for():
-    """api_key_for(company, scopes) → (APIKey, raw key)."""
+    """api_key_for(company, scopes) → (APIKey, raw key); each call a new, distinctly named key."""
 
-    def make(company, scopes=ALL_API_SCOPES, name="Automation"):
+    def make(company, scopes=ALL_API_SCOPES, name=None):
         return make_api_key(company, name=name, scopes=scopes)
 
     return make
