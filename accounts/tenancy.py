@@ -153,6 +153,15 @@ class ScopedChangeList(ChangeList):
         return filters
 
 
+class CompanyListFilter(admin.RelatedFieldListFilter):
+    """The operator's company filter. Rows without a company (platform events) get a named
+    choice: the list's blank empty-value would make a link with no text."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.empty_value_display = "No company (platform)"
+
+
 class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
     """Base of every tenant model's admin.
 
@@ -248,7 +257,7 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
     def get_list_filter(self, request: HttpRequest) -> Any:
         filters = list(super().get_list_filter(request))
         if request.user.is_superuser and company_field_of(self.model) == "company":
-            filters.insert(0, "company")
+            filters.insert(0, ("company", CompanyListFilter))
         return filters
 
     def company_for(self, request: HttpRequest, obj: Any) -> Company:
