@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.safestring import SafeString
 
 from accounts.errors import DomainError
 from accounts.models import Company, User
@@ -159,7 +160,7 @@ class CompanyListFilter(admin.RelatedFieldListFilter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.empty_value_display = "No company (platform)"
+        self.empty_value_display = SafeString("No company (platform)")
 
 
 class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
