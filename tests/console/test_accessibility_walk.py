@@ -87,16 +87,26 @@ def _no_s_plural(text: str) -> str | None:
     return f"a '(s)' plural {match.group(0)!r}" if match else None
 
 
-def _no_raw_model_label(text: str) -> str | None:
-    match = re.search(r"\b(accounts|offices|apikeys|approvals|sso)\.[a-z]+\b", text)
-    return f"a raw model label {match.group(0)!r}" if match else None
+def _no_raw_code(text: str) -> str | None:
+    """An `app.model` label or a dotted action code ("offices.phonenumber", "sso.configured")."""
+    match = re.search(
+        r"\b(accounts|offices|apikeys|approvals|sso|user|api_key|scim)\.[a-z_]+\b", text
+    )
+    return f"a raw code {match.group(0)!r}" if match else None
+
+
+def _no_snake_case(text: str) -> str | None:
+    """A field or attribute name as code ("middle_name"); API key prefixes (sbk_…) are data."""
+    match = re.search(r"\b(?!sbk_)[a-z]+(?:_[a-z]+)+\b", text)
+    return f"a snake_case code {match.group(0)!r}" if match else None
 
 
 TEXT_CHECKS: list[Callable[[str], str | None]] = []
 TEXT_CHECKS_PENDING: list[Callable[[str], str | None]] = [
     _no_django_default_title,
     _no_s_plural,
-    _no_raw_model_label,
+    _no_raw_code,
+    _no_snake_case,
 ]
 
 
@@ -363,6 +373,12 @@ def test_every_page_as_every_role(browser, live_server, console):
     assert not walked.problems, "\n".join(walked.problems)
 
 
+def submit(page: Page, button: str) -> None:
+    """Click `button` and wait for the page the form answers with."""
+    with page.expect_navigation():
+        page.click(button)
+
+
 def admin_states(context, walked: Walked) -> None:
     """What a company admin sees after acting: forms answered with errors, the new key, the
     pending change's buttons, and the key pages at 320 px."""
@@ -371,8 +387,7 @@ def admin_states(context, walked: Walked) -> None:
 
     page.goto(reverse("sso_settings"))
     page.fill("#id_idp_entity_id", "")
-    with page.expect_navigation():
-        page.click(".saml-form input[type=submit]")
+    submit(page, ".saml-form input[type=submit]")
     check_loaded(page, walked, role, "SAML SSO with errors")
     if not page.locator("[aria-invalid=true]").count():
         walked.add(role, "SAML SSO with errors", "no field is marked aria-invalid")
@@ -386,15 +401,13 @@ def admin_states(context, walked: Walked) -> None:
     page.goto(reverse("scim_provisioning"))
     page.fill("#id_pending_change_ttl_days", "0")
     page.evaluate("() => { document.querySelector('form.policy').noValidate = true; }")
-    with page.expect_navigation():
-        page.click("form.policy input[type=submit]")
+    submit(page, "form.policy input[type=submit]")
     check_loaded(page, walked, role, "SCIM provisioning with errors")
     if page.get_attribute("#id_pending_change_ttl_days", "aria-invalid") != "true":
         walked.add(role, "SCIM provisioning with errors", "the wrong field is not aria-invalid")
 
     page.goto(reverse("admin:offices_phonenumber_import"))
-    with page.expect_navigation():
-        page.click("#content-main input[type=submit], #content-main button[type=submit]")
+    submit(page, "#content-main input[type=submit], #content-main button[type=submit]")
     check_loaded(page, walked, role, "CSV import with errors")
 
     page.goto(reverse("admin:apikeys_apikey_add"))
@@ -402,8 +415,7 @@ def admin_states(context, walked: Walked) -> None:
     if scopes.count() != 1:
         walked.add(role, "Add a Key", "the scopes are not one named group (fieldset)")
     page.fill("#id_name", "Okta")
-    with page.expect_navigation():
-        page.click("input[name=_save]")
+    submit(page, "input[name=_save]")
     focused = page.evaluate("() => document.activeElement && document.activeElement.id")
     if focused not in {"api-key-secret", "api-key-copy"}:
         walked.add(role, "new API key", f"focus is on {focused!r}, not the key or Copy")
@@ -473,8 +485,7 @@ def sign_in_states(page: Page, walked: Walked) -> None:
     role = "anonymous"
     check_page(page, walked, role, "/login/", axe=True)
     page.fill("input[name=email]", "not an email")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
+    submit(page, "button[type=submit]")
     check_loaded(page, walked, role, "/login/ with a bad email")
     described = page.get_attribute("input[name=email]", "aria-describedby") or ""
     if not described or page.get_attribute("input[name=email]", "aria-invalid") != "true":
@@ -482,11 +493,9 @@ def sign_in_states(page: Page, walked: Walked) -> None:
 
     page.goto("/login/?method=password")
     page.fill("input[name=email]", "admin@acme.example")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
+    submit(page, "button[type=submit]")
     page.fill("input[name=password]", "not-the-password")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
+    submit(page, "button[type=submit]")
     check_loaded(page, walked, role, "/login/ with a wrong password")
     if not page.locator("[role=alert]").count():
         walked.add(role, "/login/ with a wrong password", "the error is no role=alert")

@@ -124,3 +124,21 @@ def test_pending_approval_links_are_named_by_their_user(company_admin_client, co
 def test_the_list_search_box_has_a_name(company_admin_client):
     html = company_admin_client.get(reverse("admin:accounts_user_changelist")).content.decode()
     assert 'aria-label="Search users"' in tag(html, "q")
+
+
+def test_the_walks_text_checks_catch_what_they_name():
+    """The page-word checks the walk holds ready (TEXT_CHECKS_PENDING) flag Django's defaults
+    and codes, and pass plain words."""
+    from tests.console.test_accessibility_walk import TEXT_CHECKS_PENDING
+
+    samples = [
+        "Select office to change",
+        "London still has 1 user(s)",
+        "Target type: offices.phonenumber",
+        "middle_name: —",
+    ]
+    assert [any(check(sample) for check in TEXT_CHECKS_PENDING) for sample in samples] == [
+        True
+    ] * len(samples)
+    plain = "Offices · 1 user · 3 rows · sbk_abcdefgh… · ada@acme.example · Sign-in settings"
+    assert not [check.__name__ for check in TEXT_CHECKS_PENDING if check(plain)]
