@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
 from accounts.errors import DomainError
@@ -155,6 +156,15 @@ class ScopedChangeList(ChangeList):
         if remaining:
             raise DisallowedModelAdminLookup(f"Filtering by {', '.join(sorted(remaining))}")
         return filters
+
+
+class CompanyListFilter(admin.RelatedFieldListFilter):
+    """The operator's company filter. Rows without a company (platform events) get a named
+    choice: the list's blank empty-value would make a link with no text."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.empty_value_display = SafeString("No company (platform)")
 
 
 class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
@@ -299,7 +309,7 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
     def get_list_filter(self, request: HttpRequest) -> Any:
         filters = list(super().get_list_filter(request))
         if request.user.is_superuser and company_field_of(self.model) == "company":
-            filters.insert(0, "company")
+            filters.insert(0, ("company", CompanyListFilter))
         return filters
 
     def company_for(self, request: HttpRequest, obj: Any) -> Company:

@@ -48,6 +48,18 @@ def format_moment(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime(FORMAT) if moment else ""
 
 
+class ScopesWidget(forms.CheckboxSelectMultiple):
+    """Checkboxes in a fieldset whose legend names them (WCAG 1.3.1)."""
+
+    template_name = "admin/apikeys/apikey/scopes_widget.html"
+    legend = "Scopes"
+
+    def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["legend"] = self.legend
+        return context
+
+
 class APIKeyCreateForm(forms.ModelForm):
     expires_on = forms.DateField(
         required=False,
@@ -59,7 +71,7 @@ class APIKeyCreateForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
         choices=Scope.choices,
         initial=[Scope.SCIM.value],
-        widget=forms.CheckboxSelectMultiple,
+        widget=ScopesWidget,
         help_text="What the key may do. An identity provider such as OneLogin needs only "
         "“SCIM provisioning”.",
     )
@@ -172,13 +184,16 @@ class APIKeyAdmin(CompanyScopedAdmin):
         by = obj.revoked_by.email if obj.revoked_by else "command line"
         return f"{format_moment(obj.revoked_at)} by {by}"
 
-    @admin.display(description="", empty_value="")
+    @admin.display(description="Revoke", empty_value="")
     def revoke_link(self, obj: APIKey) -> str:
         if obj.revoked_at is not None:
             return ""
+        # Named after its key: a list of links all read "Revoke" tells a screen reader nothing.
         return format_html(
-            '<a class="button danger api-key-revoke" href="{}">Revoke</a>',
+            '<a class="button danger api-key-revoke" href="{}" aria-label="Revoke {} key">'
+            "Revoke</a>",
             reverse("admin:apikeys_apikey_revoke", args=[obj.pk], current_app=admin_site.name),
+            obj.name,
         )
 
     # --- a key's own page (read-only) and the add form ---

@@ -137,7 +137,9 @@ class PendingChangeAdmin(CompanyScopedAdmin):
         "requested_by_label",
         "reviewed_by",
     )
-    list_display_links = ("number", "user_label")
+    # One link per row, named by whom the change is for (a list of links read as "#2", "#3"
+    # tells a screen reader nothing).
+    list_display_links = ("user_label",)
     list_filter = (StatusFilter, "operation", AgeFilter, UserFilter)
     search_fields = ("user_label",)
     list_select_related = ("reviewed_by",)

@@ -428,7 +428,11 @@ class PhoneNumberAdmin(CompanyScopedAdmin):
         user: User = request.user  # type: ignore[assignment]
         errors: list[tuple[int, str]] = []
         total_errors = 0
-        form = ImportNumbersForm(request.POST or None, request.FILES or None)
+        # Bound on every POST: Import without a file says so (the empty POST is falsy).
+        posted = request.method == "POST"
+        form = ImportNumbersForm(
+            request.POST if posted else None, request.FILES if posted else None
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 company = self.company_for(request, PhoneNumber())

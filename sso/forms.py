@@ -40,6 +40,18 @@ class PasswordForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
 
+    # The template's id for the form-wide error ("Wrong email or password.", a throttle).
+    ERROR_ID = "sign-in-error"
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        """A refused sign-in marks the password as the field in error and ties the message to
+        it, so a screen reader announces it on the field a person retypes."""
+        super().add_error(field, error)
+        if field is None and "password" in self.fields:
+            self.fields["password"].widget.attrs.update(
+                {"aria-invalid": "true", "aria-describedby": self.ERROR_ID}
+            )
+
 
 class SAMLSettingsForm(forms.Form):
     """The SAML SSO settings page. Validation of the values themselves is the service's."""
