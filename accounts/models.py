@@ -9,6 +9,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts import audit_events
+
 
 class Plan(models.TextChoices):
     STANDARD = "standard", "Standard"
@@ -423,7 +425,8 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} by {self.actor_label}"
+        # The label an admin reads ("User suspended by Grace Hopper"), never the code.
+        return f"{audit_events.label(self.action)} by {self.actor_label}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

@@ -81,6 +81,14 @@ def _no_django_default_title(text: str) -> str | None:
     return f"Django's default title {match.group(0)!r}" if match else None
 
 
+def _no_generic_object_title(text: str) -> str | None:
+    """Django's "Change user" / "Add office" / "View audit event" as a page's title (the first
+    line, from VISIBLE_WORDS), heading or link: an object's page is named by the object."""
+    names = "|".join(re.escape(str(model._meta.verbose_name)) for model in admin_site._registry)
+    match = re.search(rf"(?:^|\| )(?:Add|Change|View) (?:{names})(?: \||$)", text, re.M | re.I)
+    return f"Django's object title {match.group(0).rstrip(' |')!r}" if match else None
+
+
 def _no_s_plural(text: str) -> str | None:
     match = re.search(r"\w+\(s\)", text)
     return f"a '(s)' plural {match.group(0)!r}" if match else None
@@ -101,19 +109,20 @@ def _no_snake_case(text: str) -> str | None:
     return f"a snake_case code {match.group(0)!r}" if match else None
 
 
-# The page's visible text without what is shown as code (`manage.py configure_saml`): a
-# command named in <code> is meant to be typed as written.
+# The page's title (its first line) and visible text without what is shown as code
+# (`manage.py configure_saml`): a command named in <code> is meant to be typed as written.
 VISIBLE_WORDS = """() => {
   const body = document.body.cloneNode(true);
   body.querySelectorAll("code, kbd, pre, samp, script, style").forEach((node) => node.remove());
   document.documentElement.appendChild(body);
   const text = body.innerText;
   body.remove();
-  return text;
+  return `${document.title}\n${text}`;
 }"""
 
 TEXT_CHECKS: list[Callable[[str], str | None]] = [
     _no_django_default_title,
+    _no_generic_object_title,
     _no_s_plural,
     _no_raw_code,
     _no_snake_case,
