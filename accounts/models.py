@@ -333,6 +333,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_company_admin(self) -> bool:
         return self.role == Role.COMPANY_ADMIN
 
+    @property
+    def role_label(self) -> str:
+        """What this person is, in words: "Platform operator", "Company admin", "Approver",
+        "Company admin, approver" or "Member"."""
+        if self.is_superuser:
+            return "Platform operator"
+        if self.is_approver:
+            return "Company admin, approver" if self.is_company_admin else "Approver"
+        return str(self.get_role_display())
+
     def audit_identity(self) -> tuple[str, User | None, str]:
         return ("user", self, self.email)
 
