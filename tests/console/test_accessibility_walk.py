@@ -497,6 +497,15 @@ def admin_states(context, walked: Walked) -> None:
                 f"{button.inner_text()} is {box['width']:.0f}×{box['height']:.0f} px, under 24×24",
             )
 
+    # On a phone the decision's buttons stand one under the other, flush with each other.
+    page.set_viewport_size(PHONE)
+    lefts = {
+        button.inner_text(): round(box["x"])
+        for button in page.locator(".decision button[type=submit]").all()
+        if (box := button.bounding_box())
+    }
+    if len(lefts) < 2 or len(set(lefts.values())) != 1:
+        walked.add(role, "pending change", f"the decision's buttons start at {lefts} px")
     page.set_viewport_size(NARROWEST)
     for path in (reverse("admin:index"), pending, detail, reverse("sso_settings"), "/app/"):
         page.goto(path)
