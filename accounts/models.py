@@ -9,6 +9,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts import audit_events
+
 
 class Plan(models.TextChoices):
     STANDARD = "standard", "Standard"
@@ -331,6 +333,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_company_admin(self) -> bool:
         return self.role == Role.COMPANY_ADMIN
 
+    @property
+    def role_label(self) -> str:
+        """What this person is, in words: "Platform operator", "Company admin", "Approver",
+        "Company admin, approver" or "Member"."""
+        if self.is_superuser:
+            return "Platform operator"
+        if self.is_approver:
+            return "Company admin, approver" if self.is_company_admin else "Approver"
+        return str(self.get_role_display())
+
     def audit_identity(self) -> tuple[str, User | None, str]:
         return ("user", self, self.email)
 
@@ -423,7 +435,8 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} by {self.actor_label}"
+        # The label an admin reads ("User suspended by Grace Hopper"), never the code.
+        return f"{audit_events.label(self.action)} by {self.actor_label}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

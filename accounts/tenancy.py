@@ -24,6 +24,7 @@ from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from accounts.errors import DomainError
 from accounts.models import Company, User
@@ -335,10 +336,48 @@ class CompanyScopedAdmin(TenantFormMixin, admin.ModelAdmin):
             request._service_error = error  # type: ignore[attr-defined]
             return super()._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
+    # --- page titles in the admin's words ---
+
+    def add_title(self) -> str:
+        """ "Add a user", "Add an office", "Add an API key" ("u" of user sounds like "you")."""
+        name = str(self.opts.verbose_name)
+        article = "an" if name[:1].lower() in "aeio" else "a"
+        return f"Add {article} {name}"
+
+    def object_title(self, obj: Any) -> str:
+        """An object's page is named by the object: its name, and its email address when it has
+        one the name does not show ("Ada Lovelace (ada@acme.example)")."""
+        name = str(obj)
+        email = getattr(obj, "email", "")
+        return f"{name} ({email})" if email and email not in name else name
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        # Django's "Add user" / "Change office" / "View audit event", unless the page has a name
+        # of its own ("Company profile"): the object's name heads the page instead (and is
+        # then no second heading beneath it).
+        name = self.opts.verbose_name
+        generic = {_("Add %s") % name, _("Change %s") % name, _("View %s") % name}
+        if context.get("title") in generic:
+            if obj is None or obj.pk is None:
+                context["title"] = self.add_title()
+            else:
+                context["title"] = self.object_title(obj)
+                context["subtitle"] = None
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         # The list's name ("Offices"), not Django's "Select office to change".
         extra_context = {
             "title": capfirst(self.opts.verbose_name_plural),
+            "add_title": self.add_title(),
             **(extra_context or {}),
             "admin_section": self.admin_section,
         }

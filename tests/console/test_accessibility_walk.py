@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -52,13 +53,20 @@ NOT_OURS = ("api:docs",)
 
 AXE = Axe()
 # Light: every rule. Dark: only the rules a theme can change (colours), at a third of the cost.
+# No CSSOM preload: axe-core fetches a stylesheet's relative @import against the page's address,
+# not the stylesheet's (Django's forms.css imports 'widgets.css': a 404 at
+# /admin/password_change/widgets.css, parsed as CSS), and the one rule that reads it
+# (css-orientation-lock) has nothing to judge: no stylesheet of the console locks orientation.
 AXE_OPTIONS = {
-    "light": {"resultTypes": ["violations"]},
+    "light": {"resultTypes": ["violations"], "preload": False},
     "dark": {
         "resultTypes": ["violations"],
+        "preload": False,
         "runOnly": {"type": "rule", "values": ["color-contrast", "link-in-text-block"]},
     },
 }
+# What a page loads that is a file, not a page: each must be there.
+STATIC_SUFFIXES = (".css", ".js", ".svg", ".png", ".ico", ".woff", ".woff2", ".map")
 
 
 @dataclass
@@ -81,6 +89,14 @@ def _no_django_default_title(text: str) -> str | None:
     return f"Django's default title {match.group(0)!r}" if match else None
 
 
+def _no_generic_object_title(text: str) -> str | None:
+    """Django's "Change user" / "Add office" / "View audit event" as a page's title (the first
+    line, from VISIBLE_WORDS), heading or link: an object's page is named by the object."""
+    names = "|".join(re.escape(str(model._meta.verbose_name)) for model in admin_site._registry)
+    match = re.search(rf"(?:^|\| )(?:Add|Change|View) (?:{names})(?: \||$)", text, re.M | re.I)
+    return f"Django's object title {match.group(0).rstrip(' |')!r}" if match else None
+
+
 def _no_s_plural(text: str) -> str | None:
     match = re.search(r"\w+\(s\)", text)
     return f"a '(s)' plural {match.group(0)!r}" if match else None
@@ -101,19 +117,20 @@ def _no_snake_case(text: str) -> str | None:
     return f"a snake_case code {match.group(0)!r}" if match else None
 
 
-# The page's visible text without what is shown as code (`manage.py configure_saml`): a
-# command named in <code> is meant to be typed as written.
+# The page's title (its first line) and visible text without what is shown as code
+# (`manage.py configure_saml`): a command named in <code> is meant to be typed as written.
 VISIBLE_WORDS = """() => {
   const body = document.body.cloneNode(true);
   body.querySelectorAll("code, kbd, pre, samp, script, style").forEach((node) => node.remove());
   document.documentElement.appendChild(body);
   const text = body.innerText;
   body.remove();
-  return text;
+  return `${document.title}\n${text}`;
 }"""
 
 TEXT_CHECKS: list[Callable[[str], str | None]] = [
     _no_django_default_title,
+    _no_generic_object_title,
     _no_s_plural,
     _no_raw_code,
     _no_snake_case,
@@ -187,6 +204,24 @@ def console(idp_key):
         "objects": objects,
         "roles": {"operator": operator, "admin": admin, "approver": approver, "member": member},
     }
+
+
+def watch_assets(context, walked: Walked, role: str) -> None:
+    """Every stylesheet, script, image or font a page of `context` asks for must answer: one
+    that fails (a 404 after redirects, say) is a problem of the page that asked for it."""
+
+    def answered(response) -> None:
+        if response.status < 400:
+            return
+        request = response.request
+        while request.redirected_from is not None:  # the address the page asked for
+            request = request.redirected_from
+        path = urlsplit(request.url).path
+        if path.startswith(f"/{settings.STATIC_URL.lstrip('/')}") or path.endswith(STATIC_SUFFIXES):
+            page = response.frame.page.url if response.frame else "?"
+            walked.add(role, urlsplit(page).path, f"{path} answered {response.status}")
+
+    context.on("response", answered)
 
 
 def signed_in(browser, live_server, user, **options):
@@ -359,13 +394,17 @@ def test_every_page_as_every_role(browser, live_server, console):
     for role, pages in walks.items():
         user = console["roles"][role]
         context = signed_in(browser, live_server, user, viewport=WIDE)
+        watch_assets(context, walked, role)
         page = context.new_page()
         for path in pages:
             check_page(page, walked, role, path, axe=path not in skip_axe)
         context.close()
         if role == "admin":
-            admin_states(signed_in(browser, live_server, user, viewport=WIDE), walked)
+            context = signed_in(browser, live_server, user, viewport=WIDE)
+            watch_assets(context, walked, role)
+            admin_states(context, walked)
     anonymous = browser.new_context(base_url=live_server.url, viewport=WIDE)
+    watch_assets(anonymous, walked, "anonymous")
     sign_in_states(anonymous.new_page(), walked)
     anonymous.close()
     elapsed = time.monotonic() - started
@@ -458,6 +497,15 @@ def admin_states(context, walked: Walked) -> None:
                 f"{button.inner_text()} is {box['width']:.0f}×{box['height']:.0f} px, under 24×24",
             )
 
+    # On a phone the decision's buttons stand one under the other, flush with each other.
+    page.set_viewport_size(PHONE)
+    lefts = {
+        button.inner_text(): round(box["x"])
+        for button in page.locator(".decision button[type=submit]").all()
+        if (box := button.bounding_box())
+    }
+    if len(lefts) < 2 or len(set(lefts.values())) != 1:
+        walked.add(role, "pending change", f"the decision's buttons start at {lefts} px")
     page.set_viewport_size(NARROWEST)
     for path in (reverse("admin:index"), pending, detail, reverse("sso_settings"), "/app/"):
         page.goto(path)

@@ -136,9 +136,16 @@ def test_the_walks_text_checks_catch_what_they_name():
         "London still has 1 user(s)",
         "Target type: offices.phonenumber",
         "middle_name: —",
+        "Change user",
+        "London | Change office | Admin Settings",
+        "Add phone number | Admin Settings",
+        "View audit event",
     ]
     assert [any(check(sample) for check in TEXT_CHECKS) for sample in samples] == [True] * len(
         samples
     )
-    plain = "Offices · 1 user · 3 rows · sbk_abcdefgh… · ada@acme.example · Sign-in settings"
+    plain = (
+        "Add a user | Admin Settings\nAdd an office\nChange office for 2 users\n"
+        "Offices · 1 user · 3 rows · sbk_abcdefgh… · ada@acme.example · Sign-in settings"
+    )
     assert not [check.__name__ for check in TEXT_CHECKS if check(plain)]

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from saml2 import BINDING_HTTP_REDIRECT
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from tests.accounts.factories import CompanyAdminFactory, CompanyDomainFactory, UserFactory
 
 PASSWORD = "correct-horse-battery-staple"
@@ -159,6 +159,27 @@ def test_app_page_shows_who_you_are(client, member):
     assert "Acme" in body
     for label in ("Office", "Phone number", "License"):
         assert label in body
+
+
+def role_shown(client, user) -> str:
+    client.force_login(user)
+    body = client.get("/app/").content.decode()
+    return body.split("<dt>Role</dt><dd>", 1)[1].split("</dd>", 1)[0]
+
+
+def test_app_page_names_each_role_in_words(client, company):
+    operator = User.objects.create_superuser(email="ops@switchboard.example", password=PASSWORD)
+    assert role_shown(client, operator) == "Platform operator"
+    assert 'href="/admin/"' in client.get("/app/").content.decode()
+    admin = CompanyAdminFactory(company=company, email="grace@acme.example", is_approver=False)
+    assert role_shown(client, admin) == "Company admin"
+    approver = UserFactory(company=company, email="appr@acme.example", is_approver=True)
+    assert role_shown(client, approver) == "Approver"
+    both = CompanyAdminFactory(company=company, email="both@acme.example", is_approver=True)
+    assert role_shown(client, both) == "Company admin, approver"
+    member = UserFactory(company=company, email="plain@acme.example")
+    assert role_shown(client, member) == "Member"
+    assert 'href="/admin/"' not in client.get("/app/").content.decode()
 
 
 def test_sign_out_without_slo_returns_to_login(client, member):
