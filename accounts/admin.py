@@ -285,6 +285,14 @@ class CompanyDomainAdmin(CompanyScopedAdmin):
         )
         obj.pk = created.pk
 
+    def deletion_follows(self, obj: CompanyDomain) -> list[str]:
+        if not obj.is_verified:
+            return []
+        return [
+            f"/login/ stops sending people with @{obj.domain} addresses to your identity "
+            "provider, and another organization may then claim and verify the domain."
+        ]
+
     def delete_model(self, request: HttpRequest, obj: CompanyDomain) -> None:
         domains.remove_company_domain(
             domain=obj,

@@ -158,3 +158,20 @@ def test_an_ended_claim_says_so_and_offers_no_verification(
     assert "this claim cannot be verified. Remove it." in response.content.decode()
     ended.refresh_from_db()
     assert ended.last_checked_at is None
+
+
+def test_deleting_a_verified_domain_says_what_follows(company_admin_client, company):
+    verified = CompanyDomainFactory(company=company, domain="acme.example", verified=True)
+    pending = CompanyDomainFactory(company=company, domain="acme-labs.example")
+
+    page = company_admin_client.get(
+        reverse("admin:accounts_companydomain_delete", args=[verified.pk])
+    ).content.decode()
+    assert "stops sending people with @acme.example addresses" in page
+    assert "another organization may then claim" in page
+
+    page = company_admin_client.get(
+        reverse("admin:accounts_companydomain_delete", args=[pending.pk])
+    ).content.decode()
+    assert "stops sending" not in page
+    assert "Delete the" in page
