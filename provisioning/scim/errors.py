@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from django.http import HttpResponse
 
-from config.faults import SCIM_CONTENT_TYPE, scim_error_response
+from core.faults import SCIM_CONTENT_TYPE, scim_error_response
 
 
 class ScimError(Exception):

@@ -4,7 +4,7 @@ Services own their transactions, so a connection lost mid-change rolls the whole
 what is left is to answer the client with something it will retry. SCIM clients (OneLogin, Okta,
 Entra) retry on 503 and read an RFC 7644 §3.12 error body, so under /scim/v2/ the body is one;
 under /api/ it is the REST API's error shape (`{"error": {"code": "unavailable", …}}`). How long
-a request waits for an unresponsive database first: config/database.py.
+a request waits for an unresponsive database first: core/database.py.
 """
 
 from __future__ import annotations
