@@ -34,7 +34,6 @@ from accounts.models import Company, User
 from approvals.scim import queue_if_required
 from core import strict_json
 from core.cache import when_reachable
-from core.faults import SCIM_CONTENT_TYPE
 from core.metrics import record_scim_request
 from offices.models import Office
 from provisioning import activity, groups, services
@@ -42,6 +41,7 @@ from provisioning.scim import discovery
 from provisioning.scim import schema as s
 from provisioning.scim.auth import authenticate
 from provisioning.scim.errors import (
+    SCIM_CONTENT_TYPE,
     ScimError,
     error_response,
     invalid_filter,
