@@ -11,8 +11,8 @@ from typing import Any, Protocol
 from django.db import models
 
 from accounts.models import AuditEvent, Company, User
-from config import sql
-from config.request_context import current_client_ip, current_request_id, valid_ip
+from core import sql
+from core.request_context import current_client_ip, current_request_id, valid_ip
 
 
 class Actor(Protocol):

@@ -31,7 +31,7 @@ from accounts.models import (
     UserStatus,
     slug_validator,
 )
-from config import sql
+from core import sql
 
 COMPANY_FIELDS = ("name", "slug", "plan")
 USER_PROFILE_FIELDS = (
@@ -375,7 +375,7 @@ def _save_user(user: User, update_fields: list[str] | None = None) -> None:
 
     No savepoint of its own: the caller's atomic block is the one a Conflict leaves (a failed
     statement ends the PostgreSQL transaction, so nothing may run in it after the error).
-    A new user is one INSERT built once (config/sql.py): every SCIM create writes one.
+    A new user is one INSERT built once (core/sql.py): every SCIM create writes one.
     """
     try:
         if user._state.adding:

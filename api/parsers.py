@@ -1,5 +1,5 @@
 """The API reads JSON bodies as strictly as the SCIM door, with the same reader
-(config/strict_json.py): RFC 8259 only, nesting capped, no NUL, at most 1 MB. DRF's own
+(core/strict_json.py): RFC 8259 only, nesting capped, no NUL, at most 1 MB. DRF's own
 JSONParser recursed into a deeply nested body until Python gave up (a 500)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 
 from api.errors import APIError
-from config import strict_json
+from core import strict_json
 
 MAX_BODY = 1024 * 1024
 

@@ -1,6 +1,6 @@
 """Bearer-token authentication with API keys: for SCIM views and for the REST API (DRF).
 
-The client address (throttling, last used from, audit) is `config.request_context.client_ip`:
+The client address (throttling, last used from, audit) is `core.request_context.client_ip`:
 REMOTE_ADDR, or behind the proxies named in FORWARDED_ALLOW_IPS the nearest hop of
 X-Forwarded-For they appended — never a hop a client could have written itself.
 """
@@ -18,7 +18,7 @@ from accounts.audit import Source
 from apikeys.models import APIKey
 from apikeys.services import AuthenticationFailed, Throttled, authenticate
 from apikeys.tokens import KEY_LENGTH
-from config.request_context import client_ip
+from core.request_context import client_ip
 
 # Anything longer than "Bearer " and a key is refused before it is looked at.
 _MAX_HEADER_LENGTH = KEY_LENGTH + 64

@@ -40,7 +40,7 @@ from django.db.models.signals import post_delete, post_save
 
 from apikeys.models import APIKey
 from apikeys.selectors import READ_COLUMNS, KeyRow, key_from_row, key_row
-from config.cache import when_reachable
+from core.cache import when_reachable
 
 logger = logging.getLogger("switchboard.apikeys")
 

@@ -1,7 +1,7 @@
 """The one read on the hot path: a key, its company and the company's provisioning policy, by
 prefix, in one indexed query.
 
-Written as a statement built once (config/sql.py) because the ORM's select_related() costs more
+Written as a statement built once (core/sql.py) because the ORM's select_related() costs more
 to compile than the query costs to run, and so does `Manager.raw()` (it inspects the cursor's
 columns on every call). The company has its plain columns (id, name, slug, plan); any other
 company field loads on first access. The policy is what
@@ -24,7 +24,7 @@ from django.db.models import Field, Model
 from accounts.models import Company
 from apikeys.models import APIKey
 from approvals.models import ProvisioningPolicy
-from config.sql import Selection, column, instance, joined
+from core.sql import Selection, column, instance, joined
 
 _KEY_FIELDS: tuple[Field, ...] = tuple(APIKey._meta.concrete_fields)
 _COMPANY_FIELDS = tuple(column(Company, name) for name in ("id", "name", "slug", "plan"))

@@ -27,7 +27,7 @@ from accounts.models import Company, User
 from apikeys import key_cache, tokens
 from apikeys.models import APIKey, Scope
 from apikeys.throttle import FailureThrottle, KeyPrefixFailureThrottle
-from config.cache import when_reachable
+from core.cache import when_reachable
 
 NAME_MAX_LENGTH = APIKey._meta.get_field("name").max_length or 100
 LAST_USED_INTERVAL = timedelta(minutes=1)

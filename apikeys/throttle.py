@@ -1,4 +1,4 @@
-"""Throttling of failed API-key authentications (config/throttle.py), per client address and per
+"""Throttling of failed API-key authentications (core/throttle.py), per client address and per
 key prefix.
 
 A key that authenticates is always served: only refusals are throttled. Identity providers
@@ -14,8 +14,8 @@ mistyped key must never cost another company its provisioning. The two budgets:
 
 from __future__ import annotations
 
-from config import throttle
-from config.throttle import client_bucket
+from core import throttle
+from core.throttle import client_bucket
 
 __all__ = ["FailureThrottle", "KeyPrefixFailureThrottle", "client_bucket"]
 

@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # A worker serving its metrics (WORKER_METRICS_PORT) adds up its pool processes' values through
 # prometheus_client's multiprocess directory, which must be known before prometheus_client is
-# first imported (by config.metrics below).
+# first imported (by core.metrics below).
 if os.environ.get("WORKER_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="switchboard-worker-metrics-")
 
@@ -19,8 +19,8 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from config import database, metrics
-from config.request_context import current_request_id
+from core import database, metrics
+from core.request_context import current_request_id
 
 logger = logging.getLogger("switchboard.celery")
 
@@ -81,7 +81,7 @@ def _adopt_request_id(task_id: str = "", task: Any = None, **kwargs: Any) -> Non
 
 @task_prerun.connect
 def _task_timeouts(task: Any = None, **kwargs: Any) -> None:
-    """A task's statements run with DB_TASK_STATEMENT_TIMEOUT (config/database.py); an eager
+    """A task's statements run with DB_TASK_STATEMENT_TIMEOUT (core/database.py); an eager
     one keeps its caller's."""
     if task is not None and not task.request.is_eager:
         database.use_timeouts(database.TASK)

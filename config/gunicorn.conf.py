@@ -25,8 +25,8 @@ import tempfile
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="switchboard-web-metrics-")
 
-from config.log import logging_config
-from config.metrics import clear_multiprocess_dir
+from core.log import logging_config
+from core.metrics import clear_multiprocess_dir
 
 wsgi_app = "config.wsgi:application"
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104

@@ -12,7 +12,7 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from config.log import logging_config
+from core.log import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's JS/CSS served from our static files, no CDN
+    "core",
     "accounts",
     "offices",
     "apikeys",
@@ -78,11 +79,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # every response, early answers (/healthz, 503s) included
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "config.request_context.RequestIdMiddleware",
-    "config.observability.RequestLogMiddleware",  # one log line + metrics per request
-    "config.observability.ProbeMiddleware",  # /healthz, /metrics: before Host is validated
-    "config.faults.DatabaseUnavailableMiddleware",  # database down: 503 + Retry-After
-    "config.database.DatabaseTimeoutsMiddleware",  # statement/lock timeouts, a deadline
+    "core.request_context.RequestIdMiddleware",
+    "core.observability.RequestLogMiddleware",  # one log line + metrics per request
+    "core.observability.ProbeMiddleware",  # /healthz, /metrics: before Host is validated
+    "core.faults.DatabaseUnavailableMiddleware",  # database down: 503 + Retry-After
+    "core.database.DatabaseTimeoutsMiddleware",  # statement/lock timeouts, a deadline
     "django.contrib.sessions.middleware.SessionMiddleware",
     # djangosaml2's own session cookie (SameSite=None over HTTPS): it carries outstanding
     # AuthnRequest ids across the IdP's cross-site POST to the ACS.
@@ -120,7 +121,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# How long PostgreSQL may take (config/database.py), in seconds: to connect (libpq's minimum is
+# How long PostgreSQL may take (core/database.py), in seconds: to connect (libpq's minimum is
 # 2); per statement on the server, for requests (SCIM, REST, sign-in), the admin console and
 # Celery tasks; to wait for a lock. A request whose server does not answer at all is cut off
 # on the client after its statement timeout plus DB_DEADLINE_MARGIN. Then: 503 + Retry-After.
@@ -171,7 +172,7 @@ LOGOUT_REDIRECT_URL = "/login/"
 
 # Shared by every web process: throttles and caches must not live in process memory.
 REDIS_URL = env("REDIS_URL")
-# Redis is optional for serving (config/cache.py): a call waits at most CACHE_CONNECT_TIMEOUT
+# Redis is optional for serving (core/cache.py): a call waits at most CACHE_CONNECT_TIMEOUT
 # seconds to connect and CACHE_SOCKET_TIMEOUT for a reply; after a failure this process fails
 # cache calls at once for CACHE_RETRY_SECONDS, and warns once per CACHE_WARNING_INTERVAL for
 # each thing it does without the cache (a throttle not kept, a key read from the database).
@@ -182,7 +183,7 @@ CACHE_WARNING_INTERVAL = int(env("CACHE_WARNING_INTERVAL", "60") or 60)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "switchboard"),
         }

@@ -57,4 +57,4 @@ urlpatterns = [
 ]
 
 # A database that went away while middleware ran (a session save) still answers 503.
-handler500 = "config.faults.server_error"
+handler500 = "core.faults.server_error"

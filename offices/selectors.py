@@ -1,5 +1,5 @@
 """Reads that need care: counts without N+1 queries, the users who need a number, the main
-office (read by every SCIM create: a statement built once, config/sql.py)."""
+office (read by every SCIM create: a statement built once, core/sql.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import Company, User, UserStatus
 from accounts.words import count
-from config.sql import Selection, column, instance
+from core.sql import Selection, column, instance
 from offices.models import Office, PhoneNumber
 
 _OFFICE_FIELDS = tuple(Office._meta.concrete_fields)

@@ -30,7 +30,7 @@ from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, LicenseSeats, LicenseType, User, UserStatus
 from accounts.words import count
-from config.sql import Selection, column, instance, joined
+from core.sql import Selection, column, instance, joined
 from offices.models import AreaCode, Office, PhoneNumber
 from offices.phone import ParsedNumber, country_name, country_names, parse_number
 from offices.selectors import hold_office, main_office, office_deletion_blockers
@@ -588,7 +588,7 @@ def assign_license_locked(*, user: User, license_type: str, actor: Actor, source
     return user
 
 
-# Every SCIM create checks a seat: the statement is built once (config/sql.py).
+# Every SCIM create checks a seat: the statement is built once (core/sql.py).
 
 
 @cache

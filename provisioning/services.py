@@ -51,7 +51,7 @@ from accounts.models import (
     UserStatus,
     lowered_by_database,
 )
-from config import sql
+from core import sql
 from offices import services as office_services
 from offices.models import Office, PhoneNumber
 from offices.selectors import main_office

@@ -13,7 +13,7 @@ from accounts import services as account_services
 from accounts.audit import ClientActor, Source
 from accounts.errors import DomainError
 from accounts.models import LicenseType, User
-from config.request_context import current_client_ip
+from core.request_context import current_client_ip
 from sso import services
 from sso.certificates import normalize_certificate
 

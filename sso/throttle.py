@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from config import throttle
+from core import throttle
 
 
 class AccountFailureThrottle(throttle.FailureThrottle):

@@ -42,7 +42,7 @@ from saml2.xmldsig import SIG_RSA_SHA256
 from accounts import domains
 from accounts.audit import ClientActor, Source
 from accounts.models import Company, User
-from config.request_context import client_ip as request_client_ip
+from core.request_context import client_ip as request_client_ip
 from sso import services
 from sso.assertions import (
     NOT_FOR_US,

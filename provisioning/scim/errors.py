@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 from django.http import HttpResponse
 
-from config.faults import SCIM_CONTENT_TYPE, scim_error_response
+SCIM_CONTENT_TYPE = "application/scim+json"
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 class ScimError(Exception):
@@ -49,6 +50,16 @@ def scim_json_response(
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def scim_error_response(
+    *, status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None
+) -> HttpResponse:
+    body: dict[str, Any] = {"schemas": [SCIM_ERROR_SCHEMA], "status": str(status)}
+    if scim_type:
+        body["scimType"] = scim_type
+    body["detail"] = detail
+    return scim_json_response(body, status=status, headers=headers)
 
 
 def error_response(error: ScimError) -> HttpResponse:

@@ -1,5 +1,5 @@
 """The SCIM write path's one read: the user a PUT, PATCH or DELETE changes, locked, with what the
-services and the answer read — in one query, built once (config/sql.py).
+services and the answer read — in one query, built once (core/sql.py).
 
 The ORM query it replaces (the office, manager, number and area code joined, the approval queue's
 two answers annotated, FOR UPDATE) cost more to compile than to run, on every write. The approval
@@ -17,7 +17,7 @@ from django.db.models import Field, Model
 
 from accounts.models import Company, User
 from approvals.scim import with_must_queue, with_pending_change_counts
-from config.sql import Selection, column, joined
+from core.sql import Selection, column, joined
 from offices.models import AreaCode, Office, PhoneNumber
 from offices.services import remember_number
 

@@ -1,7 +1,7 @@
 """The SCIM read path: the rows of a company's users by id, everything a User body shows, in one
 query — for GET /Users/{id}, every page of /Users and .search, and the answer after a write.
 
-Statements built once (config/sql.py): the ORM query with the office, number and manager joined
+Statements built once (core/sql.py): the ORM query with the office, number and manager joined
 and the pending-change count annotated cost more to compile than to run (and building a model per
 row, more than rendering it). PostgreSQL's timestamps are read by psycopg's own loader (see
 `user_rows`).
@@ -19,7 +19,7 @@ from psycopg.types.datetime import TimestamptzLoader
 
 from accounts.models import User, UserCount
 from approvals.models import OPEN_STATUSES, PendingChange
-from config.sql import Selection, column
+from core.sql import Selection, column
 from offices.models import Office, PhoneNumber
 from provisioning.scim.resources import USER_ROW_FIELDS, UserRow
 

@@ -32,16 +32,16 @@ from accounts.audit import Source
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, User
 from approvals.scim import queue_if_required
-from config import strict_json
-from config.cache import when_reachable
-from config.faults import SCIM_CONTENT_TYPE
-from config.metrics import record_scim_request
+from core import strict_json
+from core.cache import when_reachable
+from core.metrics import record_scim_request
 from offices.models import Office
 from provisioning import activity, groups, services
 from provisioning.scim import discovery
 from provisioning.scim import schema as s
 from provisioning.scim.auth import authenticate
 from provisioning.scim.errors import (
+    SCIM_CONTENT_TYPE,
     ScimError,
     error_response,
     invalid_filter,

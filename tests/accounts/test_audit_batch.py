@@ -5,7 +5,7 @@ from django.db import transaction
 
 from accounts.audit import SYSTEM, Source, audit_batch, record_audit
 from accounts.models import AuditEvent
-from config.request_context import current_request_id
+from core.request_context import current_request_id
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import AuditEvent
-from config.strict_json import MAX_DEPTH
+from core.strict_json import MAX_DEPTH
 from tests.accounts.factories import UserFactory
 from tests.tenancy import TENANT_OBJECT_MAKERS
 

@@ -276,7 +276,7 @@ def test_a_change_while_the_shared_cache_is_down_still_commits_and_says_so(
     authenticate(raw_key=raw_key, client_ip="198.51.100.7")
     dead = {
         "default": {
-            "BACKEND": "config.cache.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
         }
     }
@@ -297,7 +297,7 @@ def test_authentication_while_the_shared_cache_is_down_reads_the_database(compan
     api_key, raw_key = make_api_key(company)
     dead = {
         "default": {
-            "BACKEND": "config.cache.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
         }
     }

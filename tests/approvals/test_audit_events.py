@@ -18,7 +18,7 @@ from accounts.audit_display import event_label
 from accounts.models import AuditEvent, User
 from approvals import services
 from approvals.models import ChangeStatus
-from config.request_context import current_request_id
+from core.request_context import current_request_id
 from provisioning.activity import provisioning_status
 from tests.approvals.factories import policy, queue_create
 

@@ -9,7 +9,7 @@ from accounts.errors import DomainError
 from accounts.models import AuditEvent, User
 from approvals import services
 from approvals.models import ChangeStatus, PendingChange
-from config.request_context import current_request_id
+from core.request_context import current_request_id
 from provisioning import services as provisioning
 from tests.approvals.factories import make_pending_change, policy, queue_update
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 from django.test import override_settings
 
-import config.cache
+import core.cache
 from apikeys.services import AuthenticationFailed, authenticate
-from config.cache import when_reachable
+from core.cache import when_reachable
 from tests.apikeys.factories import make_api_key
 from tests.processes import free_port
 from tests.sso.test_login import PASSWORD
@@ -23,12 +23,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def no_warnings_yet(monkeypatch):
     """Each test starts as a fresh process: nothing warned about yet."""
-    monkeypatch.setattr(config.cache, "_warned", {})
+    monkeypatch.setattr(core.cache, "_warned", {})
 
 
 def redis_at(port: int) -> dict:
     return {
-        "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0"}
+        "default": {"BACKEND": "core.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0"}
     }
 
 

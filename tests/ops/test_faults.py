@@ -8,7 +8,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent, CompanyDomain
 from config.celery import TRANSIENT_RETRY
 from config.celery import app as celery_app
-from config.faults import server_error
+from core.faults import server_error
 
 pytestmark = pytest.mark.django_db
 

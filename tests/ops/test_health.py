@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, connections
 from django.test import Client, override_settings
 
-from config.health import CHECK_TIMEOUT_SECONDS
+from core.health import CHECK_TIMEOUT_SECONDS
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from config.log import logging_config
-from config.request_context import RequestIdLogFilter, client_ip, current_request_id
+from core.log import logging_config
+from core.request_context import RequestIdLogFilter, client_ip, current_request_id
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.celery import app as celery_app
-from config.metrics import PENDING_APPROVALS, record_saml_login, record_scim_request
+from core.metrics import PENDING_APPROVALS, record_saml_login, record_scim_request
 
 pytestmark = pytest.mark.django_db
 

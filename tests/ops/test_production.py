@@ -12,7 +12,7 @@ from celery import Celery
 from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.request_context import current_request_id
+from core.request_context import current_request_id
 from tests.accounts.factories import CompanyAdminFactory
 from tests.processes import BASE_DIR, BIN, base_env, free_port, http_request
 
@@ -204,7 +204,7 @@ def test_a_real_worker_runs_a_task_from_the_broker(tmp_path):
 def test_the_redis_cache_keeps_one_client_per_connection_pool(db):
     from django.core.cache import caches
 
-    from config.cache import RedisCache
+    from core.cache import RedisCache
 
     cache = caches["default"]
     assert isinstance(cache, RedisCache)

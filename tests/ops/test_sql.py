@@ -1,11 +1,11 @@
-"""config.sql: statements built once write and read what the ORM would."""
+"""core.sql: statements built once write and read what the ORM would."""
 
 import pytest
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.transaction import TransactionManagementError
 
 from accounts.models import AuditEvent, User, UserEmail
-from config import sql
+from core import sql
 
 pytestmark = pytest.mark.django_db
 

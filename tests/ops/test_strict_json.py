@@ -1,9 +1,9 @@
-"""The one reader of JSON request bodies (config/strict_json.py) both doors share."""
+"""The one reader of JSON request bodies (core/strict_json.py) both doors share."""
 
 import pytest
 
-from config import strict_json
-from config.strict_json import MAX_DEPTH, InvalidJSON
+from core import strict_json
+from core.strict_json import MAX_DEPTH, InvalidJSON
 
 
 @pytest.mark.parametrize(

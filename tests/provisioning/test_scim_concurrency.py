@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import User
-from config.request_context import RequestIdLogFilter
+from core.request_context import RequestIdLogFilter
 from tests.apikeys.factories import make_api_key
 from tests.provisioning.test_scim_users import CORE, PATCH, SWITCHBOARD
 

@@ -29,7 +29,7 @@ def logging_config(
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "config.request_context.RequestIdLogFilter"}},
+        "filters": {"request_id": {"()": "core.request_context.RequestIdLogFilter"}},
         "formatters": {"default": formatter},
         "handlers": {
             "console": {

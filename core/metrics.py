@@ -2,7 +2,7 @@
 
 Other apps record through the named objects here, e.g.::
 
-    from config.metrics import record_scim_request, record_saml_login
+    from core.metrics import record_scim_request, record_saml_login
     record_scim_request(operation="users.create", status=201, seconds=elapsed)
     record_saml_login(outcome="success")
 

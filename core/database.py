@@ -10,7 +10,7 @@
   network path) never cancels anything, and the socket waits forever. So a request's
   connection is shut down once the request has run its kind's statement timeout plus
   DB_DEADLINE_MARGIN: the blocked call fails (OperationalError) and the request answers 503
-  (config/faults.py). Connecting is bounded by DB_CONNECT_TIMEOUT (libpq).
+  (core/faults.py). Connecting is bounded by DB_CONNECT_TIMEOUT (libpq).
 
 A request whose database does not answer thus costs at most its statement timeout, the margin
 and one connect timeout: 5 + 1 + 3 s for SCIM and the REST API with the defaults.
@@ -89,7 +89,7 @@ def _on_connect(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> 
         _apply(connection, kind)
 
 
-connection_created.connect(_on_connect, dispatch_uid="config.database.timeouts")
+connection_created.connect(_on_connect, dispatch_uid="core.database.timeouts")
 
 
 # --- the client-side deadline ---

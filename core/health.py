@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from config.database import deadline
+from core.database import deadline
 
 CHECK_TIMEOUT_SECONDS = 2.0
 
@@ -28,7 +28,7 @@ CHECK_TIMEOUT_SECONDS = 2.0
 def check_database() -> None:
     # On this thread's connection, closed afterwards: the probe neither waits for a request's
     # connection nor leaves one of its own open. A server that does not answer has its socket
-    # shut down at the deadline, so the thread ends too (config/database.py).
+    # shut down at the deadline, so the thread ends too (core/database.py).
     try:
         with deadline(CHECK_TIMEOUT_SECONDS):
             _select_one()

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from config.health import healthz_view
-from config.metrics import metrics_view, record_http_request
-from config.request_context import client_ip
+from core.health import healthz_view
+from core.metrics import metrics_view, record_http_request
+from core.request_context import client_ip
 
 request_log = logging.getLogger("switchboard.request")
 

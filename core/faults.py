@@ -1,15 +1,15 @@
 """When PostgreSQL is unreachable: 503 with Retry-After, never a 500 or a half-written change.
 
 Services own their transactions, so a connection lost mid-change rolls the whole change back;
-what is left is to answer the client with something it will retry. SCIM clients (OneLogin, Okta,
-Entra) retry on 503 and read an RFC 7644 §3.12 error body, so under /scim/v2/ the body is one;
-under /api/ it is the REST API's error shape (`{"error": {"code": "unavailable", …}}`). How long
-a request waits for an unresponsive database first: config/database.py.
+what is left is to answer the client with something it will retry. A door that speaks its own
+error dialect registers how it says "unavailable" (`register_unavailable_response`, from its
+AppConfig.ready()): SCIM clients (OneLogin, Okta, Entra) retry on 503 and read an RFC 7644 §3.12
+error body under /scim/v2/; the REST API answers its error shape under /api/. How long a request
+waits for an unresponsive database first: core/database.py.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable
@@ -22,39 +22,34 @@ from django.views import defaults
 logger = logging.getLogger("switchboard.faults")
 
 RETRY_AFTER_SECONDS = 30
-SCIM_PATH_PREFIX = "/scim/v2/"
-API_PATH_PREFIX = "/api/"
-SCIM_CONTENT_TYPE = "application/scim+json"
-SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 DATABASE_UNAVAILABLE = "The database is unavailable. Retry later."
 
 # The errors that mean "the database cannot be reached", not "this statement is wrong".
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 
+# Path prefix → the door's own 503 body for a detail message; registered by the doors.
+UnavailableResponse = Callable[[str], HttpResponse]
+_DOOR_RESPONSES: dict[str, UnavailableResponse] = {}
 
-def scim_error_response(
-    *, status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None
-) -> HttpResponse:
-    """An RFC 7644 §3.12 error: for the SCIM app's own errors too."""
-    body: dict[str, object] = {"schemas": [SCIM_ERROR_SCHEMA], "status": str(status)}
-    if scim_type:
-        body["scimType"] = scim_type
-    body["detail"] = detail
-    response = HttpResponse(json.dumps(body), status=status, content_type=SCIM_CONTENT_TYPE)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
+
+def register_unavailable_response(path_prefix: str, respond: UnavailableResponse) -> None:
+    """Requests under `path_prefix` get `respond(detail)` (status 503) when the database is down."""
+    _DOOR_RESPONSES[path_prefix] = respond
 
 
 def service_unavailable(request: HttpRequest, detail: str = DATABASE_UNAVAILABLE) -> HttpResponse:
     """503 + Retry-After, in the dialect of the door the request came through."""
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
-    if request.path_info.startswith(SCIM_PATH_PREFIX):
-        return scim_error_response(status=503, detail=detail, headers=headers)
-    if request.path_info.startswith(API_PATH_PREFIX):
-        from api.errors import error_body  # the REST API's one error shape
-
-        response: HttpResponse = JsonResponse(error_body("unavailable", detail), status=503)
+    door = next(
+        (
+            respond
+            for prefix, respond in _DOOR_RESPONSES.items()
+            if request.path_info.startswith(prefix)
+        ),
+        None,
+    )
+    response: HttpResponse
+    if door is not None:
+        response = door(detail)
     elif "application/json" in request.headers.get("Accept", ""):
         response = JsonResponse({"detail": detail}, status=503)
     else:
@@ -67,8 +62,8 @@ def service_unavailable(request: HttpRequest, detail: str = DATABASE_UNAVAILABLE
             status=503,
             content_type="text/html; charset=utf-8",
         )
-    for name, value in headers.items():
-        response[name] = value
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
     return response
 
 

@@ -6,7 +6,7 @@ over processes. Each throttle names its key namespace, its settings and what it 
 a client address (IPv6 per /64, the block one subscriber usually holds) or an account.
 
 A throttle whose store cannot be reached is not kept: nobody is blocked and nothing is
-counted, with one warning per CACHE_WARNING_INTERVAL (config/cache.py: when_reachable). A
+counted, with one warning per CACHE_WARNING_INTERVAL (core/cache.py: when_reachable). A
 throttle guards against floods and guessing; refusing everyone while Redis is down would turn a
 cache outage into a sign-in and provisioning outage.
 """
@@ -21,7 +21,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 
-from config.cache import when_reachable
+from core.cache import when_reachable
 
 
 def client_bucket(ip: str) -> str:
