@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from accounts import domains
 from accounts.audit import Source, SystemActor
-from accounts.management.commands.verify_domain import company_by_slug
+from accounts.management.companies import company_by_slug
 
 
 class Command(BaseCommand):

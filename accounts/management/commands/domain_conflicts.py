@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts import domains
-from accounts.management.commands.verify_domain import company_by_slug
+from accounts.management.companies import company_by_slug
 
 
 class Command(BaseCommand):

@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts import services
 from accounts.audit import Source, SystemActor
 from accounts.errors import DomainError
-from accounts.models import Company, LicenseType
+from accounts.management.companies import company_by_slug
+from accounts.models import LicenseType
 
 
 class Command(BaseCommand):
@@ -22,9 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--seats", required=True, type=int, metavar="N")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        company = Company.objects.filter(slug=options["company"]).first()
-        if company is None:
-            raise CommandError(f"No company with the slug '{options['company'][:60]}'.")
+        company = company_by_slug(options["company"])
         try:
             row = services.set_license_seats(
                 company=company,

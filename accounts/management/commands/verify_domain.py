@@ -8,16 +8,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts import domains
 from accounts.audit import Source, SystemActor
 from accounts.errors import DomainError
+from accounts.management.companies import company_by_slug
 from accounts.models import Company, CompanyDomain, DomainStatus, VerificationMethod
 
 ACTOR = SystemActor("operator (manage.py verify_domain)")
-
-
-def company_by_slug(slug: str) -> Company:
-    company = Company.objects.filter(slug=slug).first()
-    if company is None:
-        raise CommandError(f"No company with the slug '{slug}'.")
-    return company
 
 
 class Command(BaseCommand):

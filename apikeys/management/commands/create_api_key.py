@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.audit import Source, SystemActor
 from accounts.errors import DomainError
-from accounts.models import Company
+from accounts.management.companies import company_by_slug
 from apikeys import services
 from apikeys.models import Scope
 
@@ -31,9 +31,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        company = Company.objects.filter(slug=options["company"]).first()
-        if company is None:
-            raise CommandError(f"No company with the slug '{options['company']}'.")
+        company = company_by_slug(options["company"])
         days = options.get("expires_in_days")
         if days is not None and not 1 <= days <= 3650:
             raise CommandError("--expires-in-days must be a whole number from 1 to 3650.")

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.audit import Source, SystemActor
 from accounts.errors import DomainError
-from accounts.models import Company
+from accounts.management.companies import company_by_slug
 from apikeys import services
 from apikeys.models import APIKey
 
@@ -17,9 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--prefix", required=True, help="e.g. sbk_k3v9q2m8x1ab")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        company = Company.objects.filter(slug=options["company"]).first()
-        if company is None:
-            raise CommandError(f"No company with the slug '{options['company']}'.")
+        company = company_by_slug(options["company"])
         # Accept the prefix as the list shows it ("sbk_…abc…") or as the start of a full key.
         prefix = options["prefix"].strip().rstrip("…").rstrip(".")[:16]
         api_key = APIKey.objects.filter(company=company, prefix=prefix).first()

@@ -8,6 +8,7 @@ from django.utils.timesince import timesince
 
 from accounts.audit import Source
 from accounts.errors import DomainError
+from accounts.management.companies import company_by_slug
 from accounts.models import Company, User
 from approvals import services
 from approvals.models import ChangeStatus, PendingChange
@@ -38,9 +39,7 @@ class Command(BaseCommand):
             sub.add_argument("--comment", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        company = Company.objects.filter(slug=options["company"]).first()
-        if company is None:
-            raise CommandError(f"No company with the slug '{options['company']}'.")
+        company = company_by_slug(options["company"])
         changes = PendingChange.objects.filter(company=company).order_by("pk")
         if options["action"] == "list":
             self._list(changes, options["status"])

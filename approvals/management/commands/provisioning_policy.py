@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.audit import Source, SystemActor
 from accounts.errors import DomainError
-from accounts.models import Company
+from accounts.management.companies import company_by_slug
 from approvals import services
 from approvals.models import Operation
 
@@ -26,9 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--ttl-days", type=int, help="expire pending changes after N days")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        company = Company.objects.filter(slug=options["company"]).first()
-        if company is None:
-            raise CommandError(f"No company with the slug '{options['company']}'.")
+        company = company_by_slug(options["company"])
         wanted = {op.strip().lower() for op in options["require_approval"].split(",") if op.strip()}
         unknown = wanted - set(Operation.values)
         if unknown:

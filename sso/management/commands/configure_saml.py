@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.audit import Source, SystemActor
 from accounts.errors import DomainError
-from accounts.models import Company
+from accounts.management.companies import company_by_slug
 from sso import services
 from sso.certificates import certificate_info
 from sso.saml import sp_acs_url, sp_entity_id
@@ -39,9 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--jit", action="store_true", help="create users just in time")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        company = Company.objects.filter(slug=options["company"]).first()
-        if company is None:
-            raise CommandError(f"No company with the slug '{options['company']}'.")
+        company = company_by_slug(options["company"])
         if options["enable"] and options["disable"]:
             raise CommandError("Use --enable or --disable, not both.")
         fields: dict[str, Any] = {}
