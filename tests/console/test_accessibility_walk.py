@@ -427,8 +427,15 @@ def admin_states(context, walked: Walked) -> None:
     """What a company admin sees after acting: forms answered with errors, the new key, the
     pending change's buttons, and the key pages at 320 px."""
     page = context.new_page()
-    role = "admin"
+    forms_with_errors(page, walked)
+    api_key_states(page, walked)
+    pending_change_states(page, walked)
+    context.close()
 
+
+def forms_with_errors(page: Page, walked: Walked) -> None:
+    """The admin's forms answered with errors: the wrong field is marked, nothing squeezed."""
+    role = "admin"
     page.goto(reverse("sso_settings"))
     page.fill("#id_idp_entity_id", "")
     submit(page, ".saml-form input[type=submit]")
@@ -454,6 +461,10 @@ def admin_states(context, walked: Walked) -> None:
     submit(page, "#content-main input[type=submit], #content-main button[type=submit]")
     check_loaded(page, walked, role, "CSV import with errors")
 
+
+def api_key_states(page: Page, walked: Walked) -> None:
+    """A new key is shown with focus on it; each Revoke link names its key."""
+    role = "admin"
     page.goto(reverse("admin:apikeys_apikey_add"))
     scopes = page.get_by_role("group", name=re.compile("Scopes"))
     if scopes.count() != 1:
@@ -477,6 +488,10 @@ def admin_states(context, walked: Walked) -> None:
     if not page.locator("#result_list thead th.column-revoke_link").inner_text().strip():
         walked.add(role, "API keys", "the Revoke column has no header")
 
+
+def pending_change_states(page: Page, walked: Walked) -> None:
+    """The pending change's links and buttons, and the admin's key pages at 320 px."""
+    role = "admin"
     pending = reverse("admin:approvals_pendingchange_changelist")
     page.goto(pending)
     for link in page.locator("#result_list a").all():
@@ -515,7 +530,6 @@ def admin_states(context, walked: Walked) -> None:
     clipped = page.evaluate(CLIPPED_IN_CARDS)
     if clipped:
         walked.add(role, "home at 320 px", f"links cut off by their card: {clipped}")
-    context.close()
 
 
 # Links on the home page's cards that stick out of their card (the card clips them).
