@@ -3,6 +3,7 @@ offices.services."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from django import forms
@@ -26,6 +27,8 @@ from offices.selectors import office_deletion_blockers, with_counts
 
 # The office page lists this many people and numbers; the lists behind its links have them all.
 OFFICE_PAGE_ROWS = 25
+# A search term written as a phone number: digits with the usual separators, e.g. (415) 555-0100.
+PHONE_NUMBER_SEARCH = re.compile(r"[0-9 ()+./-]*[0-9][0-9 ()+./-]*")
 
 
 def _listed(items: str, *, total: int, link: str, noun: str, where: str, empty: str) -> str:
@@ -338,10 +341,12 @@ class PhoneNumberAdmin(CompanyScopedAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
-        digits = "".join(ch for ch in search_term if ch.isdigit() and ch.isascii())
         by_user, duplicates = super().get_search_results(request, queryset, search_term)
-        if not digits:
+        # Only a term written as a number searches the numbers: "user1@acme.example" is a
+        # person, and its "1" must not match every number holding a 1.
+        if not PHONE_NUMBER_SEARCH.fullmatch(search_term.strip()):
             return by_user, duplicates
+        digits = "".join(ch for ch in search_term if ch.isdigit())
         return queryset.filter(Q(number__contains=digits) | Q(pk__in=by_user.values("pk"))), False
 
     # --- writes, all through the services ---

@@ -146,6 +146,17 @@ def test_number_list_filters_and_search(company_admin_client, company, other_com
     assert shown(company_admin_client.get(NUMBERS, {"q": "5550199"})) == []
 
 
+def test_number_search_by_an_email_with_digits_finds_that_person(company_admin_client, company, sf):
+    holder = UserFactory(company=company, office=sf, email="agent7@acme.example")
+    theirs = PhoneNumberFactory(
+        company=company, office=sf, number="+14155550177", assigned_user=holder
+    )
+    PhoneNumberFactory(company=company, office=sf, number="+14155550170")
+
+    assert shown(company_admin_client.get(NUMBERS, {"q": "agent7@acme.example"})) == [theirs.pk]
+    assert shown(company_admin_client.get(NUMBERS, {"q": "+1 415-555-0177"})) == [theirs.pk]
+
+
 def test_add_number_through_the_form(company_admin_client, company, other_company, ny):
     add = reverse("admin:offices_phonenumber_add")
     ok = company_admin_client.post(add, {"number": "212 555 0100", "office": ny.pk})
