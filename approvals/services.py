@@ -3,7 +3,7 @@
 A SCIM change the company's policy covers is validated as if it were applied, then stored as a
 `PendingChange` instead. An approver approves or rejects it; approval enqueues
 `approvals.tasks.apply_pending_change` on commit, which calls `apply_approved_change()`: the
-same provisioning services the direct SCIM path calls, under a row lock, in arrival order per
+same member services the direct SCIM path calls, under a row lock, in arrival order per
 user. Every service owns its transaction and audits inside it; refusals raise `DomainError`
 (nothing written). A broker outage never undoes or delays a decision: the task that could not be
 sent is sent by the sweeper once the broker is back.
@@ -47,8 +47,8 @@ from approvals.models import (
     ProvisioningPolicy,
 )
 from config.celery import BROKER_ERRORS, send_once
+from members import services as members
 from offices.models import PhoneNumber
-from provisioning import services as provisioning
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ def _reserve_user(*, company: Company, changes: dict[str, Any], actor: Actor, so
     audited as one `user.reserved` event (the creation's values, status pending).
     """
     with audit_batch() as events:
-        user = provisioning.provision_user(
+        user = members.create_member_from_change(
             company=company, changes={**changes, "active": False}, actor=actor, source=source
         )
         User.objects.filter(pk=user.pk).update(status=UserStatus.PENDING)
@@ -262,7 +262,7 @@ def _validate_update(*, user: User, changes: dict[str, Any], actor: Actor, sourc
     """
     try:
         with transaction.atomic():
-            provisioning.update_user(user=user, changes=changes, actor=actor, source=source)
+            members.update_member(user=user, changes=changes, actor=actor, source=source)
             raise _DryRun
     except _DryRun:
         pass
@@ -283,7 +283,7 @@ def queue_change(
 ) -> PendingChange:
     """Store a validated SCIM change to apply once approved.
 
-    `changes` is the provisioning change dict (see `provisioning.services`); `request_record`
+    `changes` is the member change (see `members.services`); `request_record`
     holds the request as received: ``{"method", "path", "body"}``. A create takes `user=None`
     and reserves the user (status pending, no license) so the client gets its id; update and
     delete leave the user untouched. The change is validated as if it applied: a refusal raises
@@ -649,7 +649,7 @@ def _release_reserved_user(change: PendingChange, *, actor: Actor, source: str) 
         and user is not None
         and user.status == UserStatus.PENDING
     ):
-        provisioning.delete_user(user=user, actor=actor, source=source)
+        members.delete_member(user=user, actor=actor, source=source)
 
 
 def reject_change(
@@ -761,7 +761,7 @@ def _apply(change: PendingChange, actor: Actor) -> None:
         # Another company may have verified the email's domain since the create was queued.
         refuse_email_verified_elsewhere(company=user.company, email=user.email)  # type: ignore[arg-type]
         if change.changes.get("active", True) in (False, "false", "False"):
-            provisioning.suspend_user(user=user, actor=actor, source=Source.SCIM)
+            members.suspend_member(user=user, actor=actor, source=Source.SCIM)
             return
         # The reserved user already holds profile and office; activation grants the license
         # and number exactly as a direct create would.
@@ -770,22 +770,22 @@ def _apply(change: PendingChange, actor: Actor) -> None:
             for key in ("license_type", "area_code", "work_phone")
             if change.changes.get(key)
         }
-        provisioning.update_user(
+        members.update_member(
             user=user, changes={"active": True, **activation}, actor=actor, source=Source.SCIM
         )
     elif change.operation == Operation.UPDATE:
         if user is None:
             raise DomainError("The user no longer exists: nothing to update.")
-        provisioning.update_user(user=user, changes=change.changes, actor=actor, source=Source.SCIM)
+        members.update_member(user=user, changes=change.changes, actor=actor, source=Source.SCIM)
     elif user is not None:  # delete; a user already gone is the wanted outcome
-        provisioning.delete_user(user=user, actor=actor, source=Source.SCIM)
+        members.delete_member(user=user, actor=actor, source=Source.SCIM)
 
 
 def apply_approved_change(*, change_id: int) -> str:
     """Apply one approved change, at most once; the apply task's body.
 
     Locks the change and checks its state (running twice changes nothing), waits while an
-    earlier change for the same user is still open, then calls the provisioning service. A
+    earlier change for the same user is still open, then calls the member service. A
     refusal (no free seat, a taken email …) marks the change failed with the service's words
     for the approver, who can fix the cause and retry. Returns what happened: ``applied``,
     ``failed``, ``waiting`` (an earlier change goes first) or ``skipped`` (not approved).
