@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from accounts.audit import Source
 from accounts.errors import Conflict
 from accounts.models import AuditEvent, LicenseType, ManagedBy, Role, User, UserStatus
+from accounts.selectors import license_usage
 from api.base import SOURCE, CompanyViewSet, ETagRetrieveMixin, conditional_response
 from api.docs import (
     IF_NONE_MATCH,
@@ -78,7 +79,7 @@ def _usage_rows(company: Any) -> list[dict[str, Any]]:
             "used": usage.used,
             "free": usage.free,
         }
-        for license_type, usage in office_services.license_usage(company).items()
+        for license_type, usage in license_usage(company).items()
     ]
 
 

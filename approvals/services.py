@@ -46,7 +46,7 @@ from approvals.models import (
     PendingChange,
     ProvisioningPolicy,
 )
-from config.celery import BROKER_ERRORS, send_once
+from config.celery import BROKER_ERRORS, app, send_once
 from members import services as members
 from offices.models import PhoneNumber
 
@@ -86,6 +86,9 @@ APPLY_TIME_LIMIT_SECONDS = 90
 SWEEP_UNAPPLIED_AFTER = timedelta(seconds=APPLY_TIME_LIMIT_SECONDS + 30)
 APPROVE_BATCH_SIZE = 1000  # changes approved per transaction (a few queries each)
 BROKER_PAUSE_SECONDS = 15.0
+# The apply task (approvals/tasks.py), sent by its name: the tasks call these services, so the
+# services do not import the tasks back.
+APPLY_PENDING_CHANGE = app.signature("approvals.tasks.apply_pending_change")
 NO_FREE_SEATS = "no_free_seats"  # offices.services' code for a license type with no free seat
 EXPIRY_ACTOR = SystemActor("pending change expiry")
 SWEEPER_ACTOR = SystemActor("approval sweeper")
@@ -414,13 +417,11 @@ class _ApplyTaskSender:
         self.unsent_at = -math.inf  # … of the last task not sent (failed or skipped)
 
     def send(self, change_ids: Iterable[int]) -> None:
-        from approvals.tasks import apply_pending_change
-
         for change_id in change_ids:
             now = time.monotonic()
             if now - self.failed_at >= BROKER_PAUSE_SECONDS:
                 try:
-                    send_once(apply_pending_change, change_id)
+                    send_once(APPLY_PENDING_CHANGE, change_id)
                     continue
                 except BROKER_ERRORS as error:
                     self.failed_at = now
@@ -879,11 +880,9 @@ def unapplied_approved_changes(*, older_than: timedelta = SWEEP_UNAPPLIED_AFTER)
 
 def reenqueue_unapplied_changes(*, older_than: timedelta = SWEEP_UNAPPLIED_AFTER) -> int:
     """Enqueue the apply task again for approved changes left unapplied; applying is idempotent."""
-    from approvals.tasks import apply_pending_change
-
     ids = list(unapplied_approved_changes(older_than=older_than).values_list("pk", flat=True))
     for change_id in ids:
-        apply_pending_change.delay(change_id)
+        APPLY_PENDING_CHANGE.delay(change_id)
     return len(ids)
 
 
