@@ -58,6 +58,7 @@ bench: install-test-packages $(VENV)/.synced-bench
 lint: install
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/lint-imports
 
 fmt: install
 	@$(BIN)/ruff format .

@@ -13,6 +13,7 @@ from functools import partial, wraps
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminPasswordChangeForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.response import HttpResponseRedirectBase
 from django.template.response import SimpleTemplateResponse, TemplateResponse
@@ -102,6 +103,8 @@ class AdminSettingsSite(admin.AdminSite):
     # Breadcrumbs and the home page carry navigation; the sidebar would take a quarter of a
     # laptop screen from the lists admins came for.
     enable_nav_sidebar = False
+    # The password change page's form; sign-in (sso/admin.py) sets its throttled one.
+    password_change_form: type[AdminPasswordChangeForm] | None = None
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
@@ -189,14 +192,13 @@ class AdminSettingsSite(admin.AdminSite):
     def password_change(  # type: ignore[override]  # the stubs say TemplateResponse: a redirect on success
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponseBase:
-        """Django's page, with the current password throttled as /login/'s is."""
+        """Django's page, with the form sign-in sets (`password_change_form`: the current password
+        throttled as /login/'s is)."""
         from django.contrib.auth.views import PasswordChangeView
-
-        from sso.forms import ThrottledPasswordChangeForm  # sso's admin imports this module
 
         request.current_app = self.name
         return PasswordChangeView.as_view(
-            form_class=ThrottledPasswordChangeForm,
+            form_class=self.password_change_form or AdminPasswordChangeForm,
             success_url=reverse("admin:password_change_done", current_app=self.name),
             extra_context={**self.each_context(request), **(extra_context or {})},
             template_name=self.password_change_template or PasswordChangeView.template_name,

@@ -11,7 +11,6 @@ from typing import Any, Protocol
 from django.db import models
 
 from accounts.models import AuditEvent, Company, User
-from core import sql
 from core.request_context import current_client_ip, current_request_id, valid_ip
 
 
@@ -89,7 +88,7 @@ def record_audit(
     )
     batch = _batch.get()
     if batch is None:
-        sql.insert([event])
+        event.save()
     else:
         batch.append(event)
     return event
@@ -120,7 +119,7 @@ def audit_batch() -> Iterator[list[AuditEvent]]:
     if outer is not None:
         outer.extend(events)
     else:
-        sql.insert(events)
+        AuditEvent.objects.bulk_create(events)
 
 
 def snapshot(instance: models.Model, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:

@@ -18,11 +18,10 @@ def company_zone(company: Any) -> tzinfo:
     cached = getattr(company, "_time_zone", None)
     if cached is not None:
         return cached
-    from offices.selectors import main_office  # offices builds on accounts
-
-    office = main_office(company.pk)
+    # Offices build on accounts: their rows are read through the company's reverse relation.
+    name = company.offices.filter(is_main=True).values_list("timezone", flat=True).first()
     try:
-        zone: tzinfo = zoneinfo.ZoneInfo(office.timezone) if office and office.timezone else UTC
+        zone: tzinfo = zoneinfo.ZoneInfo(name) if name else UTC
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = UTC
     company._time_zone = zone

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.apps import apps
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
@@ -11,7 +12,15 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.audit import Source
-from accounts.models import AuditEvent, Company, LicenseType, ManagedBy, User, UserStatus
+from accounts.models import (
+    AuditEvent,
+    Company,
+    LicenseSeats,
+    LicenseType,
+    ManagedBy,
+    User,
+    UserStatus,
+)
 
 GHOST_DAYS_DEFAULT = 30
 USER_TARGET_TYPE = User._meta.label_lower
@@ -78,10 +87,29 @@ class SeatUsage:
         return "high" if self.percent >= 90 else "ok"
 
 
-def seat_usage(company: Company) -> list[SeatUsage]:
-    """Seats bought and held per license type, by offices.services' counting rule."""
-    from offices.services import license_usage  # offices builds on accounts, not the reverse
+class LicenseUsage(NamedTuple):
+    used: int
+    total: int
 
+    @property
+    def free(self) -> int:
+        return max(self.total - self.used, 0)
+
+
+def license_usage(company: Company) -> dict[str, LicenseUsage]:
+    """Seats in use (active users holding the type) and bought, per license type."""
+    rows = {
+        row.license_type: LicenseUsage(row.used, row.seats)
+        for row in LicenseSeats.objects.filter(company=company)
+    }
+    return {
+        license_type: rows.get(license_type, LicenseUsage(0, 0))
+        for license_type in LicenseType.values
+    }
+
+
+def seat_usage(company: Company) -> list[SeatUsage]:
+    """Seats bought and held per license type, for the seat bars."""
     return [
         SeatUsage(license_type, LicenseType(license_type).label, usage.used, usage.total)
         for license_type, usage in license_usage(company).items()

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from accounts.audit import Source
 from accounts.errors import Conflict
 from accounts.models import AuditEvent, LicenseType, ManagedBy, Role, User, UserStatus
+from accounts.selectors import license_usage
 from api.base import SOURCE, CompanyViewSet, ETagRetrieveMixin, conditional_response
 from api.docs import (
     IF_NONE_MATCH,
@@ -43,10 +44,10 @@ from api.serializers import (
 from apikeys.models import APIKey, Scope
 from approvals import services as approvals
 from approvals.models import ChangeStatus, Operation, PendingChange
+from members import services as members
 from offices import selectors as office_selectors
 from offices import services as office_services
 from offices.models import NumberStatus, Office, PhoneNumber
-from provisioning import services as provisioning
 
 
 def _company_office(request: Request, office_id: int, *, status: int) -> Office:
@@ -78,7 +79,7 @@ def _usage_rows(company: Any) -> list[dict[str, Any]]:
             "used": usage.used,
             "free": usage.free,
         }
-        for license_type, usage in office_services.license_usage(company).items()
+        for license_type, usage in license_usage(company).items()
     ]
 
 
@@ -202,7 +203,7 @@ class UserViewSet(ETagRetrieveMixin, CompanyViewSet):
                     "would leave nobody to run Admin Settings. Make someone else a company "
                     "admin first."
                 )
-        provisioning.suspend_user(user=user, actor=self.api_key, source=SOURCE)
+        members.suspend_member(user=user, actor=self.api_key, source=SOURCE)
         return self._respond(user)
 
     @extend_schema(
@@ -220,7 +221,7 @@ class UserViewSet(ETagRetrieveMixin, CompanyViewSet):
         body = ReactivateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         ensure_api_may_change(user, "active")
-        provisioning.reactivate_user(
+        members.reactivate_member(
             user=user,
             license_type=body.validated_data.get("license_type"),
             actor=self.api_key,

@@ -7,4 +7,6 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Pending approvals"
 
     def ready(self) -> None:
-        from approvals import admin_views  # noqa: F401  (registers the SCIM Provisioning page)
+        # Registers the tasks in every process, so that the services can send them by name
+        # (and run them in-process when there is no broker).
+        from approvals import tasks  # noqa: F401

@@ -77,7 +77,7 @@ class PendingChange(models.Model):
     )
     user_label = models.CharField("user", max_length=300)
     # The request as received, for the record, and the validated change the SCIM layer computed
-    # from it (what is applied; see provisioning.services for its keys).
+    # from it (what is applied; see members.services for its keys).
     request_method = models.CharField(max_length=10)
     request_path = models.CharField(max_length=500)
     request_body = models.TextField(blank=True)

@@ -3,7 +3,7 @@
 A SCIM change the company's policy covers is validated as if it were applied, then stored as a
 `PendingChange` instead. An approver approves or rejects it; approval enqueues
 `approvals.tasks.apply_pending_change` on commit, which calls `apply_approved_change()`: the
-same provisioning services the direct SCIM path calls, under a row lock, in arrival order per
+same member services the direct SCIM path calls, under a row lock, in arrival order per
 user. Every service owns its transaction and audits inside it; refusals raise `DomainError`
 (nothing written). A broker outage never undoes or delays a decision: the task that could not be
 sent is sent by the sweeper once the broker is back.
@@ -46,9 +46,9 @@ from approvals.models import (
     PendingChange,
     ProvisioningPolicy,
 )
-from config.celery import BROKER_ERRORS, send_once
+from config.celery import BROKER_ERRORS, app, send_once
+from members import services as members
 from offices.models import PhoneNumber
-from provisioning import services as provisioning
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,9 @@ APPLY_TIME_LIMIT_SECONDS = 90
 SWEEP_UNAPPLIED_AFTER = timedelta(seconds=APPLY_TIME_LIMIT_SECONDS + 30)
 APPROVE_BATCH_SIZE = 1000  # changes approved per transaction (a few queries each)
 BROKER_PAUSE_SECONDS = 15.0
+# The apply task (approvals/tasks.py), sent by its name: the tasks call these services, so the
+# services do not import the tasks back.
+APPLY_PENDING_CHANGE = app.signature("approvals.tasks.apply_pending_change")
 NO_FREE_SEATS = "no_free_seats"  # offices.services' code for a license type with no free seat
 EXPIRY_ACTOR = SystemActor("pending change expiry")
 SWEEPER_ACTOR = SystemActor("approval sweeper")
@@ -241,7 +244,7 @@ def _reserve_user(*, company: Company, changes: dict[str, Any], actor: Actor, so
     audited as one `user.reserved` event (the creation's values, status pending).
     """
     with audit_batch() as events:
-        user = provisioning.provision_user(
+        user = members.create_member_from_change(
             company=company, changes={**changes, "active": False}, actor=actor, source=source
         )
         User.objects.filter(pk=user.pk).update(status=UserStatus.PENDING)
@@ -262,7 +265,7 @@ def _validate_update(*, user: User, changes: dict[str, Any], actor: Actor, sourc
     """
     try:
         with transaction.atomic():
-            provisioning.update_user(user=user, changes=changes, actor=actor, source=source)
+            members.update_member(user=user, changes=changes, actor=actor, source=source)
             raise _DryRun
     except _DryRun:
         pass
@@ -283,7 +286,7 @@ def queue_change(
 ) -> PendingChange:
     """Store a validated SCIM change to apply once approved.
 
-    `changes` is the provisioning change dict (see `provisioning.services`); `request_record`
+    `changes` is the member change (see `members.services`); `request_record`
     holds the request as received: ``{"method", "path", "body"}``. A create takes `user=None`
     and reserves the user (status pending, no license) so the client gets its id; update and
     delete leave the user untouched. The change is validated as if it applied: a refusal raises
@@ -414,13 +417,11 @@ class _ApplyTaskSender:
         self.unsent_at = -math.inf  # … of the last task not sent (failed or skipped)
 
     def send(self, change_ids: Iterable[int]) -> None:
-        from approvals.tasks import apply_pending_change
-
         for change_id in change_ids:
             now = time.monotonic()
             if now - self.failed_at >= BROKER_PAUSE_SECONDS:
                 try:
-                    send_once(apply_pending_change, change_id)
+                    send_once(APPLY_PENDING_CHANGE, change_id)
                     continue
                 except BROKER_ERRORS as error:
                     self.failed_at = now
@@ -649,7 +650,7 @@ def _release_reserved_user(change: PendingChange, *, actor: Actor, source: str) 
         and user is not None
         and user.status == UserStatus.PENDING
     ):
-        provisioning.delete_user(user=user, actor=actor, source=source)
+        members.delete_member(user=user, actor=actor, source=source)
 
 
 def reject_change(
@@ -761,7 +762,7 @@ def _apply(change: PendingChange, actor: Actor) -> None:
         # Another company may have verified the email's domain since the create was queued.
         refuse_email_verified_elsewhere(company=user.company, email=user.email)  # type: ignore[arg-type]
         if change.changes.get("active", True) in (False, "false", "False"):
-            provisioning.suspend_user(user=user, actor=actor, source=Source.SCIM)
+            members.suspend_member(user=user, actor=actor, source=Source.SCIM)
             return
         # The reserved user already holds profile and office; activation grants the license
         # and number exactly as a direct create would.
@@ -770,22 +771,22 @@ def _apply(change: PendingChange, actor: Actor) -> None:
             for key in ("license_type", "area_code", "work_phone")
             if change.changes.get(key)
         }
-        provisioning.update_user(
+        members.update_member(
             user=user, changes={"active": True, **activation}, actor=actor, source=Source.SCIM
         )
     elif change.operation == Operation.UPDATE:
         if user is None:
             raise DomainError("The user no longer exists: nothing to update.")
-        provisioning.update_user(user=user, changes=change.changes, actor=actor, source=Source.SCIM)
+        members.update_member(user=user, changes=change.changes, actor=actor, source=Source.SCIM)
     elif user is not None:  # delete; a user already gone is the wanted outcome
-        provisioning.delete_user(user=user, actor=actor, source=Source.SCIM)
+        members.delete_member(user=user, actor=actor, source=Source.SCIM)
 
 
 def apply_approved_change(*, change_id: int) -> str:
     """Apply one approved change, at most once; the apply task's body.
 
     Locks the change and checks its state (running twice changes nothing), waits while an
-    earlier change for the same user is still open, then calls the provisioning service. A
+    earlier change for the same user is still open, then calls the member service. A
     refusal (no free seat, a taken email …) marks the change failed with the service's words
     for the approver, who can fix the cause and retry. Returns what happened: ``applied``,
     ``failed``, ``waiting`` (an earlier change goes first) or ``skipped`` (not approved).
@@ -879,11 +880,9 @@ def unapplied_approved_changes(*, older_than: timedelta = SWEEP_UNAPPLIED_AFTER)
 
 def reenqueue_unapplied_changes(*, older_than: timedelta = SWEEP_UNAPPLIED_AFTER) -> int:
     """Enqueue the apply task again for approved changes left unapplied; applying is idempotent."""
-    from approvals.tasks import apply_pending_change
-
     ids = list(unapplied_approved_changes(older_than=older_than).values_list("pk", flat=True))
     for change_id in ids:
-        apply_pending_change.delay(change_id)
+        APPLY_PENDING_CHANGE.delay(change_id)
     return len(ids)
 
 

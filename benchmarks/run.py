@@ -560,10 +560,10 @@ class Workers:
 def pending_updates(company: Any, domain: str, count: int) -> Any:
     """`count` users, each with one pending update (a reorg: new title and department), and an
     approver. Bulk-inserted: queueing is the SCIM path's cost, not what this run measures."""
-    from accounts import services as accounts
     from accounts.audit import SystemActor
     from accounts.models import Role
     from approvals.models import ChangeStatus, Operation, PendingChange
+    from members.services import create_member
 
     bulk_population(company, domain, count)
     users = company.users.order_by("pk").values_list("pk", "email")[:count]
@@ -582,7 +582,7 @@ def pending_updates(company: Any, domain: str, count: int) -> Any:
         )
         for pk, email in users
     )
-    return accounts.create_user(
+    return create_member(
         company=company,
         email=f"approver@{domain}",
         role=Role.COMPANY_ADMIN,

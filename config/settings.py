@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's JS/CSS served from our static files, no CDN
     "core",
     "accounts",
+    "members",
     "offices",
     "apikeys",
     "djangosaml2",

@@ -4,8 +4,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.admin_site import AUTHENTICATION_PATH, admin_site, moved_to
-from approvals.admin_views import urlpatterns as approvals_admin_urls
 from offices.admin_views import area_codes_view
+from provisioning.admin_views import urlpatterns as provisioning_admin_urls
 from sso import views as sso_views
 from sso.admin import saml_settings_view, saml_test_sign_in_view
 
@@ -46,7 +46,7 @@ urlpatterns = [
         admin_site.admin_view(area_codes_view),
         name="area_codes",
     ),
-    *approvals_admin_urls,
+    *provisioning_admin_urls,
     path("admin/", admin_site.urls),
     path("sso/", include("sso.urls")),
     path("api/v1/", include("api.urls")),

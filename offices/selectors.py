@@ -1,5 +1,5 @@
 """Reads that need care: counts without N+1 queries, the users who need a number, the main
-office (read by every SCIM create: a statement built once, core/sql.py)."""
+office, and the office hold the ORM cannot ask for."""
 
 from __future__ import annotations
 
@@ -11,22 +11,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import Company, User, UserStatus
 from accounts.words import count
-from core.sql import Selection, column, instance
 from offices.models import Office, PhoneNumber
-
-_OFFICE_FIELDS = tuple(Office._meta.concrete_fields)
-
-
-@cache
-def _main_office_sql(using: str) -> tuple[str, Selection]:
-    quote = connections[using].ops.quote_name
-    selection = Selection(using, [("o", field) for field in _OFFICE_FIELDS])
-    sql = (
-        f"SELECT {selection.sql} FROM {quote(Office._meta.db_table)} o "  # noqa: S608 (names from the model, quoted)
-        f"WHERE o.{quote(column(Office, 'company').column)} = %s "
-        f"AND o.{quote(column(Office, 'is_main').column)}"
-    )
-    return sql, selection
 
 
 def office_deletion_blockers(office: Office) -> list[str]:
@@ -53,10 +38,9 @@ def office_deletion_blockers(office: Office) -> list[str]:
 
 def main_office(company_id: int | None) -> Office | None:
     """The company's main office, or None (a company without offices yet)."""
-    using = router.db_for_read(Office)
-    sql, selection = _main_office_sql(using)
-    row = selection.fetch_one(using, sql, [company_id])
-    return None if row is None else instance(Office, using, _OFFICE_FIELDS, row)
+    if company_id is None:
+        return None  # a platform operator's: no company, no offices
+    return Office.objects.filter(company_id=company_id, is_main=True).first()
 
 
 def users_needing_number(company: Company) -> QuerySet[User]:
@@ -104,7 +88,7 @@ def _hold_office_sql(using: str) -> str:
         lock = " " + connection.ops.for_update_sql()
     return (
         f"SELECT 1 FROM {quote(Office._meta.db_table)} "  # noqa: S608 (names from the model, quoted)
-        f"WHERE {quote(column(Office, 'id').column)} = %s{lock}"
+        f"WHERE {quote(Office._meta.pk.column)} = %s{lock}"
     )
 
 

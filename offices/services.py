@@ -21,16 +21,16 @@ import io
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cache
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, transaction
 
 from accounts.audit import Actor, record_audit, record_change, snapshot
 from accounts.errors import Conflict, DomainError, NotFound
 from accounts.models import Company, LicenseSeats, LicenseType, User, UserStatus
 from accounts.words import count
-from core.sql import Selection, column, instance, joined
 from offices.models import AreaCode, Office, PhoneNumber
 from offices.phone import ParsedNumber, country_name, country_names, parse_number
 from offices.selectors import hold_office, main_office, office_deletion_blockers
@@ -512,27 +512,6 @@ def move_user_to_office(*, user: User, office: Office, actor: Actor, source: str
 # --- licenses ---
 
 
-class LicenseUsage(NamedTuple):
-    used: int
-    total: int
-
-    @property
-    def free(self) -> int:
-        return max(self.total - self.used, 0)
-
-
-def license_usage(company: Company) -> dict[str, LicenseUsage]:
-    """Seats in use (active users holding the type) and bought, per license type."""
-    rows = {
-        row.license_type: LicenseUsage(row.used, row.seats)
-        for row in LicenseSeats.objects.filter(company=company)
-    }
-    return {
-        license_type: rows.get(license_type, LicenseUsage(0, 0))
-        for license_type in LicenseType.values
-    }
-
-
 def _no_free_seats(license_type: str, used: int, total: int) -> DomainError:
     label = LicenseType(license_type).label
     return DomainError(
@@ -588,34 +567,16 @@ def assign_license_locked(*, user: User, license_type: str, actor: Actor, source
     return user
 
 
-# Every SCIM create checks a seat: the statement is built once (core/sql.py).
-
-
-@cache
-def _seats_sql(using: str) -> str:
-    connection = connections[using]
-    quote = connection.ops.quote_name
-
-    def col(name: str) -> str:
-        return quote(column(LicenseSeats, name).column)
-
-    lock = (
-        " " + connection.ops.for_update_sql() if connection.features.has_select_for_update else ""
-    )
-    return (
-        f"SELECT {col('seats')}, {col('used')} FROM {quote(LicenseSeats._meta.db_table)} "  # noqa: S608 (names from the models, quoted)
-        f"WHERE {col('company')} = %s AND {col('license_type')} = %s{lock}"
-    )
-
-
 def _locked_seats(company_id: int, license_type: str) -> tuple[int, int]:
     """Seats of the type the company bought and in use ((0, 0) without a row), its row locked
     until the transaction ends: whoever checks next waits for this transaction's users."""
-    using = router.db_for_write(LicenseSeats)
-    with connections[using].cursor() as cursor:
-        cursor.execute(_seats_sql(using), [company_id, license_type])
-        row = cursor.fetchone()
-    return (row[0], row[1]) if row is not None else (0, 0)
+    row = (
+        LicenseSeats.objects.select_for_update()
+        .filter(company_id=company_id, license_type=license_type)
+        .values_list("seats", "used")
+        .first()
+    )
+    return row if row is not None else (0, 0)
 
 
 def release_license(*, user: User, actor: Actor, source: str) -> User:
@@ -705,11 +666,6 @@ def _release(number: PhoneNumber, user: User, *, actor: Actor, source: str) -> N
     )
 
 
-_NUMBER_FIELDS = tuple(PhoneNumber._meta.concrete_fields)
-_AREA_CODE_FIELDS = tuple(AreaCode._meta.concrete_fields)
-_NUMBER_AREA_CODE = PhoneNumber._meta.get_field("area_code")
-
-
 def _claim_free_number(
     user: User, *, preferred: AreaCode | None, preferred_only: bool = False
 ) -> PhoneNumber | None:
@@ -721,76 +677,30 @@ def _claim_free_number(
     (or double-booking) the same one.
     """
     office = user.office
-    reserve: list[tuple[str, Any]] = [("office", None)]
+    reserve: dict[str, Any] = {"office": None}
     if office is not None:
-        reserve.append(("country", office.country))
-    tiers: list[list[tuple[str, Any]]] = []
+        reserve["country"] = office.country
+    tiers: list[dict[str, Any]] = []
     if office is not None:
         if preferred is not None:
-            tiers.append([("office", office.pk), ("area_code", preferred.pk)])
+            tiers.append({"office": office, "area_code": preferred})
         if not preferred_only:
-            tiers.append([("office", office.pk)])
+            tiers.append({"office": office})
     if preferred is not None:
-        tiers.append([*reserve, ("area_code", preferred.pk)])
+        tiers.append({**reserve, "area_code": preferred})
     if not preferred_only:
         tiers.append(reserve)
-    if not tiers:
-        return None
-    using = router.db_for_write(PhoneNumber)
-    shape = tuple(tuple((name, value is None) for name, value in tier) for tier in tiers)
-    sql, selection = _claim_sql(using, shape)
-    params: list[Any] = []
+    free = (
+        PhoneNumber.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("area_code")
+        .filter(company_id=_company_id(user), assigned_user__isnull=True)
+        .order_by("number")
+    )
     for tier in tiers:
-        params += [_company_id(user), *(value for _, value in tier if value is not None)]
-    values = selection.fetch_one(using, sql, params)
-    if values is None:
-        return None
-    number = instance(PhoneNumber, using, _NUMBER_FIELDS, values[: len(_NUMBER_FIELDS)])
-    area_code = joined(AreaCode, using, _AREA_CODE_FIELDS, values[len(_NUMBER_FIELDS) :])
-    _NUMBER_AREA_CODE.set_cached_value(number, area_code)
-    return number
-
-
-@cache
-def _claim_sql(
-    using: str, shape: tuple[tuple[tuple[str, bool], ...], ...]
-) -> tuple[str, Selection]:
-    """The claim for tiers of this shape — per tier, its (field, compared with NULL) pairs: one
-    round trip, the first tier's first free number, else the next tier's … Each tier is a
-    locking subquery; COALESCE runs the next one only when the one before found nothing."""
-    connection = connections[using]
-    quote = connection.ops.quote_name
-
-    def col(name: str) -> str:
-        return quote(column(PhoneNumber, name).column)
-
-    table = quote(PhoneNumber._meta.db_table)
-    lock = (
-        " " + connection.ops.for_update_sql(skip_locked=True)
-        if connection.features.has_select_for_update_skip_locked
-        else ""
-    )
-    firsts = []
-    for tier in shape:
-        conditions = [f"{col('company')} = %s", f"{col('assigned_user')} IS NULL"]
-        conditions += [
-            f"{col(name)} IS NULL" if null else f"{col(name)} = %s" for name, null in tier
-        ]
-        firsts.append(
-            f"(SELECT {col('id')} FROM {table} WHERE {' AND '.join(conditions)} "  # noqa: S608 (names from the model, quoted)
-            f"ORDER BY {col('number')} LIMIT 1{lock})"
-        )
-    chosen = f"COALESCE({', '.join(firsts)})" if len(firsts) > 1 else firsts[0]
-    selection = Selection(
-        using, [("n", f) for f in _NUMBER_FIELDS] + [("a", f) for f in _AREA_CODE_FIELDS]
-    )
-    area_code_id = quote(column(AreaCode, "id").column)
-    sql = (
-        f"SELECT {selection.sql} FROM {table} n "  # noqa: S608 (names from the models, quoted)
-        f"LEFT JOIN {quote(AreaCode._meta.db_table)} a ON a.{area_code_id} = n.{col('area_code')} "
-        f"WHERE n.{col('id')} = {chosen}"
-    )
-    return sql, selection
+        number = free.filter(**tier).first()
+        if number is not None:
+            return number
+    return None
 
 
 def _assign_free_number(
@@ -1144,6 +1054,105 @@ def _read_csv_text(csv_file: IO[Any] | str | bytes) -> str:
     return str(data).removeprefix("\ufeff")
 
 
+@dataclass
+class _RowProblems:
+    """The bad rows of an import: every one counted, the first MAX_REPORTED_ERRORS reported."""
+
+    reported: list[tuple[int, str]] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, line: int, problem: str) -> None:
+        self.count += 1
+        if len(self.reported) < MAX_REPORTED_ERRORS:
+            self.reported.append((line, problem))
+
+
+ParsedRow = tuple[int, ParsedNumber, Office | None]  # line, number, office (None: the reserve)
+
+
+def _read_number_rows(
+    text: str, offices: dict[str, Office], problems: _RowProblems
+) -> list[ParsedRow]:
+    """The CSV's numbers, each checked on its own; a bad row goes to `problems`."""
+    rows = csv.reader(io.StringIO(text))
+    parsed_rows: list[ParsedRow] = []
+    first_line: dict[str, int] = {}
+    number_column, office_column = 0, 1
+    header_seen = False
+    try:
+        for cells in rows:
+            line = rows.line_num
+            cells = [cell.strip() for cell in cells]
+            if not any(cells):
+                continue
+            lowered = [cell.lower() for cell in cells]
+            if not header_seen and not parsed_rows and not problems.count and "number" in lowered:
+                header_seen = True
+                number_column = lowered.index("number")
+                office_column = lowered.index("office") if "office" in lowered else -1
+                continue
+            if len(parsed_rows) + problems.count >= MAX_IMPORT_ROWS:
+                raise DomainError(
+                    f"The file has more than {MAX_IMPORT_ROWS:,} numbers. Split it and upload "
+                    "the parts one by one.",
+                    field="csv_file",
+                )
+            raw_number = cells[number_column] if number_column < len(cells) else ""
+            office_name = cells[office_column] if 0 <= office_column < len(cells) else ""
+            try:
+                parsed, office = _read_number_row(raw_number, office_name, offices, first_line)
+            except DomainError as error:
+                problems.add(line, error.message)
+                continue
+            first_line[parsed.e164] = line
+            parsed_rows.append((line, parsed, office))
+    except csv.Error as error:
+        raise DomainError(
+            f"The file is not a readable CSV file: {error}.", field="csv_file"
+        ) from None
+    return parsed_rows
+
+
+def _read_number_row(
+    raw_number: str, office_name: str, offices: dict[str, Office], first_line: dict[str, int]
+) -> tuple[ParsedNumber, Office | None]:
+    """One row's number and office; DomainError with the row's problem."""
+    office = None
+    if office_name:
+        office = offices.get(" ".join(office_name.split()).lower())
+        if office is None:
+            raise DomainError(f"there is no office called '{office_name[:60]}'.")
+    parsed = parse_number(raw_number, default_country=office.country if office else None)
+    mismatch = _check_office_country(office, parsed)
+    if mismatch:
+        raise DomainError(mismatch)
+    if parsed.e164 in first_line:
+        raise DomainError(f"{parsed.international} is already on line {first_line[parsed.e164]}.")
+    return parsed, office
+
+
+def _find_owned_numbers(
+    company: Company, parsed_rows: list[ParsedRow], problems: _RowProblems
+) -> None:
+    """Rows whose number already belongs to a company (this one or another) go to `problems`."""
+    owners: dict[str, int] = {}
+    numbers = [parsed.e164 for _, parsed, _ in parsed_rows]
+    for start in range(0, len(numbers), 5000):
+        owners.update(
+            PhoneNumber.objects.filter(number__in=numbers[start : start + 5000]).values_list(
+                "number", "company_id"
+            )
+        )
+    for line, parsed, _ in parsed_rows:
+        if parsed.e164 in owners:
+            mine = owners[parsed.e164] == company.pk
+            problems.add(
+                line,
+                f"{parsed.international} already belongs to "
+                f"{'your company' if mine else 'another company'}.",
+            )
+
+
 def import_numbers(
     *, company: Company, csv_file: IO[Any] | str | bytes, actor: Actor, source: str
 ) -> int:
@@ -1154,87 +1163,14 @@ def import_numbers(
     Every row is checked first; if any is bad, NumberImportError lists each bad row by line
     number and nothing is imported. The good case is a handful of bulk queries.
     """
-    rows = csv.reader(io.StringIO(_read_csv_text(csv_file)))
     offices = {office.name.lower(): office for office in Office.objects.filter(company=company)}
-    errors: list[tuple[int, str]] = []
-    error_count = 0
-    parsed_rows: list[tuple[int, ParsedNumber, Office | None]] = []
-    first_line: dict[str, int] = {}
-    number_column, office_column = 0, 1
-    header_seen = False
-
-    def fail(line: int, problem: str) -> None:
-        nonlocal error_count
-        error_count += 1
-        if len(errors) < MAX_REPORTED_ERRORS:
-            errors.append((line, problem))
-
-    try:
-        for cells in rows:
-            line = rows.line_num
-            cells = [cell.strip() for cell in cells]
-            if not any(cells):
-                continue
-            lowered = [cell.lower() for cell in cells]
-            if not header_seen and not parsed_rows and not error_count and "number" in lowered:
-                header_seen = True
-                number_column = lowered.index("number")
-                office_column = lowered.index("office") if "office" in lowered else -1
-                continue
-            if len(parsed_rows) + error_count >= MAX_IMPORT_ROWS:
-                raise DomainError(
-                    f"The file has more than {MAX_IMPORT_ROWS:,} numbers. Split it and upload "
-                    "the parts one by one.",
-                    field="csv_file",
-                )
-            raw_number = cells[number_column] if number_column < len(cells) else ""
-            office_name = cells[office_column] if 0 <= office_column < len(cells) else ""
-            office = None
-            if office_name:
-                office = offices.get(" ".join(office_name.split()).lower())
-                if office is None:
-                    fail(line, f"there is no office called '{office_name[:60]}'.")
-                    continue
-            try:
-                parsed = parse_number(
-                    raw_number, default_country=office.country if office else None
-                )
-            except DomainError as error:
-                fail(line, error.message)
-                continue
-            mismatch = _check_office_country(office, parsed)
-            if mismatch:
-                fail(line, mismatch)
-                continue
-            if parsed.e164 in first_line:
-                fail(line, f"{parsed.international} is already on line {first_line[parsed.e164]}.")
-                continue
-            first_line[parsed.e164] = line
-            parsed_rows.append((line, parsed, office))
-    except csv.Error as error:
-        raise DomainError(
-            f"The file is not a readable CSV file: {error}.", field="csv_file"
-        ) from None
+    problems = _RowProblems()
+    parsed_rows = _read_number_rows(_read_csv_text(csv_file), offices, problems)
 
     with transaction.atomic():
-        owners: dict[str, int] = {}
-        numbers = list(first_line)
-        for start in range(0, len(numbers), 5000):
-            owners.update(
-                PhoneNumber.objects.filter(number__in=numbers[start : start + 5000]).values_list(
-                    "number", "company_id"
-                )
-            )
-        for line, parsed, _ in parsed_rows:
-            if parsed.e164 in owners:
-                mine = owners[parsed.e164] == company.pk
-                fail(
-                    line,
-                    f"{parsed.international} already belongs to "
-                    f"{'your company' if mine else 'another company'}.",
-                )
-        if error_count:
-            raise NumberImportError(sorted(errors), error_count)
+        _find_owned_numbers(company, parsed_rows, problems)
+        if problems.count:
+            raise NumberImportError(sorted(problems.reported), problems.count)
         if not parsed_rows:
             raise DomainError("The file holds no phone numbers.", field="csv_file")
 

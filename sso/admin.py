@@ -20,7 +20,7 @@ from accounts.tenancy import is_company_admin
 from sso import services
 from sso import views as sso_views
 from sso.certificates import certificate_info
-from sso.forms import SAMLSettingsForm
+from sso.forms import SAMLSettingsForm, ThrottledPasswordChangeForm
 from sso.models import SAMLConfig
 from sso.saml import absolute, sp_acs_url, sp_entity_id
 
@@ -147,3 +147,6 @@ admin_site.add_link(
     "Sign in with OneLogin, Okta or Entra: your identity provider's details and sign-in policy.",
     visible=lambda user: is_company_admin(user),
 )
+
+# The current password on Admin Settings' password change counts as a sign-in attempt.
+admin_site.password_change_form = ThrottledPasswordChangeForm

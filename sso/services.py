@@ -23,8 +23,7 @@ from accounts import services as accounts_services
 from accounts.audit import Actor, ClientActor, Source, SystemActor, record_audit, record_change
 from accounts.errors import Conflict, DomainError
 from accounts.models import Company, LicenseType, Role, User, UserStatus
-from offices import services as office_services
-from offices.models import Office
+from members import services as member_services
 from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
 from sso.models import SAMLConfig, SeenAssertion
 from sso.throttle import AccountFailureThrottle, AddressFailureThrottle, RefusedSignInThrottle
@@ -469,27 +468,16 @@ def _provision_just_in_time(
             "can be created for it automatically. " + CONTACT_ADMIN,
         )
     try:
-        with transaction.atomic():
-            user = accounts_services.create_user(
-                company=company,
-                email=email,
-                actor=JIT_ACTOR,
-                source="sso",
-                role=Role.MEMBER,
-                given_name=_first(attributes, _GIVEN),
-                family_name=_first(attributes, _FAMILY),
-            )
-            main_office = Office.objects.filter(company=company, is_main=True).first()
-            if main_office is not None:
-                user = office_services.move_user_to_office(
-                    user=user, office=main_office, actor=JIT_ACTOR, source="sso"
-                )
-            # No free seat rolls the whole creation back: nobody half-made is left behind.
-            user = office_services.assign_license(
-                user=user, license_type=config.jit_license_type, actor=JIT_ACTOR, source="sso"
-            )
-            office_services.assign_number(user=user, actor=JIT_ACTOR, source="sso")
-            return user
+        # No free seat refuses the whole creation: nobody half-made is left behind.
+        return member_services.create_member(
+            company=company,
+            email=email,
+            actor=JIT_ACTOR,
+            source=Source.SSO,
+            license_type=config.jit_license_type,
+            given_name=_first(attributes, _GIVEN),
+            family_name=_first(attributes, _FAMILY),
+        )
     except DomainError as error:
         if isinstance(error, Conflict) and error.field == "email":
             # Another first sign-in of the same person (a double click on the IdP tile) created

@@ -35,8 +35,9 @@ from approvals.scim import queue_if_required
 from core import strict_json
 from core.cache import when_reachable
 from core.metrics import record_scim_request
+from members import services
 from offices.models import Office
-from provisioning import activity, groups, services
+from provisioning import activity, groups
 from provisioning.scim import discovery
 from provisioning.scim import schema as s
 from provisioning.scim.auth import authenticate
@@ -449,7 +450,7 @@ class UserEndpoint:
             "create",
             None,
             changes,
-            lambda: services.provision_user(
+            lambda: services.create_member_from_change(
                 company=context.company, changes=changes, actor=context.key, source=Source.SCIM
             ),
         )
@@ -496,7 +497,7 @@ class UserEndpoint:
             "update",
             user,
             changes,
-            lambda: services.update_user_locked(
+            lambda: services.update_member_locked(
                 user=user, changes=changes, actor=context.key, source=Source.SCIM
             ),
         )
@@ -519,7 +520,7 @@ class UserEndpoint:
             "delete",
             user,
             {},
-            lambda: services.delete_user_locked(user=user, actor=context.key, source=Source.SCIM),
+            lambda: services.delete_member_locked(user=user, actor=context.key, source=Source.SCIM),
         )
         if status == 202:
             return self._respond_written(context, user, 202)

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from accounts.audit import SYSTEM, Source, record_audit
 from accounts.models import AuditEvent, ManagedBy, User, UserStatus
+from accounts.selectors import license_usage
 from offices.models import PhoneNumber
-from offices.services import license_usage
 from tests.accounts.factories import UserFactory
 from tests.offices.factories import OfficeFactory, PhoneNumberFactory
 

@@ -12,8 +12,8 @@ from django.db import connection
 from accounts.audit import SYSTEM, Source
 from accounts.errors import DomainError
 from accounts.models import LicenseSeats, User, UserStatus
+from members import services as members
 from offices import services as offices
-from provisioning import services as provisioning
 from tests.accounts.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -44,13 +44,13 @@ def test_every_way_a_user_holds_or_frees_a_seat_is_counted(company):
     check()
     offices.assign_license(user=users[0], license_type="sales", actor=SYSTEM, source=Source.ADMIN)
     check()  # switched: one talk seat freed, one sales seat taken
-    provisioning.suspend_user(user=users[1], actor=SYSTEM, source=Source.SCIM)
+    members.suspend_member(user=users[1], actor=SYSTEM, source=Source.SCIM)
     check()  # suspended: keeps the type, frees the seat
-    provisioning.reactivate_user(user=users[1], actor=SYSTEM, source=Source.SCIM)
+    members.reactivate_member(user=users[1], actor=SYSTEM, source=Source.SCIM)
     check()
     offices.release_license(user=users[2], actor=SYSTEM, source=Source.ADMIN)
     check()
-    provisioning.delete_user(user=users[3], actor=SYSTEM, source=Source.SCIM)
+    members.delete_member(user=users[3], actor=SYSTEM, source=Source.SCIM)
     check()
     # Writes that go around the services are counted too.
     User.objects.filter(pk=users[1].pk).update(status=UserStatus.SUSPENDED)
@@ -144,12 +144,13 @@ def test_sqlite_keeps_the_counts_after_every_migration(tmp_path):
     script = """
 from accounts.audit import SYSTEM, Source
 from accounts.models import LicenseSeats, User, UserStatus
-from accounts.services import create_company, create_user, set_license_seats
+from accounts.services import create_company, set_license_seats
+from members.services import create_member
 from offices.services import assign_license
 company = create_company(name="Acme", slug="acme", actor=SYSTEM, source=Source.CLI)
 set_license_seats(company=company, license_type="talk", seats=1, actor=SYSTEM, source=Source.CLI)
-one = create_user(company=company, email="one@acme.example", actor=SYSTEM, source=Source.CLI)
-two = create_user(company=company, email="two@acme.example", actor=SYSTEM, source=Source.CLI)
+one = create_member(company=company, email="one@acme.example", actor=SYSTEM, source=Source.CLI)
+two = create_member(company=company, email="two@acme.example", actor=SYSTEM, source=Source.CLI)
 assign_license(user=one, license_type="talk", actor=SYSTEM, source=Source.CLI)
 try:
     assign_license(user=two, license_type="talk", actor=SYSTEM, source=Source.CLI)

@@ -6,6 +6,7 @@ from accounts import domains, services
 from accounts.audit import SYSTEM, Source
 from accounts.errors import Conflict, DomainError
 from accounts.models import AuditEvent, Company, CompanyDomain, LicenseSeats, Role, User, UserStatus
+from members import services as member_services
 from tests.accounts.factories import CompanyAdminFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +87,7 @@ def test_duplicate_slug_refused(company):
 
 
 def test_create_user_audits_and_hashes_password(company, company_admin):
-    user = services.create_user(
+    user = member_services.create_member(
         company=company,
         email="Jane.Doe@ACME.example",
         given_name="Jane",
@@ -111,7 +112,9 @@ def test_email_unique_case_insensitively_across_companies(company, other_company
     with pytest.raises(
         Conflict, match=re.escape(f"The email {email} is already used by another account")
     ):
-        services.create_user(company=other_company, email=email, actor=SYSTEM, source=Source.CLI)
+        member_services.create_member(
+            company=other_company, email=email, actor=SYSTEM, source=Source.CLI
+        )
     assert User.objects.count() == 1
 
 
@@ -119,7 +122,9 @@ def test_taken_email_on_update_is_a_conflict_and_changes_nothing(company):
     UserFactory(company=company, email="jane@acme.example")
     ann = UserFactory(company=company, email="ann@acme.example")
     with pytest.raises(Conflict, match=re.escape("The email JANE@acme.example is already used")):
-        services.update_user(user=ann, email="JANE@acme.example", actor=SYSTEM, source=Source.CLI)
+        member_services.update_member(
+            user=ann, changes={"email": "JANE@acme.example"}, actor=SYSTEM, source=Source.CLI
+        )
     ann.refresh_from_db()
     assert ann.email == "ann@acme.example"
 
@@ -135,13 +140,13 @@ def test_taken_email_on_update_is_a_conflict_and_changes_nothing(company):
 )
 def test_create_user_refuses_bad_input(company, kwargs, field):
     with pytest.raises(DomainError) as caught:
-        services.create_user(company=company, actor=SYSTEM, source=Source.CLI, **kwargs)
+        member_services.create_member(company=company, actor=SYSTEM, source=Source.CLI, **kwargs)
     assert caught.value.field == field
     assert not User.objects.exists()
 
 
 def test_scim_user_name_unique_per_company_case_insensitively(company, other_company):
-    services.create_user(
+    member_services.create_member(
         company=company,
         email="a@acme.example",
         scim_user_name="Jane@Acme.example",
@@ -149,7 +154,7 @@ def test_scim_user_name_unique_per_company_case_insensitively(company, other_com
         source=Source.SCIM,
     )
     with pytest.raises(Conflict, match="userName"):
-        services.create_user(
+        member_services.create_member(
             company=company,
             email="b@acme.example",
             scim_user_name="jane@acme.EXAMPLE",
@@ -157,7 +162,7 @@ def test_scim_user_name_unique_per_company_case_insensitively(company, other_com
             source=Source.SCIM,
         )
     # Another company may use the same userName.
-    services.create_user(
+    member_services.create_member(
         company=other_company,
         email="c@globex.example",
         scim_user_name="jane@acme.example",
@@ -167,26 +172,28 @@ def test_scim_user_name_unique_per_company_case_insensitively(company, other_com
 
 
 def test_update_user_audits_only_what_changed(member, company_admin):
-    services.update_user(
+    member_services.update_member(
         user=member,
-        given_name="Renamed",
-        title=member.title,
+        changes={"given_name": "Renamed", "title": member.title},
         actor=company_admin,
         source=Source.ADMIN,
     )
     [event] = audit("user.updated")
     assert event.after == {"given_name": "Renamed"}
     assert event.before["given_name"] != "Renamed"
-    services.update_user(
-        user=member, given_name="Renamed", actor=company_admin, source=Source.ADMIN
+    member_services.update_member(
+        user=member, changes={"given_name": "Renamed"}, actor=company_admin, source=Source.ADMIN
     )
     assert len(audit("user.updated")) == 1  # no change, no event
 
 
 def test_update_user_to_taken_email_refused(member, company_admin):
     with pytest.raises(Conflict):
-        services.update_user(
-            user=member, email="ADMIN@acme.example", actor=company_admin, source=Source.ADMIN
+        member_services.update_member(
+            user=member,
+            changes={"email": "ADMIN@acme.example"},
+            actor=company_admin,
+            source=Source.ADMIN,
         )
     member.refresh_from_db()
     assert member.email == "member@acme.example"

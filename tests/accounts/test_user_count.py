@@ -7,7 +7,7 @@ import pytest
 from accounts import user_count
 from accounts.audit import SYSTEM, Source
 from accounts.models import User, UserCount
-from provisioning import services as provisioning
+from members import services as members
 from tests.accounts.factories import CompanyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,14 +26,14 @@ def test_every_way_users_come_and_go_is_counted(company, other_company):
     check(company)
     users = UserFactory.create_batch(3, company=company)
     check(company, other_company)
-    provisioning.provision_user(
+    members.create_member_from_change(
         company=company,
         changes={"email": "new@acme.example", "scim_user_name": "new@acme.example"},
         actor=SYSTEM,
         source=Source.SCIM,
     )
     check(company)
-    provisioning.delete_user(user=users[0], actor=SYSTEM, source=Source.SCIM)
+    members.delete_member(user=users[0], actor=SYSTEM, source=Source.SCIM)
     check(company)
     # Writes that go around the services are counted too: bulk inserts and deletes, and a
     # user moved to another company.

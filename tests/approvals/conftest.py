@@ -21,9 +21,9 @@ def approver(company):
 @pytest.fixture
 def scim_user(company, office):
     from accounts.audit import SYSTEM, Source
-    from provisioning import services
+    from members import services
 
-    return services.provision_user(
+    return services.create_member_from_change(
         company=company,
         changes={"email": "ada@acme.example", "given_name": "Ada", "family_name": "Lovelace"},
         actor=SYSTEM,

@@ -1,7 +1,7 @@
 from accounts.audit import SYSTEM, Source
 from approvals import services
 from approvals.models import ChangeStatus, Operation, PendingChange
-from provisioning import services as provisioning
+from members import services as members
 from tests.accounts.factories import UserFactory
 from tests.tenancy import tenant_object
 
@@ -50,7 +50,7 @@ def users_with_queued_updates(company, users, changes_per_user):
     """`users` SCIM users, the update policy on, and `changes_per_user` title changes each, in
     interleaved arrival: change k of every user, then change k+1 of every user."""
     people = [
-        provisioning.provision_user(
+        members.create_member_from_change(
             company=company,
             changes={"email": f"u{n}@acme.example"},
             actor=SYSTEM,

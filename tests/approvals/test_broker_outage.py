@@ -16,7 +16,7 @@ from approvals import services
 from approvals.models import ChangeStatus, PendingChange
 from approvals.tasks import sweep_pending_changes
 from config.celery import send_once
-from provisioning import services as provisioning
+from members import services as members
 from tests.accounts.factories import CompanyAdminFactory
 from tests.approvals.factories import policy, queue_update, users_with_queued_updates
 from tests.processes import RedisServer, free_port, kill_group, publishing_to, start_worker
@@ -133,7 +133,7 @@ def test_a_bulk_approval_while_redis_refuses_tries_it_once_and_says_so(
 
     monkeypatch.setattr(services, "send_once", counted_send_once)
     approver = CompanyAdminFactory(company=company, email="boss@acme.example")
-    user = provisioning.provision_user(
+    user = members.create_member_from_change(
         company=company, changes={"email": "u@acme.example"}, actor=SYSTEM, source=Source.SCIM
     )
     policy(company, "update")

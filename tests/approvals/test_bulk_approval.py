@@ -10,7 +10,7 @@ from accounts.models import AuditEvent, User
 from approvals import services
 from approvals.models import ChangeStatus, PendingChange
 from core.request_context import current_request_id
-from provisioning import services as provisioning
+from members import services as members
 from tests.approvals.factories import make_pending_change, policy, queue_update
 
 pytestmark = pytest.mark.django_db
@@ -155,7 +155,7 @@ def test_each_users_changes_apply_in_arrival_order(
     company, approver, sent, django_capture_on_commit_callbacks
 ):
     users = [
-        provisioning.provision_user(
+        members.create_member_from_change(
             company=company, changes={"email": f"p{n}@acme.example"}, actor=SYSTEM, source="scim"
         )
         for n in range(2)
@@ -186,7 +186,7 @@ def test_each_users_changes_apply_in_arrival_order(
 def test_an_approval_behind_an_earlier_open_change_waits_for_it(
     company, approver, sent, django_capture_on_commit_callbacks
 ):
-    user = provisioning.provision_user(
+    user = members.create_member_from_change(
         company=company, changes={"email": "w@acme.example"}, actor=SYSTEM, source="scim"
     )
     policy(company, "update")

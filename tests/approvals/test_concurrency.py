@@ -10,7 +10,7 @@ from accounts.errors import DomainError
 from accounts.models import AuditEvent, User
 from approvals import services
 from approvals.models import ChangeStatus
-from provisioning import services as provisioning
+from members import services as members
 from tests.accounts.factories import CompanyAdminFactory
 from tests.approvals.factories import policy, queue_update
 
@@ -39,7 +39,7 @@ def run_together(*calls):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_approvers_at_once_apply_the_change_once(company):
     first, second = CompanyAdminFactory(company=company), CompanyAdminFactory(company=company)
-    user = provisioning.provision_user(
+    user = members.create_member_from_change(
         company=company, changes={"email": "ada@acme.example"}, actor=SYSTEM, source=Source.SCIM
     )
     policy(company, "update")
@@ -70,7 +70,7 @@ def test_two_approvers_at_once_apply_the_change_once(company):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_applying_one_approved_change_apply_it_once(company):
     approver = CompanyAdminFactory(company=company)
-    user = provisioning.provision_user(
+    user = members.create_member_from_change(
         company=company, changes={"email": "ada@acme.example"}, actor=SYSTEM, source=Source.SCIM
     )
     policy(company, "update")

@@ -8,6 +8,7 @@ from django.db import connection
 from accounts.audit import SYSTEM, Source
 from accounts.errors import DomainError
 from accounts.models import User
+from accounts.selectors import license_usage
 from offices import services
 from offices.models import PhoneNumber
 from tests.accounts.factories import UserFactory
@@ -62,7 +63,7 @@ def test_concurrent_license_assignments_never_overbook(company):
     assert len(refused) == 10
     assert all(error.code == "no_free_seats" for error in refused)
     assert all("No free 'Talk' licenses: 10 of 10 in use" in error.message for error in refused)
-    assert services.license_usage(company)["talk"] == (10, 10)
+    assert license_usage(company)["talk"] == (10, 10)
     assert User.objects.filter(company=company, license_type="talk").count() == 10
 
 
@@ -116,5 +117,5 @@ def test_opposite_license_switches_wait_for_each_other_instead_of_deadlocking(co
             [User.objects.get(pk=user.pk) for user in users],
         )
         assert all(kind == "ok" for kind, _ in outcomes), outcomes
-    assert services.license_usage(company)["talk"] == (THREADS // 2, THREADS)
-    assert services.license_usage(company)["sales"] == (THREADS // 2, THREADS)
+    assert license_usage(company)["talk"] == (THREADS // 2, THREADS)
+    assert license_usage(company)["sales"] == (THREADS // 2, THREADS)

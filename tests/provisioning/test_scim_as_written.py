@@ -165,19 +165,19 @@ def test_removing_what_a_user_always_has_is_400_mutability(scim, path):
 
 
 def test_an_admin_changing_the_sign_in_email_changes_it_in_place(scim, company_admin):
-    from accounts import services as account_services
     from accounts.audit import Source
+    from members import services as member_services
 
     emails = [
         {"value": "ann@acme.example", "type": "work", "primary": True},
         {"value": "ann.home@example.org", "type": "home"},
     ]
     body = new_user(scim, emails=emails)
-    account_services.update_user(
+    member_services.update_member(
         user=User.objects.get(pk=body["id"]),
+        changes={"email": "ann.lee@acme.example"},
         actor=company_admin,
         source=Source.ADMIN,
-        email="ann.lee@acme.example",
     )
     assert scim.get(f"Users/{body['id']}").body["emails"] == [
         {"value": "ann.lee@acme.example", "type": "work", "primary": True},

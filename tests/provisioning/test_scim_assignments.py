@@ -3,8 +3,8 @@
 import pytest
 
 from accounts.models import AuditEvent, LicenseSeats, User, UserStatus
+from accounts.selectors import license_usage
 from offices.models import PhoneNumber
-from offices.services import license_usage
 from tests.accounts.factories import UserFactory
 from tests.offices.factories import OfficeFactory, PhoneNumberFactory
 from tests.provisioning.test_scim_users import CORE, PATCH, SWITCHBOARD, assert_error

@@ -9,7 +9,7 @@ from django.apps import apps
 
 from accounts.audit import SYSTEM, Source
 from accounts.models import UserEmail
-from accounts.services import create_user, update_user
+from members.services import create_member, update_member
 from tests.provisioning.test_scim_users import ids, new_user, patch
 
 pytestmark = pytest.mark.django_db
@@ -108,16 +108,20 @@ def test_email_filters_follow_changes_to_the_emails(scim, ann):
 
 
 def test_a_user_made_outside_scim_is_found_by_the_sign_in_email(scim, company):
-    user = create_user(company=company, email="Dan@acme.example", actor=SYSTEM, source=Source.ADMIN)
+    user = create_member(
+        company=company, email="Dan@acme.example", actor=SYSTEM, source=Source.ADMIN
+    )
     found = 'emails[type eq "work" and primary eq true].value eq "dan@ACME.example"'
     assert ids(scim, found) == [str(user.pk)]
-    update_user(user=user, actor=SYSTEM, source=Source.ADMIN, email="dan.x@acme.example")
+    update_member(
+        user=user, changes={"email": "dan.x@acme.example"}, actor=SYSTEM, source=Source.ADMIN
+    )
     assert ids(scim, 'emails eq "dan@acme.example"') == []
     assert ids(scim, 'emails eq "dan.x@acme.example"') == [str(user.pk)]
 
 
 def test_another_companys_user_never_matches(scim, ann, other_company):
-    create_user(
+    create_member(
         company=other_company,
         email="ann@globex.example",
         email_addresses=[{"value": "ann.home@example.org", "type": "home"}],

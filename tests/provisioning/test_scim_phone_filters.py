@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.audit import SYSTEM, Source
 from accounts.models import User, UserPhoneNumber
-from accounts.services import create_user
+from members.services import create_member
 from offices.models import PhoneNumber
 from provisioning.scim import schema as s
 from provisioning.scim.filters import parse_filter, to_q
@@ -55,7 +55,9 @@ def people(scim, company, main_office):
     ann = new_user(scim, "ann@acme.example", phoneNumbers=[MOBILE, HOME, OTHER])["id"]
     bob = new_user(scim, "bob@acme.example")["id"]
     cy = new_user(scim, "cy@acme.example", phoneNumbers=[])["id"]
-    dan = create_user(company=company, email="dan@acme.example", actor=SYSTEM, source=Source.ADMIN)
+    dan = create_member(
+        company=company, email="dan@acme.example", actor=SYSTEM, source=Source.ADMIN
+    )
     return {"ann": ann, "bob": bob, "cy": cy, "dan": str(dan.pk)}
 
 
@@ -171,7 +173,7 @@ def test_a_number_too_long_once_lower_cased_is_refused_and_nothing_is_written(sc
 
 
 def test_another_companys_user_never_matches(scim, people, other_company):
-    create_user(
+    create_member(
         company=other_company,
         email="ann@globex.example",
         phone_numbers=[MOBILE],

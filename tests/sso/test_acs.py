@@ -180,9 +180,9 @@ def test_unknown_user_without_jit_is_refused(client, acme_saml, acme_idp):
 
 def test_deleted_user_is_refused(client, acme_saml, acme_idp, ada):
     from accounts.audit import SYSTEM
-    from provisioning.services import delete_user
+    from members.services import delete_member
 
-    delete_user(user=ada, actor=SYSTEM, source="scim")
+    delete_member(user=ada, actor=SYSTEM, source="scim")
     response = post(client, acme_idp.response("ada@acme.example"))
     assert_refused(client, response, "unknown_user")
 

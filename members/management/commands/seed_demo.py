@@ -19,6 +19,7 @@ from accounts.models import (
     User,
     VerificationMethod,
 )
+from members import services as member_services
 
 ACTOR = SystemActor("manage.py seed_demo")
 SEATS = {LicenseType.TALK: 50, LicenseType.CONTACT_CENTER: 10, LicenseType.SALES: 10}
@@ -63,7 +64,7 @@ class Command(BaseCommand):
         admin = User.objects.filter(email__lower="admin@acme.example").first()
         if admin is None:
             password = password or secrets.token_urlsafe(12)
-            admin = services.create_user(
+            admin = member_services.create_member(
                 company=company,
                 email="admin@acme.example",
                 given_name="Ada",

@@ -1,6 +1,7 @@
-"""Admin Settings › My Company › Authentication › SCIM Provisioning.
+"""Admin Settings › My Company › Authentication › SCIM Provisioning: the SCIM door's page.
 
-The SCIM base URL OneLogin needs and the company's approval policy (three toggles, audited).
+The SCIM base URL OneLogin needs, how provisioning is going (provisioning/activity.py), and the
+company's approval policy (three toggles, audited by approvals.services).
 """
 
 from __future__ import annotations
