@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
 
-from django.apps import apps
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -53,11 +52,10 @@ def ghost_accounts(users: QuerySet[User], *, days: int = GHOST_DAYS_DEFAULT) -> 
 def user_history(user: User, *, limit: int = 20) -> list[AuditEvent]:
     """The newest audit events about a user (their provisioning history), newest first: what
     was done to them, and the decisions on their queued changes ("Change approved")."""
-    pending_change = apps.get_model("approvals", "PendingChange")  # approvals builds on accounts
-    change_ids = [
-        str(pk) for pk in pending_change.objects.filter(user=user).values_list("pk", flat=True)
-    ]
-    about_changes = Q(target_type=pending_change._meta.label_lower, target_id__in=change_ids)
+    # The queued changes through the user's reverse relation: approvals builds on accounts.
+    changes = user.pending_changes
+    change_ids = [str(pk) for pk in changes.values_list("pk", flat=True)]
+    about_changes = Q(target_type=changes.model._meta.label_lower, target_id__in=change_ids)
     return list(
         AuditEvent.objects.filter(company=user.company)
         .filter(Q(target_type=USER_TARGET_TYPE, target_id=str(user.pk)) | about_changes)
