@@ -22,7 +22,7 @@ for module in pkgutil.walk_packages(tests.__path__, "tests."):
 def empty_cache():
     """Every test starts with an empty shared cache (Redis, scripts/with-services): each run's new
     test database hands out the same ids again, and entries a run minutes ago left under them
-    (where a /Users walk stood, provisioning/scim/views.py) must not leak into this one.
+    (where a /Users walk stood, provisioning/scim/listing.py) must not leak into this one.
     Likewise the content-type ids Django keeps per process: a transactional test's flush and
     reload may hand out other ids, and an admin log entry must not point at a stale one; and the
     API keys this process read (apikeys/key_cache.py): rolled back rows send no signal."""

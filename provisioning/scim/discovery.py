@@ -11,11 +11,16 @@ from accounts.models import Company
 from offices.models import Office, PhoneNumber
 from provisioning.scim import schema as s
 from provisioning.scim.errors import ScimError, scim_json_response
+from provisioning.scim.listing import MAX_RESULTS
+from provisioning.scim.patch import MAX_OPERATIONS
+from provisioning.scim.request import MAX_BODY, Context
 
 
-def service_provider_config(base: str) -> dict[str, Any]:
-    from provisioning.scim.views import MAX_RESULTS
+def service_provider_config(context: Context) -> HttpResponse:
+    return scim_json_response(_service_provider_config(context.base))
 
+
+def _service_provider_config(base: str) -> dict[str, Any]:
     return {
         "schemas": [s.SPC_SCHEMA],
         # The limits an RFC 7643 §5 document has no field for (PATCH operations, body size)
@@ -49,9 +54,6 @@ def documentation_url() -> str:
 
 def documentation() -> str:
     """What an admin configuring an identity provider needs, the limits included."""
-    from provisioning.scim.patch import MAX_OPERATIONS
-    from provisioning.scim.views import MAX_BODY, MAX_RESULTS
-
     return f"""Switchboard SCIM 2.0 (RFC 7643 / RFC 7644)
 
 Base URL:        {settings.PUBLIC_BASE_URL}/scim/v2
@@ -122,27 +124,25 @@ def _schema(schema: s.Schema, base: str, company: Company) -> dict[str, Any]:
     return body
 
 
-def answer(base: str, endpoint: str, rest: list[str], company: Company) -> HttpResponse:
-    if endpoint == "serviceproviderconfig" and not rest:
-        return scim_json_response(service_provider_config(base))
-    if endpoint == "resourcetypes":
-        if not rest:
-            return scim_json_response(_list([t.to_scim(base) for t in s.RESOURCE_TYPES.values()]))
-        if len(rest) == 1:
-            found = next(
-                (t for n, t in s.RESOURCE_TYPES.items() if n.lower() == rest[0].lower()), None
-            )
-            if found is not None:
-                return scim_json_response(found.to_scim(base))
-    if endpoint == "schemas":
-        if not rest:
-            return scim_json_response(
-                _list([_schema(x, base, company) for x in s.ALL_SCHEMAS.values()])
-            )
-        if len(rest) == 1:
-            found_schema = next(
-                (x for i, x in s.ALL_SCHEMAS.items() if i.lower() == rest[0].lower()), None
-            )
-            if found_schema is not None:
-                return scim_json_response(_schema(found_schema, base, company))
-    raise ScimError(404, f"There is no {endpoint} resource '{'/'.join(rest)[:100]}'.")
+def resource_types(context: Context) -> HttpResponse:
+    return scim_json_response(_list([t.to_scim(context.base) for t in s.RESOURCE_TYPES.values()]))
+
+
+def resource_type(context: Context, name: str) -> HttpResponse:
+    found = next((t for n, t in s.RESOURCE_TYPES.items() if n.lower() == name.lower()), None)
+    if found is None:
+        raise ScimError(404, f"There is no resourcetypes resource '{name[:100]}'.")
+    return scim_json_response(found.to_scim(context.base))
+
+
+def schemas(context: Context) -> HttpResponse:
+    return scim_json_response(
+        _list([_schema(x, context.base, context.company) for x in s.ALL_SCHEMAS.values()])
+    )
+
+
+def schema(context: Context, id: str) -> HttpResponse:
+    found = next((x for i, x in s.ALL_SCHEMAS.items() if i.lower() == id.lower()), None)
+    if found is None:
+        raise ScimError(404, f"There is no schemas resource '{id[:100]}'.")
+    return scim_json_response(_schema(found, context.base, context.company))

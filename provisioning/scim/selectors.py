@@ -1,95 +1,67 @@
-"""The SCIM read path: the rows of a company's users by id, everything a User body shows, in one
-query — for GET /Users/{id}, every page of /Users and .search, and the answer after a write.
-
-Statements built once (core/sql.py): the ORM query with the office, number and manager joined
-and the pending-change count annotated cost more to compile than to run (and building a model per
-row, more than rendering it). PostgreSQL's timestamps are read by psycopg's own loader (see
-`user_rows`).
-"""
+"""The door's reads: a company's users as the rows a User body shows (one query for GET, every
+page of /Users and .search, and the answer after a write), the user a write changes (locked, one
+query), and the offices Groups are."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, router
-from django.db.models import Model
-from psycopg.types.datetime import TimestamptzLoader
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 
-from accounts.models import User, UserCount
-from approvals.models import OPEN_STATUSES, PendingChange
-from core.sql import Selection, column
+from accounts.models import Company, User, UserCount
+from approvals.scim import with_must_queue, with_pending_change_counts
 from offices.models import Office, PhoneNumber
-from provisioning.scim.resources import USER_ROW_FIELDS, UserRow
+from offices.services import remember_number
+from provisioning.scim.queries import user_named
+from provisioning.scim.rendering import USER_ROW_FIELDS, UserRow
 
-# The columns after the user's own, in UserRow's order: (related model, its field, the user's
-# column that points at it), each read by a scalar subquery on an index.
-_RELATED_COLUMNS: tuple[tuple[type[Model], str, str, str], ...] = (
-    (Office, "name", "id", "office"),
-    (PhoneNumber, "number", "assigned_user", "id"),
-    (User, "given_name", "id", "manager"),
-    (User, "family_name", "id", "manager"),
-    (User, "email", "id", "manager"),
+# The columns after the user's own, in UserRow's order: (name, model, its column, the user's
+# column that points at it). Scalar subqueries, not joins: each is one index probe per row,
+# where the planner would hash-join a whole table (every user of every company, as managers)
+# to a page of 100 rows.
+_RELATED = (
+    ("office_name", Office, "name", "pk", "office_id"),
+    ("work_number", PhoneNumber, "number", "assigned_user", "pk"),
+    ("manager_given_name", User, "given_name", "pk", "manager_id"),
+    ("manager_family_name", User, "family_name", "pk", "manager_id"),
+    ("manager_email", User, "email", "pk", "manager_id"),
 )
 
 
-@cache
-def _user_columns(using: str) -> tuple[str, Selection]:
-    """The columns of a UserRow, the user as "u", and their conversions."""
-    quote = connections[using].ops.quote_name
-
-    def col(model: type[Model], name: str) -> str:
-        return quote(column(model, name).column)
-
-    def tbl(model: type[Model]) -> str:
-        return quote(model._meta.db_table)
-
-    own = [("u", column(User, name)) for name in USER_ROW_FIELDS]
-    # The related columns are read by the subqueries below (as "r"): here for their conversions.
-    selection = Selection(
-        using, own + [("r", column(model, name)) for model, name, *_ in _RELATED_COLUMNS]
-    )
-    # Subqueries, not joins: each is one index probe per row, where the planner would hash-join
-    # a whole table (every user of every company, as managers) to a page of 100 rows.
-    related = [
-        f"(SELECT r.{col(model, name)} FROM {tbl(model)} r "  # noqa: S608 (names from the models)
-        f"WHERE r.{col(model, key)} = u.{col(User, points)})"
-        for model, name, key, points in _RELATED_COLUMNS
-    ]
-    statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)  # fixed choice values
-    pending = (
-        f"(SELECT COUNT(*) FROM {tbl(PendingChange)} c "  # noqa: S608 (names from the models)
-        f"WHERE c.{col(PendingChange, 'user')} = u.{col(User, 'id')} "
-        f"AND c.{col(PendingChange, 'status')} IN ({statuses}))"
-    )
-    return ", ".join([Selection(using, own).sql, *related, pending]), selection
-
-
-@cache
-def _user_rows_sql(using: str) -> str:
-    """The rows by id: the query ends in `u.id IN `, the ids to follow."""
-    quote = connections[using].ops.quote_name
-    columns, _selection = _user_columns(using)
-    return (
-        f"SELECT {columns} FROM {quote(User._meta.db_table)} u "  # noqa: S608 (names from the models, quoted)
-        f"WHERE u.{quote(column(User, 'company').column)} = %s "
-        f"AND u.{quote(column(User, 'id').column)} IN "
+def _rows(users: QuerySet[User], **after: Any) -> QuerySet[Any]:
+    """`users` as UserRow values (then the annotations `after`, in order), in one query."""
+    related = {
+        name: Subquery(model.objects.filter(**{key: OuterRef(points)}).values(column)[:1])
+        for name, model, column, key, points in _RELATED
+    }
+    annotated = with_pending_change_counts(users.annotate(**related)).annotate(**after)
+    return annotated.values_list(
+        *USER_ROW_FIELDS, *(name for name, *_ in _RELATED), "pending_change_count", *after
     )
 
 
-def _fetch(using: str, sql: str, params: Sequence[Any]) -> list[list[Any]]:
-    """Run a statement that selects a UserRow's columns (and maybe more after them); its rows
-    converted."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # psycopg's own timestamptz loader (in C; the connection's time zone is UTC): Django's
-            # subclass of it parses in Python, ~4 µs a timestamp, and a page has 200 of them.
-            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
-    return _user_columns(using)[1].convert_rows(using, fetched)
+def user_rows_query(company_id: int, ids: Sequence[int]) -> QuerySet[Any]:
+    """The statement `user_rows` runs."""
+    return _rows(User.objects.filter(company_id=company_id, pk__in=ids))
 
 
 def user_rows(company_id: int, ids: Sequence[int]) -> list[UserRow]:
@@ -97,74 +69,37 @@ def user_rows(company_id: int, ids: Sequence[int]) -> list[UserRow]:
     of no user are left out)."""
     if not ids:
         return []
-    using = router.db_for_read(User)
-    sql = f"{_user_rows_sql(using)}({', '.join(['%s'] * len(ids))})"
-    by_id = {row[0]: UserRow._make(row) for row in _fetch(using, sql, [company_id, *ids])}
+    rows = user_rows_query(company_id, ids)
+    by_id = {row[0]: UserRow._make(row) for row in rows}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
-def _listed(using: str, alias: str, named: bool) -> str:
-    """The condition on `alias`'s row of the users a list holds: the company's (parameter: its
-    id) and, named, those a `userName eq` filter finds (parameters: the name, twice)."""
-    quote = connections[using].ops.quote_name
+def _listed(company_id: int, user_name: str | None) -> QuerySet[User]:
+    """The users a list holds: the company's, and with `user_name` those a `userName eq` filter
+    finds — the SCIM userName, else the sign-in email, both case-insensitively (what the
+    filter's Q, queries.USER_FILTERS["username"], selects)."""
+    users = User.objects.filter(company_id=company_id)
+    if user_name is None:
+        return users
+    return users.filter(user_named(user_name))
 
-    def col(name: str) -> str:
-        return f"{alias}.{quote(column(User, name).column)}"
 
-    company = f"{col('company')} = %s"
-    if not named:
-        return company
-    # What the filter's Q selects: the SCIM userName, else the sign-in email.
-    return (
-        f"{company} AND (LOWER({col('scim_user_name')}) = LOWER(%s) "
-        f"OR ({col('scim_user_name')} IS NULL AND LOWER({col('email')}) = LOWER(%s)))"
+def _size(company_id: int, user_name: str | None) -> Subquery:
+    """How many users the list holds. The whole list's size is the count the database keeps
+    (accounts/user_count.py): counting the company's users took 14 ms at 100,000 of them, on
+    every full page."""
+    if user_name is None:
+        kept = UserCount.objects.filter(company_id=company_id).values("users")
+        return Coalesce(Subquery(kept), Value(0))  # type: ignore[return-value]
+    counted = (
+        _listed(company_id, user_name)
+        .order_by()
+        .annotate(group=Value(1))
+        .values("group")
+        .annotate(size=Count("pk"))
+        .values("size")
     )
-
-
-@cache
-def _user_count_sql(using: str, named: bool) -> str:
-    """How many users the list holds (parameters: `_listed`'s). The whole list's size is the
-    count the database keeps (accounts/user_count.py): counting the company's users took 14 ms
-    at 100,000 of them, on every full page."""
-    quote = connections[using].ops.quote_name
-    if not named:
-        counts = quote(UserCount._meta.db_table)
-        company = quote(column(UserCount, "company").column)
-        users = quote(column(UserCount, "users").column)
-        return f"SELECT COALESCE((SELECT {users} FROM {counts} WHERE {company} = %s), 0)"  # noqa: S608 (names from the model, quoted)
-    table = quote(User._meta.db_table)
-    return f"SELECT COUNT(*) FROM {table} t WHERE {_listed(using, 't', named)}"  # noqa: S608 (names from the model, quoted)
-
-
-@cache
-def _user_page_sql(using: str, named: bool, keyset: bool) -> str:
-    """A page's rows and the list's size in one statement. Parameters: whether to count
-    whatever the page's size, the limit, the count's condition, the offset, the page's
-    condition, then keyset: the id the page starts after and the limit; else the limit and the
-    offset."""
-    connection = connections[using]
-    table = connection.ops.quote_name(User._meta.db_table)
-    pk = connection.ops.quote_name(column(User, "id").column)
-    columns, _selection = _user_columns(using)
-    # The page's ids first (an index-only scan), then the rows of those alone: their subqueries
-    # never run for rows skipped.
-    where = _listed(using, "p", named)
-    ids = (
-        f"SELECT p.{pk} FROM {table} p WHERE {where} AND p.{pk} > %s ORDER BY p.{pk} LIMIT %s"  # noqa: S608 (names from the model, quoted)
-        if keyset
-        else f"SELECT p.{pk} FROM {table} p WHERE {where} ORDER BY p.{pk} LIMIT %s OFFSET %s"  # noqa: S608
-    )
-    # On PostgreSQL as an array: the rows are then read by index probes, where a join or IN
-    # could merge the page with a scan of every user's row up to its last id.
-    page = f"= ANY(ARRAY({ids}))" if connection.vendor == "postgresql" else f"IN ({ids})"
-    # The list's size, counted only when the page does not tell it: a full page, or one after
-    # a keyset start (users deleted before it would be counted in the offset). A scalar subquery
-    # runs only when its CASE branch is taken.
-    size = (
-        f"CASE WHEN %s OR COUNT(*) OVER () = %s THEN ({_user_count_sql(using, named)}) "
-        "ELSE %s + COUNT(*) OVER () END"
-    )
-    return f"SELECT {columns}, {size} FROM {table} u WHERE u.{pk} {page} ORDER BY u.{pk}"  # noqa: S608 (names from the model, quoted)
+    return Coalesce(Subquery(counted), Value(0))  # type: ignore[return-value]
 
 
 def user_page(
@@ -175,40 +110,107 @@ def user_page(
     after: int | None = None,
     user_name: str | None = None,
 ) -> tuple[list[UserRow], int | None]:
-    """Up to `limit` of the company's users by id, skipping `offset` of them or starting after
-    the user with id `after` (a keyset start), and how many the list holds: None when the page
-    is empty and cannot tell (`user_count` does).
+    """Up to `limit` of the users `_listed` holds by id, skipping `offset` of them or starting
+    after the user with id `after` (a keyset start), and how many the list holds: None when the
+    page is empty and cannot tell (`user_count` does). One statement: identity providers read
+    the whole directory page after page, and ask `userName eq` before every create."""
+    found = list(user_page_query(company_id, offset, limit, after=after, user_name=user_name))
+    if not found:
+        return [], None if after is not None or offset else 0
+    return [UserRow._make(row[:-1]) for row in found], found[0][-1]
 
-    With `user_name`, the users a `userName eq` filter finds: the SCIM userName, or (no userName)
-    the sign-in email, both case-insensitively — what the filter's Q
-    (resources.USER_FILTERS["username"]) selects. Identity providers ask it before every create
-    and read the whole directory page after page: one statement built once, for each.
-    """
-    using = router.db_for_read(User)
-    condition = _condition(company_id, user_name)
+
+def user_page_query(
+    company_id: int, offset: int, limit: int, *, after: int | None, user_name: str | None
+) -> QuerySet[Any]:
+    """The statement `user_page` runs: the page's ids first (an index-only scan), then the rows
+    of those alone (their subqueries never run for rows skipped), each with the list's size."""
+    listed = _listed(company_id, user_name).order_by("pk").values("pk")
     counted = after is not None
     # The first page starts after id 0 (ids are positive), without an OFFSET.
-    keyset = counted or offset == 0
-    start = [after or 0, limit] if keyset else [limit, offset]
-    params = [counted, limit, *condition, offset, *condition, *start]
-    rows = _fetch(using, _user_page_sql(using, user_name is not None, keyset), params)
-    if not rows:
-        return [], None if counted or offset else 0
-    return [UserRow._make(row[:-1]) for row in rows], rows[0][-1]
+    if counted or offset == 0:
+        ids = listed.filter(pk__gt=after or 0)[:limit]
+    else:
+        ids = listed[offset : offset + limit]
+    # Counted only when the page does not tell the size: a full page, or one after a keyset
+    # start (users deleted before it would be counted in the offset). The CASE runs the count's
+    # subquery only when its branch is taken.
+    shown = Window(Count("*"))
+    size: Any = _size(company_id, user_name)
+    if not counted:
+        size = Case(
+            When(Exact(shown, limit), then=size),
+            default=Value(offset) + shown,
+            output_field=IntegerField(),
+        )
+    return _rows(User.objects.filter(_in_page(ids)), size=size).order_by("pk")
+
+
+def _in_page(ids: QuerySet[Any]) -> Any:
+    """On PostgreSQL `id = ANY(ARRAY(page's ids))`: the rows are then read by index probes, where
+    a join or IN could merge the page with a scan of every user's row up to its last id
+    (measured at 5,000 users: tests/provisioning/test_scim_performance.py)."""
+    if connections[router.db_for_read(User)].vendor != "postgresql":
+        return Q(pk__in=ids)
+    return Func(
+        F("pk"),
+        Subquery(ids),
+        arg_joiner=" = ANY(ARRAY",
+        template="%(expressions)s)",
+        output_field=BooleanField(),
+    )
 
 
 def user_count(company_id: int, user_name: str | None = None) -> int:
     """How many users `user_page` lists."""
-    using = router.db_for_read(User)
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            _user_count_sql(using, user_name is not None), _condition(company_id, user_name)
-        )
-        return cursor.fetchone()[0]
-
-
-def _condition(company_id: int, user_name: str | None) -> list[Any]:
     if user_name is None:
-        return [company_id]
-    # Lowered by the database, as the filter compares it (accounts.models.lowered_by_database).
-    return [company_id, user_name, user_name]
+        kept = UserCount.objects.filter(company_id=company_id).values_list("users", flat=True)
+        return kept.first() or 0
+    return _listed(company_id, user_name).count()
+
+
+def user_to_write(company: Company, pk: int, operation: str) -> User | None:
+    """The company's user `pk` read with its row locked (in the caller's transaction), or None:
+    with its office, manager (name and email), number and its area code joined, and annotated
+    with whether `operation` on it waits for an approver (`must_queue`) and how many of its
+    changes wait (`pending_change_count`) — in one query."""
+    users = (
+        User.objects.filter(company=company, pk=pk)
+        .select_related("office", "manager", "phone_number__area_code")
+        .defer(*_MANAGER_DEFERRED)
+        .select_for_update(of=("self",))
+    )
+    user = with_must_queue(with_pending_change_counts(users), operation).first()
+    if user is None:
+        return None
+    user.company = company
+    remember_number(user, cast(PhoneNumber | None, getattr(user, "phone_number", None)))
+    return user
+
+
+# The manager is only shown (its name and email): the rest of its row is left unread.
+_MANAGER_DEFERRED = tuple(
+    f"manager__{field.name}"
+    for field in User._meta.concrete_fields
+    if field.name not in {"id", "email", "given_name", "family_name"}
+)
+
+
+def offices(company: Company, *, members: bool) -> QuerySet[Office]:
+    """The company's offices (Groups), with their members unless the answer leaves them out."""
+    found = Office.objects.filter(company=company)
+    if not members:
+        return found
+    shown = User.objects.order_by("pk").only(
+        "pk", "office_id", "email", "display_name", "given_name", "family_name"
+    )
+    return found.prefetch_related(Prefetch("users", queryset=shown))
+
+
+def office_to_write(company: Company, pk: int) -> Office | None:
+    """The office a Group write changes, locked, its members read after the lock: writes of one
+    group take turns, each applying its operations to the members as the one before left them.
+    FOR NO KEY UPDATE: users moving in on their own (a user's officeName) do not wait for it
+    (offices.selectors.hold_office)."""
+    locked = offices(company, members=True).select_for_update(of=("self",), no_key=True)
+    return locked.filter(pk=pk).first()

@@ -142,7 +142,7 @@ def act(client, action, users, **extra):
     )
 
 
-def test_suspend_and_reactivate_go_through_the_provisioning_services(
+def test_suspend_and_reactivate_go_through_the_member_services(
     company_admin_client, ada, company_admin
 ):
     response = act(company_admin_client, "suspend_users", [ada])

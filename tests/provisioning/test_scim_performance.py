@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User, UserEmail
 from provisioning.scim import schema as s
 from provisioning.scim.filters import parse_filter, to_q
-from provisioning.scim.resources import USER_FILTERS, resolver
-from provisioning.scim.selectors import _user_rows_sql, user_rows
+from provisioning.scim.queries import USER_FILTERS, resolver
+from provisioning.scim.selectors import user_rows, user_rows_query
 from tests.offices.factories import PhoneNumberFactory
 from tests.provisioning.test_scim_users import CORE, ENTERPRISE, PATCH, SWITCHBOARD
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 # number claim + assignment, one audit INSERT, and last the seat check: one read of the seat row,
 # locked (the database keeps the count of seats in use, accounts/seats_used.py). A PATCH (title,
 # active:false): the request's transaction, the user read locked once with all the services and the
-# answer need (provisioning/scim/locks.py), the profile UPDATE, the number's release, the status
+# answer need (provisioning/scim/selectors.py), the profile UPDATE, the number's release, the status
 # UPDATE, one audit INSERT.
 # A create asks once whether another company verified the email's domain (accounts.domains,
 # through the partial unique index of verified domains): 10, not 9.
@@ -171,10 +171,7 @@ def test_a_page_of_rows_is_read_by_index_probes_whatever_the_population(company,
         cursor.execute("ANALYZE accounts_user")
         cursor.execute("ANALYZE offices_phonenumber")
     ids = [u.pk for u in users[2_500:2_600]]
-    sql = _user_rows_sql(connection.alias)
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}({', '.join(['%s'] * len(ids))})", [company.pk, *ids])
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = user_rows_query(company.pk, ids).explain()
     print(plan)
     assert "Hash" not in plan
     assert plan.count("Index Scan using accounts_user_pkey on accounts_user") == 3  # manager
@@ -267,7 +264,7 @@ def test_user_name_lookup_by_its_own_query_finds_what_the_filter_finds(
 def test_a_page_its_rows_and_its_count_are_one_statement_of_index_probes(company, main_office):
     """selectors.user_page: the page's ids, then their rows by primary key (never merged with a
     scan of the users before them), and the company's users counted only for a full page."""
-    from provisioning.scim.selectors import _user_page_sql, user_page
+    from provisioning.scim.selectors import user_page, user_page_query
 
     users = User.objects.bulk_create(
         (
@@ -278,13 +275,10 @@ def test_a_page_its_rows_and_its_count_are_one_statement_of_index_probes(company
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE accounts_user")
-    sql = _user_page_sql(connection.alias, False, False)
     plans = []
     for offset in (2_500, 4_950):  # full, then partial
-        with connection.cursor() as cursor:
-            params = [False, 100, company.pk, offset, company.pk, 100, offset]
-            cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", params)
-            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        page = user_page_query(company.pk, offset, 100, after=None, user_name=None)
+        plans.append(page.explain(analyze=True, costs=False))
     print(plans[0])
     for plan in plans:
         assert "Hash" not in plan

@@ -17,7 +17,7 @@ from members.services import create_member
 from offices.models import PhoneNumber
 from provisioning.scim import schema as s
 from provisioning.scim.filters import parse_filter, to_q
-from provisioning.scim.resources import USER_FILTERS, resolver
+from provisioning.scim.queries import USER_FILTERS, resolver
 from tests.accounts.factories import UserFactory
 from tests.offices.factories import PhoneNumberFactory
 from tests.provisioning.test_scim_users import CORE, SWITCHBOARD, new_user, patch
