@@ -19,12 +19,13 @@ What makes that so:
   unreachable every request reads the key from the database and nothing is kept.
 - Every request still hashes the presented secret and compares it with the row's, and checks
   revocation and expiry (apikeys/services.py: authenticate). Unknown prefixes are not kept.
-- An entry holds the row, not models: each request gets instances of its own, so nothing a
+- An entry's models are never handed out: each request gets a copy of its own, so nothing a
   request loads into or changes on its key, company or policy reaches another (threads).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 import threading
@@ -38,8 +39,9 @@ from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
+from apikeys import selectors
 from apikeys.models import APIKey
-from apikeys.selectors import READ_COLUMNS, KeyRow, key_from_row, key_row
+from apikeys.selectors import READ_FIELDS
 from core.cache import when_reachable
 
 logger = logging.getLogger("switchboard.apikeys")
@@ -52,13 +54,13 @@ MAX_ENTRIES = 1_000
 @dataclass
 class _Entry:
     epoch: str
-    row: KeyRow
+    read: APIKey  # with its company and policy; copied for each request
     loaded_at: float  # time.monotonic(), taken before the row was read
     # Authentication's last-used stamp since the row was read (it sets no new epoch).
     last_used: tuple[datetime, str | None] | None = None
 
     def key(self) -> APIKey:
-        key = key_from_row(self.row)
+        key = copy.deepcopy(self.read)
         if self.last_used is not None:
             key.last_used_at, key.last_used_ip = self.last_used
         return key
@@ -79,12 +81,10 @@ def key_with_company(prefix: str, epoch: Any) -> APIKey | None:
     if not isinstance(epoch, str):
         epoch = _add_epoch()
     loaded_at, forgets = time.monotonic(), _forgets
-    row = key_row(prefix)
-    if row is None:
-        return None
-    if epoch is None:  # another process set the epoch meanwhile
-        return key_from_row(row)
-    entry = _Entry(epoch, row, loaded_at)
+    read = selectors.key_with_company(prefix)
+    if read is None or epoch is None:  # unknown, or another process set the epoch meanwhile
+        return read
+    entry = _Entry(epoch, copy.deepcopy(read), loaded_at)
     with _lock:
         if forgets == _forgets:  # else this process saw a change during the read (threads)
             _entries.pop(prefix, None)
@@ -144,7 +144,7 @@ def _add_epoch() -> str | None:
 def _row_saved(
     sender: type[Model], update_fields: frozenset[str] | None, using: str, **kwargs: Any
 ) -> None:
-    if update_fields is not None and not update_fields & READ_COLUMNS[sender]:
+    if update_fields is not None and not update_fields & READ_FIELDS[sender]:
         return  # writes no column authentication reads (the approvers' digest stamp)
     keys_changed(using)
 
@@ -154,7 +154,7 @@ def _row_deleted(sender: type[Model], using: str, **kwargs: Any) -> None:
 
 
 def connect_signals() -> None:
-    for model in READ_COLUMNS:
+    for model in READ_FIELDS:
         label = model._meta.label_lower
         post_save.connect(_row_saved, sender=model, dispatch_uid=f"key_cache.saved.{label}")
         post_delete.connect(_row_deleted, sender=model, dispatch_uid=f"key_cache.deleted.{label}")

@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.audit import SYSTEM, Source
 from accounts.models import Company, Plan, User
 from accounts.services import update_company
-from apikeys import key_cache
+from apikeys import key_cache, selectors
 from apikeys.models import APIKey, Scope
 from apikeys.services import AuthenticationFailed, authenticate, revoke_api_key
 from approvals.models import ProvisioningPolicy
@@ -241,14 +241,14 @@ def test_the_entry_is_kept_only_when_this_process_added_the_epoch(company, monke
 
 def test_a_row_read_while_this_process_saw_a_change_is_not_kept(company, monkeypatch):
     api_key, raw_key = make_api_key(company)
-    real_read = key_cache.key_row
+    real_read = selectors.key_with_company
 
     def read_during_a_change(prefix):
-        row = real_read(prefix)
+        read = real_read(prefix)
         key_cache.keys_changed()  # another thread's change, whose new epoch may be lost
-        return row
+        return read
 
-    monkeypatch.setattr(key_cache, "key_row", read_during_a_change)
+    monkeypatch.setattr(selectors, "key_with_company", read_during_a_change)
     assert authenticate(raw_key=raw_key, client_ip="198.51.100.7") == api_key
     assert api_key.prefix not in key_cache._entries
 
