@@ -17,6 +17,7 @@ Every setting reads the environment, so one file serves a laptop and a 32-core n
                          temporary directory).
 """
 
+import gc
 import multiprocessing
 import os
 import tempfile
@@ -70,6 +71,12 @@ logconfig_dict["loggers"].update(
 def on_starting(server):
     # Values a previous run left behind would be added to this run's.
     clear_multiprocess_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def pre_fork(server, worker):
+    # The collector writes into every object it tracks: frozen, what the master imported stays
+    # shared with the worker instead of being copied into it by its first full collection.
+    gc.freeze()
 
 
 def child_exit(server, worker):

@@ -12,8 +12,7 @@ from functools import cache
 
 import phonenumbers
 from babel import Locale
-from phonenumbers import NumberParseException, PhoneNumberFormat, geocoder
-from phonenumbers.geodata import GEOCODE_DATA
+from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from accounts.errors import DomainError
 
@@ -85,6 +84,11 @@ def _area_code_of(parsed: phonenumbers.PhoneNumber) -> str:
 
 
 def _region_name_of(parsed: phonenumbers.PhoneNumber, country: str) -> str:
+    # The geocoder's data takes ~100 MiB in every process that imports it: imported here, on
+    # the first region name asked for, not by every web worker at start.
+    from phonenumbers import geocoder
+    from phonenumbers.geodata import GEOCODE_DATA
+
     if parsed.country_code == NANP_COUNTRY_CODE and country not in {"US", "CA"}:
         # The Caribbean NANP members: one area code is the whole country.
         return geocoder.country_name_for_number(parsed, "en")
@@ -111,6 +115,8 @@ def nanp_area_codes() -> list[tuple[str, str, str]]:
     The NPAs come from the geocoder's prefixes (+1 NPA …); each is probed with a valid sample
     number to learn its country (US, CA, or a Caribbean member) and its region's name.
     """
+    from phonenumbers.geodata import GEOCODE_DATA
+
     npas = sorted({key[1:4] for key in GEOCODE_DATA if key.startswith("1") and len(key) >= 4})
     rows: list[tuple[str, str, str]] = []
     for npa in npas:

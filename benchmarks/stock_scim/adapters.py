@@ -12,6 +12,7 @@ from accounts.audit import Source
 from accounts.models import Company, User, UserStatus
 from apikeys.authentication import authenticate_request
 from apikeys.services import AuthenticationFailed, Throttled
+from benchmarks.stock_scim.filters import StockUserFilterQuery
 
 
 class APIKeyClient:
@@ -75,6 +76,9 @@ class StockSCIMUser(SCIMUser):
     """django-scim2's default user adapter, on our User (see UserUnderStockNames)."""
 
     id_field = "id"
+    # PATCH paths: stock's map (its filter map), on our columns. `active` is in stock's map but
+    # not in our filter's (no such column); UserUnderStockNames turns `is_active` into a status.
+    ATTR_MAP = {**StockUserFilterQuery.attr_map, ("active", None, None): "is_active"}
 
     def __init__(self, obj: User, request: HttpRequest | None = None) -> None:
         super().__init__(UserUnderStockNames(obj), request=request)
