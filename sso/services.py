@@ -23,6 +23,7 @@ from accounts import services as accounts_services
 from accounts.audit import Actor, ClientActor, Source, SystemActor, record_audit, record_change
 from accounts.errors import Conflict, DomainError
 from accounts.models import Company, LicenseType, Role, User, UserStatus
+from core import sql
 from offices import services as office_services
 from offices.models import Office
 from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
@@ -398,12 +399,13 @@ def consume_assertion(*, company: Company, assertion_id: str, not_on_or_after: d
     the unique constraint decides races.
     """
     slack = max(REPLAY_WINDOW_SLACK, dt.timedelta(seconds=settings.SAML_CLOCK_SKEW))
-    keep_until = not_on_or_after + slack
+    seen = SeenAssertion(
+        company=company, assertion_id=assertion_id[:256], not_on_or_after=not_on_or_after + slack
+    )
     try:
         with transaction.atomic():
-            SeenAssertion.objects.create(
-                company=company, assertion_id=assertion_id[:256], not_on_or_after=keep_until
-            )
+            # Built once (core/sql.py): create() compiled it anew for every sign-in (0.6 ms).
+            sql.insert([seen])
     except IntegrityError:
         raise SignInRefused(
             "replay",
@@ -525,14 +527,21 @@ def _provision_just_in_time(
 
 
 def record_sign_in(
-    *, user: User, source: str, method: str, client_ip: str | None, detail: dict[str, Any]
+    *,
+    user: User,
+    company: Company | None,
+    source: str,
+    method: str,
+    client_ip: str | None,
+    detail: dict[str, Any],
 ) -> None:
-    """Audit a successful sign-in (`sso` or `password`, `break_glass` for enforced companies)."""
+    """Audit a successful sign-in (`sso` or `password`, `break_glass` for enforced companies)
+    of `user` at `company`, their own (the caller has it at hand: no query for it here)."""
     record_audit(
         actor=user,
         source=source,
         action=f"auth.sign_in.{method}",
-        company=user.company,
+        company=company,
         target=user,
         after=detail or None,
         client_ip=client_ip,
@@ -628,10 +637,14 @@ def count_refused_sign_in(*, slug: str, client_ip: str | None) -> int | None:
 
 
 def saml_config_for(company: Company | None) -> SAMLConfig | None:
-    """The company's SAML settings if SSO is on and the plan includes it, else None."""
+    """The company's SAML settings if SSO is on and the plan includes it, else None.
+
+    Read through `company.saml_config`: no query when the company was loaded with
+    `select_related("saml_config")`, as the SSO doors load it."""
     if company is None or not company.is_enterprise:
         return None
-    return SAMLConfig.objects.filter(company=company, enabled=True).first()
+    config = getattr(company, "saml_config", None)  # None: no settings saved
+    return config if config is not None and config.enabled else None
 
 
 def password_sign_in_policy(user: User) -> str:
