@@ -49,10 +49,12 @@ test: install-test-packages
 # The benchmark suite (benchmarks/run.py): one table of medians. Sizes: BENCH_USERS (1000),
 # BENCH_REPEAT (3), BENCH_STEADY_USERS (200), BENCH_LOGINS (100), BENCH_APPROVALS (1000; 0: off),
 # BENCH_BIG_USERS (0: off; 100000 adds the listing/filter/steady-state runs at that population,
-# bulk-inserted). Installs the `bench` dependency group (stock django-scim2, measured beside ours).
+# bulk-inserted), BENCH_ONLY (saml: only the SAML sign-in storm and its references). Installs the
+# `bench` dependency group (stock django-scim2, measured beside ours).
 bench: install-test-packages $(VENV)/.synced-bench
 	@BENCH_USERS="$(BENCH_USERS)" BENCH_REPEAT="$(BENCH_REPEAT)" BENCH_STEADY_USERS="$(BENCH_STEADY_USERS)" \
 	BENCH_LOGINS="$(BENCH_LOGINS)" BENCH_APPROVALS="$(BENCH_APPROVALS)" BENCH_BIG_USERS="$(BENCH_BIG_USERS)" \
+	BENCH_ONLY="$(BENCH_ONLY)" \
 	THROWAWAY_DB_FAST=1 scripts/with-services scripts/bench
 
 lint: install

@@ -15,7 +15,10 @@ beat in the same run. The table ends with the gates (`gates` in main()): each ra
 its target, and whether this run met it.
 
     python -m benchmarks [--users N] [--repeat R] [--concurrency C] [--big-users M] [--logins L]
-                         [--approvals A]
+                         [--approvals A] [--only saml]
+
+`--only saml` (BENCH_ONLY=saml) runs the SAML sign-in storm and its references alone, on
+bulk-inserted users: a few minutes less per iteration on sign-in.
 """
 
 from __future__ import annotations
@@ -717,6 +720,44 @@ class Results:
             print(note)
 
 
+def warm_up(
+    args: argparse.Namespace,
+    token: str,
+    port: int,
+    xmlsec1_port: int,
+    saml: LoginStorm | None,
+    workers: Workers | None,
+) -> None:
+    """Not counted: every worker imports and connects before the clock runs."""
+    if args.only == "saml" and saml is not None:
+        warm_company, _key, warm_domain = setup_company(0, token + "w")
+        saml.configure(warm_company)
+        bulk_population(warm_company, warm_domain, 48)
+        warm_emails = [f"user{i}@{warm_domain}" for i in range(48)]
+        for warm_port in (port, xmlsec1_port):
+            warm_responses = saml.responses(warm_company, warm_emails)
+            saml.storm(warm_port, warm_company.slug, warm_responses, args.concurrency)
+    else:
+        _company, warm_key, warm_domain = setup_company(0, token + "w")
+        ceiling_sync(port, warm_domain, 48, args.concurrency)
+        warm = initial_sync(port, warm_key, warm_domain, 48, args.concurrency)
+        steady_state(port, warm_key, warm.ids[:24], args.concurrency, ceiling=False)  # type: ignore[attr-defined]
+        _company, warm_key, warm_domain = setup_company(0, token + "ws")
+        warm = initial_sync(port, warm_key, warm_domain, 48, args.concurrency, base=STOCK_SCIM)
+        steady_state(
+            port,
+            warm_key,
+            warm.ids[:24],  # type: ignore[attr-defined]
+            args.concurrency,
+            ceiling=False,
+            base=STOCK_SCIM,
+        )
+    if workers is not None:
+        warm_company, _key, warm_domain = setup_company(0, token + "wa")
+        approver = pending_updates(warm_company, warm_domain, 20)
+        approvals_run(warm_company, approver, 20, workers)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--users", type=int, default=int(os.environ.get("BENCH_USERS") or 1000))
@@ -741,10 +782,21 @@ def main() -> None:
         default=int(os.environ.get("BENCH_BIG_USERS") or 0),
         help="also list and filter at this population (bulk-inserted), e.g. 100000",
     )
+    parser.add_argument(
+        "--only",
+        choices=["saml"],
+        default=os.environ.get("BENCH_ONLY") or None,
+        help="only the SAML sign-in storm and its references (its users bulk-inserted), to "
+        "iterate on sign-in; the SCIM, approval and big-population runs are skipped",
+    )
     args = parser.parse_args()
     args.repeat = max(1, args.repeat)
     args.steady_users = min(args.steady_users, args.users)
-    if args.logins and args.users <= args.steady_users:
+    if args.only == "saml":
+        args.approvals = args.big_users = 0
+        if not args.logins:
+            sys.exit("--only saml needs --logins above 0.")
+    elif args.logins and args.users <= args.steady_users:
         # The sign-ins use synced users the steady state leaves alone (it suspends its own).
         sys.exit("--logins needs --users above --steady-users: sign-ins use the other users.")
 
@@ -784,103 +836,93 @@ def main() -> None:
         workers = Workers(APPROVAL_WORKERS, workdir) if args.approvals else None
         try:
             saml = LoginStorm(workdir) if args.logins else None
-            # Warm-up (not counted): every worker imports and connects before the clock runs.
-            _company, warm_key, warm_domain = setup_company(0, token + "w")
-            ceiling_sync(port, warm_domain, 48, args.concurrency)
-            warm = initial_sync(port, warm_key, warm_domain, 48, args.concurrency)
-            steady_state(port, warm_key, warm.ids[:24], args.concurrency, ceiling=False)  # type: ignore[attr-defined]
-            _company, warm_key, warm_domain = setup_company(0, token + "ws")
-            warm = initial_sync(port, warm_key, warm_domain, 48, args.concurrency, base=STOCK_SCIM)
-            steady_state(
-                port,
-                warm_key,
-                warm.ids[:24],  # type: ignore[attr-defined]
-                args.concurrency,
-                ceiling=False,
-                base=STOCK_SCIM,
-            )
-            if workers is not None:
-                warm_company, _key, warm_domain = setup_company(0, token + "wa")
-                approver = pending_updates(warm_company, warm_domain, 20)
-                approvals_run(warm_company, approver, 20, workers)
+            warm_up(args, token, port, xmlsec1_port, saml, workers)
             for run in range(1, args.repeat + 1):
                 print(f"run {run}/{args.repeat} …", flush=True)
                 company, raw, domain = setup_company(run, token)
-                reset_ceiling_table()
-                ceiling = ceiling_sync(port, domain, args.users, args.concurrency)
-                sync = initial_sync(port, raw, domain, args.users, args.concurrency)
-                results.add_timings("ceiling sync", ceiling, rate_unit="users/s")
-                results.add_timings("SCIM sync", sync, rate_unit="users/s")
-                # The stock django-scim2 reference: a company of its own, as emails are unique.
-                _company, stock_key, stock_domain = setup_company(run, token + "s")
-                stock = initial_sync(
-                    port, stock_key, stock_domain, args.users, args.concurrency, base=STOCK_SCIM
-                )
-                results.add_timings("stock django-scim2 sync", stock, rate_unit="users/s")
-                ratios.setdefault("SCIM sync users/s ÷ stock django-scim2", []).append(
-                    sync.per_second() / stock.per_second()
-                )
-                picks = sorted(sync.ids, key=lambda _: secrets.randbits(32))  # type: ignore[attr-defined]
-                stock_picks = sorted(stock.ids, key=lambda _: secrets.randbits(32))  # type: ignore[attr-defined]
-                # The ceiling's UPDATE / SELECT by id: information beside the two servers.
-                steady_ceiling = steady_state(
-                    port,
-                    None,
-                    ceiling.ids[: args.steady_users],  # type: ignore[attr-defined]
-                    args.concurrency,
-                    ceiling=True,
-                )
-                steady = steady_state(
-                    port, raw, picks[: args.steady_users], args.concurrency, ceiling=False
-                )
-                stock_steady = steady_state(
-                    port,
-                    stock_key,
-                    stock_picks[: args.steady_users],
-                    args.concurrency,
-                    ceiling=False,
-                    base=STOCK_SCIM,
-                )
-                results.add_timings("ceiling steady", steady_ceiling, rate_unit="users/s")
-                results.add_timings("SCIM steady", steady, rate_unit="users/s")
-                results.add_timings("stock django-scim2 steady", stock_steady, rate_unit="users/s")
-                ratios.setdefault("SCIM steady users/s ÷ stock django-scim2", []).append(
-                    steady.per_second() / stock_steady.per_second()
-                )
-                list_ceiling = listing(port, None, args.users, domain, ceiling=True, rounds=30)
-                lists = listing(port, raw, args.users, domain, ceiling=False, rounds=30)
-                results.add_timings("ceiling", list_ceiling)
-                results.add_timings(f"SCIM @{args.users}", lists)
-                ratios.setdefault("list first page p50 ÷ ceiling", []).append(
-                    percentile(lists.by_op["list first page"], 0.5)
-                    / percentile(list_ceiling.by_op["list first page"], 0.5)
-                )
-                if "list last page" in lists.by_op:
-                    ratios.setdefault("list last page p50 ÷ ceiling", []).append(
-                        percentile(lists.by_op["list last page"], 0.5)
-                        / percentile(list_ceiling.by_op["list last page"], 0.5)
+                if args.only == "saml":
+                    # The sign-ins' users, bulk-inserted: SCIM is not what this run measures.
+                    bulk_population(company, domain, args.logins)
+                    picks = [str(pk) for pk in company.users.values_list("pk", flat=True)]
+                else:
+                    reset_ceiling_table()
+                    ceiling = ceiling_sync(port, domain, args.users, args.concurrency)
+                    sync = initial_sync(port, raw, domain, args.users, args.concurrency)
+                    results.add_timings("ceiling sync", ceiling, rate_unit="users/s")
+                    results.add_timings("SCIM sync", sync, rate_unit="users/s")
+                    # The stock django-scim2 reference: a company of its own, as emails are unique.
+                    _company, stock_key, stock_domain = setup_company(run, token + "s")
+                    stock = initial_sync(
+                        port, stock_key, stock_domain, args.users, args.concurrency, base=STOCK_SCIM
                     )
-                    ratios.setdefault("list last ÷ first page p50", []).append(
-                        percentile(lists.by_op["list last page"], 0.5)
+                    results.add_timings("stock django-scim2 sync", stock, rate_unit="users/s")
+                    ratios.setdefault("SCIM sync users/s ÷ stock django-scim2", []).append(
+                        sync.per_second() / stock.per_second()
+                    )
+                    picks = sorted(sync.ids, key=lambda _: secrets.randbits(32))  # type: ignore[attr-defined]
+                    stock_picks = sorted(stock.ids, key=lambda _: secrets.randbits(32))  # type: ignore[attr-defined]
+                    # The ceiling's UPDATE / SELECT by id: information beside the two servers.
+                    steady_ceiling = steady_state(
+                        port,
+                        None,
+                        ceiling.ids[: args.steady_users],  # type: ignore[attr-defined]
+                        args.concurrency,
+                        ceiling=True,
+                    )
+                    steady = steady_state(
+                        port, raw, picks[: args.steady_users], args.concurrency, ceiling=False
+                    )
+                    stock_steady = steady_state(
+                        port,
+                        stock_key,
+                        stock_picks[: args.steady_users],
+                        args.concurrency,
+                        ceiling=False,
+                        base=STOCK_SCIM,
+                    )
+                    results.add_timings("ceiling steady", steady_ceiling, rate_unit="users/s")
+                    results.add_timings("SCIM steady", steady, rate_unit="users/s")
+                    results.add_timings(
+                        "stock django-scim2 steady", stock_steady, rate_unit="users/s"
+                    )
+                    ratios.setdefault("SCIM steady users/s ÷ stock django-scim2", []).append(
+                        steady.per_second() / stock_steady.per_second()
+                    )
+                    list_ceiling = listing(port, None, args.users, domain, ceiling=True, rounds=30)
+                    lists = listing(port, raw, args.users, domain, ceiling=False, rounds=30)
+                    results.add_timings("ceiling", list_ceiling)
+                    results.add_timings(f"SCIM @{args.users}", lists)
+                    ratios.setdefault("list first page p50 ÷ ceiling", []).append(
+                        percentile(lists.by_op["list first page"], 0.5)
+                        / percentile(list_ceiling.by_op["list first page"], 0.5)
+                    )
+                    if "list last page" in lists.by_op:
+                        ratios.setdefault("list last page p50 ÷ ceiling", []).append(
+                            percentile(lists.by_op["list last page"], 0.5)
+                            / percentile(list_ceiling.by_op["list last page"], 0.5)
+                        )
+                        ratios.setdefault("list last ÷ first page p50", []).append(
+                            percentile(lists.by_op["list last page"], 0.5)
+                            / percentile(lists.by_op["list first page"], 0.5)
+                        )
+                    stock_lists = listing(
+                        port,
+                        stock_key,
+                        args.users,
+                        stock_domain,
+                        ceiling=False,
+                        rounds=30,
+                        base=STOCK_SCIM,
+                    )
+                    results.add_timings(f"stock django-scim2 @{args.users}", stock_lists)
+                    ratios.setdefault("stock list first page p50 ÷ ours", []).append(
+                        percentile(stock_lists.by_op["list first page"], 0.5)
                         / percentile(lists.by_op["list first page"], 0.5)
                     )
-                stock_lists = listing(
-                    port,
-                    stock_key,
-                    args.users,
-                    stock_domain,
-                    ceiling=False,
-                    rounds=30,
-                    base=STOCK_SCIM,
-                )
-                results.add_timings(f"stock django-scim2 @{args.users}", stock_lists)
-                ratios.setdefault("stock list first page p50 ÷ ours", []).append(
-                    percentile(stock_lists.by_op["list first page"], 0.5)
-                    / percentile(lists.by_op["list first page"], 0.5)
-                )
                 if saml is not None:
                     saml.configure(company)
-                    active = set(picks[args.steady_users :][: args.logins])
+                    first = 0 if args.only == "saml" else args.steady_users
+                    active = set(picks[first:][: args.logins])
                     emails = [
                         user.email for user in company.users.filter(pk__in=active).only("email")
                     ]
@@ -948,7 +990,8 @@ def main() -> None:
                     steady_state(port, raw, ids, args.concurrency, ceiling=False),
                     rate_unit="users/s",
                 )
-            results.add("API key authenticate()", api_key_auth_cost(), "µs")
+            if args.only != "saml":
+                results.add("API key authenticate()", api_key_auth_cost(), "µs")
         finally:
             web.stop()
             if xmlsec1_web is not None:
@@ -975,9 +1018,12 @@ def main() -> None:
         f"sequential walk last ÷ first tenth p50 @{big_users}": None,
         "web worker peak PSS": None,
     }
+    measured = (
+        f"{args.logins} SAML sign-ins" if args.only == "saml" else f"{args.users} users synced"
+    )
     results.print(
-        f"Medians of {args.repeat} runs ({args.users} users synced at concurrency "
-        f"{args.concurrency}; {cores} CPUs)",
+        f"Medians of {args.repeat} runs ({measured} at concurrency {args.concurrency}; "
+        f"{cores} CPUs)",
         ratios,
         gates,
         [

@@ -196,7 +196,10 @@ else:
             "LOCATION": "switchboard_cache",
         }
     }
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Django's database sessions, written once per sign-in (sso/sessions.py). In the database, not the
+# cache: deleting a row ends that session in every web process at once (Enforce SSO), and a Redis
+# outage signs nobody out.
+SESSION_ENGINE = "sso.sessions"
 
 # API keys (apikeys/throttle.py): a key that authenticates is always served. Bad keys from one
 # client address (an IPv6 /64), or wrong secrets for one key prefix from anywhere, past their

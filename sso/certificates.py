@@ -10,6 +10,7 @@ import binascii
 import datetime as dt
 import re
 from dataclasses import dataclass
+from xml.etree.ElementTree import Element
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -25,6 +26,7 @@ BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 BINDING_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 EXPIRY_WARNING_DAYS = 30
 MAX_METADATA_BYTES = 512 * 1024
+METADATA_FIELD = "metadata_xml"  # the form field metadata errors belong to
 
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
 
@@ -147,76 +149,94 @@ class IdPMetadata:
 
 def parse_idp_metadata(xml: str | bytes) -> IdPMetadata:
     """Entity id, SSO/SLO URLs and signing certificates from an IdP's SAML metadata XML."""
-    field = "metadata_xml"
-    raw = xml.encode("utf-8") if isinstance(xml, str) else xml
-    if len(raw) > MAX_METADATA_BYTES:
-        raise DomainError(
-            "The metadata file is larger than 512 KB: is it the right file?", field=field
-        )
-    if not raw.strip():
-        raise DomainError("The metadata XML is empty.", field=field)
-    try:
-        root = fromstring(raw, forbid_dtd=True)
-    except DefusedXmlException:
-        raise DomainError(
-            "The metadata XML declares a DTD or entities, which we never process.", field=field
-        ) from None
-    except Exception:  # ElementTree.ParseError and friends: not XML at all
-        raise DomainError(
-            "The metadata is not well-formed XML. Download it again from your identity provider "
-            "(in OneLogin: your app › More Actions › SAML Metadata).",
-            field=field,
-        ) from None
-    if root.tag == f"{{{MD}}}EntitiesDescriptor":
-        descriptors = root.findall(f"{{{MD}}}EntityDescriptor")
-        if len(descriptors) != 1:
-            raise DomainError(
-                "The metadata must describe exactly one identity provider.", field=field
-            )
-        root = descriptors[0]
-    if root.tag != f"{{{MD}}}EntityDescriptor":
-        raise DomainError("This XML is not SAML 2.0 metadata (no EntityDescriptor).", field=field)
+    root = _entity_descriptor(xml)
     idp = root.find(f"{{{MD}}}IDPSSODescriptor")
     if idp is None:
         raise DomainError(
             "This metadata describes no identity provider (no IDPSSODescriptor). Did you paste "
             "our service provider metadata instead of your identity provider's?",
-            field=field,
+            field=METADATA_FIELD,
         )
+    certificates = _signing_certificates(idp)
+    sso_url = _service_location(idp, "SingleSignOnService")
+    if not sso_url:
+        raise DomainError(
+            "The metadata has no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.",
+            field=METADATA_FIELD,
+        )
+    return IdPMetadata(
+        entity_id=(root.get("entityID") or "").strip(),
+        sso_url=sso_url,
+        slo_url=_service_location(idp, "SingleLogoutService"),
+        certificates=certificates,
+    )
+
+
+def _entity_descriptor(xml: str | bytes) -> Element:
+    """The one EntityDescriptor of the metadata (alone, or the only one of an
+    EntitiesDescriptor), parsed without DTDs or entities."""
+    raw = xml.encode("utf-8") if isinstance(xml, str) else xml
+    if len(raw) > MAX_METADATA_BYTES:
+        raise DomainError(
+            "The metadata file is larger than 512 KB: is it the right file?", field=METADATA_FIELD
+        )
+    if not raw.strip():
+        raise DomainError("The metadata XML is empty.", field=METADATA_FIELD)
+    try:
+        root = fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException:
+        raise DomainError(
+            "The metadata XML declares a DTD or entities, which we never process.",
+            field=METADATA_FIELD,
+        ) from None
+    except Exception:  # ElementTree.ParseError and friends: not XML at all
+        raise DomainError(
+            "The metadata is not well-formed XML. Download it again from your identity provider "
+            "(in OneLogin: your app › More Actions › SAML Metadata).",
+            field=METADATA_FIELD,
+        ) from None
+    if root.tag == f"{{{MD}}}EntitiesDescriptor":
+        descriptors = root.findall(f"{{{MD}}}EntityDescriptor")
+        if len(descriptors) != 1:
+            raise DomainError(
+                "The metadata must describe exactly one identity provider.", field=METADATA_FIELD
+            )
+        root = descriptors[0]
+    if root.tag != f"{{{MD}}}EntityDescriptor":
+        raise DomainError(
+            "This XML is not SAML 2.0 metadata (no EntityDescriptor).", field=METADATA_FIELD
+        )
+    return root
+
+
+def _signing_certificates(idp: Element) -> list[str]:
+    """The IdP's one or two signing certificates as PEM (a KeyDescriptor without `use` signs)."""
     certificates: list[str] = []
     for key in idp.findall(f"{{{MD}}}KeyDescriptor"):
         if key.get("use", "signing") != "signing":
             continue
         for node in key.iter(f"{{{DS}}}X509Certificate"):
-            pem = normalize_certificate(node.text or "", field=field)
+            pem = normalize_certificate(node.text or "", field=METADATA_FIELD)
             if pem not in certificates:
                 certificates.append(pem)
     if not certificates:
         raise DomainError(
             'The metadata has no signing certificate (KeyDescriptor use="signing" with an '
             "X509Certificate), so its sign-ins could not be verified.",
-            field=field,
+            field=METADATA_FIELD,
         )
     if len(certificates) > 2:
-        raise DomainError("The metadata lists more than two signing certificates.", field=field)
-
-    def location(service: str) -> str:
-        nodes = idp.findall(f"{{{MD}}}{service}")
-        for binding in (BINDING_REDIRECT, BINDING_POST):
-            for node in nodes:
-                if node.get("Binding") == binding and node.get("Location"):
-                    return str(node.get("Location")).strip()
-        return ""
-
-    sso_url = location("SingleSignOnService")
-    if not sso_url:
         raise DomainError(
-            "The metadata has no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.",
-            field=field,
+            "The metadata lists more than two signing certificates.", field=METADATA_FIELD
         )
-    return IdPMetadata(
-        entity_id=(root.get("entityID") or "").strip(),
-        sso_url=sso_url,
-        slo_url=location("SingleLogoutService"),
-        certificates=certificates,
-    )
+    return certificates
+
+
+def _service_location(idp: Element, service: str) -> str:
+    """The Location of the IdP's `service` endpoint, HTTP-Redirect preferred over HTTP-POST."""
+    nodes = idp.findall(f"{{{MD}}}{service}")
+    for binding in (BINDING_REDIRECT, BINDING_POST):
+        for node in nodes:
+            if node.get("Binding") == binding and node.get("Location"):
+                return str(node.get("Location")).strip()
+    return ""

@@ -66,14 +66,34 @@ def malformed(reason: str) -> SignInRefused:
 
 
 def inspect_saml_response(encoded: str) -> InspectedResponse:
+    """The response's XML, InResponseTo and Issuer, once every check above has passed;
+    SignInRefused (400 for what is not a SAML response at all) for the first that fails."""
+    xml = _decode(encoded)
+    root = _parse(xml)
+    _check_nodes(root)
+    _check_content(root)
+    _check_signature_shape(root)
+    issuer = root.find(f"{{{SAML}}}Issuer")
+    return InspectedResponse(
+        xml=xml,
+        in_response_to=root.get("InResponseTo") or "",
+        issuer=(issuer.text or "").strip() if issuer is not None else "",
+    )
+
+
+def _decode(encoded: str) -> bytes:
     if len(encoded) > MAX_SAML_RESPONSE_CHARS:
         raise bad_request("too_large", "The sign-in response is too large to be genuine.")
     try:
-        xml = base64.b64decode("".join(encoded.split()), validate=True)
+        return base64.b64decode("".join(encoded.split()), validate=True)
     except (binascii.Error, ValueError):
         raise bad_request(
             "not_base64", "The sign-in response is not a SAML response (it is not base64)."
         ) from None
+
+
+def _parse(xml: bytes) -> ET.Element:
+    """The root element, with comments and processing instructions kept so they can be refused."""
     parser = DefusedXMLParser(
         target=ET.TreeBuilder(insert_comments=True, insert_pis=True),
         forbid_dtd=True,
@@ -91,7 +111,11 @@ def inspect_saml_response(encoded: str) -> InspectedResponse:
         ) from None
     if root.tag != f"{{{SAMLP}}}Response":
         raise bad_request("not_saml_response", "The sign-in response is not a SAML Response.")
+    return root
 
+
+def _check_nodes(root: ET.Element) -> None:
+    """No nesting deeper than MAX_XML_DEPTH, no comment or processing instruction, no ID twice."""
     ids: set[str] = set()
     unvisited = [(root, 1)]
     while unvisited:
@@ -106,6 +130,10 @@ def inspect_saml_response(encoded: str) -> InspectedResponse:
                 raise malformed("duplicate_id")
             ids.add(node_id)
         unvisited.extend((child, depth + 1) for child in node)
+
+
+def _check_content(root: ET.Element) -> None:
+    """A successful status and exactly one plain assertion, a direct child of the response."""
     if any(True for _ in root.iter(f"{{{SAML}}}EncryptedAssertion")):
         raise SignInRefused(
             "encrypted_assertion",
@@ -120,12 +148,15 @@ def inspect_saml_response(encoded: str) -> InspectedResponse:
             "Switchboard administrator.",
         )
     assertions = list(root.iter(f"{{{SAML}}}Assertion"))
-    direct = root.findall(f"{{{SAML}}}Assertion")
-    if len(assertions) != 1 or len(direct) != 1:
+    if len(assertions) != 1 or len(root.findall(f"{{{SAML}}}Assertion")) != 1:
         raise malformed("assertion_count")
-    # Only an enveloped signature of the response or of its assertion signs anything here.
+
+
+def _check_signature_shape(root: ET.Element) -> None:
+    """An enveloped signature on the response or its assertion, with accepted algorithms only."""
     signature = f"{{{DS}}}Signature"
-    if root.find(signature) is None and direct[0].find(signature) is None:
+    assertion = root.find(f"{{{SAML}}}Assertion")
+    if root.find(signature) is None and (assertion is None or assertion.find(signature) is None):
         raise SignInRefused(
             "unsigned", "The sign-in response was not signed by your identity provider."
         )
@@ -135,9 +166,3 @@ def inspect_saml_response(encoded: str) -> InspectedResponse:
     for method in root.iter(f"{{{DS}}}DigestMethod"):
         if method.get("Algorithm") not in DIGEST_ALGORITHMS:
             raise malformed("weak_digest_algorithm")
-    issuer = root.find(f"{{{SAML}}}Issuer")
-    return InspectedResponse(
-        xml=xml,
-        in_response_to=root.get("InResponseTo") or "",
-        issuer=(issuer.text or "").strip() if issuer is not None else "",
-    )

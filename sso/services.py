@@ -189,38 +189,8 @@ def configure_saml(
         raise DomainError(f"Unknown SAML settings: {', '.join(sorted(unknown))}.")
     ensure_enterprise(company)
     if metadata_xml is not None and metadata_xml.strip():
-        metadata = parse_idp_metadata(metadata_xml)
-        fields.update(
-            idp_entity_id=metadata.entity_id,
-            idp_sso_url=metadata.sso_url,
-            idp_slo_url=metadata.slo_url,
-            idp_certificate=metadata.certificates[0],
-            idp_certificate_2=metadata.certificates[1] if len(metadata.certificates) > 1 else "",
-        )
-    cleaned: dict[str, Any] = {}
-    if "idp_entity_id" in fields:
-        cleaned["idp_entity_id"] = clean_entity_id(fields["idp_entity_id"])
-    if "idp_sso_url" in fields:
-        cleaned["idp_sso_url"] = clean_idp_url(
-            fields["idp_sso_url"], field="idp_sso_url", required=True
-        )
-    if "idp_slo_url" in fields:
-        cleaned["idp_slo_url"] = clean_idp_url(
-            fields["idp_slo_url"], field="idp_slo_url", required=False
-        )
-    # An emptied certificate field removes that certificate (the end of a rollover); the
-    # service refuses to leave none.
-    for name in CERT_FIELDS:
-        if name in fields:
-            text = (fields[name] or "").strip()
-            cleaned[name] = normalize_certificate(text, field=name) if text else ""
-    if "jit_license_type" in fields:
-        cleaned["jit_license_type"] = accounts_services.clean_choice(
-            fields["jit_license_type"], LicenseType, "jit_license_type"
-        )
-    for name in FLAG_FIELDS:
-        if name in fields:
-            cleaned[name] = bool(fields[name])
+        fields.update(_fields_from_metadata(metadata_xml))
+    cleaned = _clean_settings(fields)
 
     with transaction.atomic():
         config = SAMLConfig.objects.select_for_update().filter(company=company).first()
@@ -231,37 +201,9 @@ def configure_saml(
         before_fingerprint = "" if created else settings_fingerprint(config)
         for name, value in cleaned.items():
             setattr(config, name, value)
-        if not config.idp_entity_id:
-            raise DomainError("Enter the IdP entity ID (Issuer URL).", field="idp_entity_id")
-        if not config.idp_sso_url:
-            raise DomainError("Enter the IdP SSO URL (SAML 2.0 Endpoint).", field="idp_sso_url")
-        if not config.idp_certificate:
-            if config.idp_certificate_2:  # rollover finished: the second becomes the only one
-                config.idp_certificate, config.idp_certificate_2 = config.idp_certificate_2, ""
-            else:
-                raise DomainError(
-                    "Paste the identity provider's X.509 certificate.", field="idp_certificate"
-                )
-        if config.idp_certificate == config.idp_certificate_2:
-            config.idp_certificate_2 = ""
-        if config.enforce_sso and not config.enabled:
-            raise DomainError(
-                "Turn on SSO before enforcing it, or nobody could sign in.", field="enforce_sso"
-            )
-        fingerprint = settings_fingerprint(config)
-        if (
-            require_tested
-            and config.enforce_sso
-            and (not before.get("enforce_sso") or fingerprint != before_fingerprint)
-            and config.tested_fingerprint != fingerprint
-        ):
-            raise DomainError(
-                "Run Test sign-in with these identity provider settings, and see it succeed, "
-                "before enforcing SSO: otherwise a mistake here could lock everyone out, company "
-                "admins included. To change the identity provider while enforcing, turn Enforce "
-                "SSO off, save, test, then turn it back on.",
-                field="enforce_sso",
-            )
+        _complete(config)
+        if require_tested:
+            _ensure_tested_before_enforcing(config, before, before_fingerprint)
         after = _audited(config)
         if not created and before == after:
             return config
@@ -288,6 +230,80 @@ def configure_saml(
                 after=after,
             )
     return config
+
+
+def _fields_from_metadata(metadata_xml: str | bytes) -> dict[str, str]:
+    metadata = parse_idp_metadata(metadata_xml)
+    return {
+        "idp_entity_id": metadata.entity_id,
+        "idp_sso_url": metadata.sso_url,
+        "idp_slo_url": metadata.slo_url,
+        "idp_certificate": metadata.certificates[0],
+        "idp_certificate_2": metadata.certificates[1] if len(metadata.certificates) > 1 else "",
+    }
+
+
+def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
+    """The given settings, checked and in their stored form; DomainError for the first bad one."""
+    cleaned: dict[str, Any] = {}
+    if "idp_entity_id" in fields:
+        cleaned["idp_entity_id"] = clean_entity_id(fields["idp_entity_id"])
+    for name, required in (("idp_sso_url", True), ("idp_slo_url", False)):
+        if name in fields:
+            cleaned[name] = clean_idp_url(fields[name], field=name, required=required)
+    # An emptied certificate field removes that certificate (the end of a rollover); the
+    # service refuses to leave none.
+    for name in CERT_FIELDS:
+        if name in fields:
+            text = (fields[name] or "").strip()
+            cleaned[name] = normalize_certificate(text, field=name) if text else ""
+    if "jit_license_type" in fields:
+        cleaned["jit_license_type"] = accounts_services.clean_choice(
+            fields["jit_license_type"], LicenseType, "jit_license_type"
+        )
+    for name in FLAG_FIELDS:
+        if name in fields:
+            cleaned[name] = bool(fields[name])
+    return cleaned
+
+
+def _complete(config: SAMLConfig) -> None:
+    """Settings a sign-in can work with: an IdP entity id, SSO URL and certificate (the second
+    one moves up when the first was removed), and SSO on before it is enforced."""
+    if not config.idp_entity_id:
+        raise DomainError("Enter the IdP entity ID (Issuer URL).", field="idp_entity_id")
+    if not config.idp_sso_url:
+        raise DomainError("Enter the IdP SSO URL (SAML 2.0 Endpoint).", field="idp_sso_url")
+    if not config.idp_certificate:
+        if not config.idp_certificate_2:
+            raise DomainError(
+                "Paste the identity provider's X.509 certificate.", field="idp_certificate"
+            )
+        # Rollover finished: the second becomes the only one.
+        config.idp_certificate, config.idp_certificate_2 = config.idp_certificate_2, ""
+    if config.idp_certificate == config.idp_certificate_2:
+        config.idp_certificate_2 = ""
+    if config.enforce_sso and not config.enabled:
+        raise DomainError(
+            "Turn on SSO before enforcing it, or nobody could sign in.", field="enforce_sso"
+        )
+
+
+def _ensure_tested_before_enforcing(
+    config: SAMLConfig, before: dict[str, Any], before_fingerprint: str
+) -> None:
+    """Enforce SSO goes on, or stays on while the IdP settings change, only for settings a Test
+    sign-in succeeded with."""
+    fingerprint = settings_fingerprint(config)
+    changes_enforced = not before.get("enforce_sso") or fingerprint != before_fingerprint
+    if config.enforce_sso and changes_enforced and config.tested_fingerprint != fingerprint:
+        raise DomainError(
+            "Run Test sign-in with these identity provider settings, and see it succeed, "
+            "before enforcing SSO: otherwise a mistake here could lock everyone out, company "
+            "admins included. To change the identity provider while enforcing, turn Enforce "
+            "SSO off, save, test, then turn it back on.",
+            field="enforce_sso",
+        )
 
 
 def _forbids_more_passwords(before: dict[str, Any], after: dict[str, Any]) -> bool:
@@ -381,12 +397,12 @@ def consume_assertion(*, company: Company, assertion_id: str, not_on_or_after: d
     the unique constraint decides races.
     """
     slack = max(REPLAY_WINDOW_SLACK, dt.timedelta(seconds=settings.SAML_CLOCK_SKEW))
-    keep_until = not_on_or_after + slack
+    seen = SeenAssertion(
+        company=company, assertion_id=assertion_id[:256], not_on_or_after=not_on_or_after + slack
+    )
     try:
         with transaction.atomic():
-            SeenAssertion.objects.create(
-                company=company, assertion_id=assertion_id[:256], not_on_or_after=keep_until
-            )
+            seen.save(force_insert=True)
     except IntegrityError:
         raise SignInRefused(
             "replay",
@@ -497,14 +513,21 @@ def _provision_just_in_time(
 
 
 def record_sign_in(
-    *, user: User, source: str, method: str, client_ip: str | None, detail: dict[str, Any]
+    *,
+    user: User,
+    company: Company | None,
+    source: str,
+    method: str,
+    client_ip: str | None,
+    detail: dict[str, Any],
 ) -> None:
-    """Audit a successful sign-in (`sso` or `password`, `break_glass` for enforced companies)."""
+    """Audit a successful sign-in (`sso` or `password`, `break_glass` for enforced companies)
+    of `user` at `company`, their own (the caller has it at hand: no query for it here)."""
     record_audit(
         actor=user,
         source=source,
         action=f"auth.sign_in.{method}",
-        company=user.company,
+        company=company,
         target=user,
         after=detail or None,
         client_ip=client_ip,
@@ -600,10 +623,14 @@ def count_refused_sign_in(*, slug: str, client_ip: str | None) -> int | None:
 
 
 def saml_config_for(company: Company | None) -> SAMLConfig | None:
-    """The company's SAML settings if SSO is on and the plan includes it, else None."""
+    """The company's SAML settings if SSO is on and the plan includes it, else None.
+
+    Read through `company.saml_config`: no query when the company was loaded with
+    `select_related("saml_config")`, as the SSO doors load it."""
     if company is None or not company.is_enterprise:
         return None
-    return SAMLConfig.objects.filter(company=company, enabled=True).first()
+    config = getattr(company, "saml_config", None)  # None: no settings saved
+    return config if config is not None and config.enabled else None
 
 
 def password_sign_in_policy(user: User) -> str:

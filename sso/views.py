@@ -69,6 +69,7 @@ from sso.saml import (
     sp_acs_url,
     sp_entity_id,
 )
+from sso.selectors import company_with_saml_config
 from sso.services import CONTACT_ADMIN, SignInRefused
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,8 @@ def error_page(
 
 
 def _company_or_404(slug: str) -> Company:
-    company = Company.objects.filter(slug=slug).first()
+    # With its SAML settings, in the same query: every SSO door reads them.
+    company = company_with_saml_config(slug)
     if company is None:
         raise Http404("No such company.")
     return company
@@ -338,6 +340,7 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
         request.session["sso_session_index"] = identity.session_index
         services.record_sign_in(
             user=user,
+            company=self.company,
             source=Source.SSO,
             method="sso",
             client_ip=client_ip(request),
@@ -732,6 +735,7 @@ def _password_step(request: HttpRequest, next_url: str, context: dict[str, Any])
     auth.login(request, user)
     services.record_sign_in(
         user=user,
+        company=user.company,
         source=Source.ADMIN,
         method="break_glass" if policy == "break_glass" else "password",
         client_ip=ip,
