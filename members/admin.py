@@ -139,7 +139,7 @@ class UserAdmin(CompanyScopedAdmin):
         "office_display",
         "phone_number_display",
         "managed_by_display",
-        "role",
+        "role_display",
     )
     list_display_links = ("name", "email")
     list_filter = (
@@ -345,6 +345,10 @@ class UserAdmin(CompanyScopedAdmin):
     @admin.display(description="License", ordering="license_type")
     def license(self, obj: User) -> str:
         return obj.get_license_type_display() if obj.license_type else "No license"
+
+    @admin.display(description="Role", ordering="role")
+    def role_display(self, obj: User) -> str:
+        return obj.role_label  # says "Approver" too, which the role field alone does not
 
     @admin.display(description="Office", ordering="office__name")
     def office_display(self, obj: User) -> str:

@@ -66,6 +66,16 @@ def test_needs_a_number_and_managed_by_filters(company_admin_client, ada, bob, c
     assert listed(managed) == {"ada@acme.example"}
 
 
+def test_the_role_column_names_approvers(company_admin_client, ada, bob):
+    User.objects.filter(pk=bob.pk).update(is_approver=True)
+    body = company_admin_client.get(USERS).content.decode()
+    rows = {row.split("</tr>")[0] for row in body.split("<tr") if "@acme.example" in row}
+    bob_row = next(row for row in rows if "bob@acme.example" in row)
+    ada_row = next(row for row in rows if "ada@acme.example" in row)
+    assert ">Approver<" in bob_row
+    assert ">Member<" in ada_row
+
+
 def test_scim_managed_users_identity_fields_are_read_only(company_admin_client, ada):
     url = reverse("admin:accounts_user_change", args=[ada.pk])
     page = company_admin_client.get(url)
