@@ -241,6 +241,8 @@ class UserAdmin(CompanyScopedAdmin):
             office.widget.can_change_related = False
             office.widget.can_delete_related = False
             office.widget.can_view_related = False
+            if obj is None:
+                office.empty_label = "The main office"  # what create_member gives
         return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:

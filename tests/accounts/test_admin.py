@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent, CompanyDomain, User
 from tests.accounts.factories import CompanyDomainFactory
+from tests.offices.factories import OfficeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +89,19 @@ def test_admin_adds_user_in_own_company(company_admin_client, company):
     user = User.objects.get(email="new@acme.example")
     assert user.company == company
     assert not user.has_usable_password()
+
+
+def test_a_user_added_without_an_office_sits_in_the_main_office(company_admin_client, company):
+    main = OfficeFactory(company=company, name="HQ", is_main=True)
+    OfficeFactory(company=company, name="Branch")
+    form = company_admin_client.get(reverse("admin:accounts_user_add")).content.decode()
+    assert '<option value="" selected>The main office</option>' in form
+    response = company_admin_client.post(
+        reverse("admin:accounts_user_add"),
+        {"email": "new@acme.example", "given_name": "New", "role": "member", "office": ""},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert User.objects.get(email="new@acme.example").office == main
 
 
 def test_missing_object_is_404_not_redirect(company_admin_client):
