@@ -1,6 +1,6 @@
 """Phone-number knowledge, all from the `phonenumbers` library (Google's libphonenumber data):
-parsing and E.164 formatting, area codes and their region names; country names from CLDR (Babel)
-for the regions phonenumbers knows.
+parsing and E.164 formatting, area codes and their region names (the geocoder, loaded only when
+a name is asked for); country names from CLDR (Babel) for the regions phonenumbers knows.
 
 Nothing here touches the database; the services and the reference-data migration build on it.
 """
@@ -26,11 +26,24 @@ class ParsedNumber:
     e164: str
     country: str  # ISO 3166 alpha-2 region of the number ("US", "GB" …)
     area_code: str  # "" for numbers without a geographic area code (toll-free, mobile …)
-    region_name: str  # where the area code is, e.g. "California"; "" when unknown
 
     @property
     def international(self) -> str:
         return format_international(self.e164)
+
+    @property
+    def region_name(self) -> str:
+        """Where the area code is, e.g. "California"; "" when unknown. From the geocoder, whose
+        data takes ~100 MiB in every process that asks: the services read the names of known
+        area codes from the AreaCode table, and ask here only for one it lacks."""
+        if not self.area_code:
+            return ""
+        # The geocoder is slow (it classifies the number again): ask it once per area code.
+        key = (self.country, self.area_code)
+        name = _REGION_NAMES.get(key)
+        if name is None:
+            name = _REGION_NAMES[key] = _region_name_of(phonenumbers.parse(self.e164), self.country)
+        return name
 
 
 def parse_number(
@@ -64,13 +77,7 @@ def parse_number(
         )
     country = phonenumbers.region_code_for_number(parsed) or ""
     e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
-    area_code = _area_code_of(parsed)
-    # The geocoder is slow (it classifies the number again): ask it once per area code.
-    key = (country, area_code)
-    region_name = _REGION_NAMES.get(key)
-    if region_name is None:
-        region_name = _REGION_NAMES[key] = _region_name_of(parsed, country) if area_code else ""
-    return ParsedNumber(e164=e164, country=country, area_code=area_code, region_name=region_name)
+    return ParsedNumber(e164=e164, country=country, area_code=_area_code_of(parsed))
 
 
 _REGION_NAMES: dict[tuple[str, str], str] = {}

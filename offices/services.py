@@ -891,8 +891,9 @@ def reassign_number(
 
 
 def _area_codes_for(parsed: Iterable[ParsedNumber]) -> dict[tuple[str, str], AreaCode]:
-    """AreaCode rows for the numbers' area codes, adding any the library knows and we lack."""
-    wanted = {(p.country, p.area_code): p.region_name for p in parsed if p.area_code}
+    """AreaCode rows for the numbers' area codes, adding any the library knows and we lack (only
+    those ask the geocoder for their region's name)."""
+    wanted = {(p.country, p.area_code): p for p in parsed if p.area_code}
     if not wanted:
         return {}
     countries = {country for country, _ in wanted}
@@ -906,7 +907,10 @@ def _area_codes_for(parsed: Iterable[ParsedNumber]) -> dict[tuple[str, str], Are
     missing = [key for key in wanted if key not in known]
     if missing:
         AreaCode.objects.bulk_create(
-            [AreaCode(country=c, code=code, region=wanted[(c, code)][:200]) for c, code in missing],
+            [
+                AreaCode(country=c, code=code, region=wanted[(c, code)].region_name[:200])
+                for c, code in missing
+            ],
             ignore_conflicts=True,
         )
         known = fetch()

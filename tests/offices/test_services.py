@@ -512,6 +512,19 @@ def test_add_number_to_office_and_reserve(company, london):
     assert reserve.area_code == AreaCode.objects.get(country="US", code="415")
 
 
+def test_a_number_of_a_known_area_code_is_added_without_the_geocoder(company, monkeypatch):
+    """Its region's name is in the AreaCode table: the geocoder's data (~100 MiB a process) is
+    loaded only for an area code the table lacks."""
+
+    def geocoder(*args):
+        raise AssertionError("the geocoder was asked")
+
+    monkeypatch.setattr("offices.phone._region_name_of", geocoder)
+    monkeypatch.setattr("offices.phone._REGION_NAMES", {})
+    row = services.add_number(company=company, number="+14155550100", **ACT)
+    assert row.area_code.region == "California"
+
+
 @pytest.mark.parametrize(
     ("number", "office_name", "error", "words"),
     [
