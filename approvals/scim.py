@@ -31,17 +31,15 @@ def queue_if_required(
     user: User | None,
     changes: dict[str, Any],
     actor: Actor,
-    must_queue: bool | None = None,
+    open_changes: int | None = None,
 ) -> PendingChange | None:
     """Queue a validated SCIM change when it must wait for an approver; else None (apply now).
 
-    `must_queue` is the answer when the caller read it with the user (`with_must_queue`);
-    None asks here. Raises DomainError for a change that would be refused if applied: the
-    client gets its 4xx now, not at approval time.
+    `open_changes`: how many of the user's changes wait, when the caller counted them with the
+    locked user (`with_pending_change_counts`); None asks here. Raises DomainError for a change
+    that would be refused if applied: the client gets its 4xx now, not at approval time.
     """
-    if must_queue is None:
-        must_queue = services.must_queue(company, operation, user)
-    if not must_queue:
+    if not services.must_queue(company, operation, user, open_changes=open_changes):
         return None
     return services.queue_change(
         company=company,
@@ -66,9 +64,3 @@ def with_pending_change_counts(queryset: QuerySet[User]) -> QuerySet[User]:
     return queryset.annotate(
         pending_change_count=Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
     )
-
-
-def with_must_queue(queryset: QuerySet[User], operation: str) -> QuerySet[User]:
-    """Annotate `must_queue`: whether `operation` on the user waits for an approver
-    (`approvals.services.must_queue`), in the same query."""
-    return queryset.annotate(must_queue=services.must_queue_for_user_rows(operation))

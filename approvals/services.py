@@ -146,16 +146,23 @@ def has_open_changes(user: User) -> bool:
     return PendingChange.objects.filter(user_id=user.pk, status__in=OPEN_STATUSES).exists()
 
 
-def must_queue(company: Company, operation: str, user: User | None = None) -> bool:
+def must_queue(
+    company: Company, operation: str, user: User | None = None, *, open_changes: int | None = None
+) -> bool:
     """Whether a SCIM change goes to the queue instead of applying now.
 
     The policy decides; and a change for a user who already has changes waiting is queued behind
     them whatever the policy says, so one user's changes always apply in arrival order (and a
     reserved user cannot be activated by an update that skips the approval of its create).
+    `open_changes` is how many of the user's changes wait, when the caller counted them as it
+    read (and locked) the user: then only the policy is asked, which the company read with its
+    API key answers without a query.
     """
     if user is None:
         return requires_approval(company, operation)
-    # Both questions in one round trip: every SCIM update and delete asks them.
+    if open_changes is not None:
+        return open_changes > 0 or requires_approval(company, operation)
+    # Both questions in one round trip.
     answer = (
         Company.objects.filter(pk=company.pk)
         .annotate(queue=_must_queue_expression(operation, OuterRef("pk"), user.pk))
@@ -163,12 +170,6 @@ def must_queue(company: Company, operation: str, user: User | None = None) -> bo
         .first()
     )
     return bool(answer)
-
-
-def must_queue_for_user_rows(operation: str) -> ExpressionWrapper:
-    """`must_queue` as an expression over User rows, to ask it in a query that reads the user
-    anyway (the SCIM update and delete doors)."""
-    return _must_queue_expression(operation, OuterRef("company_id"), OuterRef("pk"))
 
 
 def _must_queue_expression(operation: str, company_id: Any, user_id: Any) -> ExpressionWrapper:

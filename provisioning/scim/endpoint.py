@@ -61,7 +61,7 @@ class ResourceEndpoint(ABC):
     # --- hooks: writes ---
 
     @abstractmethod
-    def lock(self, context: Context, pk: int, operation: str) -> Any | None:
+    def lock(self, context: Context, pk: int) -> Any | None:
         """The resource a write changes, read locked in the write's transaction, or None."""
 
     @abstractmethod
@@ -107,7 +107,7 @@ class ResourceEndpoint(ABC):
 
     @transaction.atomic
     def replace(self, context: Context, id: str) -> HttpResponse:
-        resource, current = self._locked(context, id, "update")
+        resource, current = self._locked(context, id)
         raw = read_json(context.request)
         body = normalize_body(raw, self.resource_type)
         if isinstance(raw, dict) and raw.get("id") not in (None, str(resource.pk), resource.pk):
@@ -116,23 +116,23 @@ class ResourceEndpoint(ABC):
 
     @transaction.atomic
     def patch(self, context: Context, id: str) -> HttpResponse:
-        resource, current = self._locked(context, id, "update")
+        resource, current = self._locked(context, id)
         operations = parse_operations(read_json(context.request))
         wanted = self.apply_operations(current, resource, operations)
         return self.respond(context, *self.change(context, resource, current, wanted))
 
     @transaction.atomic
     def delete(self, context: Context, id: str) -> HttpResponse:
-        resource, _current = self._locked(context, id, "delete")
+        resource, _current = self._locked(context, id)
         waiting = self.remove(context, resource)
         if waiting is not None:
             return self.respond(context, waiting, 202)
         return HttpResponse(status=204)
 
-    def _locked(self, context: Context, id: str, operation: str) -> tuple[Any, Body]:
+    def _locked(self, context: Context, id: str) -> tuple[Any, Body]:
         """The resource locked and its body, If-Match compared with it."""
         pk = resource_pk(id)
-        resource = self.lock(context, pk, operation) if pk is not None else None
+        resource = self.lock(context, pk) if pk is not None else None
         if resource is None:
             raise self._not_found(id)
         current = self.render(context, resource)

@@ -36,7 +36,7 @@ class GroupEndpoint(ResourceEndpoint):
         office = self.queryset(context).filter(pk=pk).first()
         return None if office is None else self.render(context, office)
 
-    def lock(self, context: Context, pk: int, operation: str) -> Office | None:
+    def lock(self, context: Context, pk: int) -> Office | None:
         """A member's move asks the approval queue for itself (writes.update_group)."""
         return selectors.office_to_write(context.company, pk)
 

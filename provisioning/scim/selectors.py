@@ -1,82 +1,100 @@
 """The door's reads: a company's users as the rows a User body shows (one query for GET, every
 page of /Users and .search, and the answer after a write), the user a write changes (locked, one
-query), and the offices Groups are."""
+query), and the offices Groups are.
+
+The rows of users are read by SQL written out here (each column converted as the ORM converts
+it): the same statements built with the ORM took ~10 ms of Python to build and compile for each
+page and `userName eq` filter, which PostgreSQL runs in ~0.5 ms, and a model per row cost more
+than rendering it (docs/performance.md, "SCIM reads in SQL"). Everything else is the ORM.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, cast
 
 from django.db import connections, router
-from django.db.models import (
-    BooleanField,
-    Case,
-    Count,
-    F,
-    Func,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-    Window,
-)
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import Exact
+from django.db.models import Field, Prefetch, QuerySet
+from django.db.models.expressions import Col
+from psycopg.types.datetime import TimestamptzLoader
 
 from accounts.models import Company, User, UserCount
-from approvals.scim import with_must_queue, with_pending_change_counts
+from approvals.models import OPEN_STATUSES
+from approvals.scim import with_pending_change_counts
 from offices.models import Office, PhoneNumber
 from offices.services import remember_number
 from provisioning.scim.queries import user_named
 from provisioning.scim.rendering import USER_ROW_FIELDS, UserRow
 
-# The columns after the user's own, in UserRow's order: (name, model, its column, the user's
-# column that points at it). Scalar subqueries, not joins: each is one index probe per row,
-# where the planner would hash-join a whole table (every user of every company, as managers)
-# to a page of 100 rows.
-_RELATED = (
-    ("office_name", Office, "name", "pk", "office_id"),
-    ("work_number", PhoneNumber, "number", "assigned_user", "pk"),
-    ("manager_given_name", User, "given_name", "pk", "manager_id"),
-    ("manager_family_name", User, "family_name", "pk", "manager_id"),
-    ("manager_email", User, "email", "pk", "manager_id"),
+# The user's own columns of a UserRow.
+_USER_ROW_FIELDS = [cast("Field[Any, Any]", User._meta.get_field(name)) for name in USER_ROW_FIELDS]
+
+# A UserRow's columns, the user as "u": its own, then its office's name, work number, manager's
+# name and email, and how many of its changes wait (approvals' open statuses, fixed values).
+# Scalar subqueries, not joins: each is one index probe per row, where the planner would
+# hash-join a whole table (every user of every company, as managers) to a page of 100 rows.
+_USER_ROW_COLUMNS = ", ".join(
+    [
+        *(f"u.{field.column}" for field in _USER_ROW_FIELDS),
+        "(SELECT o.name FROM offices_office o WHERE o.id = u.office_id) AS office_name",
+        "(SELECT n.number FROM offices_phonenumber n WHERE n.assigned_user_id = u.id)"
+        " AS work_number",
+        "(SELECT m.given_name FROM accounts_user m WHERE m.id = u.manager_id)"
+        " AS manager_given_name",
+        "(SELECT m.family_name FROM accounts_user m WHERE m.id = u.manager_id)"
+        " AS manager_family_name",
+        "(SELECT m.email FROM accounts_user m WHERE m.id = u.manager_id) AS manager_email",
+        "(SELECT COUNT(*) FROM approvals_pendingchange c WHERE c.user_id = u.id"  # noqa: S608 (fixed choice values)
+        f" AND c.status IN ({', '.join(repr(str(status)) for status in OPEN_STATUSES)}))"
+        " AS pending_changes",
+    ]
 )
 
 
-# The users with these columns, built once per process: every statement starts from it, and
-# resolving the columns' subqueries again on each took longer than running the page query.
-# Without the models' default ordering: each subquery is one row.
-_USER_ROWS = with_pending_change_counts(
-    User.objects.annotate(
-        **{
-            name: Subquery(
-                model.objects.filter(**{key: OuterRef(points)}).order_by().values(column)[:1]
-            )
-            for name, model, column, key, points in _RELATED
-        }
+@cache
+def _converters(alias: str) -> list[tuple[int, Col, list[Any]]]:
+    """Per column of the user's own that needs it, what Django converts it with when it reads
+    the model (JSON text parsed, SQLite's timestamps made aware)."""
+    connection = connections[alias]
+    found = []
+    for index, field in enumerate(_USER_ROW_FIELDS):
+        column = field.get_col("u")
+        functions = connection.ops.get_db_converters(column)
+        if hasattr(field, "from_db_value"):  # as Field.get_db_converters adds it
+            functions = [*functions, field.from_db_value]
+        if functions:
+            found.append((index, column, functions))
+    return found
+
+
+def _fetch(sql: str, params: list[Any]) -> list[list[Any]]:
+    """The rows of a statement that selects a UserRow's columns (and maybe more after them),
+    converted as the ORM converts them."""
+    alias = router.db_for_read(User)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # psycopg's own timestamptz loader, in C: Django's subclass of it parses in Python,
+            # ~4 µs a timestamp, and a page has 200 of them.
+            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        rows = [list(row) for row in cursor.fetchall()]
+    for index, column, functions in _converters(alias):
+        for row in rows:
+            for function in functions:
+                row[index] = function(row[index], column, connection)
+    return rows
+
+
+def user_rows_statement(company_id: int, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """The statement `user_rows` runs, and its parameters."""
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"SELECT {_USER_ROW_COLUMNS} FROM accounts_user u "  # noqa: S608 (no value in the text)
+        f"WHERE u.company_id = %s AND u.id IN ({placeholders})"
     )
-)
-
-
-def _rows(where: Any, **after: Any) -> QuerySet[Any]:
-    """The users `where` selects as UserRow values (then the annotations `after`, in order), in
-    one query."""
-    return (
-        _USER_ROWS.filter(where)
-        .annotate(**after)
-        .values_list(
-            *USER_ROW_FIELDS, *(name for name, *_ in _RELATED), "pending_change_count", *after
-        )
-    )
-
-
-def user_rows_query(company_id: int, ids: Sequence[int]) -> QuerySet[Any]:
-    """The statement `user_rows` runs."""
-    return _rows(Q(company_id=company_id, pk__in=ids))
+    return sql, [company_id, *ids]
 
 
 def user_rows(company_id: int, ids: Sequence[int]) -> list[UserRow]:
@@ -84,37 +102,64 @@ def user_rows(company_id: int, ids: Sequence[int]) -> list[UserRow]:
     of no user are left out)."""
     if not ids:
         return []
-    rows = user_rows_query(company_id, ids)
+    rows = _fetch(*user_rows_statement(company_id, ids))
     by_id = {row[0]: UserRow._make(row) for row in rows}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
-def _listed(company_id: int, user_name: str | None) -> QuerySet[User]:
-    """The users a list holds: the company's, and with `user_name` those a `userName eq` filter
-    finds — the SCIM userName, else the sign-in email, both case-insensitively (what the
-    filter's Q, queries.USER_FILTERS["username"], selects)."""
-    users = User.objects.filter(company_id=company_id)
-    if user_name is None:
-        return users
-    return users.filter(user_named(user_name))
+# The users a list holds, as "p": the company's (parameter: its id) and, for a `userName eq`
+# filter, those with that SCIM userName, else (no userName) that sign-in email, both
+# case-insensitively as the database lowers them (parameters: the name, twice) — what the
+# filter's Q, queries.user_named, selects.
+_LISTED = "p.company_id = %s"
+_NAMED = (
+    " AND (LOWER(p.scim_user_name) = LOWER(%s)"
+    " OR (p.scim_user_name IS NULL AND LOWER(p.email) = LOWER(%s)))"
+)
+# The whole list's size is the count the database keeps (accounts/user_count.py): counting the
+# company's users took 14 ms at 100,000 of them, on every full page.
+_KEPT_SIZE = "COALESCE((SELECT k.users FROM accounts_usercount k WHERE k.company_id = %s), 0)"
 
 
-def _size(company_id: int, user_name: str | None) -> Subquery:
-    """How many users the list holds. The whole list's size is the count the database keeps
-    (accounts/user_count.py): counting the company's users took 14 ms at 100,000 of them, on
-    every full page."""
-    if user_name is None:
-        kept = UserCount.objects.filter(company_id=company_id).values("users")
-        return Coalesce(Subquery(kept), Value(0))  # type: ignore[return-value]
-    counted = (
-        _listed(company_id, user_name)
-        .order_by()
-        .annotate(group=Value(1))
-        .values("group")
-        .annotate(size=Count("pk"))
-        .values("size")
+def user_page_statement(
+    company_id: int, offset: int, limit: int, *, after: int | None, user_name: str | None
+) -> tuple[str, list[Any]]:
+    """The statement `user_page` runs, and its parameters: the page's ids first (an index-only
+    scan), then the rows of those alone (their subqueries never run for rows skipped), each with
+    the list's size."""
+    listed: str = _LISTED
+    listed_params: list[Any] = [company_id]
+    size, size_params = _KEPT_SIZE, [company_id]
+    if user_name is not None:
+        listed, listed_params = _LISTED + _NAMED, [company_id, user_name, user_name]
+        size = f"(SELECT COUNT(*) FROM accounts_user p WHERE {listed})"  # noqa: S608 (no value in the text)
+        size_params = listed_params
+    counted = after is not None
+    # The first page starts after id 0 (ids are positive), without an OFFSET.
+    if counted or offset == 0:
+        ids = (
+            f"SELECT p.id FROM accounts_user p WHERE {listed} AND p.id > %s ORDER BY p.id LIMIT %s"  # noqa: S608 (no value in the text)
+        )
+        ids_params = [*listed_params, after or 0, limit]
+    else:
+        ids = f"SELECT p.id FROM accounts_user p WHERE {listed} ORDER BY p.id LIMIT %s OFFSET %s"  # noqa: S608 (no value in the text)
+        ids_params = [*listed_params, limit, offset]
+    # Counted only when the page does not tell the size: a full page, or one after a keyset
+    # start (users deleted before it would be counted in the offset). A scalar subquery runs
+    # only when its CASE branch is taken.
+    if not counted:
+        size = f"CASE WHEN COUNT(*) OVER () = %s THEN {size} ELSE %s + COUNT(*) OVER () END"
+        size_params = [limit, *size_params, offset]
+    # On PostgreSQL the page's ids as an array: its rows are then read by index probes, where a
+    # join or IN could merge the page with a scan of every user's row up to its last id
+    # (measured at 5,000 users: tests/provisioning/test_scim_performance.py).
+    on_postgresql = connections[router.db_for_read(User)].vendor == "postgresql"
+    page = f"= ANY(ARRAY({ids}))" if on_postgresql else f"IN ({ids})"
+    sql = (
+        f"SELECT {_USER_ROW_COLUMNS}, {size} AS size FROM accounts_user u "  # noqa: S608 (no value in the text)
+        f"WHERE u.id {page} ORDER BY u.id"
     )
-    return Coalesce(Subquery(counted), Value(0))  # type: ignore[return-value]
+    return sql, [*size_params, *ids_params]
 
 
 def user_page(
@@ -125,55 +170,16 @@ def user_page(
     after: int | None = None,
     user_name: str | None = None,
 ) -> tuple[list[UserRow], int | None]:
-    """Up to `limit` of the users `_listed` holds by id, skipping `offset` of them or starting
-    after the user with id `after` (a keyset start), and how many the list holds: None when the
-    page is empty and cannot tell (`user_count` does). One statement: identity providers read
-    the whole directory page after page, and ask `userName eq` before every create."""
-    found = list(user_page_query(company_id, offset, limit, after=after, user_name=user_name))
+    """Up to `limit` of the company's users by id (with `user_name`, of those a `userName eq`
+    filter finds), skipping `offset` of them or starting after the user with id `after` (a
+    keyset start), and how many the list holds: None when the page is empty and cannot tell
+    (`user_count` does). One statement: identity providers read the whole directory page after
+    page, and ask `userName eq` before every create."""
+    statement = user_page_statement(company_id, offset, limit, after=after, user_name=user_name)
+    found = _fetch(*statement)
     if not found:
         return [], None if after is not None or offset else 0
     return [UserRow._make(row[:-1]) for row in found], found[0][-1]
-
-
-def user_page_query(
-    company_id: int, offset: int, limit: int, *, after: int | None, user_name: str | None
-) -> QuerySet[Any]:
-    """The statement `user_page` runs: the page's ids first (an index-only scan), then the rows
-    of those alone (their subqueries never run for rows skipped), each with the list's size."""
-    listed = _listed(company_id, user_name).order_by("pk").values("pk")
-    counted = after is not None
-    # The first page starts after id 0 (ids are positive), without an OFFSET.
-    if counted or offset == 0:
-        ids = listed.filter(pk__gt=after or 0)[:limit]
-    else:
-        ids = listed[offset : offset + limit]
-    # Counted only when the page does not tell the size: a full page, or one after a keyset
-    # start (users deleted before it would be counted in the offset). The CASE runs the count's
-    # subquery only when its branch is taken.
-    shown = Window(Count("*"))
-    size: Any = _size(company_id, user_name)
-    if not counted:
-        size = Case(
-            When(Exact(shown, limit), then=size),
-            default=Value(offset) + shown,
-            output_field=IntegerField(),
-        )
-    return _rows(_in_page(ids), size=size).order_by("pk")
-
-
-def _in_page(ids: QuerySet[Any]) -> Any:
-    """On PostgreSQL `id = ANY(ARRAY(page's ids))`: the rows are then read by index probes, where
-    a join or IN could merge the page with a scan of every user's row up to its last id
-    (measured at 5,000 users: tests/provisioning/test_scim_performance.py)."""
-    if connections[router.db_for_read(User)].vendor != "postgresql":
-        return Q(pk__in=ids)
-    return Func(
-        F("pk"),
-        Subquery(ids),
-        arg_joiner=" = ANY(ARRAY",
-        template="%(expressions)s)",
-        output_field=BooleanField(),
-    )
 
 
 def user_count(company_id: int, user_name: str | None = None) -> int:
@@ -181,21 +187,21 @@ def user_count(company_id: int, user_name: str | None = None) -> int:
     if user_name is None:
         kept = UserCount.objects.filter(company_id=company_id).values_list("users", flat=True)
         return kept.first() or 0
-    return _listed(company_id, user_name).count()
+    return User.objects.filter(user_named(user_name), company_id=company_id).count()
 
 
-def user_to_write(company: Company, pk: int, operation: str) -> User | None:
+def user_to_write(company: Company, pk: int) -> User | None:
     """The company's user `pk` read with its row locked (in the caller's transaction), or None:
     with its office, manager (name and email), number and its area code joined, and annotated
-    with whether `operation` on it waits for an approver (`must_queue`) and how many of its
-    changes wait (`pending_change_count`) — in one query."""
+    with how many of its changes wait for an approver (`pending_change_count`: with the
+    company's policy, whether a change must wait too) — in one query."""
     users = (
         User.objects.filter(company=company, pk=pk)
         .select_related("office", "manager", "phone_number__area_code")
         .defer(*_MANAGER_DEFERRED)
         .select_for_update(of=("self",))
     )
-    user = with_must_queue(with_pending_change_counts(users), operation).first()
+    user = with_pending_change_counts(users).first()
     if user is None:
         return None
     user.company = company

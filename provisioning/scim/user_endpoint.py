@@ -57,9 +57,9 @@ class UserEndpoint(ResourceEndpoint):
         rows = selectors.user_rows(context.company.pk, [pk])
         return self.bodies(context, rows)[0] if rows else None
 
-    def lock(self, context: Context, pk: int, operation: str) -> User | None:
-        """With the user, whether `operation` on it must wait for an approver (writes reads it)."""
-        return selectors.user_to_write(context.company, pk, operation)
+    def lock(self, context: Context, pk: int) -> User | None:
+        """With the count of its changes waiting: whether a change must wait (writes reads it)."""
+        return selectors.user_to_write(context.company, pk)
 
     def render(self, context: Context, resource: User) -> Body:
         pending = getattr(resource, "pending_change_count", 0)

@@ -79,7 +79,7 @@ def _apply_or_queue(
             user=user,
             changes=changes,
             actor=context.key,
-            must_queue=getattr(user, "must_queue", None),  # read with the locked user
+            open_changes=getattr(user, "pending_change_count", None),  # counted with the lock
         )
     )
     if queued is not None:

@@ -8,7 +8,7 @@ from accounts.models import User, UserEmail
 from provisioning.scim import schema as s
 from provisioning.scim.filters import parse_filter, to_q
 from provisioning.scim.queries import USER_FILTERS, resolver
-from provisioning.scim.selectors import user_rows, user_rows_query
+from provisioning.scim.selectors import user_rows, user_rows_statement
 from tests.offices.factories import PhoneNumberFactory
 from tests.provisioning.test_scim_users import CORE, ENTERPRISE, PATCH, SWITCHBOARD
 
@@ -31,6 +31,12 @@ pytestmark = pytest.mark.django_db
 # A create asks once whether another company verified the email's domain (accounts.domains,
 # through the partial unique index of verified domains): 10, not 9.
 BUDGET = {"list": 1, "get": 1, "filter": 1, "create": 10, "patch": 7, "groups": 3}
+
+
+def _explain(sql, params, options="COSTS OFF"):
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN ({options}) {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 @pytest.fixture
@@ -171,7 +177,7 @@ def test_a_page_of_rows_is_read_by_index_probes_whatever_the_population(company,
         cursor.execute("ANALYZE accounts_user")
         cursor.execute("ANALYZE offices_phonenumber")
     ids = [u.pk for u in users[2_500:2_600]]
-    plan = user_rows_query(company.pk, ids).explain()
+    plan = _explain(*user_rows_statement(company.pk, ids))
     print(plan)
     assert "Hash" not in plan
     assert plan.count("Index Scan using accounts_user_pkey on accounts_user") == 3  # manager
@@ -181,11 +187,8 @@ def test_a_page_of_rows_is_read_by_index_probes_whatever_the_population(company,
     assert {row.office_name for row in rows} == {"HQ"}
 
 
-def test_a_patch_answers_the_user_as_get_shows_it_reading_it_once(
-    scim, company, main_office, django_assert_max_num_queries
-):
-    """The write reads the user, its office, manager and number (with its area code) in one
-    locked query and answers from it: the same body GET shows, nothing loaded lazily."""
+def _worker_with_manager(company, office, **fields):
+    """A user with an office, a manager and a number of the office."""
     manager = User.objects.create(
         company=company, email="boss@acme.example", given_name="Ada", family_name="Boss"
     )
@@ -193,15 +196,22 @@ def test_a_patch_answers_the_user_as_get_shows_it_reading_it_once(
         company=company,
         email="worker@acme.example",
         scim_user_name="worker",
-        office=main_office,
+        office=office,
         manager=manager,
         license_type="talk",
         preferred_area_code="415",
-        managed_by="scim",
+        **fields,
     )
-    PhoneNumberFactory(
-        company=company, office=main_office, number="+14155550123", assigned_user=user
-    )
+    PhoneNumberFactory(company=company, office=office, number="+14155550123", assigned_user=user)
+    return manager, user
+
+
+def test_a_patch_answers_the_user_as_get_shows_it_reading_it_once(
+    scim, company, main_office, django_assert_max_num_queries
+):
+    """The write reads the user, its office, manager and number (with its area code) in one
+    locked query and answers from it: the same body GET shows, nothing loaded lazily."""
+    manager, user = _worker_with_manager(company, main_office, managed_by="scim")
     scim.get("Users?count=1")  # reads the key and stamps its last use (once a minute)
     # The request's savepoint, the locked read, the UPDATE, the audit INSERT, release.
     with django_assert_max_num_queries(5):
@@ -264,7 +274,7 @@ def test_user_name_lookup_by_its_own_query_finds_what_the_filter_finds(
 def test_a_page_its_rows_and_its_count_are_one_statement_of_index_probes(company, main_office):
     """selectors.user_page: the page's ids, then their rows by primary key (never merged with a
     scan of the users before them), and the company's users counted only for a full page."""
-    from provisioning.scim.selectors import user_page, user_page_query
+    from provisioning.scim.selectors import user_page, user_page_statement
 
     users = User.objects.bulk_create(
         (
@@ -277,8 +287,8 @@ def test_a_page_its_rows_and_its_count_are_one_statement_of_index_probes(company
         cursor.execute("ANALYZE accounts_user")
     plans = []
     for offset in (2_500, 4_950):  # full, then partial
-        page = user_page_query(company.pk, offset, 100, after=None, user_name=None)
-        plans.append(page.explain(analyze=True, costs=False))
+        page = user_page_statement(company.pk, offset, 100, after=None, user_name=None)
+        plans.append(_explain(*page, options="ANALYZE, COSTS OFF"))
     print(plans[0])
     for plan in plans:
         assert "Hash" not in plan
@@ -295,3 +305,29 @@ def test_a_page_its_rows_and_its_count_are_one_statement_of_index_probes(company
     assert total == 5_000
     assert user_page(company.pk, 6_000, 100) == ([], None)
     assert user_page(company.pk, 0, 100, after=users[-1].pk) == ([], None)
+
+
+def test_a_row_read_by_its_statement_is_the_row_of_the_loaded_user(company, main_office):
+    """selectors.user_rows reads the columns itself: each converted as the ORM converts it
+    (JSON, timestamps), and the related columns, the same as the user loaded with the ORM."""
+    from approvals.models import Operation
+    from provisioning.scim.rendering import user_row
+    from provisioning.scim.selectors import user_page
+    from tests.approvals.factories import queue_update
+
+    manager, user = _worker_with_manager(
+        company,
+        main_office,
+        title="Lead",
+        email_addresses=[{"value": "home@example.org", "type": "home"}],
+        phone_numbers=[{"value": "+14155550100", "type": "mobile"}],
+    )
+    queue_update(company, user, {"title": "Chief"})
+    loaded = User.objects.select_related("office", "manager", "phone_number").get(pk=user.pk)
+    expected = user_row(loaded, user.pending_changes.filter(operation=Operation.UPDATE).count())
+    assert expected.pending_changes == 1
+    assert expected.created_at.tzinfo is not None
+    assert user_rows(company.pk, [manager.pk, user.pk])[1] == expected
+    rows, size = user_page(company.pk, 0, 100, user_name="WORKER")
+    assert rows == [expected]
+    assert size == 1

@@ -368,7 +368,9 @@ def test_a_sequential_walk_reads_each_page_after_the_last_and_equals_offset(
     directory(company, 125, prefix="v")
     pages, statements = walk(scim, count)
     assert "OFFSET" not in statements[0].upper()  # the first page starts at the start
-    assert all('"id" >' in sql and "OFFSET" not in sql.upper() for sql in statements[1:])
+    assert all(
+        "id >" in sql.replace('"', "") and "OFFSET" not in sql.upper() for sql in statements[1:]
+    )
     listed = [r["id"] for page in pages for r in page["Resources"]]
     assert listed == [
         str(pk)
