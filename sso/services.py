@@ -26,6 +26,7 @@ from accounts.models import Company, LicenseType, Role, User, UserStatus
 from members import services as member_services
 from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
 from sso.models import SAMLConfig, SeenAssertion
+from sso.selectors import member_by_email
 from sso.throttle import AccountFailureThrottle, AddressFailureThrottle, RefusedSignInThrottle
 
 CONTACT_ADMIN = "Please contact your company's Switchboard administrator."
@@ -448,7 +449,7 @@ def user_for_saml_sign_in(
             "Your identity provider did not send an email address as your user name. "
             + CONTACT_ADMIN,
         ) from None
-    user = _member(company, email)
+    user = member_by_email(company, email)
     if user is None:
         if not config.jit_provisioning:
             raise SignInRefused(
@@ -465,11 +466,6 @@ def user_for_saml_sign_in(
             "pending", "Your Switchboard account is waiting for approval. " + CONTACT_ADMIN
         )
     return user
-
-
-def _member(company: Company, email: str) -> User | None:
-    """The company's user with this (cleaned) sign-in email, whatever its case."""
-    return User.objects.filter(company=company, email__lower=email.lower()).first()
 
 
 def _provision_just_in_time(
@@ -498,7 +494,7 @@ def _provision_just_in_time(
         if isinstance(error, Conflict) and error.field == "email":
             # Another first sign-in of the same person (a double click on the IdP tile) created
             # the account between our lookup and our insert: this one signs in as that user.
-            existing = _member(company, email)
+            existing = member_by_email(company, email)
             if existing is not None:
                 return existing
         if error.code == "no_free_seats":
