@@ -395,14 +395,15 @@ def consume_assertion(*, company: Company, assertion_id: str, not_on_or_after: d
 
     Kept until `not_on_or_after` (the ACS passes the earlier of its expiry and the end of its
     acceptable age) plus slack for clock skew, in the database so every web process shares it;
-    the unique constraint decides races.
+    the unique constraint decides races. In the caller's transaction (the ACS's sign-in) it
+    takes no savepoint: a replay refuses the sign-in, so the caller's writes roll back with it.
     """
     slack = max(REPLAY_WINDOW_SLACK, dt.timedelta(seconds=settings.SAML_CLOCK_SKEW))
     seen = SeenAssertion(
         company=company, assertion_id=assertion_id[:256], not_on_or_after=not_on_or_after + slack
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             seen.save(force_insert=True)
     except IntegrityError:
         raise SignInRefused(
