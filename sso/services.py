@@ -26,6 +26,7 @@ from accounts.models import Company, LicenseType, Role, User, UserStatus
 from members import services as member_services
 from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
 from sso.models import SAMLConfig, SeenAssertion
+from sso.selectors import member_by_email
 from sso.throttle import AccountFailureThrottle, AddressFailureThrottle, RefusedSignInThrottle
 
 CONTACT_ADMIN = "Please contact your company's Switchboard administrator."
@@ -394,14 +395,15 @@ def consume_assertion(*, company: Company, assertion_id: str, not_on_or_after: d
 
     Kept until `not_on_or_after` (the ACS passes the earlier of its expiry and the end of its
     acceptable age) plus slack for clock skew, in the database so every web process shares it;
-    the unique constraint decides races.
+    the unique constraint decides races. In the caller's transaction (the ACS's sign-in) it
+    takes no savepoint: a replay refuses the sign-in, so the caller's writes roll back with it.
     """
     slack = max(REPLAY_WINDOW_SLACK, dt.timedelta(seconds=settings.SAML_CLOCK_SKEW))
     seen = SeenAssertion(
         company=company, assertion_id=assertion_id[:256], not_on_or_after=not_on_or_after + slack
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             seen.save(force_insert=True)
     except IntegrityError:
         raise SignInRefused(
@@ -448,7 +450,7 @@ def user_for_saml_sign_in(
             "Your identity provider did not send an email address as your user name. "
             + CONTACT_ADMIN,
         ) from None
-    user = _member(company, email)
+    user = member_by_email(company, email)
     if user is None:
         if not config.jit_provisioning:
             raise SignInRefused(
@@ -465,11 +467,6 @@ def user_for_saml_sign_in(
             "pending", "Your Switchboard account is waiting for approval. " + CONTACT_ADMIN
         )
     return user
-
-
-def _member(company: Company, email: str) -> User | None:
-    """The company's user with this (cleaned) sign-in email, whatever its case."""
-    return User.objects.filter(company=company, email__lower=email.lower()).first()
 
 
 def _provision_just_in_time(
@@ -498,7 +495,7 @@ def _provision_just_in_time(
         if isinstance(error, Conflict) and error.field == "email":
             # Another first sign-in of the same person (a double click on the IdP tile) created
             # the account between our lookup and our insert: this one signs in as that user.
-            existing = _member(company, email)
+            existing = member_by_email(company, email)
             if existing is not None:
                 return existing
         if error.code == "no_free_seats":

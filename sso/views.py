@@ -14,6 +14,7 @@ import saml2
 from django.conf import settings
 from django.contrib import auth
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -260,7 +261,9 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
             if config is None:
                 raise _tampered("sso_not_enabled")
             request.saml_config = config  # type: ignore[attr-defined]  # enabled or not
-            identity = self.accept(request, encoded, config).identity
+            accepted = self.accept(request, encoded, config)
+            self.use_up(accepted)
+            identity = accepted.identity
             outcome = {
                 "ok": True,
                 "name_id": identity.name_id,
@@ -286,7 +289,7 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
         return redirect(test_return_url(self.company))
 
     def accept(self, request: HttpRequest, encoded: str, config: SAMLConfig) -> AcceptedSignIn:
-        """pysaml2's parse and signature check, then ours, then the replay store."""
+        """pysaml2's parse and signature check, then ours; the caller then uses it up."""
         # pysaml2's identity cache stays in memory (our own session keys serve sign-out), and
         # the SAML session is written only when an answered request leaves it: an IdP-initiated
         # sign-in stores no SAML session at all.
@@ -317,22 +320,45 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
         )
         if isinstance(result, SignInRefused):
             raise result
+        return AcceptedSignIn(
+            result, came_from=response.came_from or "", request_id=response.session_id() or ""
+        )
+
+    def use_up(self, accepted: AcceptedSignIn) -> None:
+        """The assertion into the replay store (refused if it is there), then the request it
+        answers out of the SAML session."""
         services.consume_assertion(
             company=self.company,
-            assertion_id=result.assertion_id,
-            not_on_or_after=result.remember_until,
+            assertion_id=accepted.identity.assertion_id,
+            not_on_or_after=accepted.identity.remember_until,
         )
-        queries.delete(response.session_id())
-        return AcceptedSignIn(result, came_from=response.came_from or "")
+        queries = OutstandingQueriesCache(self.request.saml_session)  # type: ignore[attr-defined]
+        queries.delete(accepted.request_id)
 
     def sign_in(self, request: HttpRequest, accepted: AcceptedSignIn, config: SAMLConfig) -> User:
+        """Uses the assertion up and signs its user in. The writes (the replay store,
+        `last_login`, the audit row) share one transaction: one commit instead of three. A
+        refused user (unknown, suspended, pending) still uses the assertion up."""
         identity = accepted.identity
-        user = services.user_for_saml_sign_in(
-            company=self.company,
-            config=config,
-            name_id=identity.name_id,
-            attributes=identity.attributes,
-        )
+        refused: SignInRefused | None = None
+        with transaction.atomic():
+            self.use_up(accepted)
+            try:
+                user = services.user_for_saml_sign_in(
+                    company=self.company,
+                    config=config,
+                    name_id=identity.name_id,
+                    attributes=identity.attributes,
+                )
+            except SignInRefused as refusal:
+                refused = refusal  # raised once the replay store's row is committed
+            else:
+                self.start_session(request, user, identity)
+        if refused is not None:
+            raise refused
+        return user
+
+    def start_session(self, request: HttpRequest, user: User, identity: AcceptedIdentity) -> None:
         auth.login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         request.session["sso_company"] = self.company.slug
         request.session["sso_name_id"] = identity.name_id
@@ -349,7 +375,6 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
                 "assertion_id": identity.assertion_id,
             },
         )
-        return user
 
     def refuse(
         self, refusal: SignInRefused, inspected: InspectedResponse | None = None
@@ -436,6 +461,7 @@ def take_test_outcome(request: HttpRequest, company: Company) -> dict[str, Any] 
 class AcceptedSignIn:
     identity: AcceptedIdentity
     came_from: str = ""
+    request_id: str = ""  # the AuthnRequest it answers; empty when IdP-initiated
 
 
 def time_bounds() -> TimeBounds:

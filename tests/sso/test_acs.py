@@ -178,6 +178,14 @@ def test_unknown_user_without_jit_is_refused(client, acme_saml, acme_idp):
     assert not User.objects.filter(email="nobody@acme.example").exists()
 
 
+def test_a_refused_users_assertion_is_used_up(client, acme_saml, acme_idp, company):
+    # Refused while the account does not exist yet, the same response does not sign in later.
+    saml = acme_idp.response("late@acme.example")
+    assert_refused(client, post(client, saml), "unknown_user")
+    UserFactory(company=company, email="late@acme.example")
+    assert_refused(client, post(client, saml), "replay")
+
+
 def test_deleted_user_is_refused(client, acme_saml, acme_idp, ada):
     from accounts.audit import SYSTEM
     from members.services import delete_member
