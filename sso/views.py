@@ -41,6 +41,7 @@ from saml2.validate import ResponseLifetimeExceed, ToEarly
 from saml2.xmldsig import SIG_RSA_SHA256
 
 from accounts import domains
+from accounts.admin_site import is_company_approver
 from accounts.audit import ClientActor, Source
 from accounts.models import Company, User
 from core.request_context import client_ip as request_client_ip
@@ -788,7 +789,9 @@ def app_home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
     user: User = request.user
-    return render(request, "sso/app.html", {"profile": user})
+    # An approver who is no company admin opens only the approval pages of Admin Settings.
+    approver_only = is_company_approver(user) and not user.is_staff
+    return render(request, "sso/app.html", {"profile": user, "approver_only": approver_only})
 
 
 def sign_out(request: HttpRequest, detail: dict[str, Any] | None = None) -> None:

@@ -175,11 +175,18 @@ def test_app_page_names_each_role_in_words(client, company):
     assert role_shown(client, admin) == "Company admin"
     approver = UserFactory(company=company, email="appr@acme.example", is_approver=True)
     assert role_shown(client, approver) == "Approver"
+    queue = "/admin/approvals/pendingchange/?status__exact=pending"
+    page = client.get("/app/").content.decode()
+    assert f'href="{queue}"' in page  # the approval pages are what an approver may open
+    assert 'href="/admin/"' not in page
+    assert client.get(queue).status_code == 200
     both = CompanyAdminFactory(company=company, email="both@acme.example", is_approver=True)
     assert role_shown(client, both) == "Company admin, approver"
     member = UserFactory(company=company, email="plain@acme.example")
     assert role_shown(client, member) == "Member"
-    assert 'href="/admin/"' not in client.get("/app/").content.decode()
+    page = client.get("/app/").content.decode()
+    assert 'href="/admin/"' not in page
+    assert "Pending approvals" not in page
 
 
 def test_sign_out_without_slo_returns_to_login(client, member):
