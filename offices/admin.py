@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -394,15 +395,39 @@ class PhoneNumberAdmin(CompanyScopedAdmin):
         services.remove_number(phone_number=obj, actor=request.user, source=Source.ADMIN)  # type: ignore[arg-type]
 
     @admin.action(description="Release the selected numbers from their users")
-    def release(self, request: HttpRequest, queryset: QuerySet[PhoneNumber]) -> None:
+    def release(
+        self, request: HttpRequest, queryset: QuerySet[PhoneNumber]
+    ) -> TemplateResponse | None:
+        held = queryset.filter(assigned_user__isnull=False).select_related("assigned_user")
+        if request.POST.get("confirm") != "yes":
+            # A released number no longer rings its user: the admin confirms the list first.
+            numbers = list(held.order_by("number"))
+            if not numbers:
+                self.message_user(
+                    request, "None of the selected numbers is held by a user.", messages.WARNING
+                )
+                return None
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Release {count(len(numbers), 'number')}?",
+                "opts": self.model._meta,
+                "admin_section": self.admin_section,
+                "numbers": numbers,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "changelist_url": reverse("admin:offices_phonenumber_changelist"),
+            }
+            return TemplateResponse(
+                request, "admin/offices/phonenumber/release_confirmation.html", context
+            )
         self.run_service_action(
             request,
-            queryset.filter(assigned_user__isnull=False),
+            held,
             lambda number: services.reassign_number(
                 phone_number=number, user=None, actor=_actor(request), source=Source.ADMIN
             ),
             "Released",
         )
+        return None
 
     @admin.action(description="Move the selected numbers to the company reserve")
     def move_to_reserve(self, request: HttpRequest, queryset: QuerySet[PhoneNumber]) -> None:

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from accounts.models import Role, User
 from approvals.models import ChangeStatus, PendingChange
+from offices.models import PhoneNumber
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory, UserFactory
 from tests.apikeys.factories import make_api_key
 from tests.approvals.factories import policy, queue_create, queue_update
@@ -117,12 +118,34 @@ def test_walk_the_console_as_each_role(browser, live_server, device, viewport):
     page.screenshot(path=artifacts_dir("console-walk") / f"{device}-admin-key-created.png")
     page.reload()
     assert "already shown" in page.inner_text("#content-main")
+    # Releasing numbers asks first, naming who loses which number.
+    page.goto(f"{base}{reverse('admin:offices_phonenumber_changelist')}")
+    held = PhoneNumber.objects.get(number="+14155550101")
+    page.check(f"input[name=_selected_action][value='{held.pk}']")
+    page.select_option("select[name=action]", "release")
+    page.click("button[name=index]")
+    page.wait_for_selector("#released-numbers")
+    page.screenshot(
+        path=artifacts_dir("console-walk") / f"{device}-admin-release-confirm.png", full_page=True
+    )
+    assert "Release 1 number?" in page.inner_text("body")
+    assert "ada@acme.example" in page.inner_text("#released-numbers")
+    assert no_horizontal_scroll(page)
+    held.refresh_from_db()
+    assert held.assigned_user is not None  # asked, not done
+    page.click("input[type=submit][value='Release 1 number']")
+    page.wait_for_selector(".messagelist")
+    assert "Released 1 phone number." in page.inner_text(".messagelist")
     context.close()
 
     # Approver: Pending approvals opens; every other page is a 403 that points there.
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     sign_in(page, base, "approver@acme.example")
+    text = visit(page, base, "/app/", f"{device}-approver-home")
+    assert "Admin Settings" not in text
+    page.click("text=Pending approvals")
+    assert "/admin/approvals/pendingchange/" in page.url
     visit(page, base, admin_pages["pending"], f"{device}-approver-pending")
     text = visit(page, base, admin_pages["users"], f"{device}-approver-users", status=403)
     assert "Go to Pending approvals" in text

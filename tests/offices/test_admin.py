@@ -183,12 +183,33 @@ def test_reassign_number_through_the_form_and_release_action(company_admin_clien
     number.refresh_from_db()
     assert number.assigned_user == alice
 
+    asked = company_admin_client.post(
+        NUMBERS, {"action": "release", "_selected_action": [number.pk]}
+    )
+    # Nothing released yet: the page names the number and who loses it.
+    number.refresh_from_db()
+    assert number.assigned_user == alice
+    page = asked.content.decode()
+    assert "Release 1 number?" in page
+    assert "+14155550100" in page
+    assert "alice@acme.example" in page
     company_admin_client.post(
-        NUMBERS, {"action": "release", "_selected_action": [number.pk]}, follow=True
+        NUMBERS,
+        {"action": "release", "_selected_action": [number.pk], "confirm": "yes"},
+        follow=True,
     )
     number.refresh_from_db()
     assert number.assigned_user is None
     assert AuditEvent.objects.filter(action="number.released", source="admin").exists()
+
+
+def test_release_of_numbers_nobody_holds_asks_nothing(company_admin_client, company, sf):
+    number = PhoneNumberFactory(company=company, office=sf, number="+14155550101")
+    response = company_admin_client.post(
+        NUMBERS, {"action": "release", "_selected_action": [number.pk]}, follow=True
+    )
+    assert "None of the selected numbers is held by a user." in response.content.decode()
+    assert not AuditEvent.objects.filter(action="number.released").exists()
 
 
 def test_number_cannot_be_assigned_to_another_companys_user(
