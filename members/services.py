@@ -374,6 +374,21 @@ def _give_number(
     )
 
 
+def _give_first_number(
+    user: User, *, work_phone: str | None, area_code: str | None, actor: Actor, source: str
+) -> PhoneNumber | None:
+    """A number for a member who starts holding one (created or reactivated): the written
+    work number when it is one of the company's, else one from `area_code` or the area code
+    kept on the member."""
+    return _give_number(
+        user,
+        pool_number=_written_pool_number(user, work_phone),
+        area_code=area_code or user.preferred_area_code,
+        actor=actor,
+        source=source,
+    )
+
+
 def _written_pool_number(user: User, number: str | None) -> str | None:
     """The written work number when it is one of the company's numbers, else None: any other
     is only profile data (a desk phone from before)."""
@@ -479,12 +494,8 @@ def create_member(
             office_services.find_user_area_code(user, user.preferred_area_code)
         if active and license_type:
             # The row was inserted in this transaction: no other can see or lock it yet.
-            _give_number(
-                user,
-                pool_number=_written_pool_number(user, work_phone),
-                area_code=area_code or user.preferred_area_code,
-                actor=actor,
-                source=source,
+            _give_first_number(
+                user, work_phone=work_phone, area_code=area_code, actor=actor, source=source
             )
             _claim_seat_of_new_member(user, actor=actor, source=source)
     return user
@@ -713,13 +724,7 @@ def _reactivate_locked(
     user = office_services.assign_license_locked(
         user=user, license_type=wanted, actor=actor, source=source
     )
-    _give_number(
-        user,
-        pool_number=_written_pool_number(user, work_phone),
-        area_code=area_code or user.preferred_area_code,
-        actor=actor,
-        source=source,
-    )
+    _give_first_number(user, work_phone=work_phone, area_code=area_code, actor=actor, source=source)
     return user
 
 
