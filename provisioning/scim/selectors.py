@@ -5,7 +5,8 @@ query), and the offices Groups are.
 The rows of users are read by SQL written out here (each column converted as the ORM converts
 it): the same statements built with the ORM took ~10 ms of Python to build and compile for each
 page and `userName eq` filter, which PostgreSQL runs in ~0.5 ms, and a model per row cost more
-than rendering it (docs/performance.md, "SCIM reads in SQL"). Everything else is the ORM.
+than rendering it (docs/performance.md, "SCIM user rows by SQL written out"). Everything
+else is the ORM.
 """
 
 from __future__ import annotations
