@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from accounts.audit import Actor, Source
 from accounts.models import Company, User
 from approvals import services
-from approvals.models import OPEN_STATUSES, PendingChange
+from approvals.models import PendingChange
 
 
 def request_record(request: HttpRequest) -> dict[str, Any]:
@@ -36,7 +34,7 @@ def queue_if_required(
     """Queue a validated SCIM change when it must wait for an approver; else None (apply now).
 
     `open_changes`: how many of the user's changes wait, when the caller counted them with the
-    locked user (`with_pending_change_counts`); None asks here. Raises DomainError for a change
+    locked user (`pending_change_count`); None asks here. Raises DomainError for a change
     that would be refused if applied: the client gets its 4xx now, not at approval time.
     """
     if not services.must_queue(company, operation, user, open_changes=open_changes):
@@ -49,18 +47,4 @@ def queue_if_required(
         request_record=request_record(request),
         actor=actor,
         source=Source.SCIM,
-    )
-
-
-def with_pending_change_counts(queryset: QuerySet[User]) -> QuerySet[User]:
-    """Annotate `pending_change_count` (changes not yet applied) in the same query."""
-    counts = (
-        PendingChange.objects.filter(user_id=OuterRef("pk"), status__in=OPEN_STATUSES)
-        .order_by()
-        .values("user_id")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return queryset.annotate(
-        pending_change_count=Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
     )

@@ -2,11 +2,12 @@
 page of /Users and .search, and the answer after a write), the user a write changes (locked, one
 query), and the offices Groups are.
 
-The rows of users are read by SQL written out here (each column converted as the ORM converts
-it): the same statements built with the ORM took ~10 ms of Python to build and compile for each
-page and `userName eq` filter, which PostgreSQL runs in ~0.5 ms, and a model per row cost more
-than rendering it (docs/performance.md, "SCIM user rows by SQL written out"). Everything
-else is the ORM.
+The rows of users and the user a write locks are read by SQL written out here (each column
+converted as the ORM converts it): the same statements built with the ORM took ~10 ms of Python
+to build and compile for each page and `userName eq` filter, and ~3.8 ms for each write's locked
+read, which PostgreSQL runs in ~0.5 ms; a model per row cost more than rendering it
+(docs/performance.md, "SCIM user rows by SQL written out" and "A SCIM write's locked read
+written out"). Everything else is the ORM.
 """
 
 from __future__ import annotations
@@ -16,28 +17,36 @@ from functools import cache
 from typing import Any, cast
 
 from django.db import connections, router
-from django.db.models import Field, Prefetch, QuerySet
+from django.db.models import Field, Model, Prefetch, QuerySet
 from django.db.models.expressions import Col
 from psycopg.types.datetime import TimestamptzLoader
 
 from accounts.models import Company, User, UserCount
 from approvals.models import OPEN_STATUSES
-from approvals.scim import with_pending_change_counts
-from offices.models import Office, PhoneNumber
+from offices.models import AreaCode, Office, PhoneNumber
 from offices.services import remember_number
 from provisioning.scim.queries import user_named
 from provisioning.scim.rendering import USER_ROW_FIELDS, UserRow
 
-# The user's own columns of a UserRow.
-_USER_ROW_FIELDS = [cast("Field[Any, Any]", User._meta.get_field(name)) for name in USER_ROW_FIELDS]
+# The user's own columns of a UserRow, each with the alias of its table.
+_USER_ROW_FIELDS = tuple(
+    ("u", cast("Field[Any, Any]", User._meta.get_field(name))) for name in USER_ROW_FIELDS
+)
+
+# How many of user "u"'s changes wait (approvals' open statuses, fixed values).
+_OPEN_CHANGES = (
+    "(SELECT COUNT(*) FROM approvals_pendingchange c WHERE c.user_id = u.id"  # noqa: S608 (fixed choice values)
+    f" AND c.status IN ({', '.join(repr(str(status)) for status in OPEN_STATUSES)}))"
+    " AS pending_changes"
+)
 
 # A UserRow's columns, the user as "u": its own, then its office's name, work number, manager's
-# name and email, and how many of its changes wait (approvals' open statuses, fixed values).
+# name and email, and how many of its changes wait.
 # Scalar subqueries, not joins: each is one index probe per row, where the planner would
 # hash-join a whole table (every user of every company, as managers) to a page of 100 rows.
 _USER_ROW_COLUMNS = ", ".join(
     [
-        *(f"u.{field.column}" for field in _USER_ROW_FIELDS),
+        *(f"u.{field.column}" for _table, field in _USER_ROW_FIELDS),
         "(SELECT o.name FROM offices_office o WHERE o.id = u.office_id) AS office_name",
         "(SELECT n.number FROM offices_phonenumber n WHERE n.assigned_user_id = u.id)"
         " AS work_number",
@@ -46,21 +55,22 @@ _USER_ROW_COLUMNS = ", ".join(
         "(SELECT m.family_name FROM accounts_user m WHERE m.id = u.manager_id)"
         " AS manager_family_name",
         "(SELECT m.email FROM accounts_user m WHERE m.id = u.manager_id) AS manager_email",
-        "(SELECT COUNT(*) FROM approvals_pendingchange c WHERE c.user_id = u.id"  # noqa: S608 (fixed choice values)
-        f" AND c.status IN ({', '.join(repr(str(status)) for status in OPEN_STATUSES)}))"
-        " AS pending_changes",
+        _OPEN_CHANGES,
     ]
 )
 
 
+Columns = tuple[tuple[str, "Field[Any, Any]"], ...]
+
+
 @cache
-def _converters(alias: str) -> list[tuple[int, Col, list[Any]]]:
-    """Per column of the user's own that needs it, what Django converts it with when it reads
-    the model (JSON text parsed, SQLite's timestamps made aware)."""
+def _converters(alias: str, columns: Columns) -> list[tuple[int, Col, list[Any]]]:
+    """Per column that needs it, what Django converts it with when it reads the model (JSON text
+    parsed, SQLite's timestamps made aware)."""
     connection = connections[alias]
     found = []
-    for index, field in enumerate(_USER_ROW_FIELDS):
-        column = field.get_col("u")
+    for index, (table, field) in enumerate(columns):
+        column = field.get_col(table)
         functions = connection.ops.get_db_converters(column)
         if hasattr(field, "from_db_value"):  # as Field.get_db_converters adds it
             functions = [*functions, field.from_db_value]
@@ -69,10 +79,12 @@ def _converters(alias: str) -> list[tuple[int, Col, list[Any]]]:
     return found
 
 
-def _fetch(sql: str, params: list[Any]) -> list[list[Any]]:
-    """The rows of a statement that selects a UserRow's columns (and maybe more after them),
-    converted as the ORM converts them."""
-    alias = router.db_for_read(User)
+def _fetch(
+    sql: str, params: list[Any], columns: Columns = _USER_ROW_FIELDS, alias: str | None = None
+) -> list[list[Any]]:
+    """The rows of a statement that selects these columns first (a UserRow's, unless said; maybe
+    more after them), converted as the ORM converts them."""
+    alias = alias or router.db_for_read(User)
     connection = connections[alias]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -81,7 +93,7 @@ def _fetch(sql: str, params: list[Any]) -> list[list[Any]]:
             cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
         cursor.execute(sql, params)
         rows = [list(row) for row in cursor.fetchall()]
-    for index, column, functions in _converters(alias):
+    for index, column, functions in _converters(alias, columns):
         for row in rows:
             for function in functions:
                 row[index] = function(row[index], column, connection)
@@ -191,31 +203,80 @@ def user_count(company_id: int, user_name: str | None = None) -> int:
     return User.objects.filter(user_named(user_name), company_id=company_id).count()
 
 
+# The user a write changes, as "u", and what its answer shows, each a model's columns: its office
+# "o", its manager "m" (only the name and email the answer shows), its number "n" and that
+# number's area code "a". Built with the ORM (select_related and a Subquery) the statement took
+# ~3.8 ms of Python to build and compile per PATCH, for ~0.6 ms in PostgreSQL
+# (docs/performance.md, "A SCIM write's locked read written out").
+_MANAGER_FIELDS = ("id", "email", "given_name", "family_name")
+_LOCKED_USER_PARTS: tuple[tuple[type[Model], str, tuple[Field[Any, Any], ...]], ...] = (
+    (User, "u", tuple(User._meta.concrete_fields)),
+    (Office, "o", tuple(Office._meta.concrete_fields)),
+    (User, "m", tuple(f for f in User._meta.concrete_fields if f.name in _MANAGER_FIELDS)),
+    (PhoneNumber, "n", tuple(PhoneNumber._meta.concrete_fields)),
+    (AreaCode, "a", tuple(AreaCode._meta.concrete_fields)),
+)
+_LOCKED_USER_COLUMNS = tuple(
+    (table, field) for _model, table, fields in _LOCKED_USER_PARTS for field in fields
+)
+_LOCKED_USER_FROM = (
+    "accounts_user u"
+    " LEFT JOIN offices_office o ON o.id = u.office_id"
+    " LEFT JOIN accounts_user m ON m.id = u.manager_id"
+    " LEFT JOIN offices_phonenumber n ON n.assigned_user_id = u.id"
+    " LEFT JOIN offices_areacode a ON a.id = n.area_code_id"
+)
+_OFFICE = User._meta.get_field("office")
+_MANAGER = User._meta.get_field("manager")
+_AREA_CODE = PhoneNumber._meta.get_field("area_code")
+_HOLDER = PhoneNumber._meta.get_field("assigned_user")
+
+
 def user_to_write(company: Company, pk: int) -> User | None:
     """The company's user `pk` read with its row locked (in the caller's transaction), or None:
-    with its office, manager (name and email), number and its area code joined, and annotated
-    with how many of its changes wait for an approver (`pending_change_count`: with the
-    company's policy, whether a change must wait too) — in one query."""
-    users = (
-        User.objects.filter(company=company, pk=pk)
-        .select_related("office", "manager", "phone_number__area_code")
-        .defer(*_MANAGER_DEFERRED)
-        .select_for_update(of=("self",))
+    with its office, manager (name and email), number and its area code, and annotated with how
+    many of its changes wait for an approver (`pending_change_count`: with the company's policy,
+    whether a change must wait too) — in one query, each model built as the ORM builds it
+    (`Model.from_db`, the related ones cached on it as select_related caches them)."""
+    alias = router.db_for_write(User)
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{table}.{quote(field.column)}" for table, field in _LOCKED_USER_COLUMNS)
+    lock = ""
+    if connection.features.has_select_for_update_of:
+        lock = " " + connection.ops.for_update_sql(of=("u",))
+    elif connection.features.has_select_for_update:
+        lock = " " + connection.ops.for_update_sql()
+    sql = (
+        f"SELECT {columns}, {_OPEN_CHANGES} FROM {_LOCKED_USER_FROM}"  # noqa: S608 (no value in the text)
+        f" WHERE u.company_id = %s AND u.id = %s{lock}"
     )
-    user = with_pending_change_counts(users).first()
-    if user is None:
+    rows = _fetch(sql, [company.pk, pk], _LOCKED_USER_COLUMNS, alias)
+    if not rows:
         return None
+    row = rows[0]
+    user, office, manager, number, area_code = _models(alias, row)
+    _OFFICE.set_cached_value(user, office)
+    _MANAGER.set_cached_value(user, manager)
+    if number is not None:
+        _AREA_CODE.set_cached_value(number, area_code)
+        _HOLDER.set_cached_value(number, user)
+    remember_number(user, number)
     user.company = company
-    remember_number(user, cast(PhoneNumber | None, getattr(user, "phone_number", None)))
+    user.pending_change_count = row[-1]
     return user
 
 
-# The manager is only shown (its name and email): the rest of its row is left unread.
-_MANAGER_DEFERRED = tuple(
-    f"manager__{field.name}"
-    for field in User._meta.concrete_fields
-    if field.name not in {"id", "email", "given_name", "family_name"}
-)
+def _models(alias: str, row: list[Any]) -> list[Any]:
+    """A locked user's row as its models, each None when its join found nothing."""
+    found: list[Any] = []
+    start = 0
+    for model, _table, fields in _LOCKED_USER_PARTS:
+        values = row[start : start + len(fields)]
+        start += len(fields)
+        names = [field.attname for field in fields]
+        found.append(None if values[0] is None else model.from_db(alias, names, values))
+    return found
 
 
 def offices(company: Company, *, members: bool) -> QuerySet[Office]:

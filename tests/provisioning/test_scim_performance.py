@@ -307,6 +307,66 @@ def test_a_page_its_rows_and_its_count_are_one_statement_of_index_probes(company
     assert user_page(company.pk, 0, 100, after=users[-1].pk) == ([], None)
 
 
+def _loaded(instance):
+    """A model instance's field values and the related objects cached on it, as plain data."""
+    if instance is None:
+        return None
+    fields = {key: value for key, value in vars(instance).items() if key != "_state"}
+    cached = {
+        name: related.pk if related is not None else None
+        for name, related in instance._state.fields_cache.items()
+    }
+    return fields, cached, instance._state.adding, instance._state.db
+
+
+@pytest.mark.parametrize("joined", [True, False], ids=["office-manager-number", "alone"])
+def test_the_locked_user_is_the_user_the_orm_loads(company, main_office, joined):
+    """selectors.user_to_write builds the user and its office, manager, number and area code
+    from one written statement: each the same instance, with the same related objects cached,
+    as the ORM's select_related query builds them."""
+    from django.db import transaction
+
+    from approvals.models import OPEN_STATUSES
+    from provisioning.scim.selectors import user_to_write
+    from tests.approvals.factories import queue_update
+
+    if joined:
+        _manager, user = _worker_with_manager(
+            company, main_office, email_addresses=[{"value": "h@example.org", "type": "home"}]
+        )
+        queue_update(company, user, {"title": "Chief"})
+    else:
+        user = User.objects.create(company=company, email="alone@acme.example")
+    manager_shown = {"id", "email", "given_name", "family_name"}
+    deferred = [
+        f"manager__{f.name}" for f in User._meta.concrete_fields if f.name not in manager_shown
+    ]
+    with transaction.atomic():
+        expected = (
+            User.objects.select_related("office", "manager", "phone_number__area_code")
+            .defer(*deferred)
+            .get(pk=user.pk)
+        )
+        expected.pending_change_count = user.pending_changes.filter(
+            status__in=OPEN_STATUSES
+        ).count()
+        locked = user_to_write(company, user.pk)
+        assert user_to_write(company, 0) is None
+    assert locked is not None
+    assert locked.pending_change_count == expected.pending_change_count == (1 if joined else 0)
+    expected.company = company
+    assert _loaded(locked) == _loaded(expected)
+    for name in ("office", "manager"):
+        assert _loaded(getattr(locked, name)) == _loaded(getattr(expected, name))
+    number = getattr(locked, "phone_number", None)
+    assert _loaded(number) == _loaded(getattr(expected, "phone_number", None))
+    if joined:
+        assert number is not None
+        assert number.area_code is not None
+        assert _loaded(number.area_code) == _loaded(expected.phone_number.area_code)
+        assert locked.manager.get_deferred_fields() == expected.manager.get_deferred_fields()
+
+
 def test_a_row_read_by_its_statement_is_the_row_of_the_loaded_user(company, main_office):
     """selectors.user_rows reads the columns itself: each converted as the ORM converts it
     (JSON, timestamps), and the related columns, the same as the user loaded with the ORM."""
