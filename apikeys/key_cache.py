@@ -27,22 +27,18 @@ from __future__ import annotations
 
 import copy
 import logging
-import secrets
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import caches
-from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 from apikeys import selectors
 from apikeys.models import APIKey
 from apikeys.selectors import READ_FIELDS
-from core.cache import when_reachable
+from core.cache import EpochEntries
 
 logger = logging.getLogger("switchboard.apikeys")
 
@@ -66,31 +62,24 @@ class _Entry:
         return key
 
 
-_entries: dict[str, _Entry] = {}  # prefix → entry, oldest first
-_lock = threading.Lock()  # for writes; a read is one dict lookup
-_forgets = 0  # how many times this process dropped its entries
+_cache: EpochEntries[_Entry] = EpochEntries(EPOCH_KEY, max_age=MAX_AGE, log=logger, kept="API keys")
+_entries = _cache.entries  # prefix → entry, oldest first
 
 
 def key_with_company(prefix: str, epoch: Any) -> APIKey | None:
     """The key with this prefix, its company and policy, as apikeys.selectors reads them: from
     this process's entry when it was read under `epoch` (the shared cache's, which the caller
     read) less than MAX_AGE seconds ago, else from the database. None for an unknown prefix."""
-    entry = _entries.get(prefix)
-    if entry is not None and entry.epoch == epoch and time.monotonic() - entry.loaded_at < MAX_AGE:
+    entry = _cache.fresh(prefix, epoch)
+    if entry is not None:
         return entry.key()
-    if not isinstance(epoch, str):
-        epoch = _add_epoch()
-    loaded_at, forgets = time.monotonic(), _forgets
+    epoch = _cache.epoch_to_keep(epoch)
+    loaded_at, reading = time.monotonic(), _cache.reading()
     read = selectors.key_with_company(prefix)
     if read is None or epoch is None:  # unknown, or another process set the epoch meanwhile
         return read
     entry = _Entry(epoch, copy.deepcopy(read), loaded_at)
-    with _lock:
-        if forgets == _forgets:  # else this process saw a change during the read (threads)
-            _entries.pop(prefix, None)
-            if len(_entries) >= MAX_ENTRIES:
-                del _entries[next(iter(_entries))]
-            _entries[prefix] = entry
+    _cache.keep(prefix, entry, reading, MAX_ENTRIES)
     return entry.key()
 
 
@@ -105,40 +94,12 @@ def keys_changed(using: str | None = None) -> None:
     """An APIKey, Company or ProvisioningPolicy row was written: this process forgets its entries
     now (a request on this connection sees the change before it commits), and every process
     once the change commits (a new epoch; none when it rolls back)."""
-    forget()
-    transaction.on_commit(_new_epoch, using=using)
+    _cache.changed(using)
 
 
 def forget() -> None:
     """Drop this process's entries, and any a request is reading now."""
-    global _forgets
-    with _lock:
-        _entries.clear()
-        _forgets += 1
-
-
-def _new_epoch() -> None:
-    forget()
-    try:
-        caches["default"].set(EPOCH_KEY, secrets.token_hex(16), timeout=None)
-    except Exception:  # the change is committed: say what it means, don't fail its request
-        logger.exception(
-            "Could not set a new API keys epoch: other processes may authenticate with what "
-            "they read before this change for up to %d seconds.",
-            MAX_AGE,
-        )
-
-
-def _add_epoch() -> str | None:
-    """A new epoch, or None when another process set one first or the shared cache cannot be
-    reached (then the key is read from the database for every request, and not kept)."""
-    epoch = secrets.token_hex(16)
-    added = when_reachable(
-        lambda: caches["default"].add(EPOCH_KEY, epoch, timeout=None),
-        fallback=False,
-        skipped="API keys are read from the database for every request",
-    )
-    return epoch if added else None
+    _cache.forget()
 
 
 def _row_saved(

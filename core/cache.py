@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import functools
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import redis.exceptions
 from django.conf import settings
+from django.core.cache import caches
 from django.core.cache.backends import redis as django_redis
+from django.db import transaction
 
 logger = logging.getLogger("switchboard.cache")
 
@@ -126,3 +129,94 @@ def when_reachable(operation: Callable[[], T], *, fallback: T, skipped: str) -> 
                 settings.CACHE_WARNING_INTERVAL,
             )
         return fallback
+
+
+# --- epochs: rows a process keeps, and still sees every change to at once ---
+
+E = TypeVar("E", bound="EpochEntry")
+
+
+class EpochEntry(Protocol):
+    epoch: str
+    loaded_at: float  # time.monotonic(), taken before the row was read
+
+
+class EpochEntries(Generic[E]):
+    """Rows this process read, each kept with the epoch (a random token in the shared cache)
+    it was read under; a row is used again only while the shared cache still holds that epoch,
+    for `max_age` seconds at most (a new epoch lost while the shared cache was unreachable).
+
+    A change to what the rows hold calls `changed()`: this process forgets its entries at once,
+    every process once the change commits (a new epoch). apikeys/key_cache.py and
+    sso/settings_cache.py say what each keeps and which writes count as changes.
+    """
+
+    def __init__(self, epoch_key: str, *, max_age: float, log: logging.Logger, kept: str) -> None:
+        self.epoch_key = epoch_key
+        self.max_age = max_age
+        self.entries: dict[str, E] = {}  # oldest first
+        self._log = log
+        self._kept = kept  # what the entries are, for the warnings
+        self._lock = threading.Lock()  # for writes; a read is one dict lookup
+        self._forgets = 0  # how many times this process dropped its entries
+
+    def fresh(self, key: str, epoch: Any) -> E | None:
+        """The entry for `key` if it was read under `epoch` (the shared cache's, which the
+        caller read) less than max_age seconds ago."""
+        entry = self.entries.get(key)
+        if entry is None or entry.epoch != epoch:
+            return None
+        return entry if time.monotonic() - entry.loaded_at < self.max_age else None
+
+    def epoch_to_keep(self, epoch: Any) -> str | None:
+        """The epoch a row read now may be kept under: `epoch`, or a new one added when the
+        shared cache held none (restarted, evicted); None when another process added one first
+        or the shared cache cannot be reached (then nothing is kept)."""
+        if isinstance(epoch, str):
+            return epoch
+        new = secrets.token_hex(16)
+        added = when_reachable(
+            lambda: caches["default"].add(self.epoch_key, new, timeout=None),
+            fallback=False,
+            skipped=f"{self._kept} are read from the database for every request",
+        )
+        return new if added else None
+
+    def reading(self) -> int:
+        """Taken before a row is read, handed to `keep`."""
+        return self._forgets
+
+    def keep(self, key: str, entry: E, reading: int, max_entries: int) -> None:
+        """Keep `entry`, unless this process saw a change since `reading()` (threads)."""
+        with self._lock:
+            if reading == self._forgets:
+                self.entries.pop(key, None)
+                if len(self.entries) >= max_entries:
+                    del self.entries[next(iter(self.entries))]
+                self.entries[key] = entry
+
+    def changed(self, using: str | None = None) -> None:
+        """A row the entries hold was written: forget them now (a request on this connection
+        sees the change before it commits), and in every process once it commits (a new
+        epoch; none when it rolls back)."""
+        self.forget()
+        transaction.on_commit(self._new_epoch, using=using)
+
+    def forget(self) -> None:
+        """Drop this process's entries, and any a request is reading now."""
+        with self._lock:
+            self.entries.clear()
+            self._forgets += 1
+
+    def _new_epoch(self) -> None:
+        self.forget()
+        try:
+            caches["default"].set(self.epoch_key, secrets.token_hex(16), timeout=None)
+        except Exception:  # the change is committed: say what it means, don't fail its request
+            self._log.exception(
+                "Could not set a new epoch at %s: other processes may use the %s they read "
+                "before this change for up to %d seconds.",
+                self.epoch_key,
+                self._kept,
+                self.max_age,
+            )

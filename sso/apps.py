@@ -7,4 +7,9 @@ class SsoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from sso import admin  # noqa: F401  (adds the SAML SSO page to Admin Settings)
+        from sso import (
+            admin,  # noqa: F401  (adds the SAML SSO page to Admin Settings)
+            settings_cache,
+        )
+
+        settings_cache.connect_signals()

@@ -23,7 +23,9 @@ from accounts import services as accounts_services
 from accounts.audit import Actor, ClientActor, Source, SystemActor, record_audit, record_change
 from accounts.errors import Conflict, DomainError
 from accounts.models import Company, LicenseType, Role, User, UserStatus
+from core.cache import when_reachable
 from members import services as member_services
+from sso import settings_cache
 from sso.certificates import certificate_info, normalize_certificate, parse_idp_metadata
 from sso.models import SAMLConfig, SeenAssertion
 from sso.selectors import member_by_email
@@ -585,11 +587,21 @@ def record_refusal(
 # --- the ACS's refusal budget ---
 
 
-def sso_sign_in_blocked_for(*, client_ip: str | None) -> int | None:
-    """Seconds until the ACS reads responses from `client_ip` again, or None. The budget keeps
-    the audit log from floods; with the shared cache down it is not kept, and people still
-    sign in (the ACS needs only the database)."""
-    return RefusedSignInThrottle().blocked_for(client_ip or "")
+def acs_shared_state(*, client_ip: str | None) -> tuple[int | None, Any]:
+    """What the ACS asks the shared cache first, in one round trip: seconds until it reads
+    responses from `client_ip` again (None: not blocked), and the SAML settings epoch
+    (sso/settings_cache.py). The budget keeps the audit log from floods; with the shared cache
+    down it is not kept, the settings are read from the database, and people still sign in
+    (the ACS needs only the database)."""
+    throttle = RefusedSignInThrottle()
+    blocked_key = throttle.blocked_key(client_ip or "")
+    shared: dict[str, Any] = when_reachable(
+        lambda: throttle.cache.get_many([blocked_key, settings_cache.EPOCH_KEY]),
+        fallback={},
+        skipped=f"{throttle.namespace} blocks are not enforced and SAML settings are read "
+        "from the database",
+    )
+    return throttle.wait_for(shared.get(blocked_key)), shared.get(settings_cache.EPOCH_KEY)
 
 
 def count_refused_sign_in(*, slug: str, client_ip: str | None) -> int | None:

@@ -45,7 +45,7 @@ from accounts.admin_site import is_company_approver
 from accounts.audit import ClientActor, Source
 from accounts.models import Company, User
 from core.request_context import client_ip as request_client_ip
-from sso import services
+from sso import services, settings_cache
 from sso.assertions import (
     NOT_FOR_US,
     AcceptedIdentity,
@@ -109,21 +109,23 @@ def error_page(
     )
 
 
-def _company_or_404(slug: str) -> Company:
-    # With its SAML settings, in the same query: every SSO door reads them.
-    company = company_with_saml_config(slug)
+def _company_or_404(company: Company | None) -> Company:
     if company is None:
         raise Http404("No such company.")
     return company
 
 
 class CompanySPMixin:
-    """Resolves /sso/<slug>/ to the company and its SAML settings for djangosaml2's loader."""
+    """Binds the company of /sso/<slug>/ and its SAML settings for djangosaml2's loader."""
 
     config_loader_path = "sso.saml.config_loader"
 
-    def bind_company(self, request: HttpRequest, slug: str) -> tuple[Company, SAMLConfig | None]:
-        company = _company_or_404(slug)
+    def bind_company(
+        self, request: HttpRequest, found: Company | None
+    ) -> tuple[Company, SAMLConfig | None]:
+        """`found`: the company read with its SAML settings (every SSO door reads them), or
+        None for a slug no company has (404)."""
+        company = _company_or_404(found)
         config = services.saml_config_for(company)
         request.saml_company = company  # type: ignore[attr-defined]
         request.saml_config = config  # type: ignore[attr-defined]
@@ -133,7 +135,7 @@ class CompanySPMixin:
 @method_decorator(never_cache, name="dispatch")
 class SPMetadataView(CompanySPMixin, MetadataView):
     def get(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
-        company = _company_or_404(slug)
+        company = _company_or_404(company_with_saml_config(slug))
         if not company.is_enterprise:
             raise Http404("SAML single sign-on is not available for this company.")
         request.saml_company = company  # type: ignore[attr-defined]
@@ -171,7 +173,7 @@ class SPLoginView(CompanySPMixin, LoginView):
     """
 
     def get(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
-        company, config = self.bind_company(request, slug)
+        company, config = self.bind_company(request, company_with_saml_config(slug))
         if config is None:
             return error_page(
                 request,
@@ -198,11 +200,13 @@ class ACSView(CompanySPMixin, SPConfigMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
+        wait, settings_epoch = services.acs_shared_state(client_ip=client_ip(request))
         # Blocked for too many refusals: nothing is read, parsed or audited.
-        wait = services.sso_sign_in_blocked_for(client_ip=client_ip(request))
         if wait is not None:
             return too_many_refusals(request, wait)
-        self.company, self.config = self.bind_company(request, slug)
+        # The settings as this process last read them, unless a change committed since.
+        found = settings_cache.company_with_saml_config(slug, settings_epoch)
+        self.company, self.config = self.bind_company(request, found)
         self.outstanding: dict[str, Any] = {}
         self.inspected: InspectedResponse | None = None
         try:
@@ -558,7 +562,7 @@ class SingleLogoutView(CompanySPMixin, SPConfigMixin, View):
     def handle(
         self, request: HttpRequest, data: QueryDict, binding: str, slug: str
     ) -> HttpResponse:
-        company, config = self.bind_company(request, slug)
+        company, config = self.bind_company(request, company_with_saml_config(slug))
         if "SAMLRequest" not in data:
             # The IdP's answer to our LogoutRequest: we signed the user out before sending it.
             return redirect(f"{reverse('login')}?signed_out=1")
@@ -623,7 +627,7 @@ class ConfirmLogoutView(CompanySPMixin, SPConfigMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, *args: Any, slug: str = "", **kwargs: Any) -> HttpResponse:
-        company, config = self.bind_company(request, slug)
+        company, config = self.bind_company(request, company_with_saml_config(slug))
         pending = request.session.get(PENDING_LOGOUT) or {}
         signature = pending.get("signature", "missing")
         logout_request = None

@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 import tests
 from apikeys import key_cache
+from sso import settings_cache
 from tests.accounts.factories import CompanyAdminFactory, CompanyFactory, UserFactory
 from tests.browser import browser  # noqa: F401 — fixtures for every test package
 from tests.dns_server import dns_server_process, dns_zone  # noqa: F401
@@ -25,10 +26,12 @@ def empty_cache():
     (where a /Users walk stood, provisioning/scim/listing.py) must not leak into this one.
     Likewise the content-type ids Django keeps per process: a transactional test's flush and
     reload may hand out other ids, and an admin log entry must not point at a stale one; and the
-    API keys this process read (apikeys/key_cache.py): rolled back rows send no signal."""
+    API keys and SAML settings this process read (apikeys/key_cache.py, sso/settings_cache.py):
+    rolled back rows send no signal."""
     cache.clear()
     ContentType.objects.clear_cache()
     key_cache.forget()
+    settings_cache.forget()
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ the shared keys epoch, set when the change commits. With commit=False the new ep
 those tests show the entry would be used, so the others can fail.
 """
 
+import functools
 import logging
-from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.management import call_command
 from django.db import connection
 from django.test import TestCase, override_settings
@@ -28,6 +28,7 @@ from apikeys import key_cache, selectors
 from apikeys.models import APIKey, Scope
 from apikeys.services import AuthenticationFailed, authenticate, revoke_api_key
 from approvals.models import ProvisioningPolicy
+from tests import epochs
 from tests.apikeys.factories import age_cached_keys, make_api_key, tampered
 from tests.approvals.factories import policy
 from tests.processes import free_port
@@ -37,13 +38,7 @@ pytestmark = pytest.mark.django_db
 FILTER = 'Users?filter=userName eq "nobody"'
 
 
-@contextmanager
-def changed_elsewhere(*, commit=True):
-    held = dict(key_cache._entries)
-    with TestCase.captureOnCommitCallbacks(execute=commit):
-        yield
-    key_cache.forget()
-    key_cache._entries.update(held)
+changed_elsewhere = functools.partial(epochs.changed_elsewhere, key_cache._cache)
 
 
 def key_reads(queries):
@@ -224,7 +219,7 @@ def test_without_an_epoch_the_key_is_read_and_a_new_epoch_added(scim, api_key):
 
 def test_the_entry_is_kept_only_when_this_process_added_the_epoch(company, monkeypatch):
     api_key, raw_key = make_api_key(company)
-    shared = key_cache.caches["default"]
+    shared = caches["default"]
     real_add = shared.add
 
     def another_process_first(key, *args, **kwargs):
