@@ -275,6 +275,7 @@ def _models(alias: str, row: list[Any]) -> list[Any]:
         values = row[start : start + len(fields)]
         start += len(fields)
         names = [field.attname for field in fields]
+        # Each part starts with its primary key: NULL when its LEFT JOIN found no row.
         found.append(None if values[0] is None else model.from_db(alias, names, values))
     return found
 
