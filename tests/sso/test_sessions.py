@@ -1,5 +1,7 @@
 """Sessions (sso/sessions.py): one write per sign-in; a key planted beforehand never signs in."""
 
+import pytest
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as StockSessionStore
 from django.contrib.sessions.models import Session
 from django.db import connection
@@ -58,13 +60,63 @@ def test_an_unknown_session_key_is_never_adopted(client, acme_saml, acme_idp, co
     assert not Session.objects.filter(session_key=chosen).exists()
 
 
-def test_a_new_session_key_is_drawn_again_when_taken(db, monkeypatch):
+def _draw_a_taken_key_first(monkeypatch):
     taken = StockSessionStore()
     taken.create()
     draws = iter([taken.session_key, "fresh000000000000000000000000000"])
     monkeypatch.setattr("sso.sessions.get_random_string", lambda *args: next(draws))
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        # Inside a transaction (the test's): the refused INSERT must leave it usable.
+        pytest.param("in a transaction", marks=pytest.mark.django_db),
+        pytest.param("in autocommit", marks=pytest.mark.django_db(transaction=True)),
+    ],
+)
+def test_a_new_session_key_is_drawn_again_when_taken(where, monkeypatch):
+    _draw_a_taken_key_first(monkeypatch)
     session = SessionStore()
     session["x"] = 1
     session.save()
     assert session.session_key == "fresh000000000000000000000000000"
     assert Session.objects.count() == 2
+
+
+def _autocommit_during_session_writes():
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        if '"django_session"' in sql:
+            seen.append((sql.split()[0], connection.get_autocommit()))
+        return execute(sql, params, many, context)
+
+    return seen, connection.execute_wrapper(record)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_write_outside_a_transaction_is_a_lone_statement():
+    # No BEGIN and COMMIT around it: the INSERT and the UPDATE each run in autocommit.
+    seen, recording = _autocommit_during_session_writes()
+    with recording:
+        session = SessionStore()
+        session["x"] = 1
+        session.save()
+        session["x"] = 2
+        session.save()
+    assert seen == [("INSERT", True), ("UPDATE", True)]
+    assert SessionStore(session.session_key).load() == {"x": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_session_deleted_meanwhile_is_refused():
+    # Signed out elsewhere (or ended by Enforce SSO) while this request ran: never re-created.
+    session = SessionStore()
+    session["x"] = 1
+    session.save()
+    Session.objects.filter(session_key=session.session_key).delete()
+    session["x"] = 2
+    with pytest.raises(UpdateError):
+        session.save()
+    assert not Session.objects.exists()
