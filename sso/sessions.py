@@ -1,8 +1,8 @@
 """Sessions in the database (SESSION_ENGINE), written once per sign-in.
 
-Django's database backend, with four round trips less per sign-in. They stay in the database, so
-every web process sees a deleted session at once (Enforce SSO ends password sessions there,
-`sso.services.end_password_sessions`) and Redis being down signs nobody out.
+Django's database backend, written in one round trip per sign-in: a lone INSERT. Sessions stay
+in the database, so every web process sees a deleted session at once (Enforce SSO ends password
+sessions there, `sso.services.end_password_sessions`) and Redis being down signs nobody out.
 """
 
 from __future__ import annotations
