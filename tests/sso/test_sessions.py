@@ -84,7 +84,9 @@ def test_a_new_session_key_is_drawn_again_when_taken(where, monkeypatch):
     assert Session.objects.count() == 2
 
 
-def _autocommit_during_session_writes():
+@pytest.mark.django_db(transaction=True)
+def test_a_session_write_outside_a_transaction_is_a_lone_statement():
+    # No BEGIN and COMMIT around it: the INSERT and the UPDATE each run in autocommit.
     seen = []
 
     def record(execute, sql, params, many, context):
@@ -92,14 +94,7 @@ def _autocommit_during_session_writes():
             seen.append((sql.split()[0], connection.get_autocommit()))
         return execute(sql, params, many, context)
 
-    return seen, connection.execute_wrapper(record)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_session_write_outside_a_transaction_is_a_lone_statement():
-    # No BEGIN and COMMIT around it: the INSERT and the UPDATE each run in autocommit.
-    seen, recording = _autocommit_during_session_writes()
-    with recording:
+    with connection.execute_wrapper(record):
         session = SessionStore()
         session["x"] = 1
         session.save()
